@@ -1,0 +1,72 @@
+/**
+ * Every HTTP route and the Lambda entry that serves it. The CDK app builds one function per entry and the
+ * local gateway invokes the same entries, so the two wire the same handlers to the same routes.
+ */
+export interface RouteDefinition {
+  /** Stable name, used for the Lambda function's construct id and log group. */
+  name: string;
+  method: 'GET' | 'POST' | 'PATCH';
+  /** API Gateway route path, with `{param}` placeholders. */
+  path: string;
+  /** Handler module, relative to the repository root; it exports `handler`. */
+  entry: string;
+  /** `jwt`: behind the JWT authorizer; `none`: public (Stripe's webhook deliveries, health). */
+  auth: 'jwt' | 'none';
+}
+
+export const routes: readonly RouteDefinition[] = [
+  { name: 'CreatePayment', method: 'POST', path: '/payments', entry: 'functions/payments/create.ts', auth: 'jwt' },
+  { name: 'ListPayments', method: 'GET', path: '/payments', entry: 'functions/payments/list.ts', auth: 'jwt' },
+  { name: 'GetPayment', method: 'GET', path: '/payments/{id}', entry: 'functions/payments/get.ts', auth: 'jwt' },
+  {
+    name: 'UpdatePayment',
+    method: 'PATCH',
+    path: '/payments/{id}',
+    entry: 'functions/payments/update.ts',
+    auth: 'jwt',
+  },
+  {
+    name: 'ProcessPayment',
+    method: 'POST',
+    path: '/payments/{id}/process',
+    entry: 'functions/payments/process.ts',
+    auth: 'jwt',
+  },
+  {
+    name: 'CapturePayment',
+    method: 'POST',
+    path: '/payments/{id}/capture',
+    entry: 'functions/payments/capture.ts',
+    auth: 'jwt',
+  },
+  {
+    name: 'CancelPayment',
+    method: 'POST',
+    path: '/payments/{id}/cancel',
+    entry: 'functions/payments/cancel.ts',
+    auth: 'jwt',
+  },
+  { name: 'ListReaders', method: 'GET', path: '/readers', entry: 'functions/readers/list.ts', auth: 'jwt' },
+  { name: 'GetReader', method: 'GET', path: '/readers/{id}', entry: 'functions/readers/get.ts', auth: 'jwt' },
+  {
+    name: 'CancelReaderAction',
+    method: 'POST',
+    path: '/readers/{id}/cancel-action',
+    entry: 'functions/readers/cancel-action.ts',
+    auth: 'jwt',
+  },
+  {
+    name: 'ReceiveStripeWebhook',
+    method: 'POST',
+    path: '/webhooks/stripe',
+    entry: 'functions/webhook/receive.ts',
+    auth: 'none',
+  },
+  { name: 'Health', method: 'GET', path: '/health', entry: 'functions/health/health.ts', auth: 'none' },
+];
+
+/** Lambdas that no route invokes. */
+export const backgroundFunctions = {
+  processEvents: { name: 'ProcessStripeEvents', entry: 'functions/webhook/process-events.ts' },
+  reconcile: { name: 'Reconcile', entry: 'functions/reconcile/reconcile.ts' },
+} as const;

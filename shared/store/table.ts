@@ -1,0 +1,78 @@
+/**
+ * The one DynamoDB table, defined once. The CDK app and the local stack both build it from this
+ * definition, so the deployed table and DynamoDB Local cannot drift apart.
+ *
+ * Items (pk / sk):
+ * - `PAYMENT#{paymentIntentId}` / `PAYMENT`       the payment (Stripe PaymentIntent + reader action state)
+ * - `ORDER#{locationId}#{orderId}` / `ORDER`      the order's live PaymentIntent and its generation
+ * - `READER#{readerId}` / `READER`                reader → location cache (authorizing a reader command costs no Stripe call)
+ * - `EVENT#{eventId}` / `EVENT`                   an applied Stripe event (dedupe), expires after `expiresAt`
+ *
+ * Indexes (all sparse: an item is in an index only while it carries the index's key attributes):
+ * - `byLocation`            payments of one location, newest first
+ * - `byCreated`             all payments, newest first (callers allowed every location)
+ * - `activeReaderActions`   payments whose reader action is `in_progress`, oldest action first (reconciler)
+ * - `awaitingCaptureByAge`  `requires_capture` payments by authorization time (reconciler: approaching deadline)
+ * - `awaitingCaptureByDeadline` the same payments by `captureBefore` (reconciler: expired authorizations)
+ */
+export interface KeyAttribute {
+  name: string;
+  type: 'S' | 'N';
+}
+
+export interface IndexDefinition {
+  indexName: string;
+  partitionKey: KeyAttribute;
+  sortKey: KeyAttribute;
+}
+
+export const paymentsTable = {
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  timeToLiveAttribute: 'expiresAt',
+  indexes: {
+    byLocation: {
+      indexName: 'byLocation',
+      partitionKey: { name: 'locationKey', type: 'S' },
+      sortKey: { name: 'createdKey', type: 'S' },
+    },
+    byCreated: {
+      indexName: 'byCreated',
+      partitionKey: { name: 'listKey', type: 'S' },
+      sortKey: { name: 'createdKey', type: 'S' },
+    },
+    activeReaderActions: {
+      indexName: 'activeReaderActions',
+      partitionKey: { name: 'activeActionKey', type: 'S' },
+      sortKey: { name: 'actionStartedAt', type: 'S' },
+    },
+    awaitingCaptureByAge: {
+      indexName: 'awaitingCaptureByAge',
+      partitionKey: { name: 'awaitingCaptureKey', type: 'S' },
+      sortKey: { name: 'authorizedAt', type: 'S' },
+    },
+    awaitingCaptureByDeadline: {
+      indexName: 'awaitingCaptureByDeadline',
+      partitionKey: { name: 'awaitingCaptureKey', type: 'S' },
+      sortKey: { name: 'captureBefore', type: 'S' },
+    },
+  },
+} as const satisfies {
+  partitionKey: KeyAttribute;
+  sortKey: KeyAttribute;
+  timeToLiveAttribute: string;
+  indexes: Record<string, IndexDefinition>;
+};
+
+/** How long an applied event id is remembered: longer than Stripe's 3-day retry window. */
+export const EVENT_DEDUPE_TTL_SECONDS = 7 * 24 * 60 * 60;
+
+/** Every attribute that is a key of the table or of an index, with its type (for CreateTable). */
+export function keyAttributeDefinitions(): KeyAttribute[] {
+  const all = [
+    paymentsTable.partitionKey,
+    paymentsTable.sortKey,
+    ...Object.values(paymentsTable.indexes).flatMap((index) => [index.partitionKey, index.sortKey]),
+  ];
+  return [...new Map(all.map((attribute) => [attribute.name, attribute])).values()];
+}
