@@ -1,0 +1,92 @@
+/**
+ * POST /webhooks/stripe — Stripe's event deliveries (no JWT).
+ *
+ * Verifies the signature over the exact raw body, queues the events the system acts on, and answers 200
+ * only once SQS has accepted the message, so an event answered 200 is never lost. It does nothing else:
+ * no DynamoDB, no Stripe API calls; the processor applies the event.
+ */
+
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { config } from '../../shared/config.ts';
+import { sqs } from '../../shared/queue/client.ts';
+import { stripeWebhookSecret } from '../../shared/secrets.ts';
+import { isHandledEventType } from '../../shared/stripe/event-types.ts';
+import { verifyStripeEvent } from '../../shared/stripe/webhook-signature.ts';
+
+const logger = new Logger({ serviceName: 'webhook-receiver' });
+
+export const handler = async (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+): Promise<APIGatewayProxyStructuredResultV2> => {
+  const requestId = context.awsRequestId;
+  logger.appendKeys({ requestId });
+  try {
+    const rawBody = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+    const secrets = (await stripeWebhookSecret()).split(',').map((secret) => secret.trim());
+    const verified = verifyStripeEvent(rawBody, header(event, 'stripe-signature'), secrets);
+    if (!verified.ok) {
+      // Never log the body: it is unverified input.
+      logger.warn('Rejected webhook delivery', { code: verified.code, reason: verified.reason, bytes: rawBody.length });
+      return error(400, verified.code, messages[verified.code], false, requestId);
+    }
+
+    const stripeEvent = verified.event;
+    const objectId = (stripeEvent.data.object as { id?: unknown }).id;
+    if (!isHandledEventType(stripeEvent.type)) {
+      logger.info('Ignored webhook event type', { eventId: stripeEvent.id, eventType: stripeEvent.type });
+      return json(200, { received: true }, requestId);
+    }
+
+    await sqs().send(
+      new SendMessageCommand({
+        QueueUrl: config().EVENT_QUEUE_URL,
+        MessageBody: rawBody.toString('utf8'),
+        MessageAttributes: {
+          eventId: { DataType: 'String', StringValue: stripeEvent.id },
+          eventType: { DataType: 'String', StringValue: stripeEvent.type },
+          ...(typeof objectId === 'string' ? { objectId: { DataType: 'String', StringValue: objectId } } : {}),
+        },
+      }),
+    );
+    logger.info('Queued webhook event', { eventId: stripeEvent.id, eventType: stripeEvent.type, objectId });
+    return json(200, { received: true }, requestId);
+  } catch (cause) {
+    // A 5xx makes Stripe deliver the event again later.
+    logger.error('Could not queue webhook event', { error: cause as Error });
+    return error(500, 'queue_unavailable', messages.queue_unavailable, true, requestId);
+  }
+};
+
+const messages = {
+  invalid_signature: 'The Stripe-Signature header is missing, stale or does not match the body.',
+  invalid_payload: 'The signed body is not a Stripe event.',
+  queue_unavailable: 'The event could not be queued; Stripe will deliver it again.',
+} as const;
+
+function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === name) return value;
+  }
+  return undefined;
+}
+
+function json(statusCode: number, body: unknown, requestId: string): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+    body: JSON.stringify(body),
+  };
+}
+
+function error(
+  statusCode: number,
+  code: string,
+  message: string,
+  retryable: boolean,
+  requestId: string,
+): APIGatewayProxyStructuredResultV2 {
+  return json(statusCode, { error: { code, message, retryable, requestId } }, requestId);
+}
