@@ -1,0 +1,353 @@
+/**
+ * The whole system on one machine, wired the way the CDK app wires it on AWS: DynamoDB Local, the SQS server,
+ * the Stripe emulator, the local API Gateway in front of the route handlers, the SQS poller in front of the
+ * event processor, and the reconciler's timer. `local/main.ts` (`npm start`) and the integration tests
+ * (`test/support/stack.ts`) both start it with `startStack`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { backgroundProfiles, routeProfiles } from '../infra/handler-profiles.ts';
+import { reloadConfig } from '../shared/config.ts';
+import { eventQueue } from '../shared/queue/definition.ts';
+import { routes as allRoutes, backgroundFunctions, type RouteDefinition } from '../shared/routes.ts';
+import { type LocalDynamoDb, startDynamoDb } from './dynamodb.ts';
+import { type LocalGateway, startGateway } from './gateway.ts';
+import { createJwtIssuer, createJwtVerifier, type JwtIssuer, type TokenRequest } from './jwt-issuer.ts';
+import { type LocalFunction, repositoryRoot } from './lambda.ts';
+import { assertPortFree, PortInUseError } from './ports.ts';
+import { type QueuePoller, startQueuePoller } from './queue-poller.ts';
+import { type LocalScheduler, startScheduler } from './scheduler.ts';
+import { type LocalSqs, startSqs } from './sqs.ts';
+import { type Emulator, startEmulator, type Timing } from './stripe-emulator/index.ts';
+
+/** Where `npm start` writes what a POS developer (or a script) needs to call the running stack. */
+export const DEFAULT_STATE_FILE = join(repositoryRoot, '.local', 'stack.json');
+
+export interface StackOptions {
+  /** Ports; 0 picks a free one. Defaults: 3000, 4566, 8000, 12111. */
+  apiPort?: number;
+  sqsPort?: number;
+  dynamoDbPort?: number;
+  emulatorPort?: number;
+  /** Interface of every server the stack starts itself; 127.0.0.1 by default. */
+  host?: string;
+  /** Keep DynamoDB's data under this directory (`dynamodb/`) across restarts; in memory when unset. */
+  dataDir?: string;
+  tableName?: string;
+  region?: string;
+  /** The reconciler's timer; fractions allowed. Default 5. */
+  reconcileIntervalSeconds?: number;
+  /** Emulator timing knobs (`authorizationDelayMs`, `webhookRetries`, …). */
+  emulator?: Partial<Timing>;
+  /** Route table; `shared/routes.ts` by default (tests swap in fixture handlers). */
+  routes?: readonly RouteDefinition[];
+  /** Handler entries of the background functions; `shared/routes.ts` by default. */
+  processEventsEntry?: string;
+  reconcileEntry?: string;
+  /** Where route and function entries are resolved from; the repository root by default. */
+  root?: string;
+  /** Queue overrides for tests: redelivery within seconds instead of 3 minutes, a short long-poll. */
+  queue?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; waitTimeSeconds?: number };
+  /** Extra environment for the handlers (thresholds such as `STUCK_ACTION_AFTER_SECONDS`), restored on stop. */
+  env?: Record<string, string | undefined>;
+  /** `.local/stack.json` by default; `false` writes nothing. The issuer's key goes beside it (`issuer.json`). */
+  stateFile?: string | false;
+  log?: (line: string) => void;
+}
+
+/** The content of `.local/stack.json`. */
+export interface StackState {
+  apiUrl: string;
+  stripe: { apiBase: string; secretKey: string; webhookSecret: string };
+  dynamodb: { endpoint: string; tableName: string };
+  sqs: { endpoint: string; queueUrl: string; dlqUrl: string };
+  locations: { id: string; displayName: string; readers: string[]; token: string }[];
+  adminToken: string;
+}
+
+export interface LocalStack {
+  apiUrl: string;
+  state: StackState;
+  /** The environment the handlers run with (already applied to this process). */
+  env: Record<string, string>;
+  gateway: LocalGateway;
+  dynamodb: LocalDynamoDb;
+  sqs: LocalSqs;
+  emulator: Emulator;
+  poller: QueuePoller;
+  scheduler: LocalScheduler;
+  issuer: JwtIssuer;
+  /** A token for these locations (`'*'`: all), signed by the stack's issuer. */
+  token(locations: TokenRequest['locations'], request?: Omit<TokenRequest, 'locations'>): Promise<string>;
+  /** Stop every part, free every port, restore the environment and remove the state file. */
+  stop(): Promise<void>;
+}
+
+/** The locations and simulated readers seeded in the emulator. */
+export const SEEDED_LOCATIONS = [
+  {
+    displayName: 'Downtown Store',
+    readers: [
+      { label: 'Downtown Register 1', registrationCode: 'simulated-wpe' as const },
+      { label: 'Downtown Register 2', registrationCode: 'simulated-s700' as const },
+    ],
+  },
+  {
+    displayName: 'Airport Kiosk',
+    readers: [
+      { label: 'Airport Register 1', registrationCode: 'simulated-wpe' as const },
+      { label: 'Airport Register 2', registrationCode: 'simulated-s710' as const },
+    ],
+  },
+];
+
+/** Each function's Lambda timeout as the CDK app sets it, so `getRemainingTimeInMillis()` counts the same. */
+const routeTimeouts = Object.fromEntries(
+  Object.entries(routeProfiles).map(([name, profile]) => [name, profile.timeoutSeconds]),
+);
+
+/** Start every part and resolve once all are up (`GET /health` then answers). */
+export async function startStack(options: StackOptions = {}): Promise<LocalStack> {
+  const host = options.host ?? '127.0.0.1';
+  const region = options.region ?? 'us-east-1';
+  const log = options.log ?? ((line: string) => console.error(line));
+  const root = options.root ?? repositoryRoot;
+  const ports = {
+    api: options.apiPort ?? 3000,
+    sqs: options.sqsPort ?? 4566,
+    dynamodb: options.dynamoDbPort ?? 8000,
+    emulator: options.emulatorPort ?? 12111,
+  };
+  // Every busy port is reported before anything starts, so a conflict costs nothing to fix.
+  await assertPortFree(ports.api, [host], 'API_PORT');
+  await assertPortFree(ports.sqs, [host], 'SQS_PORT');
+  await assertPortFree(ports.emulator, [host], 'STRIPE_EMULATOR_PORT');
+  await assertPortFree(ports.dynamodb, ['0.0.0.0', host], 'DYNAMODB_PORT');
+
+  const issuer = await createJwtIssuer();
+  const secretKey = `sk_test_${randomBytes(24).toString('hex')}`;
+  const webhookSecret = `whsec_${randomBytes(24).toString('hex')}`;
+  const tableName = options.tableName ?? 'terminal-payments';
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => log(String(error)));
+  };
+
+  try {
+    // The gateway opens first (the emulator needs its URL for webhooks) but answers 503 until all is up.
+    const gateway = await startGateway({
+      port: ports.api,
+      host,
+      routes: options.routes ?? allRoutes,
+      verifier: createJwtVerifier(issuer),
+      region,
+      root,
+      timeoutSeconds: routeTimeouts,
+      ready: false,
+      log,
+    });
+    cleanups.push(() => gateway.close());
+
+    const [dynamodb, sqs, emulator] = await startInParallel(cleanups, [
+      () =>
+        startDynamoDb({
+          port: ports.dynamodb,
+          tableName,
+          region,
+          ...(options.dataDir ? { dataDir: join(options.dataDir, 'dynamodb') } : {}),
+        }),
+      () =>
+        startSqs({
+          port: ports.sqs,
+          host,
+          region,
+          ...(options.queue?.visibilityTimeoutSeconds !== undefined
+            ? { visibilityTimeoutSeconds: options.queue.visibilityTimeoutSeconds }
+            : {}),
+          ...(options.queue?.maxReceiveCount !== undefined ? { maxReceiveCount: options.queue.maxReceiveCount } : {}),
+        }),
+      () =>
+        startStripeEmulator(ports.emulator, host, `${gateway.url}/webhooks/stripe`, webhookSecret, options.emulator),
+    ] as const);
+
+    const env: Record<string, string> = {
+      AWS_REGION: region,
+      TABLE_NAME: tableName,
+      DYNAMODB_ENDPOINT: dynamodb.endpoint,
+      EVENT_QUEUE_URL: sqs.queueUrl,
+      EVENT_DLQ_URL: sqs.dlqUrl,
+      SQS_ENDPOINT: sqs.endpoint,
+      STRIPE_API_BASE: emulator.url,
+      STRIPE_SECRET_KEY: secretKey,
+      STRIPE_WEBHOOK_SECRET: webhookSecret,
+      // The SDKs need credentials even for local endpoints; dummy ones keep them from probing for real ones.
+      ...(process.env.AWS_ACCESS_KEY_ID ? {} : { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }),
+      ...definedOnly(options.env ?? {}),
+    };
+    const restoreEnv = applyEnvironment({ ...env, ...undefinedOnly(options.env ?? {}) });
+    cleanups.push(async () => {
+      restoreEnv();
+      reloadConfig();
+    });
+    reloadConfig();
+
+    const poller = startQueuePoller({
+      client: sqs.client,
+      queueUrl: sqs.queueUrl,
+      queueArn: sqs.queueArn,
+      region,
+      function: {
+        name: backgroundFunctions.processEvents.name,
+        entry: options.processEventsEntry ?? backgroundFunctions.processEvents.entry,
+        timeoutSeconds: backgroundProfiles.processEvents.timeoutSeconds,
+        root,
+      },
+      batchSize: eventQueue.batchSize,
+      waitTimeSeconds: options.queue?.waitTimeSeconds ?? 20,
+      log,
+    });
+    cleanups.push(() => poller.stop());
+
+    const reconciler: LocalFunction = {
+      name: backgroundFunctions.reconcile.name,
+      entry: options.reconcileEntry ?? backgroundFunctions.reconcile.entry,
+      timeoutSeconds: backgroundProfiles.reconcile.timeoutSeconds,
+      root,
+    };
+    const scheduler = startScheduler({
+      function: reconciler,
+      intervalSeconds: options.reconcileIntervalSeconds ?? 5,
+      region,
+      log,
+    });
+    cleanups.push(() => scheduler.stop());
+
+    const state: StackState = {
+      apiUrl: gateway.url,
+      stripe: { apiBase: emulator.url, secretKey, webhookSecret },
+      dynamodb: { endpoint: dynamodb.endpoint, tableName },
+      sqs: { endpoint: sqs.endpoint, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl },
+      locations: await Promise.all(
+        emulator.seeded.locations.map(async (location) => ({
+          id: location.id,
+          displayName: location.displayName,
+          readers: location.readers.map((reader) => reader.id),
+          token: await issuer.sign({ locations: [location.id], username: slug(location.displayName) }),
+        })),
+      ),
+      adminToken: await issuer.sign({ locations: '*', username: 'admin' }),
+    };
+
+    const stateFile = options.stateFile === undefined ? DEFAULT_STATE_FILE : options.stateFile;
+    if (stateFile) {
+      await writeStateFiles(stateFile, state, issuer);
+      cleanups.push(() => removeStateFiles(stateFile));
+    }
+
+    gateway.markReady();
+    return {
+      apiUrl: gateway.url,
+      state,
+      env,
+      gateway,
+      dynamodb,
+      sqs,
+      emulator,
+      poller,
+      scheduler,
+      issuer,
+      token: (locations, request = {}) => issuer.sign({ ...request, locations }),
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function startStripeEmulator(
+  port: number,
+  host: string,
+  webhookUrl: string,
+  webhookSecret: string,
+  knobs: Partial<Timing> = {},
+): Promise<Emulator> {
+  try {
+    return await startEmulator({
+      ...knobs,
+      port,
+      host,
+      webhookUrl,
+      webhookSecret,
+      seed: { locations: SEEDED_LOCATIONS },
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(port, 'STRIPE_EMULATOR_PORT');
+    throw error;
+  }
+}
+
+type Stoppable = { stop(): Promise<void> } | { close(): Promise<void> };
+
+/** Start the parts together; each that started is registered for cleanup even when another failed. */
+async function startInParallel<T extends readonly (() => Promise<Stoppable>)[]>(
+  cleanups: (() => Promise<void>)[],
+  starters: T,
+): Promise<{ [K in keyof T]: Awaited<ReturnType<T[K]>> }> {
+  const settled = await Promise.allSettled(starters.map((start) => start()));
+  for (const outcome of settled) {
+    if (outcome.status !== 'fulfilled') continue;
+    const part = outcome.value;
+    cleanups.push(() => ('stop' in part ? part.stop() : part.close()));
+  }
+  const failure = settled.find((outcome) => outcome.status === 'rejected');
+  if (failure) throw (failure as PromiseRejectedResult).reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<Stoppable>).value) as {
+    [K in keyof T]: Awaited<ReturnType<T[K]>>;
+  };
+}
+
+/** `.local/stack.json` and, beside it, the issuer's key for `local/token.ts`; both only for this user. */
+async function writeStateFiles(stateFile: string, state: StackState, issuer: JwtIssuer): Promise<void> {
+  await mkdir(dirname(stateFile), { recursive: true });
+  await writeFile(stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  const issuerFile = join(dirname(stateFile), 'issuer.json');
+  const issuerState = { issuer: issuer.issuer, audience: issuer.audience, privateJwk: issuer.privateJwk };
+  await writeFile(issuerFile, `${JSON.stringify(issuerState, null, 2)}\n`, { mode: 0o600 });
+}
+
+async function removeStateFiles(stateFile: string): Promise<void> {
+  await rm(stateFile, { force: true });
+  await rm(join(dirname(stateFile), 'issuer.json'), { force: true });
+}
+
+function applyEnvironment(values: Record<string, string | undefined>): () => void {
+  const previous = new Map<string, string | undefined>();
+  for (const [name, value] of Object.entries(values)) {
+    previous.set(name, process.env[name]);
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  return () => {
+    for (const [name, value] of previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+function definedOnly<T>(values: Record<string, T | undefined>): Record<string, T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Record<string, T>;
+}
+
+function undefinedOnly(values: Record<string, string | undefined>): Record<string, undefined> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value === undefined)) as Record<
+    string,
+    undefined
+  >;
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+}
