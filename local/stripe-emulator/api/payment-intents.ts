@@ -1,0 +1,315 @@
+/** `/v1/payment_intents`: create, retrieve, update, list, capture, cancel. */
+import type Stripe from 'stripe';
+import { errors } from '../errors.ts';
+import { pagination, paramsOf, rule } from '../http/params.ts';
+import { type ApiCall, paramsAs, type Route } from '../http/router.ts';
+import { buildPaymentIntent, effectivePaymentMethodTypes, paymentMethodOptionsFor } from '../objects/payment-intent.ts';
+import { cancel, capture } from '../payments/transitions.ts';
+import { expandObject } from './expand.ts';
+import { createdMatches, listPage, newestFirst } from './list.ts';
+import { mergeMetadata } from './metadata.ts';
+
+/** Stripe's minimum charge amounts in the currency's smallest unit; others default to 50. */
+const MINIMUM_AMOUNT: Readonly<Record<string, number>> = {
+  usd: 50,
+  cad: 50,
+  eur: 50,
+  aud: 50,
+  nzd: 50,
+  chf: 50,
+  sgd: 50,
+  jpy: 50,
+  gbp: 30,
+  hkd: 400,
+  dkk: 250,
+  nok: 300,
+  sek: 300,
+  mxn: 1000,
+};
+const MAXIMUM_AMOUNT = 99_999_999;
+const CAPTURE_METHODS = ['automatic', 'automatic_async', 'manual'] as const;
+const CANCELLATION_REASONS = ['abandoned', 'duplicate', 'fraudulent', 'requested_by_customer'] as const;
+const UPDATABLE_STATUSES = ['requires_payment_method', 'requires_confirmation', 'requires_action'];
+const CANCELABLE_STATUSES = [
+  'requires_payment_method',
+  'requires_capture',
+  'requires_confirmation',
+  'requires_action',
+  'processing',
+];
+
+/** stripe 23 dropped `payment_method_types`; Stripe still accepts it, as an alias of `allowed_payment_method_types`. */
+type WithLegacyTypes<T> = T & { payment_method_types?: string[] };
+
+const createRules = paramsOf<Stripe.PaymentIntentCreateParams>(
+  {
+    amount: rule.required(rule.integer(1)),
+    currency: rule.required(rule.string()),
+    allowed_payment_method_types: rule.arrayOf(rule.string()),
+    amount_details: rule.anyHash(),
+    application_fee_amount: rule.integer(0),
+    automatic_payment_methods: rule.anyHash(),
+    capture_method: rule.string(CAPTURE_METHODS),
+    confirm: rule.boolean(),
+    confirmation_method: rule.string(['automatic', 'manual']),
+    confirmation_token: rule.string(),
+    customer: rule.string(),
+    customer_account: rule.string(),
+    description: rule.string(),
+    error_on_requires_action: rule.boolean(),
+    excluded_payment_method_types: rule.arrayOf(rule.string()),
+    expand: rule.expand(),
+    hooks: rule.anyHash(),
+    mandate: rule.string(),
+    mandate_data: rule.emptyableAnyHash(),
+    metadata: rule.metadata(),
+    off_session: rule.booleanOrHash(),
+    on_behalf_of: rule.string(),
+    payment_details: rule.anyHash(),
+    payment_method: rule.string(),
+    payment_method_configuration: rule.string(),
+    payment_method_data: rule.anyHash(),
+    payment_method_options: rule.anyHash(),
+    radar_options: rule.anyHash(),
+    receipt_email: rule.string(),
+    return_url: rule.string(),
+    setup_future_usage: rule.string(['off_session', 'on_session']),
+    shipping: rule.anyHash(),
+    statement_descriptor: rule.string(),
+    statement_descriptor_suffix: rule.string(),
+    transfer_data: rule.anyHash(),
+    transfer_group: rule.string(),
+    use_stripe_sdk: rule.boolean(),
+  },
+  { payment_method_types: rule.arrayOf(rule.string()) },
+);
+
+const retrieveRules = paramsOf<Stripe.PaymentIntentRetrieveParams>({
+  client_secret: rule.string(),
+  expand: rule.expand(),
+});
+
+const updateRules = paramsOf<Stripe.PaymentIntentUpdateParams>(
+  {
+    allowed_payment_method_types: rule.arrayOf(rule.string()),
+    amount: rule.integer(1),
+    amount_details: rule.emptyableAnyHash(),
+    application_fee_amount: rule.emptyableInteger(),
+    capture_method: rule.string(CAPTURE_METHODS),
+    currency: rule.string(),
+    customer: rule.string(),
+    customer_account: rule.string(),
+    description: rule.string(),
+    excluded_payment_method_types: rule.emptyableArrayOf(rule.string()),
+    expand: rule.expand(),
+    hooks: rule.anyHash(),
+    metadata: rule.metadata(),
+    payment_details: rule.emptyableAnyHash(),
+    payment_method: rule.string(),
+    payment_method_configuration: rule.string(),
+    payment_method_data: rule.anyHash(),
+    payment_method_options: rule.anyHash(),
+    receipt_email: rule.emptyableString(),
+    setup_future_usage: rule.emptyableString(['off_session', 'on_session']),
+    shipping: rule.emptyableAnyHash(),
+    statement_descriptor: rule.string(),
+    statement_descriptor_suffix: rule.string(),
+    transfer_data: rule.anyHash(),
+    transfer_group: rule.string(),
+  },
+  { payment_method_types: rule.arrayOf(rule.string()) },
+);
+
+const listRules = paramsOf<Stripe.PaymentIntentListParams>({
+  ...pagination,
+  created: rule.range(),
+  customer: rule.string(),
+  customer_account: rule.string(),
+  expand: rule.expand(),
+});
+
+const captureRules = paramsOf<Stripe.PaymentIntentCaptureParams>({
+  amount_details: rule.anyHash(),
+  amount_to_capture: rule.integer(1),
+  application_fee_amount: rule.integer(0),
+  expand: rule.expand(),
+  final_capture: rule.boolean(),
+  hooks: rule.anyHash(),
+  metadata: rule.metadata(),
+  payment_details: rule.emptyableAnyHash(),
+  statement_descriptor: rule.string(),
+  statement_descriptor_suffix: rule.string(),
+  transfer_data: rule.anyHash(),
+});
+
+const cancelRules = paramsOf<Stripe.PaymentIntentCancelParams>({
+  cancellation_reason: rule.string(CANCELLATION_REASONS),
+  expand: rule.expand(),
+});
+
+function findPaymentIntent(call: ApiCall): Stripe.PaymentIntent {
+  const id = call.path.intent ?? '';
+  const paymentIntent = call.core.store.paymentIntents.get(id);
+  if (paymentIntent === undefined) throw errors.resourceMissing('payment_intent', id, 'intent');
+  return paymentIntent;
+}
+
+function respond(call: ApiCall, paymentIntent: Stripe.PaymentIntent): Stripe.PaymentIntent {
+  return expandObject(paymentIntent, call.expand, call.core.store);
+}
+
+function checkCurrency(currency: string): string {
+  const normalized = currency.toLowerCase();
+  if (!/^[a-z]{3}$/.test(normalized)) throw errors.invalidRequest(`Invalid currency: ${currency}.`, 'currency');
+  return normalized;
+}
+
+function checkAmount(amount: number, currency: string): void {
+  const minimum = MINIMUM_AMOUNT[currency] ?? 50;
+  if (amount < minimum) throw errors.amountTooSmall(minimum, currency);
+  if (amount > MAXIMUM_AMOUNT) throw errors.amountTooLarge('amount', 'Amount must be no more than $999,999.99');
+}
+
+/** Interac no longer supports manual capture (API version 2025-03-31). */
+function checkInteracCapture(types: string[] | null, captureMethod: string): void {
+  if (types?.includes('interac_present') && captureMethod === 'manual') {
+    throw errors.paymentIntentInvalidParameter(
+      'capture_method',
+      "The payment method type 'interac_present' does not support capture_method=manual. Use capture_method=automatic or automatic_async.",
+    );
+  }
+}
+
+function createPaymentIntent(call: ApiCall): Stripe.PaymentIntent {
+  const params = paramsAs<WithLegacyTypes<Stripe.PaymentIntentCreateParams>>(call);
+  const currency = checkCurrency(params.currency);
+  checkAmount(params.amount, currency);
+  const allowed = params.allowed_payment_method_types ?? params.payment_method_types ?? null;
+  const captureMethod = params.capture_method ?? 'automatic_async';
+  checkInteracCapture(allowed, captureMethod);
+  const paymentIntent = buildPaymentIntent({
+    amount: params.amount,
+    currency,
+    captureMethod,
+    allowedPaymentMethodTypes: allowed,
+    description: params.description ?? null,
+    metadata: mergeMetadata({}, params.metadata),
+    receiptEmail: params.receipt_email ?? null,
+    statementDescriptor: params.statement_descriptor ?? null,
+    statementDescriptorSuffix: params.statement_descriptor_suffix ?? null,
+    customer: params.customer ?? null,
+    onBehalfOf: params.on_behalf_of ?? null,
+    transferGroup: params.transfer_group ?? null,
+    applicationFeeAmount: params.application_fee_amount ?? null,
+  });
+  call.core.store.paymentIntents.set(paymentIntent.id, paymentIntent);
+  call.events.emit('payment_intent.created', paymentIntent);
+  return respond(call, paymentIntent);
+}
+
+function updatePaymentIntent(call: ApiCall): Stripe.PaymentIntent {
+  const paymentIntent = findPaymentIntent(call);
+  const params = paramsAs<WithLegacyTypes<Stripe.PaymentIntentUpdateParams>>(call);
+  const allowedUpdate = params.allowed_payment_method_types ?? params.payment_method_types;
+  for (const field of ['amount', 'currency', 'capture_method', 'allowed_payment_method_types'] as const) {
+    const given = field === 'allowed_payment_method_types' ? allowedUpdate : params[field];
+    if (given !== undefined && !UPDATABLE_STATUSES.includes(paymentIntent.status)) {
+      throw errors.paymentIntentUnexpectedState(
+        `This PaymentIntent's ${field} could not be updated because it has a status of ${paymentIntent.status}. You may only update the ${field} of a PaymentIntent with one of the following statuses: ${UPDATABLE_STATUSES.join(', ')}.`,
+      );
+    }
+  }
+  const currency = params.currency === undefined ? paymentIntent.currency : checkCurrency(params.currency);
+  const amount = params.amount ?? paymentIntent.amount;
+  if (params.amount !== undefined || params.currency !== undefined) checkAmount(amount, currency);
+  const allowed = allowedUpdate ?? paymentIntent.allowed_payment_method_types;
+  const captureMethod = params.capture_method ?? paymentIntent.capture_method;
+  checkInteracCapture(allowed, captureMethod);
+
+  paymentIntent.amount = amount;
+  paymentIntent.currency = currency;
+  paymentIntent.capture_method = captureMethod;
+  if (allowedUpdate !== undefined) {
+    const types = effectivePaymentMethodTypes(allowedUpdate);
+    paymentIntent.allowed_payment_method_types = allowedUpdate;
+    paymentIntent.payment_method_types = types;
+    paymentIntent.payment_method_options = paymentMethodOptionsFor(types);
+    paymentIntent.automatic_payment_methods = null;
+  }
+  paymentIntent.metadata = mergeMetadata(paymentIntent.metadata, params.metadata);
+  if (params.description !== undefined) paymentIntent.description = params.description;
+  if (params.receipt_email !== undefined) paymentIntent.receipt_email = params.receipt_email || null;
+  if (params.statement_descriptor !== undefined) paymentIntent.statement_descriptor = params.statement_descriptor;
+  if (params.statement_descriptor_suffix !== undefined) {
+    paymentIntent.statement_descriptor_suffix = params.statement_descriptor_suffix;
+  }
+  if (params.customer !== undefined) paymentIntent.customer = params.customer;
+  if (params.transfer_group !== undefined) paymentIntent.transfer_group = params.transfer_group;
+  if (params.application_fee_amount !== undefined) {
+    paymentIntent.application_fee_amount = params.application_fee_amount === '' ? null : params.application_fee_amount;
+  }
+  return respond(call, paymentIntent);
+}
+
+function listPaymentIntents(call: ApiCall): Stripe.ApiList<Stripe.PaymentIntent> {
+  const params = paramsAs<Stripe.PaymentIntentListParams>(call);
+  const matching = newestFirst(call.core.store.paymentIntents.values()).filter(
+    (paymentIntent) =>
+      createdMatches(paymentIntent.created, params.created) &&
+      (params.customer === undefined || paymentIntent.customer === params.customer),
+  );
+  const page = listPage(matching, params, '/v1/payment_intents', 'payment_intent');
+  return expandObject(page, call.expand, call.core.store);
+}
+
+function capturePaymentIntent(call: ApiCall): Stripe.PaymentIntent {
+  const paymentIntent = findPaymentIntent(call);
+  const params = paramsAs<Stripe.PaymentIntentCaptureParams>(call);
+  if (paymentIntent.status !== 'requires_capture') {
+    throw errors.paymentIntentUnexpectedState(
+      `This PaymentIntent could not be captured because it has a status of ${paymentIntent.status}. Only a PaymentIntent with one of the following statuses may be captured: requires_capture.`,
+    );
+  }
+  const amountToCapture = params.amount_to_capture ?? paymentIntent.amount_capturable;
+  if (amountToCapture > paymentIntent.amount_capturable) {
+    throw errors.amountTooLarge(
+      'amount_to_capture',
+      `The amount to capture (${amountToCapture}) must be less than or equal to the amount capturable (${paymentIntent.amount_capturable}).`,
+    );
+  }
+  if (params.metadata !== undefined) paymentIntent.metadata = mergeMetadata(paymentIntent.metadata, params.metadata);
+  if (params.statement_descriptor !== undefined) paymentIntent.statement_descriptor = params.statement_descriptor;
+  if (params.statement_descriptor_suffix !== undefined) {
+    paymentIntent.statement_descriptor_suffix = params.statement_descriptor_suffix;
+  }
+  if (params.application_fee_amount !== undefined) paymentIntent.application_fee_amount = params.application_fee_amount;
+  capture(call.core, paymentIntent, amountToCapture, call.events);
+  return respond(call, paymentIntent);
+}
+
+function cancelPaymentIntent(call: ApiCall): Stripe.PaymentIntent {
+  const paymentIntent = findPaymentIntent(call);
+  const params = paramsAs<Stripe.PaymentIntentCancelParams>(call);
+  if (!CANCELABLE_STATUSES.includes(paymentIntent.status)) {
+    throw errors.paymentIntentUnexpectedState(
+      `You cannot cancel this PaymentIntent because it has a status of ${paymentIntent.status}. Only a PaymentIntent with one of the following statuses may be canceled: ${CANCELABLE_STATUSES.join(', ')}.`,
+    );
+  }
+  cancel(call.core, paymentIntent, params.cancellation_reason ?? null, call.events);
+  return respond(call, paymentIntent);
+}
+
+/** The PaymentIntent routes. */
+export const paymentIntentRoutes: Route[] = [
+  { method: 'POST', pattern: '/v1/payment_intents', rules: createRules, handle: createPaymentIntent },
+  { method: 'GET', pattern: '/v1/payment_intents', rules: listRules, handle: listPaymentIntents },
+  {
+    method: 'GET',
+    pattern: '/v1/payment_intents/:intent',
+    rules: retrieveRules,
+    handle: (call) => respond(call, findPaymentIntent(call)),
+  },
+  { method: 'POST', pattern: '/v1/payment_intents/:intent', rules: updateRules, handle: updatePaymentIntent },
+  { method: 'POST', pattern: '/v1/payment_intents/:intent/capture', rules: captureRules, handle: capturePaymentIntent },
+  { method: 'POST', pattern: '/v1/payment_intents/:intent/cancel', rules: cancelRules, handle: cancelPaymentIntent },
+];

@@ -1,0 +1,179 @@
+/**
+ * `/_emulator`: controls that are not part of Stripe's API (no key needed, JSON bodies), through which the local
+ * stack and tests drive the hard cases — a reader offline, a customer's cancel, timeouts, lost connections,
+ * webhook faults — and read the request log, change timing and reset.
+ */
+import type { EmulatorCore } from './core.ts';
+import { StripeError } from './errors.ts';
+import type { Timing } from './options.ts';
+import type { AuthorizationFault, CommandFault } from './state/store.ts';
+import { customerCancel, isReaderConflict, readerState, readerView, setOnline } from './terminal/reader-machine.ts';
+import type { DeliverySettings } from './webhooks/delivery.ts';
+
+/** A control's answer. */
+export interface ControlResponse {
+  status: number;
+  body: unknown;
+}
+
+class ControlError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+const COMMAND_FAULTS: readonly CommandFault[] = ['timeout', 'timeout_after_delivery'];
+const AUTHORIZATION_FAULTS: readonly AuthorizationFault[] = [
+  'connection_error',
+  'connection_error_after_authorization',
+  'disconnect',
+];
+const TIMING_KEYS: readonly (keyof Timing)[] = [
+  'authorizationDelayMs',
+  'captureWindowSeconds',
+  'webhookRetries',
+  'webhookRetryBaseMs',
+  'readerCommandLatencyMs',
+];
+
+function parseBody(raw: string): Record<string, unknown> {
+  if (raw.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ControlError(400, 'The body must be JSON.');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ControlError(400, 'The body must be a JSON object.');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new ControlError(400, `${field} must be one of: ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+function nonNegative(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new ControlError(400, `${field} must be a non-negative number`);
+  }
+  return value;
+}
+
+function reader(core: EmulatorCore, id: string): ReturnType<typeof readerState> {
+  try {
+    return readerState(core, id);
+  } catch (error) {
+    if (error instanceof StripeError) throw new ControlError(404, `No such reader: '${id}'`);
+    throw error;
+  }
+}
+
+function deliverySettings(body: Record<string, unknown>): DeliverySettings {
+  // The body replaces the whole setting: anything omitted goes back to its default.
+  const duplicate = body.duplicate === undefined ? 0 : nonNegative(body.duplicate, 'duplicate');
+  if (!Number.isInteger(duplicate)) throw new ControlError(400, 'duplicate must be an integer');
+  if (body.reverse !== undefined && typeof body.reverse !== 'boolean') {
+    throw new ControlError(400, 'reverse must be a boolean');
+  }
+  return {
+    mode: body.mode === undefined ? 'deliver' : oneOf(body.mode, ['deliver', 'drop', 'hold'], 'mode'),
+    duplicate,
+    delayMs: body.delayMs === undefined ? 0 : nonNegative(body.delayMs, 'delayMs'),
+    reverse: body.reverse === true,
+  };
+}
+
+function readerControl(
+  core: EmulatorCore,
+  id: string,
+  control: string,
+  body: Record<string, unknown>,
+): ControlResponse {
+  const state = reader(core, id);
+  switch (control) {
+    case 'offline':
+      return { status: 200, body: setOnline(state, false) };
+    case 'online':
+      return { status: 200, body: setOnline(state, true) };
+    case 'customer-cancel':
+      try {
+        return { status: 200, body: customerCancel(core, state) };
+      } catch (error) {
+        if (isReaderConflict(error)) throw new ControlError(409, error.message);
+        throw error;
+      }
+    case 'next-command':
+      state.commandFault = oneOf(body.fault, COMMAND_FAULTS, 'fault');
+      return { status: 200, body: { reader: readerView(state), nextCommand: state.commandFault } };
+    case 'next-authorization':
+      state.authorizationFault = oneOf(body.fault, AUTHORIZATION_FAULTS, 'fault');
+      return { status: 200, body: { reader: readerView(state), nextAuthorization: state.authorizationFault } };
+    default:
+      throw new ControlError(404, `Unknown reader control: ${control}`);
+  }
+}
+
+function configControl(core: EmulatorCore, body: Record<string, unknown>): ControlResponse {
+  const unknown = Object.keys(body).filter((key) => !(TIMING_KEYS as readonly string[]).includes(key));
+  if (unknown.length > 0) throw new ControlError(400, `Unknown setting: ${unknown.join(', ')}`);
+  const changes: Partial<Timing> = {};
+  for (const key of TIMING_KEYS) {
+    if (body[key] !== undefined) changes[key] = nonNegative(body[key], key);
+  }
+  Object.assign(core.timing, changes);
+  return { status: 200, body: { ...core.timing } };
+}
+
+function route(core: EmulatorCore, method: string, path: string, body: Record<string, unknown>): ControlResponse {
+  const parts = path.split('/').filter(Boolean).slice(1).map(decodeURIComponent);
+  const [first, second, third] = parts;
+  if (method === 'GET' && parts.length === 1 && first === 'requests') {
+    return { status: 200, body: { data: core.requestLog.list() } };
+  }
+  if (method === 'GET' && parts.length === 1 && first === 'config') return { status: 200, body: { ...core.timing } };
+  if (method === 'GET' && parts.length === 1 && first === 'seeded') return { status: 200, body: core.seeded };
+  if (method === 'GET' && parts.length === 1 && first === 'webhooks') {
+    const { settings, heldCount, attempts } = core.webhooks;
+    return { status: 200, body: { ...settings, held: heldCount, attempts } };
+  }
+  if (method !== 'POST') throw new ControlError(404, `Unknown control: ${method} ${path}`);
+  if (first === 'readers' && second !== undefined && third !== undefined && parts.length === 3) {
+    return readerControl(core, second, third, body);
+  }
+  if (first === 'webhooks' && parts.length === 1) {
+    core.webhooks.settings = deliverySettings(body);
+    return { status: 200, body: { ...core.webhooks.settings } };
+  }
+  if (first === 'webhooks' && second === 'release' && parts.length === 2) {
+    return { status: 200, body: { released: core.webhooks.release() } };
+  }
+  if (first === 'events' && second !== undefined && third === 'resend' && parts.length === 3) {
+    const event = core.store.events.get(second);
+    if (event === undefined) throw new ControlError(404, `No such event: '${second}'`);
+    core.webhooks.resend(event);
+    return { status: 200, body: { resent: event.id } };
+  }
+  if (first === 'config' && parts.length === 1) return configControl(core, body);
+  if (first === 'reset' && parts.length === 1) {
+    core.reset();
+    return { status: 200, body: { reset: true, seeded: core.seeded } };
+  }
+  throw new ControlError(404, `Unknown control: ${method} ${path}`);
+}
+
+/** Answer one `/_emulator` request. */
+export function handleControl(core: EmulatorCore, method: string, path: string, rawBody: string): ControlResponse {
+  try {
+    return route(core, method, path, method === 'POST' ? parseBody(rawBody) : {});
+  } catch (error) {
+    if (error instanceof ControlError) return { status: error.status, body: { error: { message: error.message } } };
+    throw error;
+  }
+}

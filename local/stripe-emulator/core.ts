@@ -1,0 +1,148 @@
+/**
+ * The emulator's runtime, shared by the HTTP API and the `/_emulator` controls: the object store, the timing
+ * knobs, timers, webhook delivery, idempotency keys and the request log; and its start-up state (seeded
+ * locations and readers, the start-up webhook endpoint), to which `reset()` returns.
+ */
+
+import { IdempotencyStore } from './idempotency.ts';
+import { stableId } from './ids.ts';
+import type { EventCause } from './objects/event.ts';
+import { buildLocation, SEED_ADDRESS } from './objects/location.ts';
+import { buildReader } from './objects/reader.ts';
+import { buildWebhookEndpoint } from './objects/webhook-endpoint.ts';
+import { DEFAULT_TIMING, type SeedLocation, type SeedOption, type Timing } from './options.ts';
+import { RequestLog } from './request-log.ts';
+import { Store } from './state/store.ts';
+import { Timers } from './state/timers.ts';
+import { WebhookDelivery } from './webhooks/delivery.ts';
+import { EventBatch } from './webhooks/event-batch.ts';
+
+/** What was seeded, as `startEmulator` reports it. */
+export interface SeededState {
+  locations: { id: string; displayName: string; readers: { id: string; label: string }[] }[];
+}
+
+/** The seed used when none is given: one location, two simulated readers. */
+export const DEFAULT_SEED: SeedLocation[] = [
+  {
+    displayName: 'Emulator Store',
+    readers: [
+      { label: 'Register 1', registrationCode: 'simulated-wpe' },
+      { label: 'Register 2', registrationCode: 'simulated-s700' },
+    ],
+  },
+];
+
+/** Start-up state the core returns to on reset. */
+export interface StartupState {
+  timing: Timing;
+  seed: SeedOption;
+  webhook: { url: string; secret: string } | null;
+}
+
+/** The emulator runtime. */
+export class EmulatorCore {
+  readonly store = new Store();
+  readonly timers = new Timers();
+  readonly timing: Timing;
+  readonly webhooks: WebhookDelivery;
+  readonly idempotency = new IdempotencyStore();
+  readonly requestLog = new RequestLog();
+  seeded: SeededState = { locations: [] };
+  private readonly startup: StartupState;
+
+  constructor(startup: StartupState) {
+    this.startup = startup;
+    this.timing = { ...DEFAULT_TIMING, ...startup.timing };
+    this.webhooks = new WebhookDelivery(this.store, this.timing, this.timers);
+    this.seed();
+  }
+
+  /** A batch for the events of one change. */
+  batch(cause: EventCause = { requestId: null, idempotencyKey: null }): EventBatch {
+    return new EventBatch(this.store, cause);
+  }
+
+  /** Send a batch's events to the webhook endpoints (in the background). */
+  publish(batch: EventBatch): void {
+    this.webhooks.deliver(batch.events);
+  }
+
+  /** Back to the start-up state: objects, faults, keys, log, delivery settings and timing. */
+  reset(): void {
+    this.timers.clearAll();
+    this.webhooks.reset();
+    this.idempotency.clear();
+    this.requestLog.clear();
+    this.store.paymentIntents.clear();
+    this.store.charges.clear();
+    this.store.paymentMethods.clear();
+    this.store.locations.clear();
+    this.store.readers.clear();
+    this.store.events.clear();
+    this.store.webhookEndpoints.clear();
+    this.store.authorizationExpiry.clear();
+    Object.assign(this.timing, DEFAULT_TIMING, this.startup.timing);
+    this.seed();
+  }
+
+  /** Stop every timer and delivery. */
+  shutdown(): void {
+    this.timers.clearAll();
+    this.webhooks.reset();
+  }
+
+  private seed(): void {
+    const { webhook } = this.startup;
+    if (webhook !== null) {
+      const endpoint = buildWebhookEndpoint({
+        id: stableId('we', webhook.url, 24),
+        url: webhook.url,
+        enabledEvents: ['*'],
+        apiVersion: null,
+        description: 'Start-up endpoint',
+        metadata: {},
+      });
+      this.store.webhookEndpoints.set(endpoint.id, { endpoint, secret: webhook.secret });
+    }
+    const seed = this.startup.seed;
+    const locations = seed === true ? DEFAULT_SEED : seed === false ? [] : seed.locations;
+    this.seeded = {
+      locations: locations.map((seedLocation, locationIndex) => {
+        const location = buildLocation(
+          stableId('tml', `location:${locationIndex}:${seedLocation.displayName}`),
+          seedLocation.displayName,
+          { ...SEED_ADDRESS },
+        );
+        this.store.locations.set(location.id, location);
+        const readers = seedLocation.readers.map((seedReader, readerIndex) => {
+          const key = `reader:${locationIndex}:${readerIndex}:${seedReader.label}`;
+          const reader = buildReader({
+            id: stableId('tmr', key),
+            registrationCode: seedReader.registrationCode ?? 'simulated-wpe',
+            label: seedReader.label,
+            location: location.id,
+            metadata: {},
+            serialNumber: stableUuid(key),
+          });
+          this.store.readers.set(reader.id, {
+            reader,
+            online: true,
+            commandFault: null,
+            authorizationFault: null,
+            commandInFlight: false,
+            payment: null,
+          });
+          return { id: reader.id, label: reader.label };
+        });
+        return { id: location.id, displayName: location.display_name, readers };
+      }),
+    };
+  }
+}
+
+function stableUuid(seed: string): string {
+  const hex = stableId('x', seed, 32).slice(2);
+  const digits = [...hex].map((char) => (char.charCodeAt(0) % 16).toString(16)).join('');
+  return `${digits.slice(0, 8)}-${digits.slice(8, 12)}-4${digits.slice(13, 16)}-a${digits.slice(17, 20)}-${digits.slice(20, 32)}`;
+}

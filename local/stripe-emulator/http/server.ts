@@ -1,0 +1,161 @@
+/**
+ * The HTTP front: a plain `node:http` handler. `/v1` requests go through Stripe's pipeline — authenticate,
+ * route, parse (form body or query string), validate, idempotency, handle, answer with a `Request-Id` — and
+ * the events a request caused are handed to webhook delivery once its response is sent. `/_emulator` requests
+ * go to the controls.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Stripe from 'stripe';
+import { apiRouter } from '../api/routes.ts';
+import { handleControl } from '../controls.ts';
+import type { EmulatorCore } from '../core.ts';
+import { errors, StripeError } from '../errors.ts';
+import { fingerprintOf, type StoredResponse } from '../idempotency.ts';
+import { newRequestId } from '../ids.ts';
+import { expireDueAuthorizations } from '../payments/transitions.ts';
+import { parseForm } from './form.ts';
+import { validateParams } from './params.ts';
+import type { ApiCall } from './router.ts';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new Error('request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Stripe accepts the secret key as Bearer token or as Basic-auth user name; any test-mode key works here. */
+function authenticate(req: IncomingMessage): void {
+  const authorization = header(req, 'authorization');
+  if (authorization === undefined || authorization.trim() === '') throw errors.missingApiKey();
+  const [scheme = '', credentials = ''] = authorization.trim().split(/\s+/, 2);
+  let key = credentials;
+  if (scheme.toLowerCase() === 'basic') key = Buffer.from(credentials, 'base64').toString('utf8').split(':')[0] ?? '';
+  else if (scheme.toLowerCase() !== 'bearer') throw errors.invalidApiKey(authorization);
+  if (key === '') throw errors.missingApiKey();
+  if (!/^(sk|rk)_test_\w+$/.test(key)) throw errors.invalidApiKey(key);
+}
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+function errorBody(error: StripeError): string {
+  return JSON.stringify({ error: error.body }, null, 2);
+}
+
+/** Builds the request listener of the emulator's HTTP server. */
+export function createRequestListener(core: EmulatorCore): (req: IncomingMessage, res: ServerResponse) => void {
+  const router = apiRouter();
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> {
+    const requestId = newRequestId();
+    const idempotencyKey = method === 'POST' ? (header(req, 'idempotency-key') ?? null) : null;
+    const logged = core.requestLog.arrived(method, url.pathname, idempotencyKey);
+    const baseHeaders: Record<string, string> = {
+      'Request-Id': requestId,
+      'Stripe-Version': header(req, 'stripe-version') ?? Stripe.API_VERSION,
+    };
+    if (idempotencyKey !== null) baseHeaders['Idempotency-Key'] = idempotencyKey;
+    let claimed = false;
+    try {
+      const body = await readBody(req);
+      authenticate(req);
+      expireDueAuthorizations(core);
+      const matched = router.match(method, url.pathname);
+      if (matched === undefined) throw errors.unrecognizedUrl(method, url.pathname);
+      const raw = parseForm(method === 'POST' ? body : url.search.slice(1));
+      const params = validateParams(raw, matched.route.rules);
+      if (idempotencyKey !== null) {
+        const admission = core.idempotency.admit(idempotencyKey, fingerprintOf(method, url.pathname, raw));
+        if (admission.kind === 'replay') {
+          const { response } = admission;
+          send(res, response.status, response.body, {
+            ...response.headers,
+            ...baseHeaders,
+            'Idempotent-Replayed': 'true',
+            'Original-Request': response.requestId,
+          });
+          logged(response.status, true);
+          return;
+        }
+        claimed = true;
+      }
+      const events = core.batch({ requestId, idempotencyKey });
+      const call: ApiCall = {
+        core,
+        params,
+        path: matched.path,
+        expand: Array.isArray(params.expand) ? params.expand.map(String) : [],
+        events,
+        requestId,
+        idempotencyKey,
+      };
+      let stored: StoredResponse;
+      try {
+        const result = await matched.route.handle(call);
+        stored = { status: 200, body: JSON.stringify(result, null, 2), requestId, headers: {} };
+      } catch (error) {
+        const failure = error instanceof StripeError ? error : errors.internal(String(error));
+        if (!failure.storedForIdempotency) throw failure;
+        stored = { status: failure.status, body: errorBody(failure), requestId, headers: failure.headers };
+      }
+      if (idempotencyKey !== null) core.idempotency.complete(idempotencyKey, stored);
+      claimed = false;
+      // Webhooks go out after the response: a receiver must never hear of a state it cannot read yet.
+      res.once('finish', () => core.publish(events));
+      send(res, stored.status, stored.body, { ...stored.headers, ...baseHeaders });
+      logged(stored.status, false);
+    } catch (error) {
+      if (claimed && idempotencyKey !== null) core.idempotency.release(idempotencyKey);
+      const failure = error instanceof StripeError ? error : errors.internal(String(error));
+      send(res, failure.status, errorBody(failure), { ...failure.headers, ...baseHeaders });
+      logged(failure.status, false);
+    }
+  }
+
+  async function handleEmulatorControl(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    method: string,
+  ): Promise<void> {
+    const body = await readBody(req);
+    const answer = handleControl(core, method, url.pathname, body);
+    send(res, answer.status, JSON.stringify(answer.body, null, 2), {});
+  }
+
+  return (req, res) => {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const handled = url.pathname.startsWith('/_emulator')
+      ? handleEmulatorControl(req, res, url, method)
+      : handleApi(req, res, url, method);
+    handled.catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      send(res, 500, JSON.stringify({ error: { type: 'api_error', message: String(error) } }), {});
+    });
+  };
+}

@@ -1,0 +1,44 @@
+/** The API requests the emulator received, oldest first, for `GET /_emulator/requests`. */
+
+/** One API request as the log shows it. */
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  idempotencyKey: string | null;
+  status: number;
+  replayed: boolean;
+  /** ISO time the request arrived. */
+  createdAt: string;
+}
+
+interface Pending {
+  entry: LoggedRequest;
+  done: boolean;
+}
+
+/** Requests in arrival order; a request appears once its response has been sent. */
+export class RequestLog {
+  private readonly requests: Pending[] = [];
+
+  /** Note a request on arrival; call the returned function with its final status and replay flag. */
+  arrived(method: string, path: string, idempotencyKey: string | null): (status: number, replayed: boolean) => void {
+    const pending: Pending = {
+      entry: { method, path, idempotencyKey, status: 0, replayed: false, createdAt: new Date().toISOString() },
+      done: false,
+    };
+    this.requests.push(pending);
+    return (status, replayed) => {
+      pending.entry.status = status;
+      pending.entry.replayed = replayed;
+      pending.done = true;
+    };
+  }
+
+  list(): LoggedRequest[] {
+    return this.requests.filter((request) => request.done).map((request) => ({ ...request.entry }));
+  }
+
+  clear(): void {
+    this.requests.length = 0;
+  }
+}

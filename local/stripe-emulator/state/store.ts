@@ -1,0 +1,75 @@
+/**
+ * The emulator's in-memory state: Stripe objects by id, in creation order, plus what only the simulated
+ * readers know (online or not, armed faults, the payment they are working on). One Node process serves every
+ * request, and every state change happens synchronously within one turn of the event loop, so two requests
+ * can never interleave half-way through a change.
+ */
+import type Stripe from 'stripe';
+import type { PresentedCard } from '../terminal/cards.ts';
+
+/** A fault armed for the reader's next command (`/_emulator/readers/{id}/next-command`). */
+export type CommandFault = 'timeout' | 'timeout_after_delivery';
+
+/** A fault armed for the reader's next authorization (`/_emulator/readers/{id}/next-authorization`). */
+export type AuthorizationFault = 'connection_error' | 'connection_error_after_authorization' | 'disconnect';
+
+/** Which reader command started the payment the reader is working on. */
+export type PaymentFlow = 'process' | 'collect' | 'confirm';
+
+/**
+ * The payment a reader is working on, beyond what its public `action` shows:
+ * - `awaiting_card`: the reader asks for a card;
+ * - `reading`: a card was presented for `collect_payment_method` and is being read;
+ * - `collected`: the card was read, waiting for `confirm_payment_intent`;
+ * - `authorizing`: a card was presented and the authorization is under way (not cancellable);
+ * - `stuck`: the reader dropped off mid-payment; the action stays `in_progress` until `cancel_action`.
+ */
+export type ReaderPayment =
+  | { stage: 'awaiting_card'; flow: 'process' | 'collect'; paymentIntent: string; customerCancellation: boolean }
+  | { stage: 'reading'; flow: 'collect'; paymentIntent: string; card: CardOnReader; timer: NodeJS.Timeout }
+  | { stage: 'collected'; flow: 'collect'; paymentIntent: string; card: CardOnReader }
+  | {
+      stage: 'authorizing';
+      flow: 'process' | 'confirm';
+      paymentIntent: string;
+      card: CardOnReader;
+      timer: NodeJS.Timeout;
+    }
+  | { stage: 'stuck'; flow: PaymentFlow; paymentIntent: string };
+
+/** A card presented to the reader, the payment method made from it, and the tip entered on the reader. */
+export interface CardOnReader {
+  card: PresentedCard;
+  paymentMethod: string;
+  tip: number;
+}
+
+/** A simulated reader: its Stripe object and its device-side state. */
+export interface ReaderState {
+  reader: Stripe.Terminal.Reader;
+  online: boolean;
+  commandFault: CommandFault | null;
+  authorizationFault: AuthorizationFault | null;
+  /** A command is travelling to the reader; the reader takes one request at a time. */
+  commandInFlight: boolean;
+  payment: ReaderPayment | null;
+}
+
+/** A webhook endpoint and its signing secret. */
+export interface EndpointState {
+  endpoint: Stripe.WebhookEndpoint;
+  secret: string;
+}
+
+/** Every object the emulator holds. Maps keep insertion order, which is creation order. */
+export class Store {
+  readonly paymentIntents = new Map<string, Stripe.PaymentIntent>();
+  readonly charges = new Map<string, Stripe.Charge>();
+  readonly paymentMethods = new Map<string, Stripe.PaymentMethod>();
+  readonly locations = new Map<string, Stripe.Terminal.Location>();
+  readonly readers = new Map<string, ReaderState>();
+  readonly events = new Map<string, Stripe.Event>();
+  readonly webhookEndpoints = new Map<string, EndpointState>();
+  /** When each uncaptured authorization expires (epoch ms), by PaymentIntent id. */
+  readonly authorizationExpiry = new Map<string, { expiresAt: number; timer: NodeJS.Timeout }>();
+}
