@@ -1,0 +1,107 @@
+/**
+ * One Lambda function of the service: an esbuild bundle of one handler entry, its own log group with
+ * retention, its own role that starts with nothing but writing to that log group, and the Powertools
+ * environment. Everything else a function may do is granted by the stack from its profile.
+ */
+import { join } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { HandlerProfile } from '../handler-profiles.ts';
+import type { HandlerEnvironment, StageSettings } from '../settings.ts';
+
+/** Variables read by Powertools and Node itself, not by `shared/config.ts`. */
+interface RuntimeEnvironment {
+  POWERTOOLS_SERVICE_NAME: string;
+  POWERTOOLS_LOG_LEVEL: string;
+  POWERTOOLS_METRICS_NAMESPACE: string;
+  NODE_OPTIONS: string;
+}
+
+export interface PaymentsFunctionProps {
+  /** Repository root: `entry` is resolved against it and its `package-lock.json` pins the bundle. */
+  projectRoot: string;
+  /** Handler module relative to `projectRoot` (from `shared/routes.ts`); it exports `handler`. */
+  entry: string;
+  description: string;
+  profile: HandlerProfile;
+  settings: StageSettings;
+  /** `shared/config.ts` variables of this function (table name, secret ARNs, thresholds). */
+  environment: HandlerEnvironment;
+}
+
+export class PaymentsFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: PaymentsFunctionProps) {
+    super(scope, id);
+    const { settings, profile } = props;
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: settings.logRetention,
+      removalPolicy: settings.removalPolicy,
+    });
+    // Its own role rather than AWSLambdaBasicExecutionRole, which may write to every log group.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (${settings.stage})`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    const runtimeEnvironment: RuntimeEnvironment = {
+      POWERTOOLS_SERVICE_NAME: settings.serviceName,
+      POWERTOOLS_LOG_LEVEL: settings.logLevel,
+      POWERTOOLS_METRICS_NAMESPACE: settings.metricsNamespace,
+      // Stack traces point into the TypeScript sources, through the bundle's source map.
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+
+    this.function = new NodejsFunction(this, 'Function', {
+      description: props.description,
+      entry: join(props.projectRoot, props.entry),
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: join(props.projectRoot, 'package-lock.json'),
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: profile.memoryMb,
+      timeout: Duration.seconds(profile.timeoutSeconds),
+      ...(profile.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: profile.reservedConcurrency }),
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: { ...runtimeEnvironment, ...definedValues(props.environment) },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        // A .map file beside the bundle, linked from it: Node finds it, the bundle stays small.
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        // Prefer each package's ES module build, so esbuild can drop what the handler never imports.
+        mainFields: ['module', 'main'],
+        esbuildArgs: { '--tree-shaking': 'true' },
+        // CommonJS packages inside an ES module bundle still call `require` for Node built-ins.
+        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        // Bundle the AWS SDK too: the version in package-lock.json, the one the tests ran against,
+        // rather than whichever version the runtime ships that week.
+        externalModules: [],
+        // esbuild's per-bundle size report would bury synth's own output; warnings and errors still show.
+        logLevel: LogLevel.WARNING,
+      },
+    });
+  }
+}
+
+function definedValues(environment: HandlerEnvironment): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(environment).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}

@@ -1,0 +1,97 @@
+/**
+ * Who may call the POS routes. By default a Cognito user pool: one user per cashier or register, whose
+ * `custom:locations` attribute lists the Stripe Terminal locations it may act for (`*` for all). The POS
+ * signs in with the app client and sends the ID token, which carries that attribute; the API's JWT
+ * authorizer accepts ID tokens whose audience is the app client. With context `jwtIssuer`/`jwtAudience` an
+ * existing issuer is trusted instead and no pool is created.
+ */
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import {
+  AccountRecovery,
+  ClientAttributes,
+  FeaturePlan,
+  Mfa,
+  StandardThreatProtectionMode,
+  StringAttribute,
+  UserPool,
+  type UserPoolClient,
+} from 'aws-cdk-lib/aws-cognito';
+import { Construct } from 'constructs';
+import type { StageSettings } from '../settings.ts';
+
+/** Name of the custom attribute (the claim is `custom:locations`). */
+export const LOCATIONS_ATTRIBUTE = 'locations';
+
+export class PosIdentity extends Construct {
+  /** Issuer URL the JWT authorizer trusts. */
+  readonly issuer: string;
+  /** Accepted `aud` values. */
+  readonly audience: string[];
+  readonly userPool?: UserPool;
+  readonly client?: UserPoolClient;
+
+  constructor(scope: Construct, id: string, props: { settings: StageSettings }) {
+    super(scope, id);
+    const { settings } = props;
+    if (settings.externalJwt) {
+      this.issuer = settings.externalJwt.issuer;
+      this.audience = settings.externalJwt.audience;
+      return;
+    }
+
+    this.userPool = new UserPool(this, 'Users', {
+      // Staff accounts are created by an administrator, never by whoever finds the sign-up endpoint.
+      selfSignUpEnabled: false,
+      signInAliases: { username: true, email: true },
+      customAttributes: {
+        [LOCATIONS_ATTRIBUTE]: new StringAttribute({ minLen: 1, maxLen: 2048, mutable: true }),
+      },
+      passwordPolicy: {
+        minLength: 12,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      mfa: Mfa.OPTIONAL,
+      mfaSecondFactor: { otp: true, sms: false },
+      // A lost password is reset by the administrator who created the account.
+      accountRecovery: AccountRecovery.NONE,
+      // Plus: compromised-credential checks and adaptive sign-in protection for accounts that move money.
+      featurePlan: FeaturePlan.PLUS,
+      standardThreatProtectionMode: StandardThreatProtectionMode.FULL_FUNCTION,
+      deletionProtection: settings.deletionProtection,
+      removalPolicy: settings.removalPolicy,
+    });
+    Validations.of(this.userPool).acknowledge({
+      id: 'AwsSolutions-COG2',
+      reason:
+        'MFA is optional (TOTP): registers are shared devices signed in by a manager, where a second factor per ' +
+        'cashier is not workable; the pool runs Plus threat protection and a 12-character password policy.',
+    });
+
+    this.client = this.userPool.addClient('PosApp', {
+      // A POS app cannot keep a client secret; SRP never sends the password itself.
+      generateSecret: false,
+      authFlows: { userSrp: true },
+      // The POS signs in through the Cognito API, not the hosted UI: no OAuth flows, no callback URLs.
+      disableOAuth: true,
+      preventUserExistenceErrors: true,
+      idTokenValidity: Duration.hours(1),
+      accessTokenValidity: Duration.hours(1),
+      // One shift plus margin: a register signed in in the morning stays signed in until closing.
+      refreshTokenValidity: Duration.hours(16),
+      enableTokenRevocation: true,
+      readAttributes: new ClientAttributes()
+        .withStandardAttributes({ email: true, fullname: true })
+        .withCustomAttributes(LOCATIONS_ATTRIBUTE),
+      // Users must never write their own `custom:locations`: that would widen what they may act on.
+      writeAttributes: new ClientAttributes().withStandardAttributes({ fullname: true }),
+    });
+
+    const { region, urlSuffix } = Stack.of(this);
+    this.issuer = `https://cognito-idp.${region}.${urlSuffix}/${this.userPool.userPoolId}`;
+    this.audience = [this.client.userPoolClientId];
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * EventBridge Scheduler invokes the reconciler every minute: it finds stuck reader actions, authorizations
+ * nearing their capture deadline and expired ones. A tick Scheduler could not deliver after its retries
+ * lands in a dead-letter queue (alarmed), so a broken schedule is seen rather than silently missing.
+ */
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { CfnFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { StageSettings } from '../settings.ts';
+
+export class ReconcileSchedule extends Construct {
+  readonly schedule: Schedule;
+  readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: { reconciler: IFunction; settings: StageSettings }) {
+    super(scope, id);
+    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: props.settings.removalPolicy,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "This queue is the Scheduler target's dead-letter queue (DeadLetterConfig of the schedule), not an SQS " +
+        'redrive target, so cdk-nag does not recognise it as one; an alarm fires on its first message.',
+    });
+
+    // Its own role, so the acknowledgment below sits on the one role it concerns.
+    const role = new Role(this, 'InvokeRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+      description: 'EventBridge Scheduler: invoke the reconciler, dead-letter undeliverable ticks',
+    });
+    const target = new LambdaInvoke(props.reconciler, {
+      role,
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 2,
+      // A tick older than this is overtaken by the next one, which does the same work.
+      maxEventAge: Duration.minutes(2),
+    });
+    this.schedule = new Schedule(this, 'EveryMinute', {
+      schedule: ScheduleExpression.rate(Duration.minutes(1)),
+      description: `Reconcile stuck reader actions and aging authorizations (${props.settings.stage})`,
+      target,
+    });
+    const reconcilerLogicalId = Stack.of(this).getLogicalId(props.reconciler.node.defaultChild as CfnFunction);
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${reconcilerLogicalId}.Arn>:*]`,
+      reason:
+        "lambda:InvokeFunction on the reconciler's own versions and aliases (the `:*` suffix CDK's grantInvoke " +
+        'adds); the role can invoke no other function.',
+    });
+  }
+}

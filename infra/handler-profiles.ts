@@ -1,0 +1,125 @@
+/**
+ * What each Lambda gets: memory, timeout, and exactly the access its code uses. The stack turns a profile
+ * into IAM statements; nothing else grants a function anything, so this file is the least-privilege review.
+ *
+ * Sizing, once for all: Lambda gives CPU in proportion to memory, and the handlers are I/O-bound (Stripe,
+ * DynamoDB), so memory buys cold-start speed (loading the Stripe and AWS SDKs), not throughput. Functions a
+ * cashier or Stripe waits on get 1024 MB; the rest get what their cold start needs.
+ */
+
+import { eventQueue } from '../shared/queue/definition.ts';
+import type { backgroundFunctions } from '../shared/routes.ts';
+import type { paymentsTable } from '../shared/store/table.ts';
+
+export type IndexName = keyof typeof paymentsTable.indexes;
+
+/**
+ * The DynamoDB actions on the table's items, as `shared/store/` uses them: transactions need only the
+ * per-item actions (Put, Update, ConditionCheck); the reader cache reads and writes in batches. Nothing
+ * deletes items (applied-event markers expire by TTL), so no role may.
+ */
+export const TABLE_ITEM_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+] as const;
+
+export interface HandlerProfile {
+  memoryMb: number;
+  timeoutSeconds: number;
+  /** `items`: TABLE_ITEM_ACTIONS on the table; `indexes`: `dynamodb:Query` on those indexes' own ARNs. */
+  table?: { items?: boolean; indexes?: readonly IndexName[] };
+  /** Reads the Stripe secret key (every function that calls Stripe). */
+  stripeSecretKey?: boolean;
+  /** Reads the webhook signing secret. */
+  webhookSecret?: boolean;
+  /** Sends to the Stripe event queue (the webhook receiver). */
+  sendsEvents?: boolean;
+  /**
+   * Consumes the Stripe event queue (the processor): the event source mapping's own permissions, the queue
+   * URL to shorten a record's retry delay, and sending a body that is not an event straight to the DLQ.
+   */
+  consumesEvents?: boolean;
+  /** Reserved concurrency; the webhook receiver's comes from the stage settings. */
+  reservedConcurrency?: number;
+}
+
+/**
+ * API Gateway's HTTP API gives an integration 30 s. A POS handler stops a second before, so it never keeps
+ * working (a reader command retrying `terminal_reader_timeout`) after the POS has been told it timed out.
+ */
+const API_TIMEOUT_SECONDS = 29;
+
+/** A POS route that calls Stripe and changes the payment or reader state. */
+const posCommand: HandlerProfile = {
+  memoryMb: 1024,
+  timeoutSeconds: API_TIMEOUT_SECONDS,
+  table: { items: true },
+  stripeSecretKey: true,
+};
+
+/** Profiles of the route handlers, by route name (`shared/routes.ts`). */
+export const routeProfiles: Readonly<Record<string, HandlerProfile>> = {
+  CreatePayment: posCommand,
+  UpdatePayment: posCommand,
+  ProcessPayment: posCommand,
+  CapturePayment: posCommand,
+  CancelPayment: posCommand,
+  CancelReaderAction: posCommand,
+  // `?refresh=true` re-reads the PaymentIntent and the reader from Stripe and stores what it learnt.
+  GetPayment: posCommand,
+  // Both refresh the reader → location cache from Stripe.
+  ListReaders: posCommand,
+  GetReader: posCommand,
+  // Queries the two listing indexes and nothing else; DynamoDB only, so a short timeout surfaces a
+  // problem instead of hiding it.
+  ListPayments: { memoryMb: 512, timeoutSeconds: 10, table: { indexes: ['byLocation', 'byCreated'] } },
+  // Verifies a signature and sends one SQS message: a small function, kept warm by its own concurrency.
+  // 10 s is far inside Stripe's delivery timeout; a slower answer means SQS is in trouble and Stripe retries.
+  ReceiveStripeWebhook: { memoryMb: 512, timeoutSeconds: 10, webhookSecret: true, sendsEvents: true },
+  // Touches nothing: it proves API Gateway and Lambda answer.
+  Health: { memoryMb: 256, timeoutSeconds: 3 },
+};
+
+/** Profiles of the functions no route invokes, by `shared/routes.ts` `backgroundFunctions` key. */
+export const backgroundProfiles: Readonly<Record<keyof typeof backgroundFunctions, HandlerProfile>> = {
+  // The queue's visibility timeout is derived from this same number (6×), as AWS advises for SQS sources.
+  processEvents: {
+    memoryMb: 1024,
+    timeoutSeconds: eventQueue.processorTimeoutSeconds,
+    table: { items: true },
+    stripeSecretKey: true,
+    consumesEvents: true,
+  },
+  // Runs every minute; one run at a time, so its Stripe call pacing holds and two runs never race on a
+  // payment. Its time budget (RECONCILE_TIME_BUDGET_MS) ends well before this timeout.
+  reconcile: {
+    memoryMb: 1024,
+    timeoutSeconds: 60,
+    table: {
+      items: true,
+      indexes: ['activeReaderActions', 'awaitingCaptureByAge', 'awaitingCaptureByDeadline'],
+    },
+    stripeSecretKey: true,
+    reservedConcurrency: 1,
+  },
+};
+
+/**
+ * The reconciler stops taking new work this long before its Lambda timeout: room for the Stripe call in
+ * flight (STRIPE_TIMEOUT_MS, 8 s by default) and the write that records its result.
+ */
+export const RECONCILE_TIME_BUDGET_MARGIN_MS = 15_000;
+
+/** Every route has a profile; a route added to `shared/routes.ts` without one fails synth here. */
+export function routeProfile(routeName: string): HandlerProfile {
+  const profile = routeProfiles[routeName];
+  if (profile === undefined) {
+    throw new Error(`Route ${routeName} has no profile in infra/handler-profiles.ts: decide its memory and access`);
+  }
+  return profile;
+}

@@ -1,0 +1,227 @@
+/**
+ * The whole service in one stack, wired the way the local stack wires it: the POS API and Stripe's webhook
+ * on one HTTP API, the webhook receiver queueing events for the processor, the reconciler on a one-minute
+ * schedule, one table, two secrets, and the alarms and dashboard of the payment path.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { Construct } from 'constructs';
+import { eventQueue } from '../shared/queue/definition.ts';
+import { backgroundFunctions, routes } from '../shared/routes.ts';
+import { EventQueue } from './constructs/event-queue.ts';
+import { PaymentPathMonitoring } from './constructs/payment-path-monitoring.ts';
+import { PaymentsFunction } from './constructs/payments-function.ts';
+import { PaymentsTable } from './constructs/payments-table.ts';
+import { PosApi } from './constructs/pos-api.ts';
+import { PosIdentity } from './constructs/pos-identity.ts';
+import { ReconcileSchedule } from './constructs/reconcile-schedule.ts';
+import { StripeSecrets } from './constructs/stripe-secrets.ts';
+import {
+  backgroundProfiles,
+  type HandlerProfile,
+  RECONCILE_TIME_BUDGET_MARGIN_MS,
+  routeProfile,
+  TABLE_ITEM_ACTIONS,
+} from './handler-profiles.ts';
+import type { HandlerEnvironment, StageSettings } from './settings.ts';
+
+export interface PaymentsStackProps extends StackProps {
+  /**
+   * Repository root. Handler entries of `shared/routes.ts` are resolved against it and its
+   * `package-lock.json` pins what the bundles contain.
+   */
+  projectRoot: string;
+  settings: StageSettings;
+}
+
+const WEBHOOK_ROUTE = 'ReceiveStripeWebhook';
+
+export class PaymentsStack extends Stack {
+  /** Every function, by route name or background function name (`shared/routes.ts`). */
+  readonly functions = new Map<string, PaymentsFunction>();
+  readonly table: PaymentsTable;
+  readonly events: EventQueue;
+  readonly secrets: StripeSecrets;
+  readonly identity: PosIdentity;
+  readonly api: PosApi;
+  readonly reconcileSchedule: ReconcileSchedule;
+  readonly monitoring: PaymentPathMonitoring;
+
+  constructor(scope: Construct, id: string, props: PaymentsStackProps) {
+    super(scope, id, props);
+    const { settings, projectRoot } = props;
+    const entries = [...routes, ...Object.values(backgroundFunctions)].map((handler) => handler.entry);
+    const missing = entries.filter((entry) => !existsSync(join(projectRoot, entry)));
+    if (missing.length > 0) {
+      throw new Error(`Handler entries of shared/routes.ts missing under ${projectRoot}: ${missing.join(', ')}`);
+    }
+
+    this.table = new PaymentsTable(this, 'Payments', { settings });
+    this.events = new EventQueue(this, 'StripeEvents', { settings });
+    this.secrets = new StripeSecrets(this, 'Stripe', { settings });
+    this.identity = new PosIdentity(this, 'PosIdentity', { settings });
+    const { table, events, secrets, identity } = this;
+
+    const environmentFor = (profile: HandlerProfile): HandlerEnvironment => ({
+      // Every function loads shared/config.ts, which requires the table name even where no access is granted.
+      SERVICE_NAME: settings.serviceName,
+      STAGE: settings.stage,
+      TABLE_NAME: table.table.tableName,
+      ...settings.handlerEnvironment,
+      ...(profile.stripeSecretKey ? { STRIPE_SECRET_KEY_ARN: secrets.secretKey.secretArn } : {}),
+      ...(profile.webhookSecret ? { STRIPE_WEBHOOK_SECRET_ARN: secrets.webhookSigningSecret.secretArn } : {}),
+      ...(profile.sendsEvents || profile.consumesEvents ? { EVENT_QUEUE_URL: events.queue.queueUrl } : {}),
+      ...(profile.consumesEvents ? { EVENT_DLQ_URL: events.deadLetterQueue.queueUrl } : {}),
+    });
+
+    const addFunction = (
+      name: string,
+      entry: string,
+      description: string,
+      profile: HandlerProfile,
+      extraEnvironment: HandlerEnvironment = {},
+    ): PaymentsFunction => {
+      const handler = new PaymentsFunction(this, `${name}Function`, {
+        projectRoot,
+        entry,
+        description,
+        profile,
+        settings,
+        environment: { ...environmentFor(profile), ...extraEnvironment },
+      });
+      this.grantProfile(handler, profile, { table, events, secrets });
+      this.functions.set(name, handler);
+      return handler;
+    };
+
+    for (const route of routes) {
+      const profile = routeProfile(route.name);
+      addFunction(
+        route.name,
+        route.entry,
+        `${route.method} ${route.path}`,
+        route.name === WEBHOOK_ROUTE
+          ? { ...profile, reservedConcurrency: settings.webhookReservedConcurrency }
+          : profile,
+      );
+    }
+
+    const processor = addFunction(
+      backgroundFunctions.processEvents.name,
+      backgroundFunctions.processEvents.entry,
+      'Applies queued Stripe events to payments',
+      backgroundProfiles.processEvents,
+    );
+    processor.function.addEventSource(
+      new SqsEventSource(events.queue, {
+        batchSize: eventQueue.batchSize,
+        ...(eventQueue.maxBatchingWindowSeconds > 0
+          ? { maxBatchingWindow: Duration.seconds(eventQueue.maxBatchingWindowSeconds) }
+          : {}),
+        // Only the failed records of a batch come back; the ones applied are not applied twice.
+        reportBatchItemFailures: true,
+        maxConcurrency: eventQueue.maxConcurrency,
+      }),
+    );
+
+    const reconcileProfile = backgroundProfiles.reconcile;
+    const reconciler = addFunction(
+      backgroundFunctions.reconcile.name,
+      backgroundFunctions.reconcile.entry,
+      'Finds stuck reader actions and aging authorizations',
+      reconcileProfile,
+      { RECONCILE_TIME_BUDGET_MS: String(reconcileProfile.timeoutSeconds * 1000 - RECONCILE_TIME_BUDGET_MARGIN_MS) },
+    );
+    // Scheduler invokes asynchronously. A failed or throttled run is not retried by Lambda: the next
+    // tick, a minute later, does the same work with fresher data.
+    reconciler.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });
+    this.reconcileSchedule = new ReconcileSchedule(this, 'Reconcile', { reconciler: reconciler.function, settings });
+
+    this.api = new PosApi(this, 'PosApi', {
+      settings,
+      routes,
+      functions: new Map([...this.functions].map(([name, handler]) => [name, handler.function])),
+      jwtIssuer: identity.issuer,
+      jwtAudience: identity.audience,
+    });
+
+    const webhookRoute = routes.find((route) => route.name === WEBHOOK_ROUTE);
+    const webhookReceiver = this.functions.get(WEBHOOK_ROUTE);
+    if (!webhookRoute || !webhookReceiver) throw new Error(`shared/routes.ts has no ${WEBHOOK_ROUTE} route`);
+    this.monitoring = new PaymentPathMonitoring(this, 'Monitoring', {
+      settings,
+      api: this.api.api,
+      accessLogs: this.api.accessLogs,
+      webhookRouteKey: `${webhookRoute.method} ${webhookRoute.path}`,
+      webhookReceiver: webhookReceiver.function,
+      eventProcessor: processor.function,
+      reconciler: reconciler.function,
+      eventQueue: events.queue,
+      eventDeadLetterQueue: events.deadLetterQueue,
+      scheduleDeadLetterQueue: this.reconcileSchedule.deadLetterQueue,
+    });
+
+    const apiUrl = this.api.url;
+    new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: 'Base URL of the POS API' });
+    new CfnOutput(this, 'WebhookUrl', {
+      value: `${apiUrl}${webhookRoute.path.replace(/^\//, '')}`,
+      description: 'Register this URL as the Stripe webhook endpoint',
+    });
+    new CfnOutput(this, 'JwtIssuer', { value: identity.issuer });
+    if (identity.userPool && identity.client) {
+      new CfnOutput(this, 'UserPoolId', { value: identity.userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: identity.client.userPoolClientId });
+    }
+    new CfnOutput(this, 'StripeSecretKeyArn', { value: secrets.secretKey.secretArn });
+    new CfnOutput(this, 'StripeWebhookSecretArn', { value: secrets.webhookSigningSecret.secretArn });
+    new CfnOutput(this, 'TableName', { value: table.table.tableName });
+    new CfnOutput(this, 'EventQueueName', { value: events.queue.queueName });
+    new CfnOutput(this, 'EventQueueUrl', { value: events.queue.queueUrl });
+    new CfnOutput(this, 'EventDeadLetterQueueName', { value: events.deadLetterQueue.queueName });
+    new CfnOutput(this, 'EventDeadLetterQueueArn', { value: events.deadLetterQueue.queueArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+  }
+
+  /** Turns a profile into the function's IAM statements: its resources, its actions, nothing more. */
+  private grantProfile(
+    handler: PaymentsFunction,
+    profile: HandlerProfile,
+    resources: { table: PaymentsTable; events: EventQueue; secrets: StripeSecrets },
+  ): void {
+    const { role } = handler;
+    if (profile.table?.items) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: [...TABLE_ITEM_ACTIONS],
+          resources: [resources.table.table.tableArn],
+        }),
+      );
+    }
+    const indexes = profile.table?.indexes ?? [];
+    if (indexes.length > 0) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['dynamodb:Query'],
+          resources: indexes.map((index) => resources.table.indexArn(index)),
+        }),
+      );
+    }
+    if (profile.stripeSecretKey) resources.secrets.secretKey.grantRead(role);
+    if (profile.webhookSecret) resources.secrets.webhookSigningSecret.grantRead(role);
+    // Not grantSendMessages: that adds GetQueueAttributes and GetQueueUrl, which no handler calls.
+    if (profile.sendsEvents) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [resources.events.queue.queueArn] }),
+      );
+    }
+    if (profile.consumesEvents) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [resources.events.deadLetterQueue.queueArn] }),
+      );
+    }
+  }
+}

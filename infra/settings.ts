@@ -1,0 +1,154 @@
+/**
+ * Deployment settings, read once from CDK context (`cdk.json` or `-c key=value`). `stage` picks the defaults:
+ * `prod` keeps data when the stack goes away and keeps logs longer; `dev` cleans up after itself.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { z } from 'zod';
+import { type Config, parseConfig } from '../shared/config.ts';
+import { METRICS_NAMESPACE } from '../shared/metrics-names.ts';
+
+export const stages = ['dev', 'prod'] as const;
+export type Stage = (typeof stages)[number];
+
+/**
+ * Context keys that tune the handlers, and the `shared/config.ts` variable each one sets. Unset keys leave
+ * the variable unset, so the handlers use the default written in `shared/config.ts`.
+ */
+export const handlerTunables = {
+  stuckActionAfterSeconds: 'STUCK_ACTION_AFTER_SECONDS',
+  autoCancelStuckAfterSeconds: 'AUTO_CANCEL_STUCK_AFTER_SECONDS',
+  captureWarningAfterHours: 'CAPTURE_WARNING_AFTER_HOURS',
+  staleAuthorizationAction: 'STALE_AUTHORIZATION_ACTION',
+  stripeTimeoutMs: 'STRIPE_TIMEOUT_MS',
+  readerTimeoutRetries: 'READER_TIMEOUT_RETRIES',
+  readerTimeoutRetryDelayMs: 'READER_TIMEOUT_RETRY_DELAY_MS',
+  reconcileStripeCallIntervalMs: 'RECONCILE_STRIPE_CALL_INTERVAL_MS',
+} as const satisfies Record<string, keyof Config>;
+
+export type HandlerEnvironment = Partial<Record<keyof Config, string>>;
+
+export interface StageSettings {
+  stage: Stage;
+  /** What deleting the stack does to stateful resources (table, secrets, user pool, queues, logs). */
+  removalPolicy: RemovalPolicy;
+  /** DynamoDB and Cognito deletion protection. */
+  deletionProtection: boolean;
+  logRetention: RetentionDays;
+  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** `SERVICE_NAME` and `POWERTOOLS_SERVICE_NAME` of every function. */
+  serviceName: string;
+  /**
+   * `POWERTOOLS_METRICS_NAMESPACE`, where the custom metrics and their alarms live. Fixed to the shared
+   * constant: handlers may name it in code, so a per-deployment value could split emitters from alarms.
+   */
+  metricsNamespace: string;
+  /** Concurrency set aside for the webhook receiver, so POS traffic can never starve Stripe's deliveries. */
+  webhookReservedConcurrency: number;
+  /** Default route throttling of the API stage (applies to each route separately). */
+  apiThrottle: { rateLimit: number; burstLimit: number };
+  /** Browser origins allowed by CORS; undefined: no CORS configuration at all. */
+  corsOrigins?: string[];
+  /** An existing OIDC issuer for POS tokens; undefined: the stack creates a Cognito user pool and app client. */
+  externalJwt?: { issuer: string; audience: string[] };
+  /** Address subscribed to the alarm topic; undefined: subscribe later (README). */
+  alarmEmail?: string;
+  /** `shared/config.ts` variables set from context (thresholds), given to every function. */
+  handlerEnvironment: HandlerEnvironment;
+  /** Run cdk-nag's AwsSolutions checks during `cdk synth` (context `nag=true`). */
+  nag: boolean;
+}
+
+const stageDefaults: Record<Stage, Pick<StageSettings, 'removalPolicy' | 'deletionProtection' | 'logRetention'>> = {
+  dev: { removalPolicy: RemovalPolicy.DESTROY, deletionProtection: false, logRetention: RetentionDays.ONE_WEEK },
+  // Six months of logs: long enough to answer a cardholder's dispute about a payment from last quarter.
+  prod: { removalPolicy: RemovalPolicy.RETAIN, deletionProtection: true, logRetention: RetentionDays.SIX_MONTHS },
+};
+
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((item) => item.trim()).filter(Boolean));
+
+const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
+
+const retentionDays = z.coerce
+  .number()
+  .refine(
+    (days) => Object.values(RetentionDays).includes(days),
+    'must be a CloudWatch Logs retention (e.g. 7, 30, 180)',
+  )
+  .transform((days) => days as RetentionDays);
+
+const ContextSchema = z.object({
+  stage: z.enum(stages).default('dev'),
+  logRetentionDays: retentionDays.optional(),
+  logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  serviceName: z.string().min(1).default('terminal-payments'),
+  // Lambda keeps at least 10 of the account's concurrency unreserved: lower this on a new account.
+  webhookReservedConcurrency: z.coerce.number().int().min(1).default(50),
+  apiRateLimit: z.coerce.number().positive().default(50),
+  apiBurstLimit: z.coerce.number().int().positive().default(100),
+  corsOrigins: list.optional(),
+  jwtIssuer: z.url().optional(),
+  jwtAudience: list.optional(),
+  alarmEmail: z.email().optional(),
+  nag: flag.default(false),
+});
+
+/**
+ * The settings of one deployment, from CDK context read through `context` (e.g. `app.node.tryGetContext`).
+ * Throws a message naming every invalid key.
+ */
+export function stageSettings(context: (key: string) => unknown): StageSettings {
+  const raw = Object.fromEntries(
+    Object.keys(ContextSchema.shape)
+      .map((key) => [key, context(key)])
+      .filter(([, value]) => value !== undefined && value !== null),
+  );
+  const parsed = ContextSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new Error(`Invalid CDK context: ${problems}`);
+  }
+  const ctx = parsed.data;
+  if ((ctx.jwtIssuer === undefined) !== (ctx.jwtAudience === undefined || ctx.jwtAudience.length === 0)) {
+    throw new Error('Invalid CDK context: jwtIssuer and jwtAudience go together (an existing issuer and its audience)');
+  }
+  const defaults = stageDefaults[ctx.stage];
+
+  return {
+    stage: ctx.stage,
+    removalPolicy: defaults.removalPolicy,
+    deletionProtection: defaults.deletionProtection,
+    logRetention: ctx.logRetentionDays ?? defaults.logRetention,
+    logLevel: ctx.logLevel,
+    serviceName: ctx.serviceName,
+    metricsNamespace: METRICS_NAMESPACE,
+    webhookReservedConcurrency: ctx.webhookReservedConcurrency,
+    apiThrottle: { rateLimit: ctx.apiRateLimit, burstLimit: ctx.apiBurstLimit },
+    ...(ctx.corsOrigins?.length ? { corsOrigins: ctx.corsOrigins } : {}),
+    ...(ctx.jwtIssuer && ctx.jwtAudience ? { externalJwt: { issuer: ctx.jwtIssuer, audience: ctx.jwtAudience } } : {}),
+    ...(ctx.alarmEmail ? { alarmEmail: ctx.alarmEmail } : {}),
+    handlerEnvironment: handlerEnvironment(context),
+    nag: ctx.nag,
+  };
+}
+
+/**
+ * The thresholds given in context, as `shared/config.ts` variables, checked with the handlers' own rules
+ * (a bad value fails `cdk synth`, not the first cold start).
+ */
+function handlerEnvironment(context: (key: string) => unknown): HandlerEnvironment {
+  const environment: HandlerEnvironment = {};
+  for (const [key, variable] of Object.entries(handlerTunables)) {
+    const value = context(key);
+    if (value !== undefined && value !== null) environment[variable] = String(value);
+  }
+  try {
+    // TABLE_NAME is the one required variable; the stack sets it, so any value stands in for it here.
+    parseConfig({ TABLE_NAME: 'payments', ...environment });
+  } catch (error) {
+    throw new Error(`Invalid CDK context (handler thresholds): ${(error as Error).message}`);
+  }
+  return environment;
+}

@@ -1,0 +1,19 @@
+/**
+ * Names of the custom CloudWatch metrics the payment path emits (Powertools Metrics, EMF), defined once:
+ * the reconciler publishes them and the CDK app alarms on them, so a rename cannot silently break an alarm.
+ */
+
+/** Default `POWERTOOLS_METRICS_NAMESPACE`: the namespace every custom metric of this service lives in. */
+export const METRICS_NAMESPACE = 'TerminalPayments';
+
+/** Custom metrics that mean money or a checkout is at risk; each one has an alarm. */
+export const paymentRiskMetrics = {
+  /** Readers whose action stayed `in_progress` past `STUCK_ACTION_AFTER_SECONDS` (a cashier is waiting). */
+  stuckReaders: 'StuckReaders',
+  /** Authorized payments past `CAPTURE_WARNING_AFTER_HOURS`: capture them before Stripe releases the funds. */
+  captureDeadlineApproaching: 'CaptureDeadlineApproaching',
+  /** Authorizations that passed `captureBefore` uncaptured: the funds went back to the customer. */
+  authorizationsExpired: 'AuthorizationsExpired',
+} as const;
+
+export type PaymentRiskMetric = (typeof paymentRiskMetrics)[keyof typeof paymentRiskMetrics];

@@ -1,0 +1,103 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { stageSettings } from '../../infra/settings.ts';
+import { METRICS_NAMESPACE } from '../../shared/metrics-names.ts';
+
+/** A context reader over a plain object, as `app.node.tryGetContext` reads cdk.json and `-c` values. */
+const contextOf =
+  (values: Record<string, unknown>) =>
+  (key: string): unknown =>
+    values[key];
+
+describe('stage settings from CDK context', () => {
+  it('defaults to dev: data destroyed with the stack, a week of logs, Cognito, no CORS', () => {
+    // Act
+    const settings = stageSettings(contextOf({}));
+
+    // Assess
+    expect(settings).toMatchObject({
+      stage: 'dev',
+      removalPolicy: RemovalPolicy.DESTROY,
+      deletionProtection: false,
+      logRetention: RetentionDays.ONE_WEEK,
+      metricsNamespace: METRICS_NAMESPACE,
+      webhookReservedConcurrency: 50,
+      handlerEnvironment: {},
+      nag: false,
+    });
+    expect(settings.externalJwt).toBeUndefined();
+    expect(settings.corsOrigins).toBeUndefined();
+    expect(settings.alarmEmail).toBeUndefined();
+  });
+
+  it('makes prod stricter: RETAIN, deletion protection, six months of logs', () => {
+    // Act
+    const settings = stageSettings(contextOf({ stage: 'prod' }));
+
+    // Assess
+    expect(settings).toMatchObject({
+      stage: 'prod',
+      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
+      logRetention: RetentionDays.SIX_MONTHS,
+    });
+  });
+
+  it('reads command-line strings (-c key=value) as typed values', () => {
+    // Act
+    const settings = stageSettings(
+      contextOf({
+        webhookReservedConcurrency: '20',
+        apiRateLimit: '25',
+        apiBurstLimit: '40',
+        logRetentionDays: '30',
+        corsOrigins: 'https://pos.example.com, https://backoffice.example.com',
+        jwtIssuer: 'https://issuer.example.com/',
+        jwtAudience: 'pos-app,pos-kiosk',
+        alarmEmail: 'oncall@example.com',
+        nag: 'true',
+      }),
+    );
+
+    // Assess
+    expect(settings).toMatchObject({
+      webhookReservedConcurrency: 20,
+      apiThrottle: { rateLimit: 25, burstLimit: 40 },
+      logRetention: RetentionDays.ONE_MONTH,
+      corsOrigins: ['https://pos.example.com', 'https://backoffice.example.com'],
+      externalJwt: { issuer: 'https://issuer.example.com/', audience: ['pos-app', 'pos-kiosk'] },
+      alarmEmail: 'oncall@example.com',
+      nag: true,
+    });
+  });
+
+  it('passes thresholds to the handlers under their shared/config.ts names', () => {
+    // Act
+    const settings = stageSettings(
+      contextOf({ stuckActionAfterSeconds: 90, captureWarningAfterHours: '30', staleAuthorizationAction: 'cancel' }),
+    );
+
+    // Assess
+    expect(settings.handlerEnvironment).toEqual({
+      STUCK_ACTION_AFTER_SECONDS: '90',
+      CAPTURE_WARNING_AFTER_HOURS: '30',
+      STALE_AUTHORIZATION_ACTION: 'cancel',
+    });
+  });
+
+  it.each([
+    [{ stage: 'staging' }, /stage/],
+    [{ jwtIssuer: 'https://issuer.example.com/' }, /jwtIssuer and jwtAudience go together/],
+    [{ jwtAudience: 'pos-app' }, /jwtIssuer and jwtAudience go together/],
+    [{ jwtIssuer: 'not a url', jwtAudience: 'pos-app' }, /jwtIssuer/],
+    [{ webhookReservedConcurrency: '0' }, /webhookReservedConcurrency/],
+    [{ logRetentionDays: '8' }, /logRetentionDays/],
+    [{ alarmEmail: 'oncall' }, /alarmEmail/],
+    [{ staleAuthorizationAction: 'refund' }, /STALE_AUTHORIZATION_ACTION/],
+    [{ stuckActionAfterSeconds: 'soon' }, /STUCK_ACTION_AFTER_SECONDS/],
+  ])('rejects %j before anything is synthesized', (context, message) => {
+    // Act & Assess
+    expect(() => stageSettings(contextOf(context))).toThrow(message);
+  });
+});
