@@ -1,0 +1,204 @@
+/**
+ * A queued Stripe event turned into the payment it concerns and the observations the reducer applies. Pure, no
+ * I/O: the webhook processor reads and writes around it.
+ *
+ * The receiver queued the event's verified JSON, so anything that does not parse into an event of a known shape
+ * is poison: retrying it can never succeed.
+ */
+import type Stripe from 'stripe';
+import { z } from 'zod';
+import { currentAttempt } from '../payments/record.ts';
+import type {
+  ChargeObservation,
+  Observation,
+  ObservationOrigin,
+  PaymentRecord,
+  ReaderActionObservation,
+} from '../payments/types.ts';
+import { isHandledEventType } from './event-types.ts';
+import { chargeSnapshot, paymentIntentObservation, readerActionObservation } from './snapshots.ts';
+
+/** What identifies an event in logs, the dedupe item and the audit trail. */
+export interface EventSummary {
+  id: string;
+  type: string;
+  /** Unix seconds. */
+  created: number;
+}
+
+/** An event about a payment: apply `observations`, in order, to the PaymentIntent's record. */
+export interface PaymentEvent {
+  kind: 'payment';
+  event: EventSummary;
+  paymentIntentId: string;
+  observations: Observation[];
+  /** The reader-action observation among `observations`, for reader events. */
+  readerObservation?: ReaderActionObservation;
+  /**
+   * `action_failed` with `connection_error`: the reader lost Stripe's answer, not necessarily the payment. Only
+   * the PaymentIntent tells whether it was authorized.
+   */
+  readPaymentIntent: boolean;
+}
+
+export type QueuedEvent =
+  | PaymentEvent
+  /** A well-formed event that moves no payment (another reader action, an unused type): acknowledge it. */
+  | { kind: 'ignored'; event: EventSummary; reason: string }
+  /** Not an event, or not the shape its type promises: never retried, sent to the DLQ. */
+  | { kind: 'poison'; reason: PoisonReason; event?: EventSummary };
+
+export type PoisonReason = 'not_json' | 'not_an_event' | 'unexpected_object';
+
+/** An id, or the object it names when Stripe expanded it. */
+const Expandable = z.union([z.string(), z.looseObject({ id: z.string() })]);
+
+const EventEnvelope = z.looseObject({
+  id: z.string().min(1),
+  object: z.literal('event'),
+  type: z.string().min(1),
+  created: z.number().int().nonnegative(),
+  data: z.looseObject({ object: z.looseObject({}) }),
+});
+
+const PaymentIntentObject = z.looseObject({
+  id: z.string().min(1),
+  object: z.literal('payment_intent'),
+  status: z.string(),
+  amount: z.number().int(),
+  currency: z.string(),
+  amount_capturable: z.number().int(),
+  amount_received: z.number().int(),
+  last_payment_error: z
+    .looseObject({ code: z.string().nullish(), decline_code: z.string().nullish(), message: z.string().nullish() })
+    .nullish(),
+  cancellation_reason: z.string().nullish(),
+  latest_charge: Expandable.nullish(),
+});
+
+const ChargeObject = z.looseObject({
+  id: z.string().min(1),
+  object: z.literal('charge'),
+  status: z.string(),
+  created: z.number().int(),
+  payment_intent: Expandable.nullable(),
+  payment_method_details: z
+    .looseObject({
+      card_present: z
+        .looseObject({ brand: z.string().nullish(), last4: z.string().nullish(), capture_before: z.number().nullish() })
+        .nullish(),
+    })
+    .nullish(),
+});
+
+const ReaderObject = z.looseObject({
+  id: z.string().min(1),
+  object: z.literal('terminal.reader'),
+  action: z
+    .looseObject({
+      type: z.string(),
+      status: z.string(),
+      failure_code: z.string().nullish(),
+      failure_message: z.string().nullish(),
+      process_payment_intent: z.looseObject({ payment_intent: Expandable }).nullish(),
+    })
+    .nullish(),
+});
+
+/**
+ * Parse a queued message body into what the processor does with it. Never throws: a body that cannot be an
+ * event is `poison`.
+ */
+export function parseQueuedEvent(body: string): QueuedEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { kind: 'poison', reason: 'not_json' };
+  }
+  const envelope = EventEnvelope.safeParse(json);
+  if (!envelope.success) return { kind: 'poison', reason: 'not_an_event' };
+  return observationsFromEvent(envelope.data as unknown as Stripe.Event);
+}
+
+/** The payment an event concerns and its observations (origin `webhook`, stamped with the event's `created`). */
+export function observationsFromEvent(event: Stripe.Event): QueuedEvent {
+  const summary: EventSummary = { id: event.id, type: event.type, created: event.created };
+  if (!isHandledEventType(event.type)) return { kind: 'ignored', event: summary, reason: 'unhandled_type' };
+  const origin: ObservationOrigin = { source: 'webhook', eventId: event.id, eventType: event.type };
+  const object: unknown = event.data.object;
+  const unexpected = { kind: 'poison', reason: 'unexpected_object', event: summary } as const;
+
+  if (event.type.startsWith('payment_intent.')) {
+    const parsed = PaymentIntentObject.safeParse(object);
+    if (!parsed.success) return unexpected;
+    const paymentIntent = parsed.data as unknown as Stripe.PaymentIntent;
+    return {
+      kind: 'payment',
+      event: summary,
+      paymentIntentId: paymentIntent.id,
+      // An event's object is the PaymentIntent as it was when the event was created, not when it arrives.
+      observations: [paymentIntentObservation(paymentIntent, origin, event.created * 1000)],
+      readPaymentIntent: false,
+    };
+  }
+
+  if (event.type.startsWith('charge.')) {
+    const parsed = ChargeObject.safeParse(object);
+    if (!parsed.success) return unexpected;
+    const charge = chargeSnapshot(parsed.data as unknown as Stripe.Charge);
+    if (charge === null || charge.paymentIntentId === null) {
+      return { kind: 'ignored', event: summary, reason: 'charge_without_payment_intent' };
+    }
+    const observation: ChargeObservation = { kind: 'charge', origin, charge };
+    return {
+      kind: 'payment',
+      event: summary,
+      paymentIntentId: charge.paymentIntentId,
+      observations: [observation],
+      readPaymentIntent: false,
+    };
+  }
+
+  const parsed = ReaderObject.safeParse(object);
+  if (!parsed.success) return unexpected;
+  // A reader action carries no attempt number: the reducer matches it by reader and the event's `created`.
+  const observation = readerActionObservation(parsed.data as unknown as Stripe.Terminal.Reader, origin, event.created);
+  const action = observation.action;
+  if (action === null) return { kind: 'ignored', event: summary, reason: 'no_reader_action' };
+  if (action.type !== 'process_payment_intent' || action.paymentIntentId === null) {
+    return { kind: 'ignored', event: summary, reason: 'not_a_payment_action' };
+  }
+  return {
+    kind: 'payment',
+    event: summary,
+    paymentIntentId: action.paymentIntentId,
+    observations: [observation],
+    readerObservation: observation,
+    readPaymentIntent: event.type === 'terminal.reader.action_failed' && action.failureCode === 'connection_error',
+  };
+}
+
+/**
+ * Whether a reader event about this payment may belong to a process attempt the API has not recorded yet. The
+ * API records an attempt only after the reader accepted the command, so the reader can finish (and Stripe can
+ * announce it) before the record knows the attempt exists; the reducer would then judge the event stale, or
+ * already settled, and it would be lost. That is the case when the event ended an action of this PaymentIntent:
+ * - and the record has no attempt at all;
+ * - or the current attempt is on another reader and started in an earlier second than the event;
+ * - or the current attempt, on this reader, had already ended in an earlier second than the event.
+ *
+ * An event the reducer applies to the current attempt never qualifies.
+ */
+export function mayBelongToUnrecordedAttempt(record: PaymentRecord, observation: ReaderActionObservation): boolean {
+  const action = observation.action;
+  if (action === null || action.type !== 'process_payment_intent' || action.paymentIntentId !== record.id) return false;
+  if (action.status === 'in_progress') return false;
+  const attempt = currentAttempt(record);
+  if (attempt === undefined) return true;
+  if (attempt.readerId !== observation.readerId)
+    return observation.createdSeconds > Math.floor(attempt.startedAtMs / 1000);
+  const settled = record.readerAction;
+  if (settled === null || settled.status === 'in_progress') return false;
+  return observation.createdSeconds > Math.floor(Date.parse(settled.updatedAt) / 1000);
+}
