@@ -19,6 +19,8 @@ const ConfigSchema = z.object({
   DYNAMODB_ENDPOINT: z.url().optional(),
 
   EVENT_QUEUE_URL: z.string().optional(),
+  /** The event queue's dead-letter queue: the processor sends a poison body (not an event) there directly. */
+  EVENT_DLQ_URL: z.string().optional(),
   /** Set only locally (the SQS-compatible server). */
   SQS_ENDPOINT: z.url().optional(),
 
@@ -52,15 +54,21 @@ let loaded: Config | undefined;
 
 /** The process's configuration, read from the environment on first use. */
 export function config(): Config {
-  if (loaded === undefined) {
-    const parsed = ConfigSchema.safeParse(process.env);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-      throw new Error(`Invalid configuration: ${problems}`);
-    }
-    loaded = parsed.data;
-  }
+  loaded ??= parseConfig(process.env);
   return loaded;
+}
+
+/**
+ * Parse an environment with the rules `config()` applies, without keeping it. The CDK app checks each
+ * function's environment with it at synth, so a bad threshold fails the deploy, not the first cold start.
+ */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  return parsed.data;
 }
 
 /** Forget the loaded configuration, so the next `config()` reads the environment again (tests, local stack). */

@@ -1,0 +1,32 @@
+/**
+ * GET /payments/{id} — the payment as recorded; with `?refresh=true` it is first re-read from Stripe (the
+ * PaymentIntent with its charge, and the reader) and reconciled, so the POS can recover without webhooks.
+ */
+import { z } from 'zod';
+import { apiHandler } from '../../shared/http/api-handler.ts';
+import { authorizeLocation } from '../../shared/http/caller.ts';
+import { declareResponses } from '../../shared/http/declared-responses.ts';
+import { PaymentNotFoundError } from '../../shared/http/errors.ts';
+import { ok } from '../../shared/http/responses.ts';
+import { PaymentIdParams } from '../../shared/http/schemas.ts';
+import { toPaymentResource } from '../../shared/payments/resource.ts';
+import { getPayment } from '../../shared/store/payments.ts';
+import { refreshPayment } from '../../shared/stripe/payment-commands.ts';
+
+const Query = z.strictObject({
+  refresh: z.enum(['true', 'false']).optional(),
+});
+
+export const responses = declareResponses({ success: [200], errors: ['payment_not_found'] });
+
+export const handler = apiHandler(
+  async ({ params, query, caller }) => {
+    const stored = await getPayment(params.id);
+    if (stored === undefined) throw new PaymentNotFoundError();
+    authorizeLocation(caller, stored.locationId);
+
+    const payment = query.refresh === 'true' ? await refreshPayment(stored) : stored;
+    return ok({ payment: toPaymentResource(payment) });
+  },
+  { params: PaymentIdParams, query: Query },
+);

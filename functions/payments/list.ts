@@ -1,0 +1,53 @@
+/**
+ * GET /payments — the caller's payments, newest first, optionally of one location, status or flag, paged with
+ * an opaque cursor.
+ */
+import { z } from 'zod';
+import { apiHandler } from '../../shared/http/api-handler.ts';
+import { authorizeLocation } from '../../shared/http/caller.ts';
+import { declareResponses } from '../../shared/http/declared-responses.ts';
+import { ok } from '../../shared/http/responses.ts';
+import { StripeId } from '../../shared/http/schemas.ts';
+import { toPaymentResource } from '../../shared/payments/resource.ts';
+import { PAYMENT_FLAGS, PAYMENT_STATUSES } from '../../shared/payments/types.ts';
+import { decodeCursor, encodeCursor } from '../../shared/store/cursor.ts';
+import { listPayments } from '../../shared/store/payments.ts';
+
+const DEFAULT_LIMIT = 20;
+
+const Query = z.strictObject({
+  locationId: StripeId.optional(),
+  status: z.enum(PAYMENT_STATUSES).optional(),
+  flag: z.enum(PAYMENT_FLAGS).optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, 'A whole number from 1 to 100.')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .optional(),
+  cursor: z
+    .string()
+    .max(1000)
+    .refine((cursor) => decodeCursor(cursor) !== undefined, 'Use the nextCursor of an earlier page.')
+    .optional(),
+});
+
+export const responses = declareResponses({ success: [200], errors: [], callsStripe: false });
+
+export const handler = apiHandler(
+  async ({ query, caller }) => {
+    if (query.locationId !== undefined) authorizeLocation(caller, query.locationId);
+    const page = await listPayments({
+      locations: query.locationId !== undefined ? [query.locationId] : caller.locations,
+      limit: query.limit ?? DEFAULT_LIMIT,
+      ...(query.status === undefined ? {} : { status: query.status }),
+      ...(query.flag === undefined ? {} : { flag: query.flag }),
+      ...(query.cursor === undefined ? {} : { before: decodeCursor(query.cursor) }),
+    });
+    return ok({
+      payments: page.payments.map(toPaymentResource),
+      nextCursor: page.nextBefore === undefined ? null : encodeCursor(page.nextBefore),
+    });
+  },
+  { query: Query },
+);

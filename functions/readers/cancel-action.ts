@@ -1,0 +1,78 @@
+/**
+ * POST /readers/{id}/cancel-action — clear the reader's current action (a cashier resetting a stuck reader).
+ * With `paymentId`, only if the reader is still on that payment (safe for readers shared by registers). The
+ * payment it held records its action as failed with `canceled`. Not possible while a card is being authorized.
+ */
+import { z } from 'zod';
+import { apiHandler } from '../../shared/http/api-handler.ts';
+import { authorizeLocation } from '../../shared/http/caller.ts';
+import { declareResponses } from '../../shared/http/declared-responses.ts';
+import {
+  InvalidStateError,
+  PaymentNotFoundError,
+  ReaderBusyError,
+  ReaderNotFoundError,
+} from '../../shared/http/errors.ts';
+import { ok } from '../../shared/http/responses.ts';
+import { ReaderIdParams, StripeId } from '../../shared/http/schemas.ts';
+import { canceledActionObservation } from '../../shared/payments/process.ts';
+import { toReaderResource } from '../../shared/payments/resource.ts';
+import type { PaymentRecord } from '../../shared/payments/types.ts';
+import { applyToPayment, getPayment } from '../../shared/store/payments.ts';
+import { retrieveReader } from '../../shared/stripe/calls.ts';
+import { stripeErrorCode, toApiError } from '../../shared/stripe/errors.ts';
+import { locateReader } from '../../shared/stripe/readers.ts';
+import { readerActionObservation, readerSnapshot } from '../../shared/stripe/snapshots.ts';
+import { cancelReaderAction } from '../../shared/stripe/terminal.ts';
+
+const Body = z.strictObject({ paymentId: StripeId.optional() });
+
+export const responses = declareResponses({
+  success: [200],
+  errors: ['reader_not_found', 'payment_not_found', 'invalid_state', 'reader_busy', 'reader_offline'],
+  jsonBody: true,
+});
+
+export const handler = apiHandler(
+  async ({ params, body, caller, requestId }) => {
+    authorizeLocation(caller, (await locateReader(params.id)).locationId);
+    const named = body.paymentId === undefined ? undefined : await getPayment(body.paymentId);
+    if (body.paymentId !== undefined && named === undefined) throw new PaymentNotFoundError();
+    if (named !== undefined) authorizeLocation(caller, named.locationId);
+
+    const readAtMs = Date.now();
+    const found = await retrieveReader(params.id);
+    if (found === undefined) throw new ReaderNotFoundError();
+    const reader = readerSnapshot(found);
+    const held = reader.action?.type === 'process_payment_intent' ? reader.action.paymentIntentId : null;
+    if (named !== undefined && reader.action !== null && held !== named.id) {
+      throw new InvalidStateError('The reader is now on another payment; nothing was cancelled.', { paymentId: held });
+    }
+    if (reader.action === null) {
+      // Nothing to clear; the named payment learns that the reader no longer runs it.
+      if (named !== undefined) {
+        await applyToPayment(named, [readerActionObservation(found, { source: 'poll' }, Math.floor(readAtMs / 1000))]);
+      }
+      return ok({ reader: toReaderResource(reader) });
+    }
+
+    const payment: PaymentRecord | undefined = named ?? (held === null ? undefined : await getPayment(held));
+    const subject = payment === undefined ? requestId : `${payment.id}:${payment.attempts}`;
+    let cleared: typeof found;
+    try {
+      cleared = await cancelReaderAction(params.id, subject);
+    } catch (error) {
+      if (stripeErrorCode(error) === 'terminal_reader_busy') {
+        throw new ReaderBusyError('A card is being authorized on the reader. Try again in a few seconds.');
+      }
+      throw toApiError(error, { notFound: 'reader' });
+    }
+
+    if (payment !== undefined && reader.action.status === 'in_progress') {
+      const now = new Date();
+      await applyToPayment(payment, [canceledActionObservation(payment, params.id, now)], now);
+    }
+    return ok({ reader: toReaderResource(readerSnapshot(cleared)) });
+  },
+  { params: ReaderIdParams, body: Body },
+);

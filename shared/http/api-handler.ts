@@ -1,0 +1,188 @@
+/**
+ * The one middy stack every API handler runs in: header normalization, Powertools logger context, JSON body
+ * parsing, zod validation, the caller from the JWT claims, and one mapping from errors to responses. Handlers
+ * get API Gateway HTTP API (payload v2.0) events and return `{statusCode, body}`.
+ */
+import { randomUUID } from 'node:crypto';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { isStripeError, toApiError } from '../stripe/errors.ts';
+import { type Caller, callerFromClaims } from './caller.ts';
+import {
+  ApiError,
+  InternalError,
+  InvalidJsonError,
+  UnauthorizedError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+  type ValidationIssue,
+} from './errors.ts';
+import { logger } from './logger.ts';
+import type { ApiResult } from './responses.ts';
+
+export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type ApiResponse = APIGatewayProxyStructuredResultV2;
+
+/** API Gateway answers 504 itself after 30 s; handlers plan their retries to finish before this. */
+const API_GATEWAY_TIMEOUT_MS = 30_000;
+/** Time kept back for writing the outcome and answering. */
+const RESPONSE_MARGIN_MS = 2_000;
+
+type Schema = z.ZodType;
+type Output<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+/** Schemas of a route's input, and whether it sits behind the JWT authorizer. */
+export interface RouteInput {
+  body?: Schema;
+  query?: Schema;
+  params?: Schema;
+  /** `none` for public routes (health); default `jwt`. */
+  auth?: 'jwt' | 'none';
+}
+
+/** What a handler function receives. */
+export interface HandlerInput<R extends RouteInput> {
+  body: Output<R['body']>;
+  query: Output<R['query']>;
+  params: Output<R['params']>;
+  /** The signed-in caller (on `auth: 'none'` routes a caller with no locations). */
+  caller: Caller;
+  requestId: string;
+  /** Epoch ms by which the handler should have answered (inside API Gateway's 30 s and the Lambda's timeout). */
+  deadline: number;
+  event: ApiEvent;
+  context: Context;
+}
+
+const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
+
+/** The body as JSON: absent or empty is `undefined`; anything else must be JSON with a JSON content type. */
+function parseJsonBody(event: ApiEvent): unknown {
+  const raw = event.body;
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const contentType = event.headers?.['content-type'];
+  if (contentType === undefined || !JSON_CONTENT_TYPE.test(contentType)) throw new UnsupportedMediaTypeError();
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  try {
+    // Keys that would reach Object.prototype are refused, like middy's parser does.
+    return JSON.parse(text, (key, value) => {
+      if (key === '__proto__') throw new InvalidJsonError();
+      return value;
+    });
+  } catch {
+    throw new InvalidJsonError();
+  }
+}
+
+function issuesOf(error: z.ZodError, prefix: string): ValidationIssue[] {
+  return error.issues.flatMap((issue) => {
+    const path = [prefix, ...issue.path.map(String)].filter((part) => part.length > 0).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: path ? `${path}.${key}` : key, message: 'Unknown field.' }));
+    }
+    return [{ field: path, message: issue.message }];
+  });
+}
+
+function validate<S extends Schema | undefined>(schema: S, value: unknown, prefix: string): Output<S> {
+  if (schema === undefined) return undefined as Output<S>;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, prefix));
+  return parsed.data as Output<S>;
+}
+
+function requestIdOf(event: ApiEvent, context: Context): string {
+  return context?.awsRequestId || event.requestContext?.requestId || randomUUID();
+}
+
+function deadlineOf(context: Context, startedAt: number): number {
+  const remaining =
+    typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
+  const budget = Math.min(remaining ?? API_GATEWAY_TIMEOUT_MS, API_GATEWAY_TIMEOUT_MS);
+  return startedAt + budget - RESPONSE_MARGIN_MS;
+}
+
+function errorResponse(error: unknown, requestId: string): ApiResponse {
+  const apiError = error instanceof ApiError ? error : isStripeError(error) ? toApiError(error) : new InternalError();
+  if (!(error instanceof ApiError) && apiError.status >= 500) {
+    logger.error('request failed', { error: describeError(error) });
+  } else {
+    logger.info('request refused', { status: apiError.status, code: apiError.code });
+  }
+  const body: Record<string, unknown> = {
+    code: apiError.code,
+    message: apiError.message,
+    retryable: apiError.retryable,
+  };
+  if (apiError.details !== undefined) body.details = apiError.details;
+  body.requestId = requestId;
+  return {
+    statusCode: apiError.status,
+    headers: { ...apiError.headers, 'content-type': 'application/json', 'x-request-id': requestId },
+    body: JSON.stringify({ error: body, ...apiError.extraBody }),
+  };
+}
+
+/** What is safe to log about an unexpected error: its kind and Stripe's codes, never request data. */
+function describeError(error: unknown): Record<string, unknown> {
+  if (isStripeError(error)) {
+    return { name: error.type, code: error.code, statusCode: error.statusCode, stripeRequestId: error.requestId };
+  }
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { name: typeof error };
+}
+
+/**
+ * Wrap a handler function in the API's middy stack.
+ *
+ * ```ts
+ * export const handler = apiHandler(async ({ params, body, caller }) => ok({ ... }), { params: Params, body: Body });
+ * ```
+ */
+export function apiHandler<R extends RouteInput>(
+  fn: (input: HandlerInput<R>) => Promise<ApiResult>,
+  route: R,
+): middy.MiddyfiedHandler<ApiEvent, ApiResponse, Error, Context> {
+  return middy<ApiEvent, ApiResponse, Error, Context>()
+    .use(httpHeaderNormalizer())
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use({
+      onError: (request) => {
+        request.response = errorResponse(request.error, requestIdOf(request.event, request.context));
+      },
+    })
+    .handler(async (event, context) => {
+      const startedAt = Date.now();
+      const requestId = requestIdOf(event, context);
+      logger.appendKeys({ route: event.routeKey, apiRequestId: event.requestContext?.requestId });
+
+      const claims = event.requestContext?.authorizer?.jwt?.claims;
+      const caller: Caller | undefined =
+        route.auth === 'none' ? { sub: 'anonymous', locations: [] } : callerFromClaims(claims);
+      if (caller === undefined) throw new UnauthorizedError();
+
+      const params = validate(route.params, event.pathParameters ?? {}, '');
+      const query = validate(route.query, event.queryStringParameters ?? {}, '');
+      const body = route.body === undefined ? undefined : validate(route.body, parseJsonBody(event) ?? {}, '');
+
+      const result = await fn({
+        body: body as Output<R['body']>,
+        query: query as Output<R['query']>,
+        params: params as Output<R['params']>,
+        caller,
+        requestId,
+        deadline: deadlineOf(context, startedAt),
+        event,
+        context,
+      });
+      logger.info('request handled', { status: result.statusCode, durationMs: Date.now() - startedAt });
+      return {
+        statusCode: result.statusCode,
+        headers: { ...result.headers, 'content-type': 'application/json', 'x-request-id': requestId },
+        body: JSON.stringify(result.body),
+      };
+    });
+}

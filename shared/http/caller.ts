@@ -1,0 +1,43 @@
+/**
+ * Who is calling, from the JWT claims API Gateway's authorizer verified (`requestContext.authorizer.jwt.claims`).
+ */
+import { ForbiddenError } from './errors.ts';
+
+/** The signed-in POS user and the Stripe Terminal locations they may act for. */
+export interface Caller {
+  sub: string;
+  /** Location ids, or `*` for every location. */
+  locations: readonly string[] | '*';
+}
+
+/** The claim that lists the caller's locations, comma-separated, or `*`. */
+export const LOCATIONS_CLAIM = 'custom:locations';
+
+type Claims = Record<string, string | number | boolean | string[]>;
+
+/** The caller from verified claims; undefined when there is no subject. */
+export function callerFromClaims(claims: Claims | undefined): Caller | undefined {
+  const sub = claims?.sub;
+  if (typeof sub !== 'string' || sub.length === 0) return undefined;
+  const raw = claims?.[LOCATIONS_CLAIM];
+  // API Gateway hands claims over as strings; an array claim arrives as "[a b]".
+  const text = Array.isArray(raw) ? raw.join(',') : typeof raw === 'string' ? raw : '';
+  const entries = text
+    .replace(/^\[|\]$/g, '')
+    .split(/[,\s]+/)
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
+  if (entries.includes('*')) return { sub, locations: '*' };
+  return { sub, locations: [...new Set(entries)] };
+}
+
+/** True when the caller may act for `locationId`. */
+export function canActFor(caller: Caller, locationId: string | null | undefined): boolean {
+  if (caller.locations === '*') return true;
+  return typeof locationId === 'string' && caller.locations.includes(locationId);
+}
+
+/** Throw 403 unless the caller may act for `locationId`. */
+export function authorizeLocation(caller: Caller, locationId: string | null | undefined): void {
+  if (!canActFor(caller, locationId)) throw new ForbiddenError();
+}

@@ -1,0 +1,38 @@
+/**
+ * Idempotency keys for every Stripe write, derived from the operation so that a retried Lambda or a POS's
+ * retried request repeats the same Stripe request instead of moving money twice. Stripe keeps keys 24 hours
+ * and replays the first answer, errors included, so a key changes exactly when a new request is intended.
+ */
+import { createHash } from 'node:crypto';
+
+/** Stripe's limit on an idempotency key's length. */
+const MAX_KEY_LENGTH = 255;
+
+/** A long free-text part (an order id) stands in as its hash, so the key stays within Stripe's limit. */
+function bounded(part: string): string {
+  return part.length <= 100 ? part : `sha256-${createHash('sha256').update(part).digest('hex')}`;
+}
+
+function key(parts: (string | number)[]): string {
+  const joined = parts.join(':');
+  if (joined.length > MAX_KEY_LENGTH) throw new Error(`Idempotency key longer than ${MAX_KEY_LENGTH} characters`);
+  return joined;
+}
+
+export const idempotencyKeys = {
+  /** One PaymentIntent per order generation; a new generation only after the order's payment was canceled. */
+  createPayment: (locationId: string, orderId: string, generation: number) =>
+    key(['create', bounded(locationId), bounded(orderId), generation]),
+  /** A new `try` after a verified `terminal_reader_timeout` (Stripe replays the stored error for a reused key). */
+  processPayment: (paymentId: string, attempt: number, tryNumber: number) =>
+    key(['process', paymentId, attempt, tryNumber]),
+  capturePayment: (paymentId: string) => key(['capture', paymentId]),
+  cancelPayment: (paymentId: string) => key(['cancel', paymentId]),
+  /** `n` counts earlier amount changes, so going back to an earlier amount is a new request. */
+  updateAmount: (paymentId: string, amount: number, n: number) => key(['update', paymentId, amount, n]),
+  /**
+   * Cancelling a reader action: `subject` names the action (`{paymentId}:{attempt}` for a payment's, else the
+   * request's id), `n` moves on after a replayed error (a busy reader's answer is stored under its key).
+   */
+  cancelReaderAction: (readerId: string, subject: string, n: number) => key(['cancel-action', readerId, subject, n]),
+};

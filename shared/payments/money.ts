@@ -1,0 +1,34 @@
+/**
+ * Currencies a Terminal payment may be made in, with Stripe's minimum charge amount for each (in the currency's
+ * minor unit). Stripe rejects smaller amounts with `amount_too_small`; checking first gives the POS a
+ * validation error that names the field.
+ */
+export const MINIMUM_AMOUNTS: Readonly<Record<string, number>> = {
+  aud: 50,
+  cad: 50,
+  chf: 50,
+  czk: 1500,
+  dkk: 250,
+  eur: 50,
+  gbp: 30,
+  hkd: 400,
+  jpy: 50,
+  myr: 200,
+  nok: 300,
+  nzd: 50,
+  pln: 200,
+  ron: 200,
+  sek: 300,
+  sgd: 50,
+  usd: 50,
+};
+
+/** Stripe's largest amount for a card payment (eight digits). */
+export const MAXIMUM_AMOUNT = 99_999_999;
+
+export const SUPPORTED_CURRENCIES = Object.keys(MINIMUM_AMOUNTS);
+
+/** Stripe's minimum amount for `currency`, or undefined when Terminal payments are not offered in it. */
+export function minimumAmount(currency: string): number | undefined {
+  return MINIMUM_AMOUNTS[currency];
+}

@@ -1,0 +1,62 @@
+/**
+ * Recording what a reader answered to the backend's own commands. Pure: the caller stores the result.
+ */
+
+import { currentAttempt, startProcessAttempt, withNextProcessTry } from './record.ts';
+import { applyObservation } from './reducer.ts';
+import type { PaymentRecord, ReaderActionObservation } from './types.ts';
+
+export interface AcceptedProcessCommand {
+  /** The attempt number the command was sent for (`attempts + 1` when it was sent). */
+  attempt: number;
+  readerId: string;
+  startedAtMs: number;
+  /** The reader as the command (or the read after a timeout) returned it, with `forAttempt` = `attempt`. */
+  answer: ReaderActionObservation;
+  /** First unused key try after this command. */
+  nextTry: number;
+}
+
+/**
+ * A reader accepted a process command: start the attempt (unless a racing twin of the same request already did:
+ * Stripe replayed the same answer to both) and apply the reader's answer to it.
+ */
+export function recordProcessAccepted(
+  record: PaymentRecord,
+  command: AcceptedProcessCommand,
+  now: Date,
+): PaymentRecord {
+  let updated = record;
+  if (record.attempts < command.attempt) {
+    updated = startProcessAttempt(record, { readerId: command.readerId, startedAtMs: command.startedAtMs }, now);
+  }
+  return applyObservation(updated, command.answer, now).record;
+}
+
+/** A process command was refused: remember the keys it used up, so the next command uses a fresh one. */
+export function recordProcessRefused(record: PaymentRecord, nextTry: number, now: Date): PaymentRecord {
+  return withNextProcessTry(record, nextTry, now);
+}
+
+/**
+ * The backend cancelled this payment's action on `readerId`: the action failed with `canceled`. It is attributed
+ * to the current attempt only if that attempt ran on this reader.
+ */
+export function canceledActionObservation(record: PaymentRecord, readerId: string, now: Date): ReaderActionObservation {
+  const attempt = currentAttempt(record);
+  const observation: ReaderActionObservation = {
+    kind: 'reader_action',
+    origin: { source: 'api' },
+    readerId,
+    action: {
+      type: 'process_payment_intent',
+      status: 'failed',
+      failureCode: 'canceled',
+      failureMessage: 'The reader action was canceled.',
+      paymentIntentId: record.id,
+    },
+    createdSeconds: Math.floor(now.getTime() / 1000),
+  };
+  if (attempt !== undefined && attempt.readerId === readerId) observation.forAttempt = attempt.number;
+  return observation;
+}

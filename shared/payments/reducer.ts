@@ -1,0 +1,265 @@
+/**
+ * The one place where an observation of Stripe's state changes a payment record. API responses, `?refresh=true`,
+ * the webhook processor and the reconciler all go through `applyObservation`, so a late, duplicated or
+ * reordered observation is judged by the same rules wherever it comes from.
+ */
+import {
+  currentAttempt,
+  DEFAULT_AUTHORIZATION_WINDOW_MS,
+  isFinalStatus,
+  isPaymentStatus,
+  withHistory,
+} from './record.ts';
+import type {
+  ChargeObservation,
+  ChargeSnapshot,
+  Observation,
+  ObservationResult,
+  PaymentIntentObservation,
+  PaymentRecord,
+  PaymentStatus,
+  ReaderActionObservation,
+  ReaderActionState,
+} from './types.ts';
+
+/**
+ * How far along a PaymentIntent is. Statuses only move up, except a decline that returns it to
+ * `requires_payment_method` (see `isDeclineReturn`).
+ */
+const STATUS_RANK: Record<PaymentStatus, number> = {
+  requires_payment_method: 0,
+  requires_confirmation: 1,
+  requires_action: 2,
+  processing: 3,
+  requires_capture: 4,
+  succeeded: 5,
+  canceled: 5,
+};
+
+/** Cancellation reasons Stripe uses when an uncaptured authorization lapses. */
+const EXPIRY_REASONS = new Set(['expired', 'automatic']);
+
+/**
+ * Apply one observation of Stripe's state to a payment record.
+ *
+ * Returns the new record (the input is never mutated), whether it changed, and the verdict: `stale` and
+ * `unchanged` leave the record as it was; `ambiguous` means the caller should read the reader and apply that.
+ */
+export function applyObservation(record: PaymentRecord, observation: Observation, now: Date): ObservationResult {
+  switch (observation.kind) {
+    case 'payment_intent':
+      return applyPaymentIntent(record, observation, now);
+    case 'charge':
+      return applyCharge(record, observation, now);
+    case 'reader_action':
+      return applyReaderAction(record, observation, now);
+  }
+}
+
+/** Apply several observations in order; `changed` if any changed the record. */
+export function applyObservations(record: PaymentRecord, observations: Observation[], now: Date): ObservationResult {
+  let result: ObservationResult = { record, changed: false, verdict: 'unchanged' };
+  for (const observation of observations) {
+    const next = applyObservation(result.record, observation, now);
+    result = {
+      record: next.record,
+      changed: result.changed || next.changed,
+      verdict: next.verdict === 'ambiguous' || result.verdict === 'ambiguous' ? 'ambiguous' : next.verdict,
+    };
+  }
+  return result;
+}
+
+const unchanged = (record: PaymentRecord): ObservationResult => ({ record, changed: false, verdict: 'unchanged' });
+const stale = (record: PaymentRecord): ObservationResult => ({ record, changed: false, verdict: 'stale' });
+
+/** A decline sends a PaymentIntent that was being authorized back to `requires_payment_method`. */
+function isDeclineReturn(record: PaymentRecord, observation: PaymentIntentObservation): boolean {
+  const { paymentIntent } = observation;
+  return (
+    paymentIntent.status === 'requires_payment_method' &&
+    paymentIntent.lastPaymentError !== null &&
+    STATUS_RANK[record.status] > 0 &&
+    STATUS_RANK[record.status] < STATUS_RANK.requires_capture &&
+    observation.observedAtMs >= record.paymentIntentObservedAtMs
+  );
+}
+
+function acceptsPaymentIntent(record: PaymentRecord, observation: PaymentIntentObservation, next: PaymentStatus) {
+  if (next === record.status) return observation.observedAtMs >= record.paymentIntentObservedAtMs;
+  if (isFinalStatus(record.status)) return false;
+  if (STATUS_RANK[next] > STATUS_RANK[record.status]) return true;
+  return isDeclineReturn(record, observation);
+}
+
+function applyPaymentIntent(
+  record: PaymentRecord,
+  observation: PaymentIntentObservation,
+  now: Date,
+): ObservationResult {
+  const { paymentIntent } = observation;
+  const next = paymentIntent.status;
+  if (paymentIntent.id !== record.id || !isPaymentStatus(next)) return stale(record);
+  if (!acceptsPaymentIntent(record, observation, next)) return stale(record);
+
+  let updated: PaymentRecord = {
+    ...record,
+    status: next,
+    amount: paymentIntent.amount,
+    amountCapturable: paymentIntent.amountCapturable,
+    amountReceived: paymentIntent.amountReceived,
+    lastPaymentError: paymentIntent.lastPaymentError,
+    cancellationReason: paymentIntent.cancellationReason,
+    paymentIntentObservedAtMs: Math.max(record.paymentIntentObservedAtMs, observation.observedAtMs),
+  };
+  if (paymentIntent.latestCharge !== null) updated = withCharge(updated, paymentIntent.latestCharge);
+  if (next === 'requires_capture' && updated.authorizedAt === null) {
+    const authorizedAtMs =
+      paymentIntent.latestCharge !== null ? paymentIntent.latestCharge.created * 1000 : observation.observedAtMs;
+    updated = { ...updated, authorizedAt: new Date(authorizedAtMs).toISOString() };
+  }
+  if (updated.authorizedAt !== null && updated.captureBefore === null) {
+    const deadline = Date.parse(updated.authorizedAt) + DEFAULT_AUTHORIZATION_WINDOW_MS;
+    updated = { ...updated, captureBefore: new Date(deadline).toISOString() };
+  }
+  updated = { ...updated, flags: paymentIntentFlags(record.status, updated) };
+  // An authorized PaymentIntent means the reader's process action succeeded, even if its own event is late or lost.
+  if ((next === 'requires_capture' || next === 'succeeded') && updated.readerAction?.status === 'in_progress') {
+    updated = {
+      ...updated,
+      readerAction: { ...updated.readerAction, status: 'succeeded', updatedAt: now.toISOString() },
+    };
+    updated = { ...updated, flags: updated.flags.filter((flag) => flag !== 'reader_stuck') };
+  }
+  return finish(record, updated, observation, `payment_intent ${next}`, now);
+}
+
+function paymentIntentFlags(previous: PaymentStatus, updated: PaymentRecord): PaymentRecord['flags'] {
+  let flags = updated.flags;
+  if (updated.status !== 'requires_capture') flags = flags.filter((flag) => flag !== 'capture_deadline_approaching');
+  const lapsed =
+    updated.status === 'canceled' &&
+    updated.cancellationReason !== null &&
+    (updated.cancellationReason === 'expired' ||
+      (previous === 'requires_capture' && EXPIRY_REASONS.has(updated.cancellationReason)));
+  if (lapsed && !flags.includes('authorization_expired')) flags = [...flags, 'authorization_expired'];
+  return flags;
+}
+
+/** Card details and the capture deadline come from the successful charge; a declined charge tells neither. */
+function withCharge(record: PaymentRecord, charge: ChargeSnapshot): PaymentRecord {
+  if (charge.status === 'failed') return record;
+  return {
+    ...record,
+    chargeId: charge.id,
+    card: charge.brand !== null || charge.last4 !== null ? { brand: charge.brand, last4: charge.last4 } : record.card,
+    captureBefore:
+      charge.captureBefore !== null ? new Date(charge.captureBefore * 1000).toISOString() : record.captureBefore,
+  };
+}
+
+function applyCharge(record: PaymentRecord, observation: ChargeObservation, now: Date): ObservationResult {
+  const { charge } = observation;
+  if (charge.paymentIntentId !== record.id) return stale(record);
+  const updated = withCharge(record, charge);
+  return finish(record, updated, observation, `charge ${charge.status}`, now);
+}
+
+/**
+ * Which attempt a reader-action observation is about. A reader's action carries no attempt number, so it is
+ * matched by reader and time: it belongs to the current attempt if it is on the attempt's reader and was
+ * created no earlier than the second the attempt started. In that very second an earlier attempt on the same
+ * reader could have produced it too: ambiguous.
+ */
+function matchAttempt(record: PaymentRecord, observation: ReaderActionObservation): 'current' | 'stale' | 'ambiguous' {
+  const attempt = currentAttempt(record);
+  if (attempt === undefined || observation.readerId !== attempt.readerId) return 'stale';
+  if (observation.forAttempt !== undefined) return observation.forAttempt === attempt.number ? 'current' : 'stale';
+  const startSecond = Math.floor(attempt.startedAtMs / 1000);
+  if (observation.createdSeconds < startSecond) return 'stale';
+  if (observation.createdSeconds === startSecond) {
+    const earlierOnReader = record.attemptLog.some((a) => a.number < attempt.number && a.readerId === attempt.readerId);
+    if (earlierOnReader) return 'ambiguous';
+  }
+  return 'current';
+}
+
+function applyReaderAction(record: PaymentRecord, observation: ReaderActionObservation, now: Date): ObservationResult {
+  const match = matchAttempt(record, observation);
+  if (match !== 'current') return { record, changed: false, verdict: match };
+  const current = record.readerAction;
+  // Within an attempt the action only moves from in_progress to succeeded or failed, and then never again.
+  if (current !== null && current.status !== 'in_progress') return unchanged(record);
+
+  const { action } = observation;
+  const ours = action !== null && action.type === 'process_payment_intent' && action.paymentIntentId === record.id;
+  let next: Omit<ReaderActionState, 'updatedAt'>;
+  if (ours) {
+    if (action.status === 'in_progress' && current !== null) return unchanged(record);
+    next = {
+      type: 'process_payment_intent',
+      status: action.status,
+      failureCode: action.failureCode,
+      failureMessage: action.failureMessage,
+    };
+  } else {
+    // The reader no longer holds this payment's action, read after the attempt started: the action ended.
+    // Only a read can show that (events name their own PaymentIntent), and only a strictly later second is sure.
+    const attempt = currentAttempt(record);
+    const later = attempt !== undefined && observation.createdSeconds > Math.floor(attempt.startedAtMs / 1000);
+    if (observation.origin.source === 'webhook' || !later || current === null) return stale(record);
+    next =
+      record.status === 'requires_capture' || record.status === 'succeeded'
+        ? { type: 'process_payment_intent', status: 'succeeded', failureCode: null, failureMessage: null }
+        : {
+            type: 'process_payment_intent',
+            status: 'failed',
+            failureCode: 'canceled',
+            failureMessage: 'The reader is no longer processing this payment.',
+          };
+  }
+  let updated: PaymentRecord = {
+    ...record,
+    readerAction: { ...next, updatedAt: now.toISOString() },
+  };
+  if (next.status !== 'in_progress') updated = { ...updated, flags: updated.flags.filter((f) => f !== 'reader_stuck') };
+  const summary = `reader_action ${next.status}${next.failureCode ? ` ${next.failureCode}` : ''}`;
+  return finish(record, updated, observation, summary, now);
+}
+
+/** Compare, and if anything the API shows changed, stamp `updatedAt` and add the audit entry. */
+function finish(
+  before: PaymentRecord,
+  after: PaymentRecord,
+  observation: Observation,
+  summary: string,
+  now: Date,
+): ObservationResult {
+  // A snapshot that moves nothing the API shows is not worth a write (not even its newer read time).
+  if (!differs(before, after)) return unchanged(before);
+  const stamped = { ...after, updatedAt: now.toISOString() };
+  return {
+    record: withHistory(stamped, observation.origin, observation.kind, summary, now),
+    changed: true,
+    verdict: 'applied',
+  };
+}
+
+const TRACKED_FIELDS = [
+  'status',
+  'amount',
+  'amountCapturable',
+  'amountReceived',
+  'lastPaymentError',
+  'cancellationReason',
+  'card',
+  'chargeId',
+  'authorizedAt',
+  'captureBefore',
+  'flags',
+  'readerAction',
+] as const satisfies readonly (keyof PaymentRecord)[];
+
+function differs(before: PaymentRecord, after: PaymentRecord): boolean {
+  return TRACKED_FIELDS.some((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
+}

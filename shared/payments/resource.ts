@@ -1,0 +1,94 @@
+/**
+ * The API's JSON for payments and readers (the contract's Payment and Reader resources).
+ */
+import type {
+  CaptureMethod,
+  CardDetails,
+  LastPaymentError,
+  PaymentFlag,
+  PaymentRecord,
+  PaymentStatus,
+  ReaderActionStatus,
+  ReaderSnapshot,
+} from './types.ts';
+
+/** The Payment resource, exactly as the API returns it. */
+export interface PaymentResource {
+  id: string;
+  orderId: string;
+  locationId: string;
+  amount: number;
+  currency: string;
+  captureMethod: CaptureMethod;
+  status: PaymentStatus;
+  readerId: string | null;
+  readerAction: {
+    type: 'process_payment_intent';
+    status: ReaderActionStatus;
+    failureCode: string | null;
+    failureMessage: string | null;
+    updatedAt: string;
+  } | null;
+  lastPaymentError: LastPaymentError | null;
+  amountCapturable: number;
+  amountReceived: number;
+  card: CardDetails | null;
+  captureBefore: string | null;
+  flags: PaymentFlag[];
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The Reader resource. */
+export interface ReaderResource {
+  id: string;
+  label: string | null;
+  locationId: string | null;
+  deviceType: string;
+  status: 'online' | 'offline';
+  action: {
+    type: string;
+    status: ReaderActionStatus;
+    failureCode: string | null;
+    failureMessage: string | null;
+    paymentIntentId: string | null;
+  } | null;
+}
+
+/** What the API shows of a stored payment. */
+export function toPaymentResource(record: PaymentRecord): PaymentResource {
+  return {
+    id: record.id,
+    orderId: record.orderId,
+    locationId: record.locationId,
+    amount: record.amount,
+    currency: record.currency,
+    captureMethod: record.captureMethod,
+    status: record.status,
+    readerId: record.readerId,
+    readerAction: record.readerAction === null ? null : { ...record.readerAction },
+    lastPaymentError: record.lastPaymentError === null ? null : { ...record.lastPaymentError },
+    amountCapturable: record.amountCapturable,
+    amountReceived: record.amountReceived,
+    card: record.card === null ? null : { ...record.card },
+    // The deadline matters only while the authorization is waiting to be captured.
+    captureBefore: record.status === 'requires_capture' ? record.captureBefore : null,
+    flags: [...record.flags],
+    attempts: record.attempts,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+/** What the API shows of a reader. */
+export function toReaderResource(reader: ReaderSnapshot): ReaderResource {
+  return {
+    id: reader.id,
+    label: reader.label,
+    locationId: reader.locationId,
+    deviceType: reader.deviceType,
+    status: reader.status,
+    action: reader.action === null ? null : { ...reader.action },
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * The reconciler's reads: its candidates come only from the sparse indexes (`activeReaderActions`,
+ * `awaitingCaptureByAge`, `awaitingCaptureByDeadline`), each queried oldest first up to a cutoff on its sort key,
+ * so a run reads the candidates and nothing else, however large the table grows. No scans.
+ *
+ * Where a run stopped (its time budget ran out) is kept in one item, `RECONCILER` / `CURSOR`, so the next run
+ * continues after the last candidate examined instead of starting again at the oldest, which would starve the
+ * candidates behind a long run of payments that stay stuck.
+ */
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ACTIVE_ACTION_KEY, AWAITING_CAPTURE_KEY } from '../payments/index-attributes.ts';
+import type { PaymentRecord } from '../payments/types.ts';
+import { dynamo, tableName } from './client.ts';
+import { paymentFromItem } from './payments.ts';
+import { paymentsTable } from './table.ts';
+
+/** The sparse indexes the reconciler reads. */
+export type CandidateIndex = 'activeReaderActions' | 'awaitingCaptureByAge' | 'awaitingCaptureByDeadline';
+
+export const CANDIDATE_INDEXES: readonly CandidateIndex[] = [
+  'activeReaderActions',
+  'awaitingCaptureByDeadline',
+  'awaitingCaptureByAge',
+];
+
+const partitionValue: Record<CandidateIndex, string> = {
+  activeReaderActions: ACTIVE_ACTION_KEY,
+  awaitingCaptureByAge: AWAITING_CAPTURE_KEY,
+  awaitingCaptureByDeadline: AWAITING_CAPTURE_KEY,
+};
+
+/** A position in an index: the key attributes of the last item examined (a query's `ExclusiveStartKey`). */
+export type IndexPosition = Record<string, string>;
+
+export interface Candidate {
+  payment: PaymentRecord;
+  /** Continue after this candidate. */
+  position: IndexPosition;
+}
+
+export interface CandidatePage {
+  candidates: Candidate[];
+  /** Where the next page starts; undefined when the index holds no more candidates. */
+  next?: IndexPosition;
+  /** Items DynamoDB read for this page (its `ScannedCount`): only items inside the key condition. */
+  itemsRead: number;
+  /** Read capacity the page consumed, when DynamoDB reports it. */
+  capacityUnits: number;
+}
+
+/** Key attributes of an index item: the table's key and the index's key. */
+function positionOf(index: CandidateIndex, item: Record<string, unknown>): IndexPosition {
+  const definition = paymentsTable.indexes[index];
+  const names = [
+    paymentsTable.partitionKey.name,
+    paymentsTable.sortKey.name,
+    definition.partitionKey.name,
+    definition.sortKey.name,
+  ];
+  return Object.fromEntries(names.map((name) => [name, String(item[name])]));
+}
+
+/**
+ * One page of `index`'s candidates whose sort key is at most `upTo` (an ISO time), oldest first, after `after`.
+ * Index reads are eventually consistent: a candidate may be a moment behind its item, and every change the
+ * reconciler makes is a version-conditional write, which re-reads the item when it was.
+ */
+export async function queryCandidates(
+  index: CandidateIndex,
+  upTo: string,
+  options: { limit: number; after?: IndexPosition },
+): Promise<CandidatePage> {
+  const definition = paymentsTable.indexes[index];
+  const output = await dynamo().send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: definition.indexName,
+      KeyConditionExpression: '#pk = :pk AND #sk <= :upTo',
+      ExpressionAttributeNames: { '#pk': definition.partitionKey.name, '#sk': definition.sortKey.name },
+      ExpressionAttributeValues: { ':pk': partitionValue[index], ':upTo': upTo },
+      ScanIndexForward: true,
+      Limit: options.limit,
+      ReturnConsumedCapacity: 'TOTAL',
+      ...(options.after === undefined ? {} : { ExclusiveStartKey: options.after }),
+    }),
+  );
+  const items = output.Items ?? [];
+  const page: CandidatePage = {
+    candidates: items.map((item) => ({ payment: paymentFromItem(item), position: positionOf(index, item) })),
+    itemsRead: output.ScannedCount ?? items.length,
+    capacityUnits: output.ConsumedCapacity?.CapacityUnits ?? 0,
+  };
+  if (output.LastEvaluatedKey !== undefined) page.next = positionOf(index, output.LastEvaluatedKey);
+  return page;
+}
+
+/** Where each index's paging stopped last run; an index not named starts at its oldest candidate. */
+export type ReconcileCursor = Partial<Record<CandidateIndex, IndexPosition>>;
+
+const CURSOR_KEY = { pk: 'RECONCILER', sk: 'CURSOR' } as const;
+
+export async function readReconcileCursor(): Promise<ReconcileCursor> {
+  const { Item } = await dynamo().send(new GetCommand({ TableName: tableName(), Key: CURSOR_KEY }));
+  const positions = Item?.positions;
+  return typeof positions === 'object' && positions !== null ? (positions as ReconcileCursor) : {};
+}
+
+/** Store where the run stopped; nothing is written when it is where the run started. */
+export async function saveReconcileCursor(
+  cursor: ReconcileCursor,
+  previous: ReconcileCursor,
+  now: Date,
+): Promise<void> {
+  if (JSON.stringify(cursor) === JSON.stringify(previous)) return;
+  await dynamo().send(
+    new PutCommand({
+      TableName: tableName(),
+      Item: { ...CURSOR_KEY, entity: 'reconcile_cursor', positions: cursor, updatedAt: now.toISOString() },
+    }),
+  );
+}

@@ -1,0 +1,120 @@
+/**
+ * The one mapping from Stripe's errors to the API's. Stripe's own messages are never passed on (they can name
+ * parameters, keys or internals); only card errors carry a message meant for the customer.
+ */
+import Stripe from 'stripe';
+import {
+  ApiError,
+  InternalError,
+  InvalidStateError,
+  PaymentNotFoundError,
+  ReaderBusyError,
+  ReaderNotFoundError,
+  ReaderOfflineError,
+  ReaderTimeoutError,
+  StripeUnavailableError,
+  ValidationError,
+} from '../http/errors.ts';
+
+export type StripeError = InstanceType<typeof Stripe.errors.StripeError>;
+
+export function isStripeError(error: unknown): error is StripeError {
+  return error instanceof Stripe.errors.StripeError;
+}
+
+/**
+ * Stripe's error code (`terminal_reader_busy`, `resource_missing`, …), if `error` is a Stripe error. An idempotency
+ * error carries only its type, so it is named `idempotency_error` here.
+ */
+export function stripeErrorCode(error: unknown): string | undefined {
+  if (!isStripeError(error)) return undefined;
+  return error.code ?? (error.rawType === 'idempotency_error' ? 'idempotency_error' : undefined);
+}
+
+/**
+ * True when Stripe answered with a stored response for a reused idempotency key: the request was not run again,
+ * so a reader error in it is old news and a new key is needed to ask the reader anew.
+ */
+export function isReplayedError(error: unknown): boolean {
+  return isStripeError(error) && error.headers?.['idempotent-replayed'] === 'true';
+}
+
+/** What the caller knows that Stripe's error does not say. */
+export interface StripeErrorContext {
+  /** Which of the request's objects a `resource_missing` is about. */
+  notFound?: 'payment' | 'reader';
+  /** The payment's current status, for `invalid_state` answers. */
+  status?: string;
+  readerId?: string | null;
+}
+
+/** A message for an `invalid_state` answer about a payment in `status`. */
+export function invalidStateMessage(status: string | undefined): string {
+  switch (status) {
+    case 'succeeded':
+      return 'This payment has already succeeded; refund it instead.';
+    case 'canceled':
+      return 'This payment was canceled; create a new payment for the order.';
+    case 'requires_capture':
+      return 'This payment is authorized and waiting to be captured or canceled.';
+    case 'processing':
+      return 'The card is being authorized; check the payment again in a few seconds.';
+    case 'requires_payment_method':
+      return 'This payment has not been authorized yet; process it on a reader first.';
+    default:
+      return 'This payment cannot do that in its current state.';
+  }
+}
+
+/** Stripe could not answer (network, overload, its own failure): retrying later can succeed. */
+function isUnavailable(error: StripeError): boolean {
+  if (error.type === 'StripeConnectionError' || error.type === 'StripeRateLimitError') return true;
+  return error.statusCode === undefined ? error.type === 'StripeAPIError' : error.statusCode >= 500;
+}
+
+/** The API error for a failed Stripe call (an `ApiError` passes through unchanged). */
+export function toApiError(error: unknown, context: StripeErrorContext = {}): ApiError {
+  if (error instanceof ApiError) return error;
+  if (!isStripeError(error)) return new InternalError();
+  const status = context.status ?? error.payment_intent?.status;
+  switch (stripeErrorCode(error)) {
+    case 'terminal_reader_busy':
+      return new ReaderBusyError();
+    case 'terminal_reader_offline':
+      return new ReaderOfflineError();
+    case 'terminal_reader_timeout':
+      return new ReaderTimeoutError();
+    case 'intent_invalid_state':
+    case 'payment_intent_unexpected_state':
+      return new InvalidStateError(invalidStateMessage(status), { status, readerId: context.readerId ?? null });
+    case 'resource_missing':
+      if (context.notFound === 'reader') return new ReaderNotFoundError();
+      if (context.notFound === 'payment') return new PaymentNotFoundError();
+      return new InternalError();
+    case 'amount_too_small':
+    case 'amount_too_large':
+      return new ValidationError([
+        { field: 'amount', message: 'The amount is outside what Stripe accepts for this currency.' },
+      ]);
+    case 'idempotency_key_in_use':
+      return new InvalidStateError(
+        'Another request for this payment is in progress. Try again in a moment.',
+        { status },
+        true,
+      );
+    case 'idempotency_error':
+      return new InvalidStateError('A different request for this payment was already made.', { status });
+  }
+  if (error.type === 'StripeCardError') {
+    return new ApiError({
+      status: 409,
+      code: 'invalid_state',
+      message: error.message,
+      details: { status, declineCode: error.decline_code ?? null },
+    });
+  }
+  if (isUnavailable(error)) {
+    return new StripeUnavailableError();
+  }
+  return new InternalError();
+}

@@ -1,0 +1,251 @@
+/**
+ * The payment operations that both talk to Stripe and record the answer: processing on a reader, releasing a
+ * payment's reader action, and re-reading a payment from Stripe. Every answer goes through the reducer
+ * (`applyToPayment`), so what the API records follows the same rules as webhooks and the reconciler.
+ */
+import type Stripe from 'stripe';
+import {
+  InvalidStateError,
+  OrderConflictError,
+  ReaderBusyError,
+  ReaderNotFoundError,
+  ReaderOfflineError,
+} from '../http/errors.ts';
+import { canceledActionObservation, recordProcessAccepted, recordProcessRefused } from '../payments/process.ts';
+import { isReaderActionInProgress, newPaymentRecord } from '../payments/record.ts';
+import { decideExistingOrder, decideProcess } from '../payments/rules.ts';
+import type { CaptureMethod, Observation, PaymentRecord } from '../payments/types.ts';
+import {
+  claimOrder,
+  insertPaymentForOrder,
+  type OrderRecord,
+  releaseOrderClaim,
+  startNextGeneration,
+} from '../store/orders.ts';
+import { applyToPayment, getPayment, updatePayment } from '../store/payments.ts';
+import { createPaymentIntent, retrievePaymentIntent, retrieveReader } from './calls.ts';
+import { invalidStateMessage, isStripeError, stripeErrorCode, toApiError } from './errors.ts';
+import { paymentIntentObservation, paymentIntentSnapshot, readerActionObservation } from './snapshots.ts';
+import { cancelReaderAction, readerRunsPayment, sendProcessCommand } from './terminal.ts';
+
+const seconds = (ms: number) => Math.floor(ms / 1000);
+
+/**
+ * Re-read the PaymentIntent (with its latest charge) and the latest attempt's reader from Stripe and apply both
+ * (the POS's "check status"; also used when the record may be behind). A reader already read can be passed in.
+ */
+export async function refreshPayment(
+  payment: PaymentRecord,
+  alreadyRead?: { reader: Stripe.Terminal.Reader | undefined; readAtMs: number },
+): Promise<PaymentRecord> {
+  // Reads are stamped with the time they started: what they show is at least that fresh.
+  const readAtMs = Date.now();
+  const [paymentIntent, reader] = await Promise.all([
+    retrievePaymentIntent(payment.id),
+    alreadyRead !== undefined || payment.readerId === null ? alreadyRead?.reader : retrieveReader(payment.readerId),
+  ]);
+  const observations: Observation[] = [paymentIntentObservation(paymentIntent, { source: 'poll' }, readAtMs)];
+  if (reader !== undefined) {
+    const readerReadAt = alreadyRead?.readAtMs ?? readAtMs;
+    observations.push(readerActionObservation(reader, { source: 'poll' }, seconds(readerReadAt)));
+  }
+  return (await applyToPayment(payment, observations)).record;
+}
+
+export interface ProcessOptions {
+  skipTipping?: boolean;
+  enableCustomerCancellation?: boolean;
+  /** Epoch ms by which the answer must be ready. */
+  deadline: number;
+}
+
+/**
+ * Have `readerId` process the payment and record the attempt. Idempotent for a payment already running on that
+ * reader. Throws `invalid_state` when the payment cannot be processed (with its current status and reader), and
+ * the reader errors of the seed guide.
+ */
+export async function processOnReader(
+  payment: PaymentRecord,
+  readerId: string,
+  options: ProcessOptions,
+): Promise<{ payment: PaymentRecord; reader: Stripe.Terminal.Reader }> {
+  let current = payment;
+  let decision = decideProcess(current);
+  if (decision.kind === 'verify_in_progress') {
+    const readAtMs = Date.now();
+    const reader = await retrieveReader(decision.readerId);
+    if (reader !== undefined && readerRunsPayment(reader, current.id)) {
+      if (decision.readerId === readerId) return { payment: current, reader };
+      throw new InvalidStateError('This payment is being processed on another reader: cancel it there first.', {
+        status: current.status,
+        readerId: decision.readerId,
+      });
+    }
+    // The record was behind (a lost or late event): learn how the action ended, then decide again.
+    current = await refreshPayment(current, { reader, readAtMs });
+    decision = decideProcess(current);
+    if (decision.kind === 'verify_in_progress') {
+      throw new InvalidStateError(
+        'The reader is still finishing this payment. Check its status again in a few seconds.',
+        { status: current.status, readerId: current.readerId },
+        true,
+      );
+    }
+  }
+  if (decision.kind === 'refuse') {
+    throw new InvalidStateError(invalidStateMessage(current.status), {
+      status: current.status,
+      readerId: current.readerId,
+    });
+  }
+
+  const attempt = current.attempts + 1;
+  const outcome = await sendProcessCommand({
+    paymentIntentId: current.id,
+    readerId,
+    attempt,
+    firstTry: current.nextProcessTry,
+    deadline: options.deadline,
+    ...(options.skipTipping === undefined ? {} : { skipTipping: options.skipTipping }),
+    ...(options.enableCustomerCancellation === undefined
+      ? {}
+      : { enableCustomerCancellation: options.enableCustomerCancellation }),
+  });
+  const now = new Date();
+  if (outcome.accepted) {
+    const answer = readerActionObservation(outcome.reader, { source: 'api' }, seconds(outcome.startedAtMs), attempt);
+    const command = { attempt, readerId, startedAtMs: outcome.startedAtMs, answer, nextTry: outcome.nextTry };
+    const { record } = await updatePayment(current, (r) => recordProcessAccepted(r, command, now));
+    return { payment: record, reader: outcome.reader };
+  }
+
+  const { record } = await updatePayment(current, (r) => recordProcessRefused(r, outcome.nextTry, now));
+  const code = stripeErrorCode(outcome.error);
+  if (code === 'intent_invalid_state') {
+    // Stripe knows better than the record: take its status, and say it.
+    const refreshed = await refreshPayment(record);
+    throw new InvalidStateError(invalidStateMessage(refreshed.status), {
+      status: refreshed.status,
+      readerId: refreshed.readerId,
+    });
+  }
+  throw toApiError(outcome.error, { notFound: 'reader', status: record.status, readerId: record.readerId });
+}
+
+/**
+ * Cancel this payment's in-progress reader action, if the reader still runs it, and record that it failed with
+ * `canceled`. A card already presented cannot be interrupted: `reader_busy`. With `proceedWhenOffline`, an
+ * offline reader is left as it is (it cannot authorize anything while offline).
+ */
+export async function releaseReaderAction(
+  payment: PaymentRecord,
+  options: { proceedWhenOffline?: boolean } = {},
+): Promise<PaymentRecord> {
+  const readerId = payment.readerId;
+  if (!isReaderActionInProgress(payment) || readerId === null) return payment;
+  const readAtMs = Date.now();
+  const reader = await retrieveReader(readerId);
+  if (reader === undefined) return payment;
+  if (!readerRunsPayment(reader, payment.id)) {
+    // The action already ended: record what the reader shows.
+    const observation = readerActionObservation(reader, { source: 'poll' }, seconds(readAtMs));
+    return (await applyToPayment(payment, [observation])).record;
+  }
+  try {
+    await cancelReaderAction(readerId, `${payment.id}:${payment.attempts}`);
+  } catch (error) {
+    const code = stripeErrorCode(error);
+    if (code === 'terminal_reader_busy') {
+      throw new ReaderBusyError('A card is being authorized on the reader. Try again in a few seconds.');
+    }
+    if (code === 'terminal_reader_offline') {
+      if (options.proceedWhenOffline) return payment;
+      throw new ReaderOfflineError();
+    }
+    if (code === 'resource_missing') throw new ReaderNotFoundError();
+    throw toApiError(error);
+  }
+  const now = new Date();
+  return (await applyToPayment(payment, [canceledActionObservation(payment, readerId, now)], now)).record;
+}
+
+export interface OrderPaymentInput {
+  locationId: string;
+  orderId: string;
+  amount: number;
+  currency: string;
+  captureMethod: CaptureMethod;
+  description: string | null;
+  metadata: Record<string, string>;
+}
+
+/** A 4xx that is not about concurrency or rate: Stripe ran nothing for it. */
+function isRefusedOutright(error: unknown): boolean {
+  if (!isStripeError(error) || error.statusCode === undefined) return false;
+  return error.statusCode >= 400 && error.statusCode < 500 && error.statusCode !== 409 && error.statusCode !== 429;
+}
+
+/** Rounds of looking at the order again after a racing request changed it. */
+const ORDER_ROUNDS = 3;
+
+/**
+ * The order's payment: a new PaymentIntent for a new order (or after the order's payment was canceled), or the
+ * order's live payment when the same amount and currency are asked for again. One live PaymentIntent per order is
+ * kept by conditional writes on the order, and by the create key `create:{location}:{order}:{generation}`, which
+ * makes racing creates of one generation get the same PaymentIntent from Stripe.
+ */
+export async function openOrderPayment(
+  input: OrderPaymentInput,
+  now = new Date(),
+): Promise<{ payment: PaymentRecord; created: boolean }> {
+  const requested = { amount: input.amount, currency: input.currency };
+  for (let round = 0; round < ORDER_ROUNDS; round += 1) {
+    const claim = await claimOrder({ locationId: input.locationId, orderId: input.orderId, ...requested }, now);
+    let order: OrderRecord;
+    if (claim.claimed) {
+      order = claim.order;
+    } else if (claim.existing.paymentId === null) {
+      // Another request is creating this generation's PaymentIntent (or stopped half-way): same key, same PaymentIntent.
+      if (claim.existing.amount !== input.amount || claim.existing.currency !== input.currency) {
+        throw new OrderConflictError({ paymentId: null });
+      }
+      order = claim.existing;
+    } else {
+      const existing = await getPayment(claim.existing.paymentId);
+      if (existing === undefined) throw new Error(`Order ${input.orderId} refers to a missing payment`);
+      const decision = decideExistingOrder(existing, requested);
+      if (decision.kind === 'same_payment') return { payment: existing, created: false };
+      if (decision.kind === 'conflict') throw new OrderConflictError({ paymentId: existing.id });
+      const next = await startNextGeneration(claim.existing, requested, now);
+      if (next === undefined) continue;
+      order = next;
+    }
+
+    let paymentIntent: Stripe.PaymentIntent;
+    try {
+      paymentIntent = await createPaymentIntent({ ...input, generation: order.generation });
+    } catch (error) {
+      // Same key, other parameters: this generation was started with another capture method or description.
+      if (stripeErrorCode(error) === 'idempotency_error') throw new OrderConflictError({ paymentId: null });
+      // Refused outright (nothing created, nothing stored under the key): the order may be created again.
+      if (isRefusedOutright(error)) await releaseOrderClaim(order);
+      throw toApiError(error);
+    }
+    const record = newPaymentRecord(
+      {
+        paymentIntent: paymentIntentSnapshot(paymentIntent),
+        orderId: input.orderId,
+        locationId: input.locationId,
+        captureMethod: input.captureMethod,
+        description: input.description,
+        metadata: input.metadata,
+      },
+      now,
+    );
+    const stored = await insertPaymentForOrder(record, order, now);
+    if (stored !== undefined) return { payment: stored, created: true };
+    const racing = await getPayment(record.id);
+    if (racing !== undefined) return { payment: racing, created: false };
+  }
+  throw new InvalidStateError('This order is being changed by another request. Try again.', {}, true);
+}

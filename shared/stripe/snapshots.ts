@@ -1,0 +1,105 @@
+/**
+ * Stripe's objects reduced to the domain's snapshots and observations. The API, the webhook processor and the
+ * reconciler all read Stripe through these, so the reducer sees one shape whatever the source.
+ */
+import type Stripe from 'stripe';
+import type {
+  ChargeSnapshot,
+  ObservationOrigin,
+  PaymentIntentObservation,
+  PaymentIntentSnapshot,
+  ReaderActionObservation,
+  ReaderActionSnapshot,
+  ReaderSnapshot,
+} from '../payments/types.ts';
+
+/** A charge object (or its id when not expanded) as a snapshot; null for an id alone. */
+export function chargeSnapshot(charge: Stripe.Charge | string | null | undefined): ChargeSnapshot | null {
+  if (charge === null || charge === undefined || typeof charge === 'string') return null;
+  const cardPresent = charge.payment_method_details?.card_present;
+  const paymentIntent = charge.payment_intent;
+  return {
+    id: charge.id,
+    paymentIntentId: typeof paymentIntent === 'string' ? paymentIntent : (paymentIntent?.id ?? null),
+    status: charge.status,
+    brand: cardPresent?.brand ?? null,
+    last4: cardPresent?.last4 ?? null,
+    captureBefore: cardPresent?.capture_before ?? null,
+    created: charge.created,
+  };
+}
+
+export function paymentIntentSnapshot(paymentIntent: Stripe.PaymentIntent): PaymentIntentSnapshot {
+  const error = paymentIntent.last_payment_error;
+  return {
+    id: paymentIntent.id,
+    status: paymentIntent.status,
+    amount: paymentIntent.amount,
+    currency: paymentIntent.currency,
+    amountCapturable: paymentIntent.amount_capturable,
+    amountReceived: paymentIntent.amount_received,
+    lastPaymentError: error
+      ? { code: error.code ?? null, declineCode: error.decline_code ?? null, message: error.message ?? null }
+      : null,
+    cancellationReason: paymentIntent.cancellation_reason ?? null,
+    latestCharge: chargeSnapshot(paymentIntent.latest_charge),
+  };
+}
+
+/** A PaymentIntent observation; `observedAtMs` is the event's `created` × 1000, or the read time. */
+export function paymentIntentObservation(
+  paymentIntent: Stripe.PaymentIntent,
+  origin: ObservationOrigin,
+  observedAtMs: number,
+): PaymentIntentObservation {
+  return { kind: 'payment_intent', origin, observedAtMs, paymentIntent: paymentIntentSnapshot(paymentIntent) };
+}
+
+export function readerActionSnapshot(
+  action: Stripe.Terminal.Reader.Action | null | undefined,
+): ReaderActionSnapshot | null {
+  if (action === null || action === undefined) return null;
+  const paymentIntent = action.process_payment_intent?.payment_intent;
+  return {
+    type: action.type,
+    // Anything Stripe may add besides the two end states is still running.
+    status: action.status === 'succeeded' ? 'succeeded' : action.status === 'failed' ? 'failed' : 'in_progress',
+    failureCode: action.failure_code ?? null,
+    failureMessage: action.failure_message ?? null,
+    paymentIntentId: typeof paymentIntent === 'string' ? paymentIntent : (paymentIntent?.id ?? null),
+  };
+}
+
+export function readerSnapshot(reader: Stripe.Terminal.Reader): ReaderSnapshot {
+  const location = reader.location;
+  return {
+    id: reader.id,
+    label: reader.label ?? null,
+    locationId: typeof location === 'string' ? location : (location?.id ?? null),
+    deviceType: reader.device_type,
+    status: reader.status === 'online' ? 'online' : 'offline',
+    action: readerActionSnapshot(reader.action),
+  };
+}
+
+/**
+ * A reader-action observation. `createdSeconds` is the event's `created`, or the read time for a read;
+ * `forAttempt` only for the reader's direct answer to the backend's own command.
+ */
+export function readerActionObservation(
+  reader: Stripe.Terminal.Reader | ReaderSnapshot,
+  origin: ObservationOrigin,
+  createdSeconds: number,
+  forAttempt?: number,
+): ReaderActionObservation {
+  const snapshot = 'object' in reader ? readerSnapshot(reader) : reader;
+  const observation: ReaderActionObservation = {
+    kind: 'reader_action',
+    origin,
+    readerId: snapshot.id,
+    action: snapshot.action,
+    createdSeconds,
+  };
+  if (forAttempt !== undefined) observation.forAttempt = forAttempt;
+  return observation;
+}

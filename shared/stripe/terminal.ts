@@ -1,0 +1,116 @@
+/**
+ * Reader commands with the seed guide's error handling. A reader runs one request at a time
+ * (`terminal_reader_busy`), may be offline (`terminal_reader_offline`), and may time out
+ * (`terminal_reader_timeout`) even when it did take the command, so every timeout is followed by a read of the
+ * reader before anything is sent again.
+ */
+import type Stripe from 'stripe';
+import { config } from '../config.ts';
+import { ReaderTimeoutError } from '../http/errors.ts';
+import { idempotencyKeys } from '../payments/idempotency.ts';
+import { retrieveReader, sleep, withFreshKeyAfterReplayedError, withKeyInUseRetry } from './calls.ts';
+import { stripe } from './client.ts';
+import { isReplayedError, stripeErrorCode } from './errors.ts';
+
+/** Replayed answers skipped (each means a key already used up) before giving up. */
+const MAX_REPLAYED_TRIES = 10;
+
+/** True when the reader's current action is processing this PaymentIntent (still running or done). */
+export function readerHoldsPayment(reader: Stripe.Terminal.Reader, paymentIntentId: string): boolean {
+  const action = reader.action;
+  if (action?.type !== 'process_payment_intent') return false;
+  const held = action.process_payment_intent?.payment_intent;
+  const heldId = typeof held === 'string' ? held : held?.id;
+  return heldId === paymentIntentId && (action.status === 'in_progress' || action.status === 'succeeded');
+}
+
+/** True while the reader is still running this PaymentIntent's action. */
+export function readerRunsPayment(reader: Stripe.Terminal.Reader, paymentIntentId: string): boolean {
+  return readerHoldsPayment(reader, paymentIntentId) && reader.action?.status === 'in_progress';
+}
+
+export interface ProcessCommand {
+  paymentIntentId: string;
+  readerId: string;
+  /** The attempt this command starts (the payment's attempts + 1). */
+  attempt: number;
+  /** First unused `try` of the attempt's idempotency key. */
+  firstTry: number;
+  skipTipping?: boolean;
+  enableCustomerCancellation?: boolean;
+  /** Epoch ms by which the command must be settled (inside API Gateway's 30 s). */
+  deadline: number;
+}
+
+export type ProcessCommandOutcome =
+  | { accepted: true; reader: Stripe.Terminal.Reader; startedAtMs: number; nextTry: number }
+  | { accepted: false; error: unknown; nextTry: number };
+
+/**
+ * Ask the reader to process the PaymentIntent. After `terminal_reader_timeout` the reader is read: if it holds
+ * this PaymentIntent the command did arrive (a false negative) and that is success; otherwise the command is sent
+ * again under a new key (Stripe replays a stored error for a reused key), at most `READER_TIMEOUT_RETRIES` times
+ * and only while another try fits before `deadline`.
+ */
+export async function sendProcessCommand(command: ProcessCommand): Promise<ProcessCommandOutcome> {
+  const client = await stripe();
+  const { READER_TIMEOUT_RETRIES, READER_TIMEOUT_RETRY_DELAY_MS, STRIPE_TIMEOUT_MS } = config();
+  const processConfig: Stripe.Terminal.ReaderProcessPaymentIntentParams.ProcessConfig = {};
+  if (command.skipTipping !== undefined) processConfig.skip_tipping = command.skipTipping;
+  if (command.enableCustomerCancellation !== undefined) {
+    processConfig.enable_customer_cancellation = command.enableCustomerCancellation;
+  }
+  const params: Stripe.Terminal.ReaderProcessPaymentIntentParams = { payment_intent: command.paymentIntentId };
+  if (Object.keys(processConfig).length > 0) params.process_config = processConfig;
+
+  let tryNumber = command.firstTry;
+  let timeouts = 0;
+  let replays = 0;
+  for (;;) {
+    const startedAtMs = Date.now();
+    const idempotencyKey = idempotencyKeys.processPayment(command.paymentIntentId, command.attempt, tryNumber);
+    tryNumber += 1;
+    try {
+      const reader = await withKeyInUseRetry(() =>
+        client.terminal.readers.processPaymentIntent(command.readerId, params, { idempotencyKey }),
+      );
+      return { accepted: true, reader, startedAtMs, nextTry: tryNumber };
+    } catch (error) {
+      if (isReplayedError(error) && replays < MAX_REPLAYED_TRIES) {
+        replays += 1;
+        continue;
+      }
+      const code = stripeErrorCode(error);
+      // After a timeout, "busy" may be the reader running the command that timed out.
+      const unsure = code === 'terminal_reader_timeout' || (timeouts > 0 && code === 'terminal_reader_busy');
+      if (!unsure) return { accepted: false, error, nextTry: tryNumber };
+      const reader = await retrieveReader(command.readerId).catch(() => undefined);
+      if (reader !== undefined && readerHoldsPayment(reader, command.paymentIntentId)) {
+        return { accepted: true, reader, startedAtMs, nextTry: tryNumber };
+      }
+      if (code === 'terminal_reader_busy') return { accepted: false, error, nextTry: tryNumber };
+      timeouts += 1;
+      const nextTryEndsBy = Date.now() + READER_TIMEOUT_RETRY_DELAY_MS + STRIPE_TIMEOUT_MS;
+      if (timeouts > READER_TIMEOUT_RETRIES || nextTryEndsBy > command.deadline) {
+        return { accepted: false, error: new ReaderTimeoutError(), nextTry: tryNumber };
+      }
+      await sleep(READER_TIMEOUT_RETRY_DELAY_MS);
+    }
+  }
+}
+
+/**
+ * Clear the reader's current action. `subject` names the action for its idempotency key. Throws Stripe's error
+ * (`terminal_reader_busy` while a card is being authorized, `terminal_reader_offline`).
+ */
+export async function cancelReaderAction(readerId: string, subject: string): Promise<Stripe.Terminal.Reader> {
+  const client = await stripe();
+  const { result } = await withFreshKeyAfterReplayedError(0, (n) =>
+    client.terminal.readers.cancelAction(
+      readerId,
+      {},
+      { idempotencyKey: idempotencyKeys.cancelReaderAction(readerId, subject, n) },
+    ),
+  );
+  return result as Stripe.Terminal.Reader;
+}

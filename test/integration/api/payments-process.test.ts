@@ -1,0 +1,317 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { reloadConfig } from '../../../shared/config.ts';
+import { createStripeClient } from '../../../shared/stripe/client.ts';
+import {
+  claimsFor,
+  emulatorControl,
+  idleReader,
+  type LocalParts,
+  presentCard,
+  startLocalParts,
+} from '../../support/invoke.ts';
+import { type ApiClient, apiClient, emulatorRequests, eventually, newOrderId, paymentThroughReader } from './client.ts';
+
+let parts: LocalParts;
+let storeA: { id: string; readers: string[] };
+let storeB: { id: string; readers: string[] };
+let cashierA: ApiClient;
+let cashierB: ApiClient;
+let readerA1: string;
+let readerA2: string;
+
+beforeAll(async () => {
+  parts = await startLocalParts();
+  [storeA, storeB] = parts.locations as [typeof storeA, typeof storeB];
+  [readerA1, readerA2] = storeA.readers as [string, string];
+  cashierA = apiClient(claimsFor([storeA.id]));
+  cashierB = apiClient(claimsFor([storeB.id]));
+});
+afterAll(() => parts?.close());
+afterEach(async () => {
+  // Each test starts with idle, online readers.
+  for (const reader of [readerA1, readerA2]) await idleReader(parts.emulator, reader);
+});
+
+async function newPayment(overrides: Record<string, unknown> = {}) {
+  const response = await cashierA.create({
+    orderId: newOrderId(),
+    locationId: storeA.id,
+    amount: 2500,
+    currency: 'usd',
+    captureMethod: 'automatic',
+    ...overrides,
+  });
+  return response.body.payment;
+}
+
+const processRequests = async (paymentId: string) =>
+  (await emulatorRequests(parts.emulator.url)).filter(
+    (r) => r.path.endsWith('/process_payment_intent') && r.idempotencyKey?.startsWith(`process:${paymentId}:`),
+  );
+
+describe('POST /payments/{id}/process', () => {
+  it('shows the payment on the reader: 202 with the action in progress', async () => {
+    // Prepare
+    const payment = await newPayment();
+
+    // Act
+    const response = await cashierA.process(payment.id, { readerId: readerA1, enableCustomerCancellation: true });
+
+    // Assess
+    expect(response.status).toBe(202);
+    expect(response.body.payment).toMatchObject({
+      id: payment.id,
+      readerId: readerA1,
+      attempts: 1,
+      readerAction: { status: 'in_progress' },
+    });
+    expect(response.body.reader.action).toMatchObject({ status: 'in_progress', paymentIntentId: payment.id });
+    expect((await processRequests(payment.id)).map((r) => r.idempotencyKey)).toEqual([`process:${payment.id}:1:0`]);
+  });
+
+  it('processes the same PaymentIntent again after a decline, and attempts grows', async () => {
+    // Prepare
+    const declined = await paymentThroughReader(cashierA, parts.emulator.url, {
+      locationId: storeA.id,
+      readerId: readerA1,
+      captureMethod: 'automatic',
+      cardNumber: '4000000000009995',
+    });
+
+    // Act
+    const retried = await cashierA.process(declined.id, { readerId: readerA1 });
+    await presentCard(parts.emulator, readerA1);
+    const settled = await eventually(
+      () => cashierA.get(declined.id, { refresh: 'true' }),
+      (r) => r.body.payment.status === 'succeeded',
+    );
+
+    // Assess
+    expect(declined).toMatchObject({
+      status: 'requires_payment_method',
+      attempts: 1,
+      readerAction: { status: 'failed', failureCode: 'card_declined' },
+      lastPaymentError: { code: 'card_declined', declineCode: 'insufficient_funds' },
+    });
+    expect(retried.status).toBe(202);
+    expect(retried.body.payment).toMatchObject({
+      id: declined.id,
+      attempts: 2,
+      readerAction: { status: 'in_progress' },
+    });
+    expect(settled.body.payment).toMatchObject({
+      id: declined.id,
+      status: 'succeeded',
+      attempts: 2,
+      amountReceived: 1299,
+      readerAction: { status: 'succeeded' },
+      card: { last4: '4242' },
+    });
+  });
+
+  it('answers a repeated process on the same reader with the running action, sending nothing new', async () => {
+    // Prepare
+    const payment = await newPayment();
+    await cashierA.process(payment.id, { readerId: readerA1 });
+
+    // Act
+    const again = await cashierA.process(payment.id, { readerId: readerA1 });
+
+    // Assess
+    expect(again.status).toBe(202);
+    expect(again.body.payment.attempts).toBe(1);
+    expect(await processRequests(payment.id)).toHaveLength(1);
+  });
+
+  it('refuses a payment already running on another reader: 409 invalid_state naming that reader', async () => {
+    // Prepare
+    const payment = await newPayment();
+    await cashierA.process(payment.id, { readerId: readerA1 });
+
+    // Act
+    const response = await cashierA.process(payment.id, { readerId: readerA2 });
+
+    // Assess
+    expect(response.status).toBe(409);
+    expect(response.body.error).toMatchObject({
+      code: 'invalid_state',
+      details: { status: 'requires_payment_method', readerId: readerA1 },
+    });
+  });
+
+  it('refuses a payment that already succeeded: 409 invalid_state with its status', async () => {
+    // Prepare
+    const paid = await paymentThroughReader(cashierA, parts.emulator.url, {
+      locationId: storeA.id,
+      readerId: readerA1,
+      captureMethod: 'automatic',
+    });
+
+    // Act
+    const response = await cashierA.process(paid.id, { readerId: readerA1 });
+
+    // Assess
+    expect(response.status).toBe(409);
+    expect(response.body.error).toMatchObject({ code: 'invalid_state', details: { status: 'succeeded' } });
+  });
+
+  it('reports a busy reader: 409 reader_busy, retryable, with Retry-After', async () => {
+    // Prepare
+    const first = await newPayment();
+    const second = await newPayment();
+    await cashierA.process(first.id, { readerId: readerA1 });
+
+    // Act
+    const response = await cashierA.process(second.id, { readerId: readerA1 });
+
+    // Assess
+    expect(response.status).toBe(409);
+    expect(response.headers['retry-after']).toBe('2');
+    expect(response.body.error).toMatchObject({ code: 'reader_busy', retryable: true });
+    expect((await cashierA.get(second.id)).body.payment).toMatchObject({ attempts: 0, readerAction: null });
+  });
+
+  it('uses a fresh key after a refused command, so the retry reaches the reader', async () => {
+    // Prepare
+    const first = await newPayment();
+    const second = await newPayment();
+    await cashierA.process(first.id, { readerId: readerA1 });
+    await cashierA.process(second.id, { readerId: readerA1 });
+    await cashierA.cancel(first.id);
+
+    // Act
+    const retried = await cashierA.process(second.id, { readerId: readerA1 });
+
+    // Assess
+    expect(retried.status).toBe(202);
+    expect((await processRequests(second.id)).map((r) => r.idempotencyKey)).toEqual([
+      `process:${second.id}:1:0`,
+      `process:${second.id}:1:1`,
+    ]);
+  });
+
+  it('reports an offline reader: 503 reader_offline, retryable', async () => {
+    // Prepare
+    const payment = await newPayment();
+    await emulatorControl(parts.emulator, `/_emulator/readers/${readerA2}/offline`);
+
+    // Act
+    const response = await cashierA.process(payment.id, { readerId: readerA2 });
+
+    // Assess
+    expect(response.status).toBe(503);
+    expect(response.body.error).toMatchObject({ code: 'reader_offline', retryable: true });
+  });
+
+  it('treats a timeout after which the reader holds the payment as success (false negative)', async () => {
+    // Prepare
+    const payment = await newPayment();
+    await emulatorControl(parts.emulator, `/_emulator/readers/${readerA1}/next-command`, {
+      fault: 'timeout_after_delivery',
+    });
+
+    // Act
+    const response = await cashierA.process(payment.id, { readerId: readerA1 });
+
+    // Assess
+    expect(response.status).toBe(202);
+    expect(response.body.payment).toMatchObject({ attempts: 1, readerAction: { status: 'in_progress' } });
+    expect(response.body.reader.action).toMatchObject({ status: 'in_progress', paymentIntentId: payment.id });
+    expect(await processRequests(payment.id)).toHaveLength(1);
+  });
+
+  it('retries a timed-out command under a new key after checking the reader', async () => {
+    // Prepare
+    const payment = await newPayment();
+    await emulatorControl(parts.emulator, `/_emulator/readers/${readerA1}/next-command`, { fault: 'timeout' });
+
+    // Act
+    const response = await cashierA.process(payment.id, { readerId: readerA1 });
+
+    // Assess
+    expect(response.status).toBe(202);
+    const requests = await processRequests(payment.id);
+    expect(requests.map((r) => r.idempotencyKey)).toEqual([`process:${payment.id}:1:0`, `process:${payment.id}:1:1`]);
+    const readerReads = (await emulatorRequests(parts.emulator.url)).filter(
+      (r) => r.method === 'GET' && r.path === `/v1/terminal/readers/${readerA1}`,
+    );
+    expect(readerReads.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives up after its bounded retries: 504 reader_timeout, and the next request reaches the reader', async () => {
+    // Prepare
+    process.env.READER_TIMEOUT_RETRIES = '0';
+    reloadConfig();
+    const payment = await newPayment();
+    await emulatorControl(parts.emulator, `/_emulator/readers/${readerA1}/next-command`, { fault: 'timeout' });
+
+    // Act
+    const response = await cashierA.process(payment.id, { readerId: readerA1 }).finally(() => {
+      delete process.env.READER_TIMEOUT_RETRIES;
+      reloadConfig();
+    });
+    const retried = await cashierA.process(payment.id, { readerId: readerA1 });
+
+    // Assess
+    expect(response.status).toBe(504);
+    expect(response.body.error).toMatchObject({ code: 'reader_timeout', retryable: true });
+    expect(retried.status).toBe(202);
+    expect(retried.body.payment.attempts).toBe(1);
+  });
+
+  it('takes Stripe’s word when the PaymentIntent cannot be processed: 409 invalid_state with the current status', async () => {
+    // Prepare
+    const payment = await newPayment();
+    await createStripeClient('sk_test_integration', parts.emulator.url).paymentIntents.cancel(payment.id);
+
+    // Act
+    const response = await cashierA.process(payment.id, { readerId: readerA1 });
+
+    // Assess
+    expect(response.status).toBe(409);
+    expect(response.body.error).toMatchObject({ code: 'invalid_state', details: { status: 'canceled' } });
+    expect((await cashierA.get(payment.id)).body.payment.status).toBe('canceled');
+  });
+
+  it.each([
+    ['an unknown payment', 'pi_doesnotexist', () => readerA1, 404, 'payment_not_found'],
+    ['an unknown reader', 'new', () => 'tmr_doesnotexist', 404, 'reader_not_found'],
+    ['another location’s reader', 'new', () => storeB.readers[0]!, 403, 'forbidden'],
+  ])('refuses %s', async (_, paymentId, readerId, status, code) => {
+    // Prepare
+    const id = paymentId === 'new' ? (await newPayment()).id : paymentId;
+
+    // Act
+    const response = await cashierA.process(id, { readerId: readerId() });
+
+    // Assess
+    expect(response.status).toBe(status);
+    expect(response.body.error.code).toBe(code);
+  });
+
+  it('does not let another location see or act on a payment: 403 on every route', async () => {
+    // Prepare
+    const payment = await newPayment();
+
+    // Act
+    const responses = await Promise.all([
+      cashierB.get(payment.id),
+      cashierB.get(payment.id, { refresh: 'true' }),
+      cashierB.process(payment.id, { readerId: storeB.readers[0] }),
+      cashierB.capture(payment.id),
+      cashierB.cancel(payment.id),
+      cashierB.update(payment.id, { amount: 3000 }),
+    ]);
+
+    // Assess
+    for (const response of responses) {
+      expect(response.status).toBe(403);
+      expect(response.body.error.code).toBe('forbidden');
+      expect(JSON.stringify(response.body)).not.toContain(payment.id);
+    }
+    expect((await cashierA.get(payment.id)).body.payment).toMatchObject({
+      status: 'requires_payment_method',
+      amount: 2500,
+    });
+  });
+});

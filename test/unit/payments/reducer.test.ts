@@ -1,0 +1,564 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { HISTORY_LIMIT, startProcessAttempt, withFlag } from '../../../shared/payments/record.ts';
+import { applyObservation, applyObservations } from '../../../shared/payments/reducer.ts';
+import type { Observation, PaymentRecord, PaymentStatus } from '../../../shared/payments/types.ts';
+import {
+  aPayment,
+  at,
+  charge,
+  OTHER_READER,
+  PI,
+  piObservation,
+  processing,
+  READER,
+  readerAction,
+  sec,
+  T0,
+} from './fixtures.ts';
+
+const NOW = at(T0 + 10 * 60_000);
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+describe('applyObservation: PaymentIntent status', () => {
+  it.each<[PaymentStatus, PaymentStatus, boolean]>([
+    ['requires_payment_method', 'processing', true],
+    ['requires_payment_method', 'requires_capture', true],
+    ['requires_payment_method', 'succeeded', true],
+    ['processing', 'requires_capture', true],
+    ['requires_capture', 'succeeded', true],
+    ['requires_capture', 'canceled', true],
+    ['requires_capture', 'processing', false],
+    ['requires_capture', 'requires_payment_method', false],
+    ['succeeded', 'canceled', false],
+    ['canceled', 'succeeded', false],
+    ['canceled', 'requires_payment_method', false],
+    ['succeeded', 'requires_capture', false],
+  ])('from %s, a newer %s snapshot is accepted: %s', (from, to, accepted) => {
+    // Prepare
+    const record = aPayment({ status: from, paymentIntentObservedAtMs: T0 });
+
+    // Act
+    const result = applyObservation(record, piObservation({ status: to }, T0 + 5_000), NOW);
+
+    // Assess
+    expect(result.record.status).toBe(accepted ? to : from);
+    expect(result.changed).toBe(accepted);
+    expect(result.verdict).toBe(accepted ? 'applied' : 'stale');
+  });
+
+  it('lets a decline return a processing PaymentIntent to requires_payment_method, with the error', () => {
+    // Prepare
+    const record = aPayment({ status: 'processing', paymentIntentObservedAtMs: T0 });
+    const error = {
+      code: 'card_declined',
+      declineCode: 'insufficient_funds',
+      message: 'Your card has insufficient funds.',
+    };
+
+    // Act
+    const result = applyObservation(
+      record,
+      piObservation({ status: 'requires_payment_method', lastPaymentError: error }, T0 + 1_000),
+      NOW,
+    );
+
+    // Assess
+    expect(result.record.status).toBe('requires_payment_method');
+    expect(result.record.lastPaymentError).toEqual(error);
+  });
+
+  it.each([
+    ['without a payment error', 'processing', null, T0 + 1_000],
+    [
+      'from requires_capture',
+      'requires_capture',
+      { code: 'card_declined', declineCode: null, message: 'x' },
+      T0 + 1_000,
+    ],
+    ['older than the record', 'processing', { code: 'card_declined', declineCode: null, message: 'x' }, T0 - 1_000],
+  ] as const)('refuses a return to requires_payment_method %s', (_, from, lastPaymentError, observedAtMs) => {
+    // Prepare
+    const record = aPayment({ status: from, paymentIntentObservedAtMs: T0 });
+
+    // Act
+    const result = applyObservation(
+      record,
+      piObservation({ status: 'requires_payment_method', lastPaymentError }, observedAtMs),
+      NOW,
+    );
+
+    // Assess
+    expect(result.record).toBe(record);
+    expect(result.verdict).toBe('stale');
+  });
+
+  it('takes same-status details only from a snapshot at least as new as the record', () => {
+    // Prepare
+    const declined = { code: 'card_declined', declineCode: 'generic_decline', message: 'Your card was declined.' };
+    const record = aPayment({ lastPaymentError: declined, paymentIntentObservedAtMs: T0 + 5_000 });
+
+    // Act
+    const older = applyObservation(record, piObservation({ lastPaymentError: null }, T0), NOW);
+    const newer = applyObservation(record, piObservation({ lastPaymentError: null }, T0 + 6_000), NOW);
+
+    // Assess
+    expect(older.record.lastPaymentError).toEqual(declined);
+    expect(older.verdict).toBe('stale');
+    expect(newer.record.lastPaymentError).toBeNull();
+  });
+
+  it('ignores a snapshot of another PaymentIntent and unknown statuses', () => {
+    // Prepare
+    const record = aPayment();
+
+    // Act
+    const other = applyObservation(record, piObservation({ id: 'pi_other', status: 'succeeded' }, T0 + 1), NOW);
+    const unknown = applyObservation(record, piObservation({ status: 'requires_reauthorization' }, T0 + 1), NOW);
+
+    // Assess
+    expect(other.verdict).toBe('stale');
+    expect(unknown.verdict).toBe('stale');
+    expect(other.record.status).toBe('requires_payment_method');
+  });
+
+  it('follows amounts from the accepted snapshot', () => {
+    // Prepare
+    const record = aPayment({ status: 'requires_capture', amountCapturable: 1299 });
+
+    // Act
+    const result = applyObservation(
+      record,
+      piObservation({ status: 'succeeded', amountCapturable: 0, amountReceived: 1000, amount: 1299 }, T0 + 10_000),
+      NOW,
+    );
+
+    // Assess
+    expect(result.record).toMatchObject({ amountCapturable: 0, amountReceived: 1000, status: 'succeeded' });
+  });
+
+  it('does not mutate the record it is given', () => {
+    // Prepare
+    const record = deepFreeze(processing());
+
+    // Act
+    const act = () =>
+      applyObservations(
+        record,
+        [
+          piObservation({ status: 'requires_capture', latestCharge: charge() }, T0 + 200_000),
+          readerAction('succeeded', sec(T0) + 200),
+        ],
+        NOW,
+      );
+
+    // Assess
+    expect(act).not.toThrow();
+    expect(record.status).toBe('requires_payment_method');
+  });
+});
+
+describe('applyObservation: authorization and capture deadline', () => {
+  it('records the authorization time and the charge’s capture_before while requires_capture', () => {
+    // Prepare
+    const record = processing();
+    const captureBefore = sec(T0) + 3 * 24 * 3600;
+    const authorized = charge({ captureBefore, created: sec(T0) + 100 });
+
+    // Act
+    const result = applyObservation(
+      record,
+      piObservation({ status: 'requires_capture', amountCapturable: 1299, latestCharge: authorized }, T0 + 101_000),
+      NOW,
+    );
+
+    // Assess
+    expect(result.record).toMatchObject({
+      status: 'requires_capture',
+      authorizedAt: new Date((sec(T0) + 100) * 1000).toISOString(),
+      captureBefore: new Date(captureBefore * 1000).toISOString(),
+      card: { brand: 'visa', last4: '4242' },
+      chargeId: 'ch_1',
+    });
+  });
+
+  it('defaults the deadline to two days after authorization when Stripe gives none', () => {
+    // Prepare
+    const record = processing();
+
+    // Act
+    const result = applyObservation(record, piObservation({ status: 'requires_capture' }, T0 + 100_000), NOW);
+
+    // Assess
+    expect(result.record.authorizedAt).toBe(new Date(T0 + 100_000).toISOString());
+    expect(result.record.captureBefore).toBe(new Date(T0 + 100_000 + 2 * 24 * 3600 * 1000).toISOString());
+  });
+
+  it('takes a later charge’s capture_before over the default', () => {
+    // Prepare
+    const authorized = applyObservation(processing(), piObservation({ status: 'requires_capture' }, T0 + 100_000), NOW);
+    const captureBefore = sec(T0) + 5 * 24 * 3600;
+
+    // Act
+    const result = applyObservation(
+      authorized.record,
+      { kind: 'charge', origin: { source: 'webhook' }, charge: charge({ captureBefore }) },
+      NOW,
+    );
+
+    // Assess
+    expect(result.record.captureBefore).toBe(new Date(captureBefore * 1000).toISOString());
+  });
+
+  it('raises authorization_expired when an authorization lapses, and clears capture_deadline_approaching', () => {
+    // Prepare
+    const record = withFlag(aPayment({ status: 'requires_capture' }), 'capture_deadline_approaching', NOW);
+
+    // Act
+    const result = applyObservation(
+      record,
+      piObservation({ status: 'canceled', cancellationReason: 'expired' }, T0 + 3 * 24 * 3600 * 1000),
+      NOW,
+    );
+
+    // Assess
+    expect(result.record.flags).toEqual(['authorization_expired']);
+  });
+
+  it('does not raise authorization_expired for a cancel the POS asked for', () => {
+    // Prepare
+    const record = aPayment({ status: 'requires_capture' });
+
+    // Act
+    const result = applyObservation(
+      record,
+      piObservation({ status: 'canceled', cancellationReason: 'requested_by_customer' }, T0 + 1_000),
+      NOW,
+    );
+
+    // Assess
+    expect(result.record.flags).toEqual([]);
+  });
+
+  it('marks an in-progress reader action succeeded once the PaymentIntent is authorized', () => {
+    // Prepare
+    const record = withFlag(processing(), 'reader_stuck', NOW);
+
+    // Act
+    const result = applyObservation(record, piObservation({ status: 'requires_capture' }, T0 + 100_000), NOW);
+
+    // Assess
+    expect(result.record.readerAction?.status).toBe('succeeded');
+    expect(result.record.flags).not.toContain('reader_stuck');
+  });
+
+  it('ignores a failed charge (declined cards give no receipt card) and another PaymentIntent’s charge', () => {
+    // Prepare
+    const record = processing();
+
+    // Act
+    const failed = applyObservation(
+      record,
+      { kind: 'charge', origin: { source: 'webhook' }, charge: charge({ status: 'failed' }) },
+      NOW,
+    );
+    const other = applyObservation(
+      record,
+      { kind: 'charge', origin: { source: 'webhook' }, charge: charge({ paymentIntentId: 'pi_other' }) },
+      NOW,
+    );
+
+    // Assess
+    expect(failed.record.card).toBeNull();
+    expect(failed.changed).toBe(false);
+    expect(other.verdict).toBe('stale');
+  });
+});
+
+describe('applyObservation: reader actions and attempts', () => {
+  const start = T0 + 60_000;
+
+  it.each([
+    ['created the second the attempt started', sec(start), 'applied'],
+    ['created after the attempt started', sec(start) + 5, 'applied'],
+    ['created before the attempt started', sec(start) - 1, 'stale'],
+  ])('applies an action %s: %s', (_, created, verdict) => {
+    // Prepare
+    const record = processing([READER], [start]);
+
+    // Act
+    const result = applyObservation(record, readerAction('succeeded', created), NOW);
+
+    // Assess
+    expect(result.verdict).toBe(verdict);
+    expect(result.record.readerAction?.status).toBe(verdict === 'applied' ? 'succeeded' : 'in_progress');
+  });
+
+  it('ignores an action on another reader than the current attempt’s', () => {
+    // Prepare
+    const record = processing([READER, OTHER_READER], [start, start + 30_000]);
+
+    // Act
+    const result = applyObservation(record, readerAction('failed', sec(start) + 40, { readerId: READER }), NOW);
+
+    // Assess
+    expect(result.verdict).toBe('stale');
+    expect(result.record.readerId).toBe(OTHER_READER);
+    expect(result.record.readerAction?.status).toBe('in_progress');
+  });
+
+  it('calls an action ambiguous when it was created in the start second and an earlier attempt ran on the same reader', () => {
+    // Prepare
+    const record = processing([READER, READER], [start + 200, start + 700]);
+
+    // Act
+    const result = applyObservation(record, readerAction('failed', sec(start), { failureCode: 'card_declined' }), NOW);
+
+    // Assess
+    expect(result.verdict).toBe('ambiguous');
+    expect(result.changed).toBe(false);
+  });
+
+  it('applies an action in the start second when the earlier attempt was on another reader', () => {
+    // Prepare
+    const record = processing([OTHER_READER, READER], [start + 200, start + 700]);
+
+    // Act
+    const result = applyObservation(record, readerAction('failed', sec(start), { failureCode: 'card_declined' }), NOW);
+
+    // Assess
+    expect(result.verdict).toBe('applied');
+    expect(result.record.readerAction).toMatchObject({ status: 'failed', failureCode: 'card_declined' });
+  });
+
+  it('treats a terminal action as final: a late in_progress or a contradicting failure changes nothing', () => {
+    // Prepare
+    const succeeded = applyObservation(
+      processing([READER], [start]),
+      readerAction('succeeded', sec(start) + 5),
+      NOW,
+    ).record;
+
+    // Act
+    const lateProgress = applyObservation(succeeded, readerAction('in_progress', sec(start) + 1), NOW);
+    const lateFailure = applyObservation(
+      succeeded,
+      readerAction('failed', sec(start) + 9, { failureCode: 'connection_error' }),
+      NOW,
+    );
+
+    // Assess
+    expect(lateProgress.record).toBe(succeeded);
+    expect(lateFailure.record).toBe(succeeded);
+    expect(lateFailure.verdict).toBe('unchanged');
+  });
+
+  it('matches the backend’s own command answer by attempt number, whatever its time', () => {
+    // Prepare
+    const record = processing([READER, READER], [start, start + 100]);
+
+    // Act
+    const current = applyObservation(
+      record,
+      readerAction('failed', 0, { forAttempt: 2, failureCode: 'card_declined' }),
+      NOW,
+    );
+    const earlier = applyObservation(record, readerAction('failed', 0, { forAttempt: 1 }), NOW);
+
+    // Assess
+    expect(current.verdict).toBe('applied');
+    expect(earlier.verdict).toBe('stale');
+  });
+
+  it('ignores reader actions while the payment has no attempt', () => {
+    // Prepare
+    const record = aPayment();
+
+    // Act
+    const result = applyObservation(record, readerAction('succeeded', sec(T0) + 10), NOW);
+
+    // Assess
+    expect(result.verdict).toBe('stale');
+  });
+
+  it('clears reader_stuck when the action ends', () => {
+    // Prepare
+    const record = withFlag(processing([READER], [start]), 'reader_stuck', NOW);
+
+    // Act
+    const result = applyObservation(
+      record,
+      readerAction('failed', sec(start) + 3, { failureCode: 'customer_canceled' }),
+      NOW,
+    );
+
+    // Assess
+    expect(result.record.flags).toEqual([]);
+  });
+
+  it.each([
+    ['no action', { noAction: true }, 'failed'],
+    ['another payment’s action', { paymentIntentId: 'pi_other' }, 'failed'],
+  ] as const)('learns from a read showing %s that the attempt ended', (_, options, status) => {
+    // Prepare
+    const record = processing([READER], [start]);
+
+    // Act
+    const result = applyObservation(
+      record,
+      readerAction('in_progress', sec(start) + 30, { ...options, origin: { source: 'poll' } }),
+      NOW,
+    );
+
+    // Assess
+    expect(result.record.readerAction).toMatchObject({ status, failureCode: 'canceled' });
+  });
+
+  it('reads a vanished action as succeeded when the PaymentIntent is authorized', () => {
+    // Prepare
+    const authorized = { ...processing([READER], [start]), status: 'requires_capture' as const };
+
+    // Act
+    const result = applyObservation(
+      authorized,
+      readerAction('in_progress', sec(start) + 30, { noAction: true, origin: { source: 'poll' } }),
+      NOW,
+    );
+
+    // Assess
+    expect(result.record.readerAction?.status).toBe('succeeded');
+  });
+
+  it.each([
+    ['a read in the start second', { source: 'poll' as const }, 0],
+    ['a webhook', { source: 'webhook' as const }, 30],
+  ])('does not conclude the attempt ended from %s', (_, origin, offset) => {
+    // Prepare
+    const record = processing([READER], [start]);
+
+    // Act
+    const result = applyObservation(
+      record,
+      readerAction('in_progress', sec(start) + offset, { noAction: true, origin }),
+      NOW,
+    );
+
+    // Assess
+    expect(result.verdict).toBe('stale');
+  });
+
+  it('keeps a bounded audit trail with event ids', () => {
+    // Prepare
+    let record: PaymentRecord = aPayment();
+
+    // Act
+    for (let i = 0; i < 40; i += 1) {
+      record = startProcessAttempt(record, { readerId: READER, startedAtMs: T0 + i * 60_000 }, at(T0 + i * 60_000));
+      record = applyObservation(
+        record,
+        readerAction('failed', sec(T0 + i * 60_000) + 1, {
+          failureCode: 'card_declined',
+          origin: { source: 'webhook', eventId: `evt_${i}`, eventType: 'terminal.reader.action_failed' },
+        }),
+        at(T0 + i * 60_000 + 1_000),
+      ).record;
+    }
+
+    // Assess
+    expect(record.history).toHaveLength(HISTORY_LIMIT);
+    expect(record.history.at(-1)).toMatchObject({
+      source: 'webhook',
+      eventId: 'evt_39',
+      eventType: 'terminal.reader.action_failed',
+    });
+    expect(record.attempts).toBe(40);
+  });
+});
+
+describe('applyObservation: order safety', () => {
+  const start = T0 + 60_000;
+  const startSecond = sec(start);
+  const authorizedCharge = charge({ created: startSecond + 4, captureBefore: startSecond + 2 * 24 * 3600 });
+  /** Everything Stripe announces for a decline on attempt 1 and an approval on attempt 2, on one reader. */
+  const declineThenApproval: Observation[] = [
+    piObservation({ status: 'requires_payment_method' }, start - 1_000),
+    readerAction('in_progress', startSecond),
+    readerAction('failed', startSecond + 2, { failureCode: 'card_declined' }),
+    piObservation(
+      {
+        status: 'requires_payment_method',
+        lastPaymentError: { code: 'card_declined', declineCode: 'generic_decline', message: 'x' },
+      },
+      (startSecond + 2) * 1000,
+    ),
+  ];
+  const approval: Observation[] = [
+    readerAction('succeeded', startSecond + 64),
+    piObservation(
+      { status: 'requires_capture', amountCapturable: 1299, latestCharge: authorizedCharge },
+      (startSecond + 64) * 1000,
+    ),
+    { kind: 'charge', origin: { source: 'webhook' }, charge: authorizedCharge },
+  ];
+
+  it('reaches the same state whatever order the second attempt’s events arrive in, duplicates included', () => {
+    // Prepare
+    let afterDecline = processing([READER], [start]);
+    afterDecline = applyObservations(afterDecline, declineThenApproval, NOW).record;
+    const retried = startProcessAttempt(afterDecline, { readerId: READER, startedAtMs: start + 60_000 }, NOW);
+    const late = [...declineThenApproval, ...approval];
+    const expected = applyObservations(retried, approval, NOW).record;
+
+    // Act & Assess
+    fc.assert(
+      fc.property(
+        fc.shuffledSubarray(late, { minLength: late.length, maxLength: late.length }),
+        fc.array(fc.nat(late.length - 1), { maxLength: 4 }),
+        (order, duplicates) => {
+          const deliveries = [...order, ...duplicates.map((index) => late[index]!)];
+          const final = applyObservations(retried, deliveries, NOW).record;
+          expect(final.status).toBe(expected.status);
+          expect(final.readerAction?.status).toBe('succeeded');
+          expect(final.amountCapturable).toBe(1299);
+          expect(final.captureBefore).toBe(expected.captureBefore);
+          expect(final.card).toEqual({ brand: 'visa', last4: '4242' });
+        },
+      ),
+    );
+  });
+
+  it('never lets a final status move, whatever arrives after it', () => {
+    // Prepare
+    const statuses: PaymentStatus[] = [
+      'requires_payment_method',
+      'processing',
+      'requires_capture',
+      'succeeded',
+      'canceled',
+    ];
+
+    // Act & Assess
+    fc.assert(
+      fc.property(
+        fc.constantFrom<PaymentStatus>('succeeded', 'canceled'),
+        fc.array(fc.record({ status: fc.constantFrom(...statuses), offset: fc.integer({ min: -5_000, max: 5_000 }) })),
+        (finalStatus, later) => {
+          const record = aPayment({ status: finalStatus, paymentIntentObservedAtMs: T0 });
+          const final = applyObservations(
+            record,
+            later.map((o) => piObservation({ status: o.status, id: PI }, T0 + o.offset)),
+            NOW,
+          );
+          expect(final.record.status).toBe(finalStatus);
+        },
+      ),
+    );
+  });
+});
