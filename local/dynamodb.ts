@@ -70,7 +70,7 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<LocalDyna
   };
 
   try {
-    await Promise.race([waitUntilAnswering(client, options.startTimeoutMs ?? 20_000), exited.promise]);
+    await Promise.race([waitUntilAnswering(client, options.startTimeoutMs ?? 90_000), exited.promise]);
     // Kept as it is when it exists (LOCAL_DATA_DIR keeps the data across restarts).
     await createPaymentsTable(client, options.tableName);
   } catch (error) {

@@ -15,6 +15,15 @@ import { stripeWebhookSecret } from '../../shared/secrets.ts';
 import { isHandledEventType } from '../../shared/stripe/event-types.ts';
 import { verifyStripeEvent } from '../../shared/stripe/webhook-signature.ts';
 
+/** The statuses and error codes this route answers with (`openapi.yaml` is checked against them). */
+export const responses = {
+  200: [],
+  400: ['invalid_payload', 'invalid_signature'],
+  500: ['queue_unavailable'],
+} as const satisfies Readonly<Record<number, readonly ErrorCode[]>>;
+
+type ErrorCode = 'invalid_signature' | 'invalid_payload' | 'queue_unavailable';
+
 const logger = new Logger({ serviceName: 'webhook-receiver' });
 
 export const handler = async (
@@ -82,8 +91,8 @@ function json(statusCode: number, body: unknown, requestId: string): APIGatewayP
 }
 
 function error(
-  statusCode: number,
-  code: string,
+  statusCode: 400 | 500,
+  code: (typeof responses)[typeof statusCode][number],
   message: string,
   retryable: boolean,
   requestId: string,

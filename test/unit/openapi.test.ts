@@ -8,20 +8,9 @@ import { processing } from './payments/fixtures.ts';
 
 const METHODS = ['get', 'post', 'patch', 'put', 'delete'];
 
-/**
- * What the webhook receiver answers while its module declares no `responses` of its own (it is the one route that
- * does not run in the API's middy stack): 200, 400 `invalid_signature` / `invalid_payload`, 500 `queue_unavailable`.
- */
-const WEBHOOK_RESPONSES: DeclaredResponses = {
-  200: [],
-  400: ['invalid_payload', 'invalid_signature'],
-  500: ['queue_unavailable'],
-};
-
 async function declaredResponses(entry: string): Promise<DeclaredResponses> {
   const module = (await import(`../../${entry}`)) as { responses?: DeclaredResponses };
   if (module.responses !== undefined) return module.responses;
-  if (entry === 'functions/webhook/receive.ts') return WEBHOOK_RESPONSES;
   throw new Error(`${entry} does not export the responses it can answer with`);
 }
 
