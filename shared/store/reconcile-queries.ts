@@ -17,12 +17,6 @@ import { paymentsTable } from './table.ts';
 /** The sparse indexes the reconciler reads. */
 export type CandidateIndex = 'activeReaderActions' | 'awaitingCaptureByAge' | 'awaitingCaptureByDeadline';
 
-export const CANDIDATE_INDEXES: readonly CandidateIndex[] = [
-  'activeReaderActions',
-  'awaitingCaptureByDeadline',
-  'awaitingCaptureByAge',
-];
-
 const partitionValue: Record<CandidateIndex, string> = {
   activeReaderActions: ACTIVE_ACTION_KEY,
   awaitingCaptureByAge: AWAITING_CAPTURE_KEY,
@@ -99,6 +93,7 @@ export type ReconcileCursor = Partial<Record<CandidateIndex, IndexPosition>>;
 
 const CURSOR_KEY = { pk: 'RECONCILER', sk: 'CURSOR' } as const;
 
+/** Where the previous run stopped in each index (empty before the first run). */
 export async function readReconcileCursor(): Promise<ReconcileCursor> {
   const { Item } = await dynamo().send(new GetCommand({ TableName: tableName(), Key: CURSOR_KEY }));
   const positions = Item?.positions;

@@ -1,0 +1,124 @@
+/**
+ * The reconciler reads its candidates from the sparse indexes only: with thousands of healthy payments in the
+ * table (written straight to DynamoDB Local), a run reads the candidates and nothing else. No Scan.
+ */
+import type Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PaymentResource } from '../../../shared/payments/resource.ts';
+import { dynamo, dynamoRequestCount } from '../../../shared/store/client.ts';
+import { savePayment } from '../../../shared/store/payments.ts';
+import type { LocalStack } from '../../support/stack.ts';
+import { batchWritePayments, HEALTHY_KINDS, healthyPayment, stuckPayment } from './fixtures.ts';
+import {
+  directRun,
+  paymentView,
+  startPayment,
+  startReconcileStack,
+  stored,
+  stripeFor,
+  tap,
+  waitFor,
+} from './support.ts';
+
+const HEALTHY_PAYMENTS = 3_000;
+const HOUR = 60 * 60 * 1000;
+
+let stack: LocalStack;
+let stripe: Stripe;
+/** DynamoDB commands sent by this process, with the index each query named. */
+const sent: { command: string; indexName?: string }[] = [];
+
+beforeAll(async () => {
+  stack = await startReconcileStack({ STUCK_ACTION_AFTER_SECONDS: '60', CAPTURE_WARNING_AFTER_HOURS: '1' });
+  stripe = stripeFor(stack);
+  dynamo().middlewareStack.add(
+    (next, context) => (args) => {
+      const { IndexName } = args.input as { IndexName?: string };
+      sent.push({ command: String(context.commandName), ...(IndexName ? { indexName: IndexName } : {}) });
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCommandsForTest' },
+  );
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** A manual payment authorized through the API and a reader, its record then aged or moved past its deadline. */
+async function authorized(readerId: string, change: 'aged' | 'past_deadline'): Promise<PaymentResource> {
+  const payment = await startPayment(stack, readerId, { captureMethod: 'manual' });
+  await tap(stack, readerId);
+  await waitFor(
+    () => paymentView(stack, payment.id),
+    (view) => view.status === 'requires_capture' && view.readerAction?.status === 'succeeded',
+  );
+  const record = await stored(payment.id);
+  const nowMs = Date.now();
+  await savePayment(
+    change === 'aged'
+      ? { ...record, authorizedAt: new Date(nowMs - 2 * HOUR).toISOString() }
+      : { ...record, captureBefore: new Date(nowMs - 60_000).toISOString() },
+  );
+  return payment;
+}
+
+describe('a run over a table of thousands of healthy payments', () => {
+  it('reads only the candidates, through the sparse indexes, never scanning', async () => {
+    // Prepare
+    const location = stack.state.locations[0]!;
+    const nowMs = Date.now();
+    const healthy = Array.from({ length: HEALTHY_PAYMENTS }, (_, n) =>
+      healthyPayment(n, HEALTHY_KINDS[n % HEALTHY_KINDS.length]!, nowMs, location.id),
+    );
+    await batchWritePayments(healthy);
+    const stuck = await Promise.all(
+      [0, 1, 2].map((n) =>
+        stuckPayment(stripe, {
+          readerId: location.readers[0]!,
+          locationId: location.id,
+          startedAtMs: nowMs - (5 - n) * 60_000,
+          orderId: `stuck-${n}`,
+        }),
+      ),
+    );
+    const aging = [await authorized(location.readers[1]!, 'aged'), await authorized(location.readers[1]!, 'aged')];
+    const pastDeadline = await authorized(location.readers[1]!, 'past_deadline');
+    const candidates = stuck.length + aging.length + 1;
+    sent.length = 0;
+    const requestsBefore = dynamoRequestCount();
+
+    // Act
+    const summary = await directRun();
+
+    // Assess
+    const requests = dynamoRequestCount() - requestsBefore;
+    const reads = sent.filter(({ command }) => /^(Get|BatchGet|Query|Scan)/.test(command));
+    expect(summary).toMatchObject({
+      candidates: { activeReaderActions: 3, awaitingCaptureByAge: 2, awaitingCaptureByDeadline: 1 },
+      indexQueries: 3,
+      indexItemsRead: candidates,
+      failures: 0,
+      flagsSet: { capture_deadline_approaching: 2 },
+    });
+    expect(sent.some(({ command }) => command.startsWith('Scan'))).toBe(false);
+    expect(reads.filter(({ command }) => command.startsWith('Query')).map(({ indexName }) => indexName)).toEqual([
+      'activeReaderActions',
+      'awaitingCaptureByDeadline',
+      'awaitingCaptureByAge',
+    ]);
+    // Besides the three index queries, one read: where the previous run stopped.
+    expect(reads).toHaveLength(4);
+    // Each candidate costs at most one write here; nothing grows with the 3,000 healthy payments.
+    expect(requests).toBeLessThanOrEqual(reads.length + candidates + 2);
+    // Three queries of a few items each: well under 1 capacity unit apiece (a scan would need hundreds).
+    expect(summary.indexCapacityUnits).toBeLessThan(6);
+    for (const payment of stuck) {
+      expect((await paymentView(stack, payment.id)).readerAction).toMatchObject({ failureCode: 'canceled' });
+    }
+    for (const payment of aging) {
+      expect((await paymentView(stack, payment.id)).flags).toEqual(['capture_deadline_approaching']);
+    }
+    expect(Date.parse((await paymentView(stack, pastDeadline.id)).captureBefore!)).toBeGreaterThan(Date.now());
+  }, 120_000);
+});
