@@ -1,7 +1,7 @@
 /**
- * The esbuild options of every function bundle, in one place: the `bundling` of each NodejsFunction
- * (`constructs/payments-function.ts`) and the benchmark's cold-start and bundle-size figures (`bench/`), so
- * what is measured is what is deployed.
+ * The esbuild options every function is bundled with (a NodejsFunction's `bundling`). The benchmark's cold-start
+ * and bundle-size figures (`bench/`) build with them, and `test/bench/bundle.test.ts` checks that they produce
+ * the very bundle `constructs/payments-function.ts` deploys, so what is measured is what is deployed.
  */
 import { type BundlingOptions, LogLevel, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 

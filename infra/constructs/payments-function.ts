@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { functionBundling, functionNodeOptions } from '../bundling.ts';
 import type { HandlerProfile } from '../handler-profiles.ts';
 import type { HandlerEnvironment, StageSettings } from '../settings.ts';
 
@@ -57,8 +58,7 @@ export class PaymentsFunction extends Construct {
       POWERTOOLS_SERVICE_NAME: settings.serviceName,
       POWERTOOLS_LOG_LEVEL: settings.logLevel,
       POWERTOOLS_METRICS_NAMESPACE: settings.metricsNamespace,
-      // Stack traces point into the TypeScript sources, through the bundle's source map.
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS: functionNodeOptions,
     };
 
     this.function = new NodejsFunction(this, 'Function', {
@@ -77,25 +77,7 @@ export class PaymentsFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       environment: { ...runtimeEnvironment, ...definedValues(props.environment) },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        // A .map file beside the bundle, linked from it: Node finds it, the bundle stays small.
-        sourceMapMode: SourceMapMode.DEFAULT,
-        sourcesContent: false,
-        // Prefer each package's ES module build, so esbuild can drop what the handler never imports.
-        mainFields: ['module', 'main'],
-        esbuildArgs: { '--tree-shaking': 'true' },
-        // CommonJS packages inside an ES module bundle still call `require` for Node built-ins.
-        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        // Bundle the AWS SDK too: the version in package-lock.json, the one the tests ran against,
-        // rather than whichever version the runtime ships that week.
-        externalModules: [],
-        // esbuild's per-bundle size report would bury synth's own output; warnings and errors still show.
-        logLevel: LogLevel.WARNING,
-      },
+      bundling: functionBundling,
     });
   }
 }

@@ -1,0 +1,557 @@
+/**
+ * `npm run bench`: every figure of issue 7 measured on the local stack, side by side in one run, each judged
+ * against its goal. `runBench` is shared by `bench/run.ts` (full scale, writes `bench/results.json`) and the smoke
+ * test in `npm test` (a few payments and events), so the benchmark code cannot rot.
+ */
+import { writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { apiCallDiagnosis, packageFix } from './diagnoses.ts';
+import { formatBreakdown, formatCount, formatKb, formatMs, type Row, renderTable } from './report.ts';
+import {
+  type ApiDynamoResult,
+  dynamoBudget,
+  MAX_DYNAMO_REQUESTS_PER_CALL,
+  measureApiDynamo,
+} from './scenarios/api-dynamo.ts';
+import {
+  type ColdStartResult,
+  type FunctionColdStart,
+  MAX_COLD_START_RATIO,
+  MAX_RECEIVER_COLD_START_RATIO,
+  measureColdStart,
+  RECEIVER_FUNCTION,
+} from './scenarios/cold-start.ts';
+import { type EndToEndResult, measureEndToEnd } from './scenarios/end-to-end.ts';
+import { type EventDelivery, type EventDynamoResult, measureEventDynamo } from './scenarios/event-dynamo.ts';
+import {
+  MAX_RECONCILER_READ_RATIO,
+  measureReconcilerAt,
+  type ReconcilerReadsResult,
+  type ReconcilerSize,
+  readRatio,
+  reconcilerMissing,
+} from './scenarios/reconciler-reads.ts';
+import {
+  EXPECTED_STRIPE_REQUESTS,
+  measureStripeRequests,
+  type StripeRequestsResult,
+} from './scenarios/stripe-requests.ts';
+import { measureWebhookThroughput, type WebhookThroughputResult } from './scenarios/webhook-throughput.ts';
+import { BenchStack } from './stack.ts';
+
+/** How much of each figure to measure. */
+export interface BenchScale {
+  name: string;
+  stripe: { paymentsPerCase: number };
+  endToEnd: { payments: number; pollIntervalMs: number; authorizationDelayMs: number };
+  reconciler: { small: number; large: number; runs: number };
+  throughput: { events: number; concurrency: number; duplicateEvery: number; drainTimeoutMs: number };
+  coldStart: { runs: number; functions?: readonly string[] };
+}
+
+/** What issue 7 asks for, within about ten minutes on two cores. */
+export const FULL_SCALE: BenchScale = {
+  name: 'full',
+  stripe: { paymentsPerCase: 3 },
+  endToEnd: { payments: 200, pollIntervalMs: 10, authorizationDelayMs: 0 },
+  reconciler: { small: 1_000, large: 50_000, runs: 3 },
+  throughput: { events: 10_000, concurrency: 50, duplicateEvery: 20, drainTimeoutMs: 8 * 60_000 },
+  coldStart: { runs: 7 },
+};
+
+/** A few of everything: the smoke test's scale. */
+export const SMOKE_SCALE: BenchScale = {
+  name: 'smoke',
+  stripe: { paymentsPerCase: 1 },
+  endToEnd: { payments: 4, pollIntervalMs: 10, authorizationDelayMs: 0 },
+  reconciler: { small: 20, large: 120, runs: 1 },
+  throughput: { events: 30, concurrency: 5, duplicateEvery: 5, drainTimeoutMs: 60_000 },
+  coldStart: { runs: 1, functions: [RECEIVER_FUNCTION, 'Health'] },
+};
+
+/** Everything measured, as `bench/results.json` holds it. */
+export interface BenchResults {
+  scale: BenchScale;
+  startedAt: string;
+  durationSeconds: number;
+  machine: { cpus: number; node: string; platform: string };
+  stripeRequests?: StripeRequestsResult;
+  apiDynamo?: ApiDynamoResult;
+  eventDynamo?: EventDynamoResult;
+  endToEnd?: EndToEndResult;
+  reconciler?: ReconcilerReadsResult;
+  throughput?: WebhookThroughputResult;
+  coldStart?: ColdStartResult;
+  /** Scenarios that failed to run, with their error. */
+  errors: Record<string, string>;
+  rows: Row[];
+}
+
+export interface BenchReport {
+  rows: Row[];
+  table: string;
+  results: BenchResults;
+}
+
+export interface RunOptions {
+  /** Where to write the results as JSON; `false` writes nothing. */
+  resultsFile?: string | false;
+  /** Progress lines (stderr by default). */
+  log?: (line: string) => void;
+}
+
+const SECTIONS = {
+  stripe: '1. Stripe API requests per payment (happy path)',
+  api: '2. DynamoDB requests per POS API call',
+  events: '3. DynamoDB requests per webhook event',
+  reconciler: '4. Reconciler DynamoDB reads per run',
+  throughput: '5. Webhook receiver throughput',
+  endToEnd: '6. End to end: tap -> GET /payments/{id}',
+  coldStart: '7. Cold start proxy (import time vs bare SDK handler)',
+  size: '8. Bundle size (minified ESM)',
+} as const;
+
+/** Run every scenario at `scale`, then judge and tabulate. A scenario that throws is reported, not fatal. */
+export async function runBench(scale: BenchScale, options: RunOptions = {}): Promise<BenchReport> {
+  const started = Date.now();
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const progress = (line: string) => log(`[bench ${Math.round((Date.now() - started) / 1000)}s] ${line}`);
+  const results: BenchResults = {
+    scale,
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: 0,
+    machine: { cpus: cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
+    errors: {},
+    rows: [],
+  };
+  const attempt = async <T>(name: string, scenario: () => Promise<T>): Promise<T | undefined> => {
+    progress(`${name}…`);
+    try {
+      return await scenario();
+    } catch (error) {
+      results.errors[name] = (error as Error).stack ?? String(error);
+      progress(`${name} failed: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+
+  // First, while nothing else runs: import times are the noisiest figure.
+  results.coldStart = await attempt('cold start and bundle size', () =>
+    measureColdStart({ ...scale.coldStart, log: (line) => progress(line) }),
+  );
+
+  progress('starting the local stack');
+  const stackLog: string[] = [];
+  const bench = await BenchStack.start({
+    authorizationDelayMs: scale.endToEnd.authorizationDelayMs,
+    log: (line) => stackLog.push(line),
+  });
+  try {
+    results.stripeRequests = await attempt('Stripe requests per payment', () =>
+      measureStripeRequests(bench, scale.stripe),
+    );
+    results.apiDynamo = await attempt('DynamoDB requests per API call', () => measureApiDynamo(bench));
+    results.eventDynamo = await attempt('DynamoDB requests per webhook event', () => measureEventDynamo(bench));
+    results.endToEnd = await attempt('end to end', () => measureEndToEnd(bench, scale.endToEnd));
+    const missing = reconcilerMissing();
+    const small = missing
+      ? undefined
+      : await attempt(`reconciler with ${formatCount(scale.reconciler.small)} payments`, () =>
+          measureReconcilerAt(bench, { payments: scale.reconciler.small, runs: scale.reconciler.runs }),
+        );
+    results.throughput = await attempt('webhook throughput', () => measureWebhookThroughput(bench, scale.throughput));
+    const large =
+      missing || small === undefined
+        ? undefined
+        : await attempt(`reconciler with ${formatCount(scale.reconciler.large)} payments`, () =>
+            measureReconcilerAt(bench, { payments: scale.reconciler.large, runs: scale.reconciler.runs }),
+          );
+    results.reconciler = reconcilerResult(missing, small, large);
+  } finally {
+    progress('stopping the local stack');
+    await bench.stop();
+  }
+  if (stackLog.length > 0) results.errors.stackLog = stackLog.slice(-50).join('\n');
+
+  results.durationSeconds = Math.round((Date.now() - started) / 1000);
+  results.rows = judge(results);
+  const table = renderTable(results.rows);
+  if (options.resultsFile) {
+    await writeFile(options.resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+    progress(`wrote ${options.resultsFile}`);
+  }
+  return { rows: results.rows, table, results };
+}
+
+function reconcilerResult(
+  missing: string | undefined,
+  small: ReconcilerSize | undefined,
+  large: ReconcilerSize | undefined,
+): ReconcilerReadsResult {
+  if (missing) return { available: false, reason: missing };
+  if (small === undefined || large === undefined) return { available: false, reason: 'the reconciler run failed' };
+  return { available: true, small, large, ratio: readRatio(small, large) };
+}
+
+/** Every figure beside its goal. */
+export function judge(results: BenchResults): Row[] {
+  return [
+    ...stripeRows(results),
+    ...apiRows(results),
+    ...eventRows(results),
+    ...reconcilerRows(results),
+    ...throughputRows(results),
+    ...endToEndRows(results),
+    ...coldStartRows(results),
+    ...sizeRows(results),
+  ];
+}
+
+function notMeasured(section: string, figure: string, goal: string, why: string): Row {
+  return { section, figure, measured: '-', goal, verdict: 'not measured', why };
+}
+
+function errorOf(results: BenchResults, prefix: string): string {
+  const key = Object.keys(results.errors).find((name) => name.startsWith(prefix));
+  return key ? `failed: ${(results.errors[key] ?? '').split('\n')[0]}` : 'not run';
+}
+
+function stripeRows(results: BenchResults): Row[] {
+  const section = SECTIONS.stripe;
+  const measured = results.stripeRequests;
+  if (measured === undefined) {
+    return [notMeasured(section, 'Stripe requests per payment', 'manual 3, automatic 2', errorOf(results, 'Stripe'))];
+  }
+  const rows: Row[] = [];
+  for (const captureMethod of ['manual', 'automatic'] as const) {
+    for (const flow of ['create_then_process', 'create_with_reader'] as const) {
+      const payments = measured.payments.filter((p) => p.captureMethod === captureMethod && p.flow === flow);
+      if (payments.length === 0) continue;
+      const expected = EXPECTED_STRIPE_REQUESTS[captureMethod];
+      const totals = payments.map((p) => p.total);
+      const worst = payments.reduce((a, b) => (b.total > a.total ? b : a));
+      const ok = totals.every((total) => total === expected);
+      rows.push({
+        section,
+        figure: `${captureMethod} capture, ${flow === 'create_then_process' ? 'POST /payments + /process' : 'POST /payments with readerId'} (${payments.length} payments)`,
+        measured: `${[...new Set(totals)].join(' / ')} (${formatBreakdown(worst.byOperation)})`,
+        goal: `${expected}`,
+        verdict: ok ? 'pass' : 'fail',
+        ...(ok ? {} : { why: `requests beyond create/process/capture: ${formatBreakdown(worst.byOperation)}` }),
+      });
+    }
+  }
+  const polling = measured.payments.reduce((sum, p) => sum + p.whileWaiting, 0);
+  const pollingOps = measured.payments.flatMap((p) => p.whileWaitingOperations);
+  rows.push({
+    section,
+    figure: `polling while webhooks flow (tap -> final state via GET without refresh, ${measured.payments.length} payments)`,
+    measured: `${polling} requests`,
+    goal: '0',
+    verdict: polling === 0 ? 'pass' : 'fail',
+    ...(polling === 0 ? {} : { why: `sent while waiting: ${pollingOps.join(', ')}` }),
+  });
+  const e2e = results.endToEnd;
+  if (e2e !== undefined) {
+    const ok = e2e.stripeRequestsPerPayment === EXPECTED_STRIPE_REQUESTS.automatic;
+    rows.push({
+      section,
+      figure: `automatic capture over the ${e2e.payments} end-to-end payments`,
+      measured: `${e2e.stripeRequestsPerPayment.toFixed(2)} per payment`,
+      goal: `${EXPECTED_STRIPE_REQUESTS.automatic}`,
+      verdict: ok ? 'pass' : 'fail',
+      why: formatBreakdown(e2e.stripeRequestsByOperation),
+    });
+  }
+  return rows;
+}
+
+function apiRows(results: BenchResults): Row[] {
+  const section = SECTIONS.api;
+  const measured = results.apiDynamo;
+  if (measured === undefined) {
+    return [
+      notMeasured(
+        section,
+        'DynamoDB requests per POS API call',
+        `<= ${MAX_DYNAMO_REQUESTS_PER_CALL}`,
+        errorOf(results, 'DynamoDB requests per API'),
+      ),
+    ];
+  }
+  return measured.calls.map((call): Row => {
+    const name = call.variant ? `${call.route} (${call.variant})` : call.route;
+    const { budget, why: budgetWhy } = dynamoBudget(name);
+    const ok = call.tally.total <= budget;
+    const diagnosis = ok ? budgetWhy : apiCallDiagnosis(name, call.tally.byCommand);
+    return {
+      section,
+      figure: name,
+      measured: `${call.tally.total} (${formatBreakdown(call.tally.byCommand)})`,
+      goal: `<= ${budget}`,
+      verdict: ok ? 'pass' : 'fail',
+      ...(diagnosis === undefined && ok
+        ? {}
+        : { why: diagnosis ?? `requests: ${formatBreakdown(call.tally.byCommand)} (not traced yet)` }),
+    };
+  });
+}
+
+function eventRows(results: BenchResults): Row[] {
+  const section = SECTIONS.events;
+  const measured = results.eventDynamo;
+  if (measured === undefined) {
+    return [
+      notMeasured(
+        section,
+        'DynamoDB requests per webhook event',
+        '1 write + <= 1 read',
+        errorOf(results, 'DynamoDB requests per webhook'),
+      ),
+    ];
+  }
+  const rows: Row[] = [];
+  const groups: { outcome: string; goal: string; ok: (delivery: EventDelivery) => boolean }[] = [
+    {
+      outcome: 'applied',
+      goal: '1 write + <= 1 read',
+      ok: (d) =>
+        d.tally.writes === 1 &&
+        d.tally.byCommand.TransactWriteItems === 1 &&
+        d.tally.reads <= 1 &&
+        d.versionDelta === 1,
+    },
+    { outcome: 'unchanged', goal: '0 writes + <= 1 read', ok: (d) => d.tally.writes === 0 && d.tally.reads <= 1 },
+    {
+      outcome: 'duplicate',
+      goal: '1 request, no write',
+      ok: (d) => d.tally.total === 1 && d.tally.writes === 0 && d.versionDelta === 0,
+    },
+  ];
+  for (const group of groups) {
+    const deliveries = measured.deliveries.filter((d) => d.outcome === group.outcome);
+    if (deliveries.length === 0) continue;
+    const bad = deliveries.filter((d) => !group.ok(d));
+    const shapes = [...new Set(deliveries.map((d) => formatBreakdown(d.tally.byCommand)))];
+    const types = [...new Set(deliveries.map((d) => d.type))].join(', ');
+    rows.push({
+      section,
+      figure: `event ${group.outcome === 'applied' ? 'applied' : group.outcome === 'duplicate' ? 'delivered again (duplicate)' : 'that changes nothing'} (${deliveries.length}: ${types})`,
+      measured: shapes.join(' | '),
+      goal: group.goal,
+      verdict: bad.length === 0 ? 'pass' : 'fail',
+      ...(bad.length === 0
+        ? group.outcome === 'unchanged'
+          ? { why: 'already shown by an earlier event of the payment: read, nothing to write, no dedupe item needed' }
+          : {}
+        : {
+            why: bad
+              .map((d) => `${d.type}: ${formatBreakdown(d.tally.byCommand)}, version +${d.versionDelta}`)
+              .join('; '),
+          }),
+    });
+  }
+  const failed = measured.deliveries.filter((d) => d.outcome === 'failed');
+  if (failed.length > 0) {
+    rows.push({
+      section,
+      figure: 'event deliveries the processor failed',
+      measured: `${failed.length}`,
+      goal: '0',
+      verdict: 'fail',
+      why: failed.map((d) => d.type).join(', '),
+    });
+  }
+  return rows;
+}
+
+function reconcilerRows(results: BenchResults): Row[] {
+  const section = SECTIONS.reconciler;
+  const measured = results.reconciler;
+  const goal = `ratio <= ${MAX_RECONCILER_READ_RATIO}`;
+  if (measured === undefined || !measured.available) {
+    return [
+      notMeasured(
+        section,
+        'reads per run, 1,000 vs 50,000 healthy payments',
+        goal,
+        measured?.reason ?? errorOf(results, 'reconciler'),
+      ),
+    ];
+  }
+  const describe = (size: ReconcilerSize) =>
+    `${size.medianReads} reads (all: ${formatBreakdown(size.runs.at(-1)?.tally.byCommand ?? {})})`;
+  const errors = [...measured.small.runs, ...measured.large.runs].flatMap((run) => (run.error ? [run.error] : []));
+  const ok = measured.ratio <= MAX_RECONCILER_READ_RATIO && errors.length === 0;
+  return [
+    {
+      section,
+      figure: `reads per run with ${formatCount(measured.small.payments)} payments`,
+      measured: describe(measured.small),
+      goal: 'report',
+      verdict: 'report',
+      why: `median of ${measured.small.runs.length} run(s); ${formatCount(measured.small.seeded)} finished payments seeded`,
+    },
+    {
+      section,
+      figure: `reads per run with ${formatCount(measured.large.payments)} payments`,
+      measured: describe(measured.large),
+      goal: 'report',
+      verdict: 'report',
+      why: `median of ${measured.large.runs.length} run(s); ${formatCount(measured.large.seeded)} more seeded (the throughput run's payments count too)`,
+    },
+    {
+      section,
+      figure: 'read ratio, large table / small table',
+      measured: measured.ratio.toFixed(2),
+      goal,
+      verdict: ok ? 'pass' : 'fail',
+      ...(errors.length > 0 ? { why: `reconciler errors: ${errors.join('; ')}` } : {}),
+    },
+  ];
+}
+
+function throughputRows(results: BenchResults): Row[] {
+  const section = SECTIONS.throughput;
+  const measured = results.throughput;
+  if (measured === undefined) {
+    return [notMeasured(section, 'deliveries/s into SQS', 'report', errorOf(results, 'webhook throughput'))];
+  }
+  const clean = measured.lost === 0 && measured.duplicated === 0 && measured.rejected === 0;
+  return [
+    {
+      section,
+      figure: `deliveries/s through the gateway into SQS (${formatCount(measured.deliveries)} deliveries, ${measured.concurrency} senders)`,
+      measured: `${measured.deliveriesPerSecond.toFixed(0)}/s`,
+      goal: 'report',
+      verdict: 'report',
+      why:
+        `${formatCount(measured.events)} events + ${formatCount(measured.duplicateDeliveries)} duplicate deliveries in ` +
+        `${measured.sendSeconds.toFixed(1)} s; gateway, receiver, SQS server and processor share this one Node process. ` +
+        `Processor drained ${measured.appliedPerSecond.toFixed(0)} events/s (one poller, DynamoDB Local), ` +
+        `${measured.drainSeconds.toFixed(1)} s after the last delivery.`,
+    },
+    {
+      section,
+      figure: 'lost / duplicated in the final state',
+      measured: `${measured.lost} lost, ${measured.duplicated} duplicated, ${measured.rejected} not 200`,
+      goal: '0 lost, 0 duplicated',
+      verdict: clean ? 'pass' : 'fail',
+      why:
+        `every distinct event: dedupe item stored, payment succeeded and written once, id once in its history; ` +
+        `${measured.failedRecords} records retried, ${measured.deadLettered} in the DLQ`,
+    },
+  ];
+}
+
+function endToEndRows(results: BenchResults): Row[] {
+  const section = SECTIONS.endToEnd;
+  const measured = results.endToEnd;
+  if (measured === undefined)
+    return [notMeasured(section, 'tap -> state visible', 'report p50/p99', errorOf(results, 'end to end'))];
+  const { statusVisibleMs: visible } = measured;
+  return [
+    {
+      section,
+      figure: `tap -> status succeeded visible (${measured.payments} payments)`,
+      measured: `p50 ${formatMs(visible.p50)}, p99 ${formatMs(visible.p99)}`,
+      goal: 'report p50/p99',
+      verdict: 'report',
+      why:
+        `one payment at a time, automatic capture; emulator authorizationDelayMs ${measured.authorizationDelayMs}; ` +
+        `GET every ${measured.pollIntervalMs} ms, never ` +
+        `?refresh=true; p90 ${formatMs(visible.p90)}, max ${formatMs(visible.max)}; reader action also visible: p50 ` +
+        `${formatMs(measured.settledMs.p50)}, p99 ${formatMs(measured.settledMs.p99)}`,
+    },
+  ];
+}
+
+function coldStartRows(results: BenchResults): Row[] {
+  const section = SECTIONS.coldStart;
+  const measured = results.coldStart;
+  if (measured === undefined)
+    return [notMeasured(section, 'import time ratio', 'receiver <= 1.3, others <= 2', errorOf(results, 'cold start'))];
+  const rows = measured.functions.map((fn): Row => {
+    const receiver = fn.name === RECEIVER_FUNCTION;
+    const limit = receiver ? MAX_RECEIVER_COLD_START_RATIO : MAX_COLD_START_RATIO;
+    const ok = fn.error === undefined && fn.ratio <= limit;
+    const clients = fn.bare.clients.length > 0 ? fn.bare.clients.join('+') : 'no SDK client';
+    return {
+      section,
+      figure: `${fn.name} (${fn.entry})`,
+      measured: `${fn.ratio.toFixed(2)}x (${formatMs(fn.importMs)} vs ${formatMs(fn.bare.importMs)})`,
+      goal: `<= ${limit}`,
+      verdict: ok ? 'pass' : 'fail',
+      why: ok ? `bare: ${clients}` : coldStartWhy(fn),
+    };
+  });
+  for (const fn of measured.missing)
+    rows.push(notMeasured(section, `${fn.name} (${fn.entry})`, '<= 2', 'handler file does not exist yet'));
+  rows.push({
+    section,
+    figure: 'method',
+    measured: `median of ${measured.runs} run${measured.runs === 1 ? '' : 's'}`,
+    goal: '-',
+    verdict: 'report',
+    why:
+      `each bundle built with infra/bundling.ts (minified ESM, AWS SDK bundled), imported in a fresh Node process ` +
+      `with NODE_OPTIONS=${measured.nodeOptions} as deployed, alternating with its bare handler (same SDK clients only)`,
+  });
+  return rows;
+}
+
+function coldStartWhy(fn: FunctionColdStart): string {
+  if (fn.error) return `import failed: ${fn.error}`;
+  const extras = fn.extraPackages.filter((entry) => entry.name !== '(project)').slice(0, 3);
+  const loads = extras.map(
+    (entry) => `${entry.name} ${formatKb(entry.bytes)}${entry.via ? ` (${entry.via.slice(0, -1).join(' > ')})` : ''}`,
+  );
+  const fixes = extras.flatMap((entry) => packageFix(entry.name, entry.via) ?? []);
+  const bareNote =
+    fn.bare.clients.length === 0
+      ? `Bare handler imports nothing (${formatMs(fn.bare.importMs)}): +${formatMs(fn.importMs - fn.bare.importMs)}. `
+      : '';
+  return `${bareNote}Beyond bare: ${loads.join('; ')}. ${fixes.map((fix) => `Fix ${fix}`).join(' ')}`.trim();
+}
+
+function sizeRows(results: BenchResults): Row[] {
+  const section = SECTIONS.size;
+  const measured = results.coldStart;
+  if (measured === undefined)
+    return [notMeasured(section, 'bundle sizes', 'receiver smallest', errorOf(results, 'cold start'))];
+  const sorted = [...measured.functions].sort((a, b) => a.bytes - b.bytes);
+  const rows: Row[] = sorted.map((fn) => ({
+    section,
+    figure: fn.name,
+    measured: formatKb(fn.bytes),
+    goal: 'report',
+    verdict: 'report',
+    why:
+      fn.awsSdkPackages.length > 0
+        ? fn.awsSdkPackages.map((pkg) => pkg.replace('@aws-sdk/', '')).join(', ')
+        : 'no AWS SDK',
+  }));
+  const receiver = measured.functions.find((fn) => fn.name === RECEIVER_FUNCTION);
+  // Health calls no AWS service: a handler that must send to SQS cannot be smaller than one that sends nothing.
+  const peers = measured.functions.filter((fn) => fn.awsSdkPackages.length > 0 && fn.name !== RECEIVER_FUNCTION);
+  if (receiver === undefined) {
+    rows.push(notMeasured(section, 'webhook receiver the smallest', 'smallest', 'receiver not bundled'));
+    return rows;
+  }
+  const smaller = peers.filter((fn) => fn.bytes <= receiver.bytes);
+  const ok = smaller.length === 0;
+  const extras = receiver.extraPackages.filter((entry) => entry.name !== '(project)').slice(0, 2);
+  const next = peers.length === 0 ? '' : `; next ${formatKb(Math.min(...peers.map((fn) => fn.bytes)))}`;
+  rows.push({
+    section,
+    figure: 'webhook receiver the smallest (of the functions using AWS)',
+    measured: `${formatKb(receiver.bytes)}${next}`,
+    goal: 'smallest',
+    verdict: peers.length === 0 ? 'report' : ok ? 'pass' : 'fail',
+    why:
+      `${ok ? 'smaller than every other function with an AWS client' : `larger than ${smaller.map((fn) => fn.name).join(', ')}`}; ` +
+      `its bare SQS + Secrets Manager handler is ${formatKb(receiver.bare.bytes)}, the rest is mostly ` +
+      `${extras.map((entry) => `${entry.name} ${formatKb(entry.bytes)}`).join(', ')}. Health (no AWS client) is listed apart.`,
+  });
+  return rows;
+}
