@@ -13,6 +13,8 @@ const log = (line: string) => console.error(line);
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // On AWS the metrics go to CloudWatch as EMF log lines; on a developer's terminal they would drown the logs.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   // Interrupted while starting: exiting runs the exit hooks, which kill DynamoDB Local's Java process.
   const abortStart = () => process.exit(130);
   process.once('SIGINT', abortStart);

@@ -15,7 +15,7 @@ import { decideCancel } from '../../shared/payments/rules.ts';
 import { applyToPayment, getPayment } from '../../shared/store/payments.ts';
 import { cancelPaymentIntent } from '../../shared/stripe/calls.ts';
 import { invalidStateMessage, stripeErrorCode, toApiError } from '../../shared/stripe/errors.ts';
-import { refreshPayment, releaseReaderAction } from '../../shared/stripe/payment-commands.ts';
+import { clearReaderAction, refreshPayment, releaseReaderAction } from '../../shared/stripe/payment-commands.ts';
 import { paymentIntentObservation } from '../../shared/stripe/snapshots.ts';
 
 const Body = z.strictObject({
@@ -43,12 +43,14 @@ export const handler = apiHandler(
       throw new InvalidStateError(invalidStateMessage(stored.status), { status: stored.status });
 
     // An offline reader cannot authorize anything, and a canceled PaymentIntent cannot be authorized later.
-    const payment = await releaseReaderAction(stored, { proceedWhenOffline: true });
+    const released = await clearReaderAction(stored, { proceedWhenOffline: true });
+    const payment = stored;
     const readAtMs = Date.now();
     try {
       const paymentIntent = await cancelPaymentIntent(payment.id, body.reason);
       const observation = paymentIntentObservation(paymentIntent, { source: 'api' }, readAtMs);
-      const { record } = await applyToPayment(payment, [observation]);
+      // The cleared reader action and the canceled PaymentIntent go into one write.
+      const { record } = await applyToPayment(payment, [...released, observation]);
       // A process command that raced this cancel may have put the payment on a reader: clear it (best effort).
       const settled = await releaseReaderAction(record, { proceedWhenOffline: true }).catch(() => record);
       return ok({ payment: toPaymentResource(settled) });

@@ -141,15 +141,27 @@ export async function releaseReaderAction(
   payment: PaymentRecord,
   options: { proceedWhenOffline?: boolean } = {},
 ): Promise<PaymentRecord> {
+  const observations = await clearReaderAction(payment, options);
+  return observations.length === 0 ? payment : (await applyToPayment(payment, observations)).record;
+}
+
+/**
+ * The Stripe side of `releaseReaderAction`: cancels the action if the reader still runs this payment and returns
+ * what to record (nothing when there is nothing to record), so a caller can store it in the same write as its
+ * own change.
+ */
+export async function clearReaderAction(
+  payment: PaymentRecord,
+  options: { proceedWhenOffline?: boolean } = {},
+): Promise<Observation[]> {
   const readerId = payment.readerId;
-  if (!isReaderActionInProgress(payment) || readerId === null) return payment;
+  if (!isReaderActionInProgress(payment) || readerId === null) return [];
   const readAtMs = Date.now();
   const reader = await retrieveReader(readerId);
-  if (reader === undefined) return payment;
+  if (reader === undefined) return [];
   if (!readerRunsPayment(reader, payment.id)) {
     // The action already ended: record what the reader shows.
-    const observation = readerActionObservation(reader, { source: 'poll' }, seconds(readAtMs));
-    return (await applyToPayment(payment, [observation])).record;
+    return [readerActionObservation(reader, { source: 'poll' }, seconds(readAtMs))];
   }
   try {
     await cancelReaderAction(readerId, `${payment.id}:${payment.attempts}`);
@@ -159,14 +171,13 @@ export async function releaseReaderAction(
       throw new ReaderBusyError('A card is being authorized on the reader. Try again in a few seconds.');
     }
     if (code === 'terminal_reader_offline') {
-      if (options.proceedWhenOffline) return payment;
+      if (options.proceedWhenOffline) return [];
       throw new ReaderOfflineError();
     }
     if (code === 'resource_missing') throw new ReaderNotFoundError();
     throw toApiError(error);
   }
-  const now = new Date();
-  return (await applyToPayment(payment, [canceledActionObservation(payment, readerId, now)], now)).record;
+  return [canceledActionObservation(payment, readerId, new Date())];
 }
 
 export interface OrderPaymentInput {
