@@ -2,7 +2,7 @@
  * The one mapping from Stripe's errors to the API's. Stripe's own messages are never passed on (they can name
  * parameters, keys or internals); only card errors carry a message meant for the customer.
  */
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import {
   ApiError,
   InternalError,
@@ -18,8 +18,14 @@ import {
 
 export type StripeError = InstanceType<typeof Stripe.errors.StripeError>;
 
+/**
+ * Whether `error` is one the Stripe SDK raised. Matched by shape (every SDK error names its class in `type`) rather
+ * than `instanceof`, so handlers that never call Stripe do not load the SDK at cold start for this check.
+ */
 export function isStripeError(error: unknown): error is StripeError {
-  return error instanceof Stripe.errors.StripeError;
+  if (!(error instanceof Error)) return false;
+  const { type } = error as { type?: unknown };
+  return typeof type === 'string' && type.startsWith('Stripe') && 'rawType' in error;
 }
 
 /**
