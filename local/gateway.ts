@@ -319,7 +319,8 @@ function joinedHeader(request: IncomingMessage, name: string): string | undefine
 
 /** Decoded query parameters; a repeated name has its values comma-joined (payload 2.0 has no multi-value map). */
 function queryParameters(rawQueryString: string): Record<string, string> {
-  const parameters: Record<string, string> = {};
+  // No prototype: a `__proto__` parameter stays an ordinary key and reaches the handler, as on API Gateway.
+  const parameters: Record<string, string> = Object.create(null);
   if (!rawQueryString) return parameters;
   for (const [name, value] of new URLSearchParams(rawQueryString)) {
     parameters[name] = name in parameters ? `${parameters[name]},${value}` : value;

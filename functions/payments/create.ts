@@ -8,7 +8,7 @@ import { authorizeLocation } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
 import { ValidationError } from '../../shared/http/errors.ts';
 import { created, ok } from '../../shared/http/responses.ts';
-import { Amount, StripeId } from '../../shared/http/schemas.ts';
+import { Amount, StripeId, Text } from '../../shared/http/schemas.ts';
 import { minimumAmount } from '../../shared/payments/money.ts';
 import { toPaymentResource, toReaderResource } from '../../shared/payments/resource.ts';
 import { CAPTURE_METHODS } from '../../shared/payments/types.ts';
@@ -20,17 +20,17 @@ import { readerSnapshot } from '../../shared/stripe/snapshots.ts';
 
 /** Stripe's metadata rules: keys up to 40 characters without brackets, values up to 500. */
 const Metadata = z
-  .record(z.string().regex(/^[^[\]]{1,40}$/, 'Keys are 1–40 characters without brackets.'), z.string().max(500))
+  .record(Text.regex(/^[^[\]]{1,40}$/, 'Keys are 1–40 characters without brackets.'), Text.max(500))
   .refine((metadata) => Object.keys(metadata).length <= 20, 'At most 20 metadata entries.');
 
 const Body = z
   .strictObject({
-    orderId: z.string().min(1).max(200),
+    orderId: Text.min(1).max(200),
     locationId: StripeId,
     amount: Amount,
     currency: z.string().regex(/^[a-z]{3}$/, 'A lower-case ISO 4217 code such as usd.'),
     captureMethod: z.enum(CAPTURE_METHODS).default('automatic'),
-    description: z.string().min(1).max(1000).optional(),
+    description: Text.min(1).max(1000).optional(),
     metadata: Metadata.optional(),
     readerId: StripeId.optional(),
     skipTipping: z.boolean().optional(),

@@ -166,7 +166,9 @@ export function apiHandler<R extends RouteInput>(
 
       const params = validate(route.params, event.pathParameters ?? {}, '');
       const query = validate(route.query, event.queryStringParameters ?? {}, '');
-      const body = route.body === undefined ? undefined : validate(route.body, parseJsonBody(event) ?? {}, '');
+      // No body at all reads as `{}`; a JSON `null` (or any non-object) is refused by the schema.
+      const parsed = route.body === undefined ? undefined : parseJsonBody(event);
+      const body = route.body === undefined ? undefined : validate(route.body, parsed === undefined ? {} : parsed, '');
 
       const result = await fn({
         body: body as Output<R['body']>,

@@ -2,8 +2,14 @@
 import { z } from 'zod';
 import { MAXIMUM_AMOUNT } from '../payments/money.ts';
 
+/**
+ * Text the API stores or passes to Stripe: well-formed Unicode only. A lone surrogate (`"\ud800"`) is valid JSON
+ * but cannot be URL-encoded for Stripe's form bodies, so it is refused here rather than failing there.
+ */
+export const Text = z.string().refine((value) => value.isWellFormed(), 'Must be valid Unicode text.');
+
 /** A Stripe object id in a path (`pi_…`, `tmr_…`); an unknown id is a 404, not a validation error. */
-export const StripeId = z.string().min(1).max(255);
+export const StripeId = Text.min(1).max(255);
 
 export const PaymentIdParams = z.strictObject({ id: StripeId });
 export const ReaderIdParams = z.strictObject({ id: StripeId });

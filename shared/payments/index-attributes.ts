@@ -2,7 +2,7 @@
  * The table's index attributes for a payment, derived from the record so they can never disagree with it.
  * Each sparse index holds a payment only while the attributes below are present.
  */
-import { currentAttempt, isReaderActionInProgress } from './record.ts';
+import { currentAttempt, isAwaitingOutcome } from './record.ts';
 import type { PaymentRecord } from './types.ts';
 
 /** Partition value of the `byCreated` index: every payment. */
@@ -36,7 +36,7 @@ export function createdKey(record: Pick<PaymentRecord, 'createdAt' | 'id'>): str
 
 /**
  * Index attributes for `record`: listing keys always; `activeActionKey` + `actionStartedAt` only while the
- * reader action is in progress; `awaitingCaptureKey` + `authorizedAt` + `captureBefore` only while the payment
+ * payment awaits its reader action's outcome (see `isAwaitingOutcome`); `awaitingCaptureKey` + `authorizedAt` + `captureBefore` only while the payment
  * is `requires_capture`.
  */
 export function paymentIndexAttributes(record: PaymentRecord): PaymentIndexAttributes {
@@ -46,7 +46,7 @@ export function paymentIndexAttributes(record: PaymentRecord): PaymentIndexAttri
     createdKey: createdKey(record),
   };
   const attempt = currentAttempt(record);
-  if (isReaderActionInProgress(record)) {
+  if (isAwaitingOutcome(record)) {
     attributes.activeActionKey = ACTIVE_ACTION_KEY;
     attributes.actionStartedAt = new Date(attempt?.startedAtMs ?? Date.parse(record.updatedAt)).toISOString();
   }

@@ -35,6 +35,24 @@ export function isReaderActionInProgress(record: PaymentRecord): boolean {
   return record.readerAction?.status === 'in_progress';
 }
 
+/** Statuses before an authorization: a reader action that succeeded should have moved the payment past them. */
+const BEFORE_AUTHORIZATION: ReadonlySet<PaymentStatus> = new Set([
+  'requires_payment_method',
+  'requires_confirmation',
+  'requires_action',
+  'processing',
+]);
+
+/**
+ * True while the payment waits for the outcome of its reader action: the action still runs, or the reader reported
+ * success but the PaymentIntent's own events have not arrived (they may be late or lost). Such a payment is in the
+ * reconciler's `activeReaderActions` index, so a missing webhook of either kind is caught.
+ */
+export function isAwaitingOutcome(record: PaymentRecord): boolean {
+  if (isReaderActionInProgress(record)) return true;
+  return record.readerAction?.status === 'succeeded' && BEFORE_AUTHORIZATION.has(record.status);
+}
+
 /** The attempt the record's `readerAction` belongs to, if any. */
 export function currentAttempt(record: PaymentRecord): ProcessAttempt | undefined {
   const last = record.attemptLog.at(-1);

@@ -2,7 +2,13 @@
  * What the reconciler concludes about a candidate payment from what Stripe showed. Pure: the run reads Stripe,
  * asks these functions, and stores what they return through the reducer.
  */
-import { currentAttempt, isReaderActionInProgress, withFlag, withHistory } from '../payments/record.ts';
+import {
+  currentAttempt,
+  isAwaitingOutcome,
+  isReaderActionInProgress,
+  withFlag,
+  withHistory,
+} from '../payments/record.ts';
 import type {
   Observation,
   PaymentIntentSnapshot,
@@ -144,7 +150,7 @@ export function canceledByReconcilerObservation(
 
 /** The attempt a stuck-action candidate is about, or undefined when the record names none. */
 export function stuckAttempt(record: PaymentRecord): ProcessAttempt | undefined {
-  return isReaderActionInProgress(record) ? currentAttempt(record) : undefined;
+  return isAwaitingOutcome(record) ? currentAttempt(record) : undefined;
 }
 
 /**

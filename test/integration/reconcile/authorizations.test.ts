@@ -109,7 +109,10 @@ describe('an authorization left uncaptured', () => {
     const readsAfterFlagging = await paymentIntentReads(payment.id);
     const quiet = await scheduledRun(stack);
     const readsAfterQuietRun = await paymentIntentReads(payment.id);
-    await waitFor(
+    // Stripe releases the hold only after the charge's capture_before (ten seconds after the authorization, later
+    // than waitFor's timeout from here): wait for the deadline, then for Stripe to show the authorization expired.
+    await sleep(Math.max(0, Date.parse(realDeadline) - Date.now()));
+    const released = await waitFor(
       () => stripe.paymentIntents.retrieve(payment.id),
       (intent) => intent.status === 'canceled',
     );
@@ -126,6 +129,7 @@ describe('an authorization left uncaptured', () => {
     expect(listedApproaching).toContain(payment.id);
     expect(quiet.flagsSet.capture_deadline_approaching).toBe(0);
     expect(readsAfterQuietRun).toBe(readsAfterFlagging);
+    expect(released).toMatchObject({ status: 'canceled', cancellation_reason: 'expired' });
     expect(expiring).toMatchObject({
       outcomesRecorded: 1,
       flagsSet: { authorization_expired: 1 },

@@ -147,6 +147,7 @@ export async function directRun(context: Context = reconcilerContext()): Promise
   return handler(scheduledEvent(), context);
 }
 
+/** Read until `done` holds or `timeoutMs` passes; returns the last value either way, so assert on it. */
 export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 8_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
