@@ -33,6 +33,23 @@ export function recordProcessAccepted(
   return applyObservation(updated, command.answer, now).record;
 }
 
+/**
+ * Undo the claim of `attempt` (the reader refused the command), restoring what `before` held, if the record still
+ * shows that claim and nothing else happened to it since.
+ */
+export function withdrawProcessAttempt(record: PaymentRecord, before: PaymentRecord, attempt: number): PaymentRecord {
+  if (record.attempts !== attempt || record.readerAction?.status !== 'in_progress') return record;
+  return {
+    ...record,
+    attempts: before.attempts,
+    attemptLog: before.attemptLog,
+    readerId: before.readerId,
+    readerAction: before.readerAction,
+    flags: before.flags,
+    nextProcessTry: before.nextProcessTry,
+  };
+}
+
 /** A process command was refused: remember the keys it used up, so the next command uses a fresh one. */
 export function recordProcessRefused(record: PaymentRecord, nextTry: number, now: Date): PaymentRecord {
   return withNextProcessTry(record, nextTry, now);

@@ -11,8 +11,13 @@ import {
   ReaderNotFoundError,
   ReaderOfflineError,
 } from '../http/errors.ts';
-import { canceledActionObservation, recordProcessAccepted, recordProcessRefused } from '../payments/process.ts';
-import { isReaderActionInProgress, newPaymentRecord } from '../payments/record.ts';
+import {
+  canceledActionObservation,
+  recordProcessAccepted,
+  recordProcessRefused,
+  withdrawProcessAttempt,
+} from '../payments/process.ts';
+import { currentAttempt, isReaderActionInProgress, newPaymentRecord, startProcessAttempt } from '../payments/record.ts';
 import { decideExistingOrder, decideProcess } from '../payments/rules.ts';
 import type { CaptureMethod, Observation, PaymentRecord } from '../payments/types.ts';
 import {
@@ -22,7 +27,7 @@ import {
   releaseOrderClaim,
   startNextGeneration,
 } from '../store/orders.ts';
-import { applyToPayment, getPayment, updatePayment } from '../store/payments.ts';
+import { applyToPayment, getPayment, savePayment, updatePayment, VersionConflictError } from '../store/payments.ts';
 import { createPaymentIntent, retrievePaymentIntent, retrieveReader } from './calls.ts';
 import { invalidStateMessage, isStripeError, stripeErrorCode, toApiError } from './errors.ts';
 import { paymentIntentObservation, paymentIntentSnapshot, readerActionObservation } from './snapshots.ts';
@@ -50,6 +55,17 @@ export async function refreshPayment(
     observations.push(readerActionObservation(reader, { source: 'poll' }, seconds(readerReadAt)));
   }
   return (await applyToPayment(payment, observations)).record;
+}
+
+/** How long a claimed attempt may take to reach its reader: longer than a process request can run (API Gateway's 30 s). */
+const CLAIM_GRACE_MS = 30_000;
+
+/** Whether the reader's latest action, in whatever state, is about this PaymentIntent. */
+function readerShowsPayment(reader: Stripe.Terminal.Reader, paymentIntentId: string): boolean {
+  const action = reader.action;
+  if (action?.type !== 'process_payment_intent') return false;
+  const held = action.process_payment_intent?.payment_intent;
+  return (typeof held === 'string' ? held : held?.id) === paymentIntentId;
 }
 
 export interface ProcessOptions {
@@ -81,6 +97,15 @@ export async function processOnReader(
         readerId: decision.readerId,
       });
     }
+    // A claimed attempt whose command has not reached its reader yet (another request is sending it right now).
+    const claimAgeMs = Date.now() - (currentAttempt(current)?.startedAtMs ?? 0);
+    if (reader !== undefined && !readerShowsPayment(reader, current.id) && claimAgeMs < CLAIM_GRACE_MS) {
+      throw new InvalidStateError(
+        'This payment is being sent to a reader right now. Check its status again in a few seconds.',
+        { status: current.status, readerId: decision.readerId },
+        true,
+      );
+    }
     // The record was behind (a lost or late event): learn how the action ended, then decide again.
     current = await refreshPayment(current, { reader, readAtMs });
     decision = decideProcess(current);
@@ -99,12 +124,40 @@ export async function processOnReader(
     });
   }
 
+  // Claim the attempt before the reader hears of it: a conditional write that only one of several racing requests
+  // wins, so a payment is never sent to two readers. It also records the attempt before any of its events can
+  // arrive. A request that loses the race looks again and answers as the winner left the payment.
   const attempt = current.attempts + 1;
+  const firstTry = current.nextProcessTry;
+  const claimedAt = new Date();
+  let claimed: PaymentRecord;
+  try {
+    claimed = await savePayment(
+      startProcessAttempt(current, { readerId, startedAtMs: claimedAt.getTime() }, claimedAt),
+    );
+  } catch (error) {
+    if (!(error instanceof VersionConflictError)) throw error;
+    const fresh = await getPayment(current.id);
+    if (fresh === undefined) throw error;
+    if (currentAttempt(fresh)?.readerId === readerId && isReaderActionInProgress(fresh)) {
+      const reader = await retrieveReader(readerId);
+      if (reader !== undefined) return { payment: fresh, reader };
+    }
+    throw new InvalidStateError(
+      'This payment is being processed already. Check its status again in a few seconds.',
+      {
+        status: fresh.status,
+        readerId: fresh.readerId,
+      },
+      true,
+    );
+  }
+
   const outcome = await sendProcessCommand({
     paymentIntentId: current.id,
     readerId,
     attempt,
-    firstTry: current.nextProcessTry,
+    firstTry,
     deadline: options.deadline,
     ...(options.skipTipping === undefined ? {} : { skipTipping: options.skipTipping }),
     ...(options.enableCustomerCancellation === undefined
@@ -114,12 +167,15 @@ export async function processOnReader(
   const now = new Date();
   if (outcome.accepted) {
     const answer = readerActionObservation(outcome.reader, { source: 'api' }, seconds(outcome.startedAtMs), attempt);
-    const command = { attempt, readerId, startedAtMs: outcome.startedAtMs, answer, nextTry: outcome.nextTry };
-    const { record } = await updatePayment(current, (r) => recordProcessAccepted(r, command, now));
+    const command = { attempt, readerId, startedAtMs: claimedAt.getTime(), answer, nextTry: outcome.nextTry };
+    const { record } = await updatePayment(claimed, (r) => recordProcessAccepted(r, command, now));
     return { payment: record, reader: outcome.reader };
   }
 
-  const { record } = await updatePayment(current, (r) => recordProcessRefused(r, outcome.nextTry, now));
+  // The reader never took the command: the claimed attempt did not happen.
+  const { record } = await updatePayment(claimed, (r) =>
+    recordProcessRefused(withdrawProcessAttempt(r, current, attempt), outcome.nextTry, now),
+  );
   const code = stripeErrorCode(outcome.error);
   if (code === 'intent_invalid_state') {
     // Stripe knows better than the record: take its status, and say it.
