@@ -60,6 +60,9 @@ export async function refreshPayment(
 /** How long a claimed attempt may take to reach its reader: longer than a process request can run (API Gateway's 30 s). */
 const CLAIM_GRACE_MS = 30_000;
 
+/** Times a process request looks at the payment again after losing the race to claim its attempt. */
+const MAX_CLAIM_ROUNDS = 3;
+
 /** Whether the reader's latest action, in whatever state, is about this PaymentIntent. */
 function readerShowsPayment(reader: Stripe.Terminal.Reader, paymentIntentId: string): boolean {
   const action = reader.action;
@@ -84,6 +87,7 @@ export async function processOnReader(
   payment: PaymentRecord,
   readerId: string,
   options: ProcessOptions,
+  claimRound = 1,
 ): Promise<{ payment: PaymentRecord; reader: Stripe.Terminal.Reader }> {
   let current = payment;
   let decision = decideProcess(current);
@@ -137,20 +141,18 @@ export async function processOnReader(
     );
   } catch (error) {
     if (!(error instanceof VersionConflictError)) throw error;
+    // Something changed the payment since it was read (a racing request's claim, or a webhook): decide again on
+    // what it holds now. A racing claim then shows as an attempt in progress.
     const fresh = await getPayment(current.id);
     if (fresh === undefined) throw error;
-    if (currentAttempt(fresh)?.readerId === readerId && isReaderActionInProgress(fresh)) {
-      const reader = await retrieveReader(readerId);
-      if (reader !== undefined) return { payment: fresh, reader };
+    if (claimRound >= MAX_CLAIM_ROUNDS) {
+      throw new InvalidStateError(
+        'This payment is being processed already. Check its status again in a few seconds.',
+        { status: fresh.status, readerId: fresh.readerId },
+        true,
+      );
     }
-    throw new InvalidStateError(
-      'This payment is being processed already. Check its status again in a few seconds.',
-      {
-        status: fresh.status,
-        readerId: fresh.readerId,
-      },
-      true,
-    );
+    return processOnReader(fresh, readerId, options, claimRound + 1);
   }
 
   const outcome = await sendProcessCommand({
