@@ -16,11 +16,13 @@ import {
 import { ok } from '../../shared/http/responses.ts';
 import { ReaderIdParams, StripeId } from '../../shared/http/schemas.ts';
 import { canceledActionObservation } from '../../shared/payments/process.ts';
+import { isCommandInFlight } from '../../shared/payments/record.ts';
 import { toReaderResource } from '../../shared/payments/resource.ts';
 import type { PaymentRecord } from '../../shared/payments/types.ts';
 import { applyToPayment, getPayment } from '../../shared/store/payments.ts';
 import { retrieveReader } from '../../shared/stripe/calls.ts';
 import { stripeErrorCode, toApiError } from '../../shared/stripe/errors.ts';
+import { commandOnItsWayError } from '../../shared/stripe/payment-commands.ts';
 import { readerActionObservation, readerSnapshot } from '../../shared/stripe/snapshots.ts';
 import { cancelReaderAction } from '../../shared/stripe/terminal.ts';
 
@@ -44,6 +46,10 @@ export const handler = apiHandler(
     authorizeLocation(caller, reader.locationId);
     if (body.paymentId !== undefined && named === undefined) throw new PaymentNotFoundError();
     if (named !== undefined) authorizeLocation(caller, named.locationId);
+    // The named payment's command may not have reached this reader yet: clearing it now would clear nothing.
+    if (named !== undefined && named.readerId === params.id && isCommandInFlight(named, Date.now())) {
+      throw commandOnItsWayError();
+    }
 
     const held = reader.action?.type === 'process_payment_intent' ? reader.action.paymentIntentId : null;
     if (named !== undefined && reader.action !== null && held !== named.id) {

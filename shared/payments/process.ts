@@ -2,7 +2,7 @@
  * Recording what a reader answered to the backend's own commands. Pure: the caller stores the result.
  */
 
-import { currentAttempt, startProcessAttempt, withNextProcessTry } from './record.ts';
+import { currentAttempt, startProcessAttempt, withCommandAnswered, withNextProcessTry } from './record.ts';
 import { applyObservation } from './reducer.ts';
 import type { PaymentRecord, ReaderActionObservation } from './types.ts';
 
@@ -30,6 +30,7 @@ export function recordProcessAccepted(
   if (record.attempts < command.attempt) {
     updated = startProcessAttempt(record, { readerId: command.readerId, startedAtMs: command.startedAtMs }, now);
   }
+  updated = withCommandAnswered(updated, command.attempt);
   return applyObservation(updated, command.answer, now).record;
 }
 

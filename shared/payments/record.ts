@@ -59,6 +59,26 @@ export function currentAttempt(record: PaymentRecord): ProcessAttempt | undefine
   return last !== undefined && last.number === record.attempts ? last : undefined;
 }
 
+/**
+ * True while the current attempt's command is on its way to the reader: claimed, not yet answered by Stripe, and
+ * its deadline not passed. A reader that shows no action for the payment then proves nothing: the command may
+ * still arrive, so the attempt cannot be judged over, nor the payment sent to another reader, changed or
+ * cancelled.
+ */
+export function isCommandInFlight(record: PaymentRecord, nowMs: number): boolean {
+  const due = currentAttempt(record)?.answerDueByMs;
+  return due !== undefined && nowMs < due;
+}
+
+/** The record with attempt `number`'s command answered (no longer in flight). */
+export function withCommandAnswered(record: PaymentRecord, number: number): PaymentRecord {
+  const index = record.attemptLog.findIndex((attempt) => attempt.number === number);
+  const attempt = record.attemptLog[index];
+  if (attempt?.answerDueByMs === undefined) return record;
+  const { answerDueByMs: _answered, ...answered } = attempt;
+  return { ...record, attemptLog: record.attemptLog.with(index, answered) };
+}
+
 export interface NewPaymentInput {
   paymentIntent: PaymentIntentSnapshot;
   orderId: string;
@@ -125,7 +145,7 @@ export function withHistory(
  */
 export function startProcessAttempt(
   record: PaymentRecord,
-  attempt: { readerId: string; startedAtMs: number },
+  attempt: { readerId: string; startedAtMs: number; answerDueByMs?: number },
   now: Date,
 ): PaymentRecord {
   const number = record.attempts + 1;

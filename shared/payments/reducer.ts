@@ -6,6 +6,7 @@
 import {
   currentAttempt,
   DEFAULT_AUTHORIZATION_WINDOW_MS,
+  isCommandInFlight,
   isFinalStatus,
   isPaymentStatus,
   withHistory,
@@ -187,6 +188,10 @@ function matchAttempt(record: PaymentRecord, observation: ReaderActionObservatio
 function applyReaderAction(record: PaymentRecord, observation: ReaderActionObservation, now: Date): ObservationResult {
   const match = matchAttempt(record, observation);
   if (match !== 'current') return { record, changed: false, verdict: match };
+  // While the command is on its way, a read of the reader may show an earlier attempt's action or none at all,
+  // and the reader may take the command right after: only Stripe's answer or the reader's own events count.
+  const read = observation.origin.source !== 'webhook' && observation.forAttempt === undefined;
+  if (read && isCommandInFlight(record, now.getTime())) return stale(record);
   const current = record.readerAction;
   // Within an attempt the action only moves from in_progress to succeeded or failed, and then never again.
   if (current !== null && current.status !== 'in_progress') return unchanged(record);
@@ -205,6 +210,7 @@ function applyReaderAction(record: PaymentRecord, observation: ReaderActionObser
   } else {
     // The reader no longer holds this payment's action, read after the attempt started: the action ended.
     // Only a read can show that (events name their own PaymentIntent), and only a strictly later second is sure.
+    // Nor while the command is still on its way: the reader may take it after this read.
     const attempt = currentAttempt(record);
     const later = attempt !== undefined && observation.createdSeconds > Math.floor(attempt.startedAtMs / 1000);
     if (observation.origin.source === 'webhook' || !later || current === null) return stale(record);

@@ -56,6 +56,12 @@ export interface ProcessAttempt {
   readerId: string;
   /** Our clock, just before the command that the reader accepted was sent. */
   startedAtMs: number;
+  /**
+   * Set while the command is on its way: from the claim until Stripe's answer is recorded. Until this time (the
+   * process request's deadline) the reader may take the command at any moment, so no read of the reader ends
+   * the attempt.
+   */
+  answerDueByMs?: number;
 }
 
 export type ObservationSource = 'api' | 'webhook' | 'poll';

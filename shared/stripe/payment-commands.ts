@@ -17,7 +17,12 @@ import {
   recordProcessRefused,
   withdrawProcessAttempt,
 } from '../payments/process.ts';
-import { currentAttempt, isReaderActionInProgress, newPaymentRecord, startProcessAttempt } from '../payments/record.ts';
+import {
+  isCommandInFlight,
+  isReaderActionInProgress,
+  newPaymentRecord,
+  startProcessAttempt,
+} from '../payments/record.ts';
 import { decideExistingOrder, decideProcess } from '../payments/rules.ts';
 import type { CaptureMethod, Observation, PaymentRecord } from '../payments/types.ts';
 import {
@@ -57,18 +62,16 @@ export async function refreshPayment(
   return (await applyToPayment(payment, observations)).record;
 }
 
-/** How long a claimed attempt may take to reach its reader: longer than a process request can run (API Gateway's 30 s). */
-const CLAIM_GRACE_MS = 30_000;
-
 /** Times a process request looks at the payment again after losing the race to claim its attempt. */
 const MAX_CLAIM_ROUNDS = 3;
 
-/** Whether the reader's latest action, in whatever state, is about this PaymentIntent. */
-function readerShowsPayment(reader: Stripe.Terminal.Reader, paymentIntentId: string): boolean {
-  const action = reader.action;
-  if (action?.type !== 'process_payment_intent') return false;
-  const held = action.process_payment_intent?.payment_intent;
-  return (typeof held === 'string' ? held : held?.id) === paymentIntentId;
+/** The answer while another request's process command for this payment is still on its way to its reader. */
+function commandInFlightError(payment: PaymentRecord): InvalidStateError {
+  return new InvalidStateError(
+    'This payment is being sent to a reader right now. Check its status again in a few seconds.',
+    { status: payment.status, readerId: payment.readerId },
+    true,
+  );
 }
 
 export interface ProcessOptions {
@@ -90,6 +93,8 @@ export async function processOnReader(
   claimRound = 1,
 ): Promise<{ payment: PaymentRecord; reader: Stripe.Terminal.Reader }> {
   let current = payment;
+  // Another request's command may reach its reader at any moment: nothing else may be sent meanwhile.
+  if (isCommandInFlight(current, Date.now())) throw commandInFlightError(current);
   let decision = decideProcess(current);
   if (decision.kind === 'verify_in_progress') {
     const readAtMs = Date.now();
@@ -100,15 +105,6 @@ export async function processOnReader(
         status: current.status,
         readerId: decision.readerId,
       });
-    }
-    // A claimed attempt whose command has not reached its reader yet (another request is sending it right now).
-    const claimAgeMs = Date.now() - (currentAttempt(current)?.startedAtMs ?? 0);
-    if (reader !== undefined && !readerShowsPayment(reader, current.id) && claimAgeMs < CLAIM_GRACE_MS) {
-      throw new InvalidStateError(
-        'This payment is being sent to a reader right now. Check its status again in a few seconds.',
-        { status: current.status, readerId: decision.readerId },
-        true,
-      );
     }
     // The record was behind (a lost or late event): learn how the action ended, then decide again.
     current = await refreshPayment(current, { reader, readAtMs });
@@ -137,7 +133,11 @@ export async function processOnReader(
   let claimed: PaymentRecord;
   try {
     claimed = await savePayment(
-      startProcessAttempt(current, { readerId, startedAtMs: claimedAt.getTime() }, claimedAt),
+      startProcessAttempt(
+        current,
+        { readerId, startedAtMs: claimedAt.getTime(), answerDueByMs: options.deadline },
+        claimedAt,
+      ),
     );
   } catch (error) {
     if (!(error instanceof VersionConflictError)) throw error;
@@ -190,6 +190,11 @@ export async function processOnReader(
   throw toApiError(outcome.error, { notFound: 'reader', status: record.status, readerId: record.readerId });
 }
 
+/** A reader command cannot be undone or overtaken while it is on its way to the reader. */
+export function commandOnItsWayError(): ReaderBusyError {
+  return new ReaderBusyError('A command for this payment is on its way to the reader. Try again in a few seconds.');
+}
+
 /**
  * Cancel this payment's in-progress reader action, if the reader still runs it, and record that it failed with
  * `canceled`. A card already presented cannot be interrupted: `reader_busy`. With `proceedWhenOffline`, an
@@ -214,6 +219,8 @@ export async function clearReaderAction(
 ): Promise<Observation[]> {
   const readerId = payment.readerId;
   if (!isReaderActionInProgress(payment) || readerId === null) return [];
+  // The reader cannot be asked to drop a command that has not reached it yet.
+  if (isCommandInFlight(payment, Date.now())) throw commandOnItsWayError();
   const readAtMs = Date.now();
   const reader = await retrieveReader(readerId);
   if (reader === undefined) return [];

@@ -1,0 +1,181 @@
+/**
+ * A process command on its way to the reader (a slow reader link, or the pause before retrying a
+ * `terminal_reader_timeout`): from the claim until Stripe answers, nothing may judge the attempt over, send the
+ * payment to a second reader, change its amount, or cancel it. The emulator's command latency and timeout fault
+ * hold that window open.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  claimsFor,
+  emulatorControl,
+  idleReader,
+  type JsonBody,
+  type LocalParts,
+  presentCard,
+  startLocalParts,
+} from '../../support/invoke.ts';
+import { type ApiClient, apiClient, eventually, newOrderId } from './client.ts';
+
+/** How long the emulator keeps a reader command travelling, and the pause before a retry after a timeout. */
+const WINDOW_MS = 3_000;
+
+let parts: LocalParts;
+let cashier: ApiClient;
+let locationId: string;
+let readerA1: string;
+let readerA2: string;
+
+beforeAll(async () => {
+  parts = await startLocalParts({ env: { READER_TIMEOUT_RETRY_DELAY_MS: String(WINDOW_MS) } });
+  const [store] = parts.locations as [{ id: string; readers: [string, string] }];
+  locationId = store.id;
+  [readerA1, readerA2] = store.readers;
+  cashier = apiClient(claimsFor([locationId]));
+});
+afterAll(() => parts?.close());
+afterEach(async () => {
+  await emulatorControl(parts.emulator, '/_emulator/config', { readerCommandLatencyMs: 0 });
+  for (const reader of [readerA1, readerA2]) await idleReader(parts.emulator, reader);
+});
+
+async function newPayment(): Promise<JsonBody> {
+  const response = await cashier.create({ orderId: newOrderId(), locationId, amount: 2500, currency: 'usd' });
+  return response.body.payment;
+}
+
+/**
+ * Start processing on `readerId` and return once the attempt is claimed (recorded) but not yet answered, in a
+ * later second than the claim: only a read from a later second could ever be taken to end the attempt.
+ */
+async function claimedButUnanswered(paymentId: string, readerId: string) {
+  const processing = cashier.process(paymentId, { readerId });
+  const claimed = await eventually(
+    () => cashier.get(paymentId),
+    (response) => response.body.payment.attempts === 1,
+  );
+  expect(claimed.body.payment.attempts).toBe(1);
+  const nextSecond = (Math.floor(Date.now() / 1000) + 1) * 1000;
+  await new Promise((resolve) => setTimeout(resolve, nextSecond - Date.now() + 20));
+  // Wrapped: an async function returning the promise itself would wait for it.
+  return { processing };
+}
+
+const windows = [
+  {
+    name: 'a slow reader link',
+    open: () => emulatorControl(parts.emulator, '/_emulator/config', { readerCommandLatencyMs: WINDOW_MS }),
+  },
+  {
+    name: 'the pause before retrying a terminal_reader_timeout',
+    open: () => emulatorControl(parts.emulator, `/_emulator/readers/${readerA1}/next-command`, { fault: 'timeout' }),
+  },
+];
+
+describe.each(windows)('while a process command is on its way ($name)', ({ open }) => {
+  it('a refresh does not end the attempt, and the tap after it is recorded', async () => {
+    // Prepare
+    const payment = await newPayment();
+    await open();
+    const { processing } = await claimedButUnanswered(payment.id, readerA1);
+
+    // Act
+    const refreshed = await cashier.get(payment.id, { refresh: 'true' });
+    const processed = await processing;
+    await presentCard(parts.emulator, readerA1);
+    const settled = await eventually(
+      () => cashier.get(payment.id, { refresh: 'true' }),
+      (response) => response.body.payment.status === 'succeeded',
+    );
+
+    // Assess
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.payment.readerAction).toMatchObject({ status: 'in_progress' });
+    expect(processed.status).toBe(202);
+    expect(settled.body.payment).toMatchObject({
+      status: 'succeeded',
+      readerId: readerA1,
+      attempts: 1,
+      amountReceived: 2500,
+      readerAction: { status: 'succeeded' },
+    });
+  });
+
+  it('a second reader is refused (retryable), and never receives the PaymentIntent', async () => {
+    // Prepare
+    const payment = await newPayment();
+    await open();
+    const { processing } = await claimedButUnanswered(payment.id, readerA1);
+
+    // Act
+    await cashier.get(payment.id, { refresh: 'true' });
+    const second = await cashier.process(payment.id, { readerId: readerA2 });
+    await processing;
+    const readerTwo = await cashier.getReader(readerA2);
+
+    // Assess
+    expect(second.status).toBe(409);
+    expect(second.body.error).toMatchObject({ code: 'invalid_state', retryable: true });
+    expect(second.body.error.details).toMatchObject({ readerId: readerA1 });
+    expect(readerTwo.body.reader.action).toBeNull();
+  });
+
+  it('cancel-action for the payment answers reader_busy instead of cancelling nothing', async () => {
+    // Prepare
+    const payment = await newPayment();
+    await open();
+    const { processing } = await claimedButUnanswered(payment.id, readerA1);
+
+    // Act
+    const canceled = await cashier.cancelAction(readerA1, { paymentId: payment.id });
+    await processing;
+    const after = await cashier.get(payment.id);
+
+    // Assess
+    expect(canceled.status).toBe(409);
+    expect(canceled.body.error).toMatchObject({ code: 'reader_busy', retryable: true });
+    expect(canceled.headers['retry-after']).toBeDefined();
+    expect(after.body.payment.readerAction).toMatchObject({ status: 'in_progress' });
+  });
+
+  it('PATCH answers reader_busy, so the reader never charges an amount the record does not hold', async () => {
+    // Prepare
+    const payment = await newPayment();
+    await open();
+    const { processing } = await claimedButUnanswered(payment.id, readerA1);
+
+    // Act
+    const patched = await cashier.update(payment.id, { amount: 4000 });
+    const processed = await processing;
+    await presentCard(parts.emulator, readerA1);
+    const settled = await eventually(
+      () => cashier.get(payment.id, { refresh: 'true' }),
+      (response) => response.body.payment.status === 'succeeded',
+    );
+
+    // Assess
+    expect(patched.status).toBe(409);
+    expect(patched.body.error).toMatchObject({ code: 'reader_busy', retryable: true });
+    expect(processed.body.payment.amount).toBe(2500);
+    expect(settled.body.payment).toMatchObject({ amount: 2500, amountReceived: 2500 });
+  });
+
+  it('cancel answers reader_busy; once the command landed, cancel clears the reader and cancels', async () => {
+    // Prepare
+    const payment = await newPayment();
+    await open();
+    const { processing } = await claimedButUnanswered(payment.id, readerA1);
+
+    // Act
+    const early = await cashier.cancel(payment.id);
+    await processing;
+    const late = await cashier.cancel(payment.id);
+    const reader = await cashier.getReader(readerA1);
+
+    // Assess
+    expect(early.status).toBe(409);
+    expect(early.body.error).toMatchObject({ code: 'reader_busy', retryable: true });
+    expect(late.status).toBe(200);
+    expect(late.body.payment).toMatchObject({ status: 'canceled', readerAction: { status: 'failed' } });
+    expect(reader.body.reader.action).toBeNull();
+  });
+});
