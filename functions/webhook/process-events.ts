@@ -20,14 +20,17 @@ import type { Observation, ObservationOrigin, PaymentRecord } from '../../shared
 import { sqs } from '../../shared/queue/client.ts';
 import { eventQueue } from '../../shared/queue/definition.ts';
 import { EventAlreadyAppliedError, readPaymentForEvent, savePaymentWithEvent } from '../../shared/store/events.ts';
-import { VersionConflictError } from '../../shared/store/payments.ts';
+import { applyToPayment, VersionConflictError } from '../../shared/store/payments.ts';
 import { retrievePaymentIntent, retrieveReader, sleep } from '../../shared/stripe/calls.ts';
+import { stripeErrorCode } from '../../shared/stripe/errors.ts';
 import {
+  authorizedElsewhere,
   mayBelongToUnrecordedAttempt,
   type PaymentEvent,
   parseQueuedEvent,
 } from '../../shared/stripe/event-observations.ts';
 import { paymentIntentObservation, readerActionObservation } from '../../shared/stripe/snapshots.ts';
+import { cancelReaderAction, readerRunsPayment } from '../../shared/stripe/terminal.ts';
 
 const logger = new Logger({ serviceName: 'webhook-processor' });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'webhook-processor' });
@@ -114,10 +117,14 @@ async function applyEvent(queued: PaymentEvent): Promise<Outcome> {
     const { payment, alreadyApplied } = await readPaymentForEvent(queued.paymentIntentId, event.id);
     if (alreadyApplied) return 'duplicate';
     if (payment === undefined) return 'unknown_payment';
+    const origin: ObservationOrigin = { source: 'poll', eventId: event.id, eventType: event.type };
+    if (queued.readerObservation && authorizedElsewhere(payment, queued.readerObservation)) {
+      await releaseOtherReader(payment, origin);
+      return 'applied';
+    }
     if (queued.readerObservation && mayBelongToUnrecordedAttempt(payment, queued.readerObservation)) {
       return 'unrecorded_attempt';
     }
-    const origin: ObservationOrigin = { source: 'poll', eventId: event.id, eventType: event.type };
     if (queued.readPaymentIntent && reads.paymentIntent === undefined) {
       // A connection error may hide an authorization: record what the PaymentIntent shows, before the failure.
       const readAtMs = Date.now();
@@ -146,6 +153,31 @@ async function applyEvent(queued: PaymentEvent): Promise<Outcome> {
       await sleep(Math.random() * 20 * attempt);
     }
   }
+}
+
+/**
+ * The payment was authorized on another reader than its current attempt's (a command that reached a reader
+ * although Stripe reported it did not): free the current attempt's reader, which may still wait for a card for a
+ * PaymentIntent that is already paid, then record what Stripe holds, the PaymentIntent first.
+ */
+async function releaseOtherReader(payment: PaymentRecord, origin: ObservationOrigin): Promise<void> {
+  const attempt = currentAttempt(payment);
+  const reader = attempt === undefined ? undefined : await retrieveReader(attempt.readerId);
+  if (attempt !== undefined && reader !== undefined && readerRunsPayment(reader, payment.id)) {
+    logger.warn('Payment authorized on another reader than its current attempt; freeing that reader', {
+      paymentId: payment.id,
+      readerId: attempt.readerId,
+    });
+    try {
+      await cancelReaderAction(attempt.readerId, `${payment.id}:${attempt.number}`);
+    } catch (error) {
+      // Offline, it cannot take a card either; busy, a card is being read: the event comes back to look again.
+      if (stripeErrorCode(error) !== 'terminal_reader_offline') throw error;
+    }
+  }
+  const readAtMs = Date.now();
+  const paymentIntent = paymentIntentObservation(await retrievePaymentIntent(payment.id), origin, readAtMs);
+  await applyToPayment(payment, [paymentIntent]);
 }
 
 /**

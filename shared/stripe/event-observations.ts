@@ -180,13 +180,11 @@ export function observationsFromEvent(event: Stripe.Event): QueuedEvent {
 }
 
 /**
- * Whether a reader event about this payment may belong to a process attempt the API has not recorded yet. The
- * API records an attempt only after the reader accepted the command, so the reader can finish (and Stripe can
- * announce it) before the record knows the attempt exists; the reducer would then judge the event stale, or
- * already settled, and it would be lost. That is the case when the event ended an action of this PaymentIntent:
- * - and the record has no attempt at all;
- * - or the current attempt is on another reader and started in an earlier second than the event;
- * - or the current attempt, on this reader, had already ended in an earlier second than the event.
+ * Whether a reader event about this payment may belong to a process attempt the API has not recorded yet. The API
+ * records (claims) every attempt before its command is sent, so an event from a reader that ran one of the
+ * payment's attempts is about a recorded attempt, current or earlier, and the reducer settles it. Only an event
+ * that ended an action of this PaymentIntent on a reader none of its recorded attempts used qualifies (a command
+ * sent by someone else, or an attempt log older than the record keeps).
  *
  * An event the reducer applies to the current attempt never qualifies.
  */
@@ -194,11 +192,16 @@ export function mayBelongToUnrecordedAttempt(record: PaymentRecord, observation:
   const action = observation.action;
   if (action === null || action.type !== 'process_payment_intent' || action.paymentIntentId !== record.id) return false;
   if (action.status === 'in_progress') return false;
+  return !record.attemptLog.some((attempt) => attempt.readerId === observation.readerId);
+}
+
+/**
+ * Whether a reader event shows this payment authorized on a reader other than the one its current attempt runs
+ * on: that reader may still hold the PaymentIntent, and nothing else would ever clear it.
+ */
+export function authorizedElsewhere(record: PaymentRecord, observation: ReaderActionObservation): boolean {
+  const action = observation.action;
+  if (action === null || action.type !== 'process_payment_intent' || action.paymentIntentId !== record.id) return false;
   const attempt = currentAttempt(record);
-  if (attempt === undefined) return true;
-  if (attempt.readerId !== observation.readerId)
-    return observation.createdSeconds > Math.floor(attempt.startedAtMs / 1000);
-  const settled = record.readerAction;
-  if (settled === null || settled.status === 'in_progress') return false;
-  return observation.createdSeconds > Math.floor(Date.parse(settled.updatedAt) / 1000);
+  return action.status === 'succeeded' && attempt !== undefined && attempt.readerId !== observation.readerId;
 }

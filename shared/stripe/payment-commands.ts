@@ -174,6 +174,13 @@ export async function processOnReader(
     return { payment: record, reader: outcome.reader };
   }
 
+  if (outcome.maybeDelivered) {
+    // Stripe did not answer: the command may still reach the reader, so the attempt stays claimed (and in flight
+    // until its deadline); after that, a read of the reader or its events settle it.
+    await updatePayment(claimed, (r) => recordProcessRefused(r, outcome.nextTry, now)).catch(() => undefined);
+    throw toApiError(outcome.error);
+  }
+
   // The reader never took the command: the claimed attempt did not happen.
   const { record } = await updatePayment(claimed, (r) =>
     recordProcessRefused(withdrawProcessAttempt(r, current, attempt), outcome.nextTry, now),

@@ -10,7 +10,7 @@ import { ReaderTimeoutError } from '../http/errors.ts';
 import { idempotencyKeys } from '../payments/idempotency.ts';
 import { retrieveReader, sleep, withFreshKeyAfterReplayedError, withKeyInUseRetry } from './calls.ts';
 import { stripe } from './client.ts';
-import { isReplayedError, stripeErrorCode } from './errors.ts';
+import { isReplayedError, isStripeError, stripeErrorCode } from './errors.ts';
 
 /** Replayed answers skipped (each means a key already used up) before giving up. */
 const MAX_REPLAYED_TRIES = 10;
@@ -44,7 +44,18 @@ export interface ProcessCommand {
 
 export type ProcessCommandOutcome =
   | { accepted: true; reader: Stripe.Terminal.Reader; startedAtMs: number; nextTry: number }
-  | { accepted: false; error: unknown; nextTry: number };
+  /**
+   * Not taken. `maybeDelivered`: Stripe gave no answer (a lost connection, its own failure), so the command may
+   * still reach the reader although a read does not show it yet.
+   */
+  | { accepted: false; error: unknown; nextTry: number; maybeDelivered: boolean };
+
+/** No answer from Stripe about the command itself: it may or may not have run. */
+function isUnanswered(error: unknown): boolean {
+  if (!isStripeError(error) || isReplayedError(error)) return false;
+  if (error.type === 'StripeConnectionError') return true;
+  return error.statusCode === undefined ? error.type === 'StripeAPIError' : error.statusCode >= 500;
+}
 
 /**
  * Ask the reader to process the PaymentIntent. After `terminal_reader_timeout` the reader is read: if it holds
@@ -81,18 +92,21 @@ export async function sendProcessCommand(command: ProcessCommand): Promise<Proce
         continue;
       }
       const code = stripeErrorCode(error);
+      const unanswered = isUnanswered(error);
       // After a timeout, "busy" may be the reader running the command that timed out.
-      const unsure = code === 'terminal_reader_timeout' || (timeouts > 0 && code === 'terminal_reader_busy');
-      if (!unsure) return { accepted: false, error, nextTry: tryNumber };
+      const unsure =
+        unanswered || code === 'terminal_reader_timeout' || (timeouts > 0 && code === 'terminal_reader_busy');
+      if (!unsure) return { accepted: false, error, nextTry: tryNumber, maybeDelivered: false };
       const reader = await retrieveReader(command.readerId).catch(() => undefined);
       if (reader !== undefined && readerHoldsPayment(reader, command.paymentIntentId)) {
         return { accepted: true, reader, startedAtMs, nextTry: tryNumber };
       }
-      if (code === 'terminal_reader_busy') return { accepted: false, error, nextTry: tryNumber };
+      if (unanswered) return { accepted: false, error, nextTry: tryNumber, maybeDelivered: true };
+      if (code === 'terminal_reader_busy') return { accepted: false, error, nextTry: tryNumber, maybeDelivered: false };
       timeouts += 1;
       const nextTryEndsBy = Date.now() + READER_TIMEOUT_RETRY_DELAY_MS + STRIPE_TIMEOUT_MS;
       if (timeouts > READER_TIMEOUT_RETRIES || nextTryEndsBy > command.deadline) {
-        return { accepted: false, error: new ReaderTimeoutError(), nextTry: tryNumber };
+        return { accepted: false, error: new ReaderTimeoutError(), nextTry: tryNumber, maybeDelivered: false };
       }
       await sleep(READER_TIMEOUT_RETRY_DELAY_MS);
     }

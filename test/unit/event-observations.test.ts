@@ -351,17 +351,14 @@ describe('mayBelongToUnrecordedAttempt', () => {
   const T = CREATED;
   it.each([
     ['the record has no attempt yet', payment(), readerEvent('succeeded', 'tmr_A', T), true],
-    [
-      'the current attempt is on another reader and started earlier',
-      withAttempt('tmr_B', T - 3),
-      readerEvent('succeeded', 'tmr_A', T),
-      true,
-    ],
+    ['no recorded attempt ran on its reader', withAttempt('tmr_B', T - 3), readerEvent('succeeded', 'tmr_A', T), true],
+    // Every attempt is recorded before its command is sent: an event from a reader the log knows is about a
+    // recorded attempt.
     [
       'the current attempt on this reader ended in an earlier second',
       withAttempt('tmr_A', T - 5, T - 2),
       readerEvent('succeeded', 'tmr_A', T),
-      true,
+      false,
     ],
     // The reducer settles these by itself.
     [

@@ -379,6 +379,27 @@ describe('processing Stripe events', () => {
     );
     expect(paid).toMatchObject({ attempts, readerAction: { status: 'succeeded' } });
   });
+
+  it('frees the recorded reader when the payment is authorized on another one (a command Stripe said was not delivered)', async () => {
+    // Prepare: the record's attempt runs on reader 0; the same PaymentIntent reaches reader 1 outside the API
+    const [recorded, other] = location.readers as [string, string];
+    const payment = await processPayment(recorded);
+    await stripe.terminal.readers.processPaymentIntent(other, { payment_intent: payment.id });
+
+    // Act
+    await tap(other);
+    const settled = await waitFor(
+      () => stripe.terminal.readers.retrieve(recorded) as Promise<Stripe.Terminal.Reader>,
+      (reader) => reader.action === null,
+    );
+    await drained();
+
+    // Assess: paid once, the other reader's event applied (not dead-lettered), the recorded reader freed
+    const view = await paymentView(payment.id);
+    expect(settled.action).toBeNull();
+    expect(view).toMatchObject({ status: 'succeeded', amountReceived: 1500, readerAction: { status: 'succeeded' } });
+    expect(await deadLetters()).toBe(0);
+  });
 });
 
 async function emulatorGet<T>(path: string): Promise<T> {
@@ -438,6 +459,14 @@ async function declineThenProcessAgain(paymentId: string, readerId: string): Pro
   )!;
   const started = (await stored(paymentId)).attemptLog.at(-1)!;
   return started.readerId === readerId && decline.created === Math.floor(started.startedAtMs / 1000);
+}
+
+/** Messages in the event DLQ. */
+async function deadLetters(): Promise<number> {
+  const { Attributes = {} } = await stack.sqs.client.send(
+    new GetQueueAttributesCommand({ QueueUrl: stack.sqs.dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages);
 }
 
 /** Wait for the start of the next second, so a few steps fit in one. */
