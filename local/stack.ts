@@ -32,7 +32,10 @@ export interface StackOptions {
   emulatorPort?: number;
   /** Interface of every server the stack starts itself; 127.0.0.1 by default. */
   host?: string;
-  /** Keep DynamoDB's data under this directory (`dynamodb/`) across restarts; in memory when unset. */
+  /**
+   * Keep DynamoDB's data (`dynamodb/`) and the Stripe emulator's state (`stripe-emulator/`) under this directory
+   * across restarts, so a restarted stack is consistent; in memory when unset.
+   */
   dataDir?: string;
   tableName?: string;
   region?: string;
@@ -168,7 +171,14 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
           ...(options.queue?.maxReceiveCount !== undefined ? { maxReceiveCount: options.queue.maxReceiveCount } : {}),
         }),
       () =>
-        startStripeEmulator(ports.emulator, host, `${gateway.url}/webhooks/stripe`, webhookSecret, options.emulator),
+        startStripeEmulator({
+          port: ports.emulator,
+          host,
+          webhookUrl: `${gateway.url}/webhooks/stripe`,
+          webhookSecret,
+          dataDir: options.dataDir ? join(options.dataDir, 'stripe-emulator') : undefined,
+          knobs: options.emulator,
+        }),
     ] as const);
 
     const env: Record<string, string> = {
@@ -266,22 +276,18 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
   }
 }
 
-async function startStripeEmulator(
-  port: number,
-  host: string,
-  webhookUrl: string,
-  webhookSecret: string,
-  knobs: Partial<Timing> = {},
-): Promise<Emulator> {
+async function startStripeEmulator(settings: {
+  port: number;
+  host: string;
+  webhookUrl: string;
+  webhookSecret: string;
+  /** Only the stack's own data directory: the emulator's state goes with DynamoDB's, or nowhere. */
+  dataDir: string | undefined;
+  knobs: Partial<Timing> | undefined;
+}): Promise<Emulator> {
+  const { port, knobs, ...options } = settings;
   try {
-    return await startEmulator({
-      ...knobs,
-      port,
-      host,
-      webhookUrl,
-      webhookSecret,
-      seed: { locations: SEEDED_LOCATIONS },
-    });
+    return await startEmulator({ ...knobs, ...options, port, seed: { locations: SEEDED_LOCATIONS } });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(port, 'STRIPE_EMULATOR_PORT');
     throw error;

@@ -1,11 +1,12 @@
 /**
  * `/_emulator`: controls that are not part of Stripe's API (no key needed, JSON bodies), through which the local
  * stack and tests drive the hard cases — a reader offline, a customer's cancel, timeouts, lost connections,
- * webhook faults — and read the request log, change timing and reset.
+ * failing API requests, webhook faults — and read the request log, change timing and reset.
  */
 import type { EmulatorCore } from './core.ts';
 import { StripeError } from './errors.ts';
 import type { Timing } from './options.ts';
+import { REQUEST_FAULT_KINDS, type RequestFault } from './request-faults.ts';
 import type { AuthorizationFault, CommandFault } from './state/store.ts';
 import { customerCancel, isReaderConflict, readerState, readerView, setOnline } from './terminal/reader-machine.ts';
 import type { DeliverySettings } from './webhooks/delivery.ts';
@@ -120,6 +121,39 @@ function readerControl(
   }
 }
 
+const REQUEST_FAULT_FIELDS = ['method', 'path', 'fault', 'count', 'afterExecuting'];
+const API_METHODS = ['GET', 'POST', 'DELETE'] as const;
+
+/** A request fault from its control body; `count` defaults to 1 and `afterExecuting` to false. */
+function requestFault(body: Record<string, unknown>): RequestFault {
+  const unknown = Object.keys(body).filter((key) => !REQUEST_FAULT_FIELDS.includes(key));
+  if (unknown.length > 0) throw new ControlError(400, `Unknown field: ${unknown.join(', ')}`);
+  const method = oneOf(
+    typeof body.method === 'string' ? body.method.toUpperCase() : body.method,
+    API_METHODS,
+    'method',
+  );
+  const path = body.path;
+  if (typeof path !== 'string' || !/^\/v1(\/|\*$|$)/.test(path)) {
+    throw new ControlError(400, 'path must be an API path under /v1, e.g. /v1/payment_intents or /v1/terminal/*');
+  }
+  if (path.slice(0, -1).includes('*')) throw new ControlError(400, "path may hold one '*', at its end");
+  const count = body.count === undefined ? 1 : body.count;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
+    throw new ControlError(400, 'count must be a positive integer');
+  }
+  if (body.afterExecuting !== undefined && typeof body.afterExecuting !== 'boolean') {
+    throw new ControlError(400, 'afterExecuting must be a boolean');
+  }
+  return {
+    method,
+    path,
+    fault: oneOf(body.fault, REQUEST_FAULT_KINDS, 'fault'),
+    count,
+    afterExecuting: body.afterExecuting === true,
+  };
+}
+
 function configControl(core: EmulatorCore, body: Record<string, unknown>): ControlResponse {
   const unknown = Object.keys(body).filter((key) => !(TIMING_KEYS as readonly string[]).includes(key));
   if (unknown.length > 0) throw new ControlError(400, `Unknown setting: ${unknown.join(', ')}`);
@@ -143,6 +177,10 @@ function route(core: EmulatorCore, method: string, path: string, body: Record<st
     const { settings, heldCount, attempts } = core.webhooks;
     return { status: 200, body: { ...settings, held: heldCount, attempts } };
   }
+  if (parts.length === 1 && first === 'faults') {
+    if (method === 'GET') return { status: 200, body: { data: core.requestFaults.list() } };
+    if (method === 'DELETE') return { status: 200, body: { cleared: core.requestFaults.clear() } };
+  }
   if (method !== 'POST') throw new ControlError(404, `Unknown control: ${method} ${path}`);
   if (first === 'readers' && second !== undefined && third !== undefined && parts.length === 3) {
     return readerControl(core, second, third, body);
@@ -159,6 +197,11 @@ function route(core: EmulatorCore, method: string, path: string, body: Record<st
     if (event === undefined) throw new ControlError(404, `No such event: '${second}'`);
     core.webhooks.resend(event);
     return { status: 200, body: { resent: event.id } };
+  }
+  if (first === 'faults' && parts.length === 1) {
+    const fault = requestFault(body);
+    core.requestFaults.arm(fault);
+    return { status: 200, body: fault };
   }
   if (first === 'config' && parts.length === 1) return configControl(core, body);
   if (first === 'reset' && parts.length === 1) {

@@ -1,7 +1,7 @@
 /**
  * The emulator's runtime, shared by the HTTP API and the `/_emulator` controls: the object store, the timing
- * knobs, timers, webhook delivery, idempotency keys and the request log; and its start-up state (seeded
- * locations and readers, the start-up webhook endpoint), to which `reset()` returns.
+ * knobs, timers, webhook delivery, idempotency keys, the request log and armed request faults; and its start-up
+ * state (seeded locations and readers, the start-up webhook endpoint), to which `reset()` returns.
  */
 
 import { IdempotencyStore } from './idempotency.ts';
@@ -11,7 +11,9 @@ import { buildLocation, SEED_ADDRESS } from './objects/location.ts';
 import { buildReader } from './objects/reader.ts';
 import { buildWebhookEndpoint } from './objects/webhook-endpoint.ts';
 import { DEFAULT_TIMING, type SeedLocation, type SeedOption, type Timing } from './options.ts';
+import { RequestFaults } from './request-faults.ts';
 import { RequestLog } from './request-log.ts';
+import { captureState, restoreState, type SavedState, type StateFile } from './state/persistence.ts';
 import { Store } from './state/store.ts';
 import { Timers } from './state/timers.ts';
 import { WebhookDelivery } from './webhooks/delivery.ts';
@@ -48,14 +50,32 @@ export class EmulatorCore {
   readonly webhooks: WebhookDelivery;
   readonly idempotency = new IdempotencyStore();
   readonly requestLog = new RequestLog();
+  readonly requestFaults = new RequestFaults();
   seeded: SeededState = { locations: [] };
+  /** The id of the start-up webhook endpoint, derived from its URL; null without one. */
+  readonly startupEndpointId: string | null;
   private readonly startup: StartupState;
+  private stateFile: StateFile | null = null;
 
-  constructor(startup: StartupState) {
+  /** With `saved`, the core goes on from a state an earlier run saved; the seed only adds what it lacks. */
+  constructor(startup: StartupState, saved: SavedState | null = null) {
     this.startup = startup;
     this.timing = { ...DEFAULT_TIMING, ...startup.timing };
     this.webhooks = new WebhookDelivery(this.store, this.timing, this.timers);
+    this.startupEndpointId = startup.webhook === null ? null : stableId('we', startup.webhook.url, 24);
+    if (saved !== null) restoreState(this, saved);
     this.seed();
+  }
+
+  /** Save the state to `file` now, and again after every change until shutdown. */
+  keepStateIn(file: StateFile): void {
+    this.stateFile = file;
+    file.keep(() => captureState(this));
+  }
+
+  /** Note a change of state, to be saved (when the core keeps its state in a file). */
+  changed(): void {
+    this.stateFile?.changed();
   }
 
   /** A batch for the events of one change. */
@@ -66,14 +86,17 @@ export class EmulatorCore {
   /** Send a batch's events to the webhook endpoints (in the background). */
   publish(batch: EventBatch): void {
     this.webhooks.deliver(batch.events);
+    this.changed();
   }
 
-  /** Back to the start-up state: objects, faults, keys, log, delivery settings and timing. */
+  /** Back to the start-up state: objects, faults and held requests, keys, log, delivery settings and timing. */
   reset(): void {
     this.timers.clearAll();
     this.webhooks.reset();
     this.idempotency.clear();
     this.requestLog.clear();
+    this.requestFaults.clear();
+    this.requestFaults.release();
     this.store.paymentIntents.clear();
     this.store.charges.clear();
     this.store.paymentMethods.clear();
@@ -86,17 +109,24 @@ export class EmulatorCore {
     this.seed();
   }
 
-  /** Stop every timer and delivery. */
+  /** Stop every timer and delivery, end the requests held open by `timeout` faults, and save the state. */
   shutdown(): void {
     this.timers.clearAll();
     this.webhooks.reset();
+    this.requestFaults.release();
+    this.stateFile?.stop();
+    this.stateFile = null;
   }
 
+  /**
+   * The start-up endpoint, and the seeded locations and readers the store lacks: all of them on a fresh start or
+   * a reset; after a restart from a saved state, the saved ones keep their state (a reader offline stays so).
+   */
   private seed(): void {
     const { webhook } = this.startup;
-    if (webhook !== null) {
+    if (webhook !== null && this.startupEndpointId !== null) {
       const endpoint = buildWebhookEndpoint({
-        id: stableId('we', webhook.url, 24),
+        id: this.startupEndpointId,
         url: webhook.url,
         enabledEvents: ['*'],
         apiVersion: null,
@@ -114,7 +144,7 @@ export class EmulatorCore {
           seedLocation.displayName,
           { ...SEED_ADDRESS },
         );
-        this.store.locations.set(location.id, location);
+        if (!this.store.locations.has(location.id)) this.store.locations.set(location.id, location);
         const readers = seedLocation.readers.map((seedReader, readerIndex) => {
           const key = `reader:${locationIndex}:${readerIndex}:${seedReader.label}`;
           const reader = buildReader({
@@ -125,14 +155,16 @@ export class EmulatorCore {
             metadata: {},
             serialNumber: stableUuid(key),
           });
-          this.store.readers.set(reader.id, {
-            reader,
-            online: true,
-            commandFault: null,
-            authorizationFault: null,
-            commandInFlight: false,
-            payment: null,
-          });
+          if (!this.store.readers.has(reader.id)) {
+            this.store.readers.set(reader.id, {
+              reader,
+              online: true,
+              commandFault: null,
+              authorizationFault: null,
+              commandInFlight: false,
+              payment: null,
+            });
+          }
           return { id: reader.id, label: reader.label };
         });
         return { id: location.id, displayName: location.display_name, readers };

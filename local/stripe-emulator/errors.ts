@@ -161,6 +161,18 @@ export const errors = {
   idempotencyKeyTooLong: (): StripeError =>
     invalidRequest(400, undefined, 'Idempotency-Key must be 255 characters or fewer.'),
   internal: (message: string): StripeError => new StripeError(500, { type: 'api_error', message }),
+  serverError: (): StripeError =>
+    new StripeError(500, {
+      type: 'api_error',
+      message:
+        "Sorry, something went wrong. We've already been notified of the problem, but if you need any help, you can reach out to support at https://support.stripe.com/.",
+    }),
+  rateLimit: (): StripeError =>
+    invalidRequest(
+      429,
+      'rate_limit',
+      'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.',
+    ),
 };
 
 function listOf(values: readonly string[]): string {

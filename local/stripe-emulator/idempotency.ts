@@ -23,6 +23,14 @@ interface Entry {
   response: StoredResponse | null;
 }
 
+/** A key whose request completed, as saved to a file. */
+export interface SavedKey {
+  key: string;
+  fingerprint: string;
+  createdAt: number;
+  response: StoredResponse;
+}
+
 /** The outcome of presenting a key: run the request, or replay what the first one answered. */
 export type Admission = { kind: 'run' } | { kind: 'replay'; response: StoredResponse };
 
@@ -72,6 +80,22 @@ export class IdempotencyStore {
 
   clear(): void {
     this.entries.clear();
+  }
+
+  /** The keys whose requests completed, oldest first; a request still running dies with the process. */
+  saved(): SavedKey[] {
+    return [...this.entries].flatMap(([key, entry]) =>
+      entry.response === null
+        ? []
+        : [{ key, fingerprint: entry.fingerprint, createdAt: entry.createdAt, response: entry.response }],
+    );
+  }
+
+  /** Take back keys saved by an earlier run. */
+  restore(keys: SavedKey[]): void {
+    for (const { key, fingerprint, createdAt, response } of keys) {
+      this.entries.set(key, { fingerprint, createdAt, response });
+    }
   }
 
   private prune(now: number): void {

@@ -10,6 +10,7 @@ import { EmulatorCore, type SeededState } from './core.ts';
 import { createRequestListener } from './http/server.ts';
 import { newWebhookSecret } from './objects/webhook-endpoint.ts';
 import { type EmulatorOptions, timingFrom } from './options.ts';
+import { StateFile } from './state/persistence.ts';
 
 export type { SeededState } from './core.ts';
 export { DEFAULT_PORT, type EmulatorOptions, optionsFromEnv, type SeedLocation, type Timing } from './options.ts';
@@ -23,18 +24,25 @@ export interface Emulator {
   webhookSecret?: string;
   /** Locations and readers created at start-up; the same ids come back after `/_emulator/reset`. */
   seeded: SeededState;
-  /** Stop listening, drop open connections and stop every timer and webhook delivery. */
+  /** Stop listening, drop open connections, stop every timer and webhook delivery; save the state (`dataDir`). */
   close(): Promise<void>;
 }
 
-/** Start an emulator; rejects (e.g. `EADDRINUSE`) when it cannot listen. */
+/**
+ * Start an emulator; rejects (e.g. `EADDRINUSE`) when it cannot listen, or when `dataDir` holds a state file it
+ * cannot read.
+ */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const host = options.host ?? '127.0.0.1';
   const webhook =
     options.webhookUrl === undefined
       ? null
       : { url: options.webhookUrl, secret: options.webhookSecret ?? newWebhookSecret() };
-  const core = new EmulatorCore({ timing: timingFrom(options), seed: options.seed ?? true, webhook });
+  const stateFile = options.dataDir === undefined ? null : new StateFile(options.dataDir);
+  const core = new EmulatorCore(
+    { timing: timingFrom(options), seed: options.seed ?? true, webhook },
+    stateFile?.read() ?? null,
+  );
   const server = createServer(createRequestListener(core));
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -48,6 +56,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       resolve();
     });
   });
+  // Only an emulator that is listening saves: one that failed to start must not overwrite a running one's file.
+  if (stateFile !== null) core.keepStateIn(stateFile);
   const { port } = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const emulator: Emulator = {

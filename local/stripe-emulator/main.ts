@@ -1,7 +1,8 @@
 /**
  * `npm run emulator`: the Stripe Terminal emulator on its own. Port `STRIPE_EMULATOR_PORT` (default 12111);
- * `EMULATOR_WEBHOOK_URL` / `EMULATOR_WEBHOOK_SECRET` register a webhook endpoint; the `EMULATOR_*` timing knobs
- * are read as in `options.ts`. Prints the URL and the seeded ids; exits cleanly on SIGINT / SIGTERM.
+ * `EMULATOR_WEBHOOK_URL` / `EMULATOR_WEBHOOK_SECRET` register a webhook endpoint; `EMULATOR_DATA_DIR` keeps the
+ * state between runs; the `EMULATOR_*` timing knobs are read as in `options.ts`. Prints the URL and the seeded
+ * ids; on SIGINT / SIGTERM saves the state (with a data directory) and exits cleanly.
  */
 import { optionsFromEnv, startEmulator } from './index.ts';
 
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
   if (options.webhookUrl !== undefined) {
     console.log(`  webhooks → ${options.webhookUrl} (secret ${emulator.webhookSecret})`);
   }
+  if (options.dataDir !== undefined) console.log(`  state kept in ${options.dataDir}`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

@@ -41,6 +41,11 @@ export interface EmulatorOptions extends Partial<Timing> {
   webhookSecret?: string;
   /** What to create at start-up (and again on `/_emulator/reset`). */
   seed?: SeedOption;
+  /**
+   * Keep the state in `state.json` under this directory: loaded at start, saved after every change and on
+   * close, so a restarted emulator goes on where it stopped. In memory only when unset.
+   */
+  dataDir?: string;
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -83,7 +88,8 @@ function nonNegativeNumber(name: string, raw: string): number {
 
 /**
  * Options from the environment: `STRIPE_EMULATOR_PORT` (default 12111), `EMULATOR_WEBHOOK_URL`,
- * `EMULATOR_WEBHOOK_SECRET`, `EMULATOR_HOST` and the `EMULATOR_*` timing knobs. Throws on a malformed value.
+ * `EMULATOR_WEBHOOK_SECRET`, `EMULATOR_HOST`, `EMULATOR_DATA_DIR` and the `EMULATOR_*` timing knobs. Throws on a
+ * malformed value.
  */
 export function optionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions {
   const options: EmulatorOptions = {
@@ -92,6 +98,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): EmulatorOptions {
   if (env.EMULATOR_HOST) options.host = env.EMULATOR_HOST;
   if (env.EMULATOR_WEBHOOK_URL) options.webhookUrl = env.EMULATOR_WEBHOOK_URL;
   if (env.EMULATOR_WEBHOOK_SECRET) options.webhookSecret = env.EMULATOR_WEBHOOK_SECRET;
+  if (env.EMULATOR_DATA_DIR) options.dataDir = env.EMULATOR_DATA_DIR;
   for (const [knob, name] of Object.entries(TIMING_ENV) as [keyof Timing, string][]) {
     const raw = env[name];
     if (raw !== undefined && raw !== '') options[knob] = nonNegativeNumber(name, raw);

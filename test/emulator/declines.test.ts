@@ -99,6 +99,23 @@ describe('Test cards and test amounts', () => {
     },
   );
 
+  it('last_payment_error carries the declined card_present PaymentMethod, as does the action api_error', async () => {
+    // Act
+    const { reader: settled, paymentIntent } = await pay(1000, '4000000000009995');
+
+    // Assess
+    const paymentMethod = paymentIntent.last_payment_error?.payment_method;
+    expect(paymentMethod).toMatchObject({
+      id: expect.stringMatching(/^pm_/),
+      object: 'payment_method',
+      type: 'card_present',
+      card_present: { brand: 'visa', last4: '9995' },
+    });
+    expect(paymentIntent.last_payment_error?.payment_method_type).toBe('card_present');
+    expect((paymentIntent.latest_charge as Stripe.Charge).payment_method).toBe(paymentMethod?.id);
+    expect(settled.action?.api_error?.payment_method).toEqual(paymentMethod);
+  });
+
   it('a decline card wins over a decline amount', async () => {
     // Act
     const { paymentIntent } = await pay(1001, '4000000000009995');

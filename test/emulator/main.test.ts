@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_PORT, optionsFromEnv } from '../../local/stripe-emulator/index.ts';
 
@@ -72,6 +75,41 @@ describe('npm run emulator (main.ts)', () => {
     expect(code).toBe(0);
   });
 
+  it('keeps its state in EMULATOR_DATA_DIR across a SIGTERM and a restart', async () => {
+    // Prepare
+    const dataDir = await mkdtemp(join(tmpdir(), 'stripe-emulator-main-'));
+    const port = await freePort();
+    const env = { STRIPE_EMULATOR_PORT: String(port), EMULATOR_DATA_DIR: dataDir };
+    const first = run(env);
+    started.push(first.child);
+    await until(() => first.stdout().includes('reader tmr_'));
+    const created = await fetch(`http://127.0.0.1:${port}/v1/payment_intents`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer sk_test_main', 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'amount=1000&currency=usd&allowed_payment_method_types[0]=card_present',
+    });
+    const { id } = (await created.json()) as { id: string };
+
+    // Act
+    first.child.kill('SIGTERM');
+    const code = await first.exited;
+    const second = run(env);
+    started.push(second.child);
+    await until(() => second.stdout().includes('reader tmr_'));
+    const read = await fetch(`http://127.0.0.1:${port}/v1/payment_intents/${id}`, {
+      headers: { Authorization: 'Bearer sk_test_main' },
+    });
+    second.child.kill('SIGTERM');
+    await second.exited;
+    await rm(dataDir, { recursive: true, force: true });
+
+    // Assess
+    expect(code).toBe(0);
+    expect(first.stdout()).toContain(`state kept in ${dataDir}`);
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({ id, status: 'requires_payment_method' });
+  });
+
   it('says so in one line when the port is in use', async () => {
     // Prepare
     const blocker = createServer();
@@ -103,12 +141,13 @@ describe('optionsFromEnv', () => {
     expect(DEFAULT_PORT).toBe(12111);
   });
 
-  it('reads the webhook endpoint and every timing knob', () => {
+  it('reads the webhook endpoint, the data directory and every timing knob', () => {
     // Act
     const options = optionsFromEnv({
       STRIPE_EMULATOR_PORT: '4000',
       EMULATOR_WEBHOOK_URL: 'http://127.0.0.1:3000/webhook',
       EMULATOR_WEBHOOK_SECRET: 'whsec_local',
+      EMULATOR_DATA_DIR: '/var/lib/emulator',
       EMULATOR_AUTHORIZATION_DELAY_MS: '100',
       EMULATOR_CAPTURE_WINDOW_SECONDS: '60',
       EMULATOR_WEBHOOK_RETRIES: '5',
@@ -120,6 +159,7 @@ describe('optionsFromEnv', () => {
       port: 4000,
       webhookUrl: 'http://127.0.0.1:3000/webhook',
       webhookSecret: 'whsec_local',
+      dataDir: '/var/lib/emulator',
       authorizationDelayMs: 100,
       captureWindowSeconds: 60,
       webhookRetries: 5,

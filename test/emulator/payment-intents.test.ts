@@ -180,6 +180,29 @@ describe('PaymentIntents', () => {
     expect(updated.metadata).not.toHaveProperty('drop');
   });
 
+  it.each([
+    ['metadata', { metadata: { retry: '1' } }],
+    ['amount', { amount: 1200 }],
+  ])('clears last_payment_error on any update (%s)', async (_field, update) => {
+    // Prepare
+    const paymentIntent = await terminalPaymentIntent(stripe);
+    const reader = firstReader(emulator);
+    await stripe.terminal.readers.processPaymentIntent(reader, { payment_intent: paymentIntent.id });
+    await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader, {
+      card_present: { number: '4000000000000002' },
+    });
+    await settledReader(stripe, reader);
+    const declined = await stripe.paymentIntents.retrieve(paymentIntent.id);
+
+    // Act
+    const updated = await stripe.paymentIntents.update(paymentIntent.id, update);
+
+    // Assess
+    expect(declined.last_payment_error?.code).toBe('card_declined');
+    expect(updated.last_payment_error).toBeNull();
+    expect((await stripe.paymentIntents.retrieve(paymentIntent.id)).last_payment_error).toBeNull();
+  });
+
   it('refuses to change the amount of an authorized PaymentIntent', async () => {
     // Prepare
     const paymentIntent = await authorized();
@@ -234,7 +257,7 @@ describe('PaymentIntents', () => {
     // Assess
     expect(captured).toMatchObject({ status: 'succeeded', amount_received: 600 });
     const charge = await stripe.charges.retrieve(String(captured.latest_charge));
-    expect(charge).toMatchObject({ amount_captured: 600, amount_refunded: 400 });
+    expect(charge).toMatchObject({ captured: true, amount_captured: 600, amount_refunded: 400 });
   });
 
   it('refuses to capture more than is capturable', async () => {

@@ -23,12 +23,12 @@ export function sdk(emulator: Emulator, options: Partial<Stripe.StripeConfig> = 
   });
 }
 
-/** POST (or GET) a `/_emulator` control; resolves with the status and the JSON body. */
+/** POST (or GET, DELETE) a `/_emulator` control; resolves with the status and the JSON body. */
 export async function control(
   emulator: Emulator,
   path: string,
   body?: unknown,
-  method: 'GET' | 'POST' = 'POST',
+  method: 'GET' | 'POST' | 'DELETE' = 'POST',
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${emulator.url}/_emulator${path}`, {
     method,

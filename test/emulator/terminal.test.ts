@@ -255,6 +255,26 @@ describe('Terminal locations and readers', () => {
       });
     });
 
+    it('gives an Interac charge an Interac receipt, whose account_type is a bank account, never credit', async () => {
+      // Prepare
+      const paymentIntent = await stripe.paymentIntents.create({
+        amount: 1000,
+        currency: 'cad',
+        allowed_payment_method_types: ['interac_present'],
+      });
+
+      // Act
+      await stripe.terminal.readers.processPaymentIntent(reader, { payment_intent: paymentIntent.id });
+      await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader, { type: 'interac_present' });
+      await settledReader(stripe, reader);
+
+      // Assess
+      const paid = await stripe.paymentIntents.retrieve(paymentIntent.id, { expand: ['latest_charge'] });
+      const receipt = (paid.latest_charge as Stripe.Charge).payment_method_details?.interac_present?.receipt;
+      expect(['checking', 'savings', 'unknown']).toContain(receipt?.account_type);
+      expect(receipt).toMatchObject({ application_preferred_name: 'Interac', authorization_code: expect.any(String) });
+    });
+
     it.each([
       ['requires_capture', 'authorized'],
       ['succeeded', 'captured'],

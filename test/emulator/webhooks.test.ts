@@ -75,6 +75,15 @@ describe('Webhooks', () => {
     ['payment_intent.payment_failed', async () => authorize({ number: '4000000000000002' })],
     ['payment_intent.canceled', async () => stripe.paymentIntents.cancel((await terminalPaymentIntent(stripe)).id)],
     ['charge.succeeded', async () => authorize()],
+    ['charge.failed', async () => authorize({ number: '4000000000000002' })],
+    ['charge.captured', async () => stripe.paymentIntents.capture((await authorize()).id)],
+    [
+      'charge.expired',
+      async () => {
+        await control(emulator, '/config', { captureWindowSeconds: 0.2 });
+        await authorize();
+      },
+    ],
     ['terminal.reader.action_succeeded', async () => authorize()],
     ['terminal.reader.action_failed', async () => authorize({ number: '4000000000009995' })],
     [
@@ -147,6 +156,8 @@ describe('Webhooks', () => {
     // Act
     const paymentIntent = await terminalPaymentIntent(stripe);
     const [event] = await received('payment_intent.created');
+    // The receiver records a delivery before its hook has read the state: wait for that read too.
+    await waitFor(() => (seen.length > 0 ? true : undefined));
 
     // Assess
     expect((event?.data.object as Stripe.PaymentIntent | undefined)?.id).toBe(paymentIntent.id);
@@ -272,6 +283,121 @@ describe('Webhooks', () => {
       // Assess
       expect(badUrl).toMatchObject({ code: 'url_invalid', param: 'url' });
       expect(noEvents).toMatchObject({ code: 'parameter_missing', param: 'enabled_events' });
+    });
+  });
+
+  describe('charge events', () => {
+    async function typesSince(created: string): Promise<string[]> {
+      const newestFirst = (await stripe.events.list({ limit: 100, ending_before: created })).data;
+      return newestFirst.map((event) => event.type).reverse();
+    }
+
+    async function lastEventId(): Promise<string> {
+      return (await stripe.events.list({ limit: 1 })).data[0]?.id ?? '';
+    }
+
+    it('a decline sends charge.failed with the failed charge, before payment_intent.payment_failed', async () => {
+      // Act
+      const paymentIntent = await authorize({ number: '4000000000000002' });
+      await received('terminal.reader.action_failed');
+
+      // Assess
+      expect(receiver.deliveries.map((d) => d.event?.type)).toEqual([
+        'payment_intent.created',
+        'charge.failed',
+        'payment_intent.payment_failed',
+        'terminal.reader.action_failed',
+      ]);
+      const charge = receiver.events('charge.failed')[0]?.data.object as Stripe.Charge;
+      const failed = await stripe.paymentIntents.retrieve(paymentIntent.id);
+      expect(charge).toMatchObject({
+        id: failed.latest_charge,
+        payment_intent: paymentIntent.id,
+        status: 'failed',
+        paid: false,
+        captured: false,
+        failure_code: 'card_declined',
+        failure_message: 'Your card was declined.',
+        outcome: { type: 'issuer_declined', reason: 'generic_decline' },
+      });
+    });
+
+    it('capture sends charge.captured with the captured charge, before payment_intent.succeeded', async () => {
+      // Prepare
+      const paymentIntent = await authorize();
+      const before = await lastEventId();
+
+      // Act
+      await stripe.paymentIntents.capture(paymentIntent.id, { amount_to_capture: 700 });
+
+      // Assess
+      expect(await typesSince(before)).toEqual(['charge.captured', 'payment_intent.succeeded']);
+      const [event] = await received('charge.captured');
+      expect(event?.data.object).toMatchObject({
+        object: 'charge',
+        payment_intent: paymentIntent.id,
+        captured: true,
+        amount: 1000,
+        amount_captured: 700,
+        amount_refunded: 300,
+        balance_transaction: expect.stringMatching(/^txn_/),
+      });
+    });
+
+    it('an automatic capture sends charge.succeeded and no charge.captured', async () => {
+      // Act
+      await authorize({ captureMethod: 'automatic' });
+
+      // Assess
+      const types = (await stripe.events.list()).data.map((event) => event.type).reverse();
+      expect(types).toEqual([
+        'payment_intent.created',
+        'charge.succeeded',
+        'payment_intent.succeeded',
+        'terminal.reader.action_succeeded',
+      ]);
+    });
+
+    it('an expired authorization sends charge.expired, before payment_intent.canceled', async () => {
+      // Prepare
+      await control(emulator, '/config', { captureWindowSeconds: 0.2 });
+      const paymentIntent = await authorize();
+      const before = await lastEventId();
+
+      // Act
+      const [event] = await received('charge.expired');
+
+      // Assess
+      expect(await typesSince(before)).toEqual(['charge.expired', 'payment_intent.canceled']);
+      expect(event?.data.object).toMatchObject({
+        payment_intent: paymentIntent.id,
+        status: 'succeeded',
+        captured: false,
+        amount_captured: 0,
+        refunded: false,
+        amount_refunded: 0,
+      });
+      const [canceled] = await received('payment_intent.canceled');
+      expect(canceled?.data.object).toMatchObject({ id: paymentIntent.id, cancellation_reason: 'expired' });
+    });
+
+    it('cancelling an authorization refunds its charge: charge.refunded, before payment_intent.canceled', async () => {
+      // Prepare
+      const paymentIntent = await authorize();
+      const before = await lastEventId();
+
+      // Act
+      await stripe.paymentIntents.cancel(paymentIntent.id);
+
+      // Assess
+      expect(await typesSince(before)).toEqual(['charge.refunded', 'payment_intent.canceled']);
+      const [event] = await received('charge.refunded');
+      expect(event?.data.object).toMatchObject({
+        payment_intent: paymentIntent.id,
+        captured: false,
+        refunded: true,
+        amount_refunded: 1000,
+      });
     });
   });
 

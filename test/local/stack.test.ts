@@ -247,6 +247,87 @@ describe('the local stack', () => {
   });
 });
 
+describe('the local stack with a data directory (LOCAL_DATA_DIR)', () => {
+  let dataDir: string;
+  const started: LocalStack[] = [];
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'local-stack-data-'));
+  });
+
+  afterAll(async () => {
+    for (const part of started) await part.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  // Two stacks, each starting DynamoDB Local's JVM: slow on a busy machine, hence the longer timeout.
+  it("keeps the emulator's state beside DynamoDB's: a payment authorized before a restart is captured after it", async () => {
+    // Prepare
+    const before = await startTestStack({ dataDir, emulator: { authorizationDelayMs: 20 } });
+    started.push(before);
+    await dropWebhooks(before);
+    const stripe = stripeOf(before);
+    const reader = before.state.locations[0]?.readers[0] ?? '';
+    const intent = await stripe.paymentIntents.create({
+      amount: 1299,
+      currency: 'usd',
+      allowed_payment_method_types: ['card_present'],
+      capture_method: 'manual',
+    });
+    await stripe.terminal.readers.processPaymentIntent(reader, { payment_intent: intent.id });
+    await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader);
+    await until(async () => (await stripe.paymentIntents.retrieve(intent.id)).status === 'requires_capture');
+    await before.stop();
+
+    // Act
+    const after = await startTestStack({ dataDir });
+    started.push(after);
+    await dropWebhooks(after);
+    const restarted = stripeOf(after);
+    const read = await restarted.paymentIntents.retrieve(intent.id);
+    const captured = await restarted.paymentIntents.capture(intent.id);
+    const endpoints = await restarted.webhookEndpoints.list();
+
+    // Assess
+    expect(read).toMatchObject({ status: 'requires_capture', amount_capturable: 1299 });
+    expect(captured.status).toBe('succeeded');
+    expect(after.state.locations.map((location) => location.readers)).toEqual(
+      before.state.locations.map((location) => location.readers),
+    );
+    expect(endpoints.data.map((endpoint) => endpoint.url)).toEqual([`${after.apiUrl}/webhooks/stripe`]);
+    expect(existsSync(join(dataDir, 'stripe-emulator', 'state.json'))).toBe(true);
+    expect(existsSync(join(dataDir, 'dynamodb'))).toBe(true);
+  }, 120_000);
+});
+
+/**
+ * This test reads Stripe directly. The handlers of this process keep the clients and webhook secret of the first
+ * stack it started, so deliveries to a later stack's gateway would only be refused: the emulator drops them.
+ */
+async function dropWebhooks(running: LocalStack): Promise<void> {
+  const response = await fetch(`${running.emulator.url}/_emulator/webhooks`, {
+    method: 'POST',
+    body: JSON.stringify({ mode: 'drop' }),
+  });
+  expect(response.status).toBe(200);
+}
+
+function stripeOf(running: LocalStack): Stripe {
+  return new Stripe(running.state.stripe.secretKey, {
+    host: '127.0.0.1',
+    port: new URL(running.state.stripe.apiBase).port,
+    protocol: 'http',
+  });
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function byId(a: { id: string }, b: { id: string }): number {
   return a.id.localeCompare(b.id);
 }

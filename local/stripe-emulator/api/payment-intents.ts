@@ -248,6 +248,8 @@ function updatePaymentIntent(call: ApiCall): Stripe.PaymentIntent {
   if (params.application_fee_amount !== undefined) {
     paymentIntent.application_fee_amount = params.application_fee_amount === '' ? null : params.application_fee_amount;
   }
+  // Stripe clears the previous confirmation's error when a PaymentIntent is updated, for any reason.
+  paymentIntent.last_payment_error = null;
   return respond(call, paymentIntent);
 }
 

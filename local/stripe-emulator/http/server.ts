@@ -1,8 +1,9 @@
 /**
  * The HTTP front: a plain `node:http` handler. `/v1` requests go through Stripe's pipeline — authenticate,
  * route, parse (form body or query string), validate, idempotency, handle, answer with a `Request-Id` — and
- * the events a request caused are handed to webhook delivery once its response is sent. `/_emulator` requests
- * go to the controls.
+ * the events a request caused are handed to webhook delivery once its response is sent. An armed request fault
+ * (`/_emulator/faults`) fails a request before it runs, or replaces the answer of one that ran. `/_emulator`
+ * requests go to the controls.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Stripe from 'stripe';
@@ -13,6 +14,8 @@ import { errors, StripeError } from '../errors.ts';
 import { fingerprintOf, type StoredResponse } from '../idempotency.ts';
 import { newRequestId } from '../ids.ts';
 import { expireDueAuthorizations } from '../payments/transitions.ts';
+import type { RequestFault } from '../request-faults.ts';
+import type { EventBatch } from '../webhooks/event-batch.ts';
 import { parseForm } from './form.ts';
 import { validateParams } from './params.ts';
 import type { ApiCall } from './router.ts';
@@ -63,19 +66,27 @@ function errorBody(error: StripeError): string {
   return JSON.stringify({ error: error.body }, null, 2);
 }
 
+/** What the API answers a request, before it is sent (or lost to a request fault). */
+interface ApiAnswer {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+  replayed: boolean;
+  /** The events the request caused; none for a replay or a request rejected before it ran. */
+  events: EventBatch | null;
+}
+
 /** Builds the request listener of the emulator's HTTP server. */
 export function createRequestListener(core: EmulatorCore): (req: IncomingMessage, res: ServerResponse) => void {
   const router = apiRouter();
 
-  async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> {
-    const requestId = newRequestId();
-    const idempotencyKey = method === 'POST' ? (header(req, 'idempotency-key') ?? null) : null;
-    const logged = core.requestLog.arrived(method, url.pathname, idempotencyKey);
-    const baseHeaders: Record<string, string> = {
-      'Request-Id': requestId,
-      'Stripe-Version': header(req, 'stripe-version') ?? Stripe.API_VERSION,
-    };
-    if (idempotencyKey !== null) baseHeaders['Idempotency-Key'] = idempotencyKey;
+  async function answerApi(
+    req: IncomingMessage,
+    url: URL,
+    method: string,
+    requestId: string,
+    idempotencyKey: string | null,
+  ): Promise<ApiAnswer> {
     let claimed = false;
     try {
       const body = await readBody(req);
@@ -89,14 +100,12 @@ export function createRequestListener(core: EmulatorCore): (req: IncomingMessage
         const admission = core.idempotency.admit(idempotencyKey, fingerprintOf(method, url.pathname, raw));
         if (admission.kind === 'replay') {
           const { response } = admission;
-          send(res, response.status, response.body, {
+          const headers = {
             ...response.headers,
-            ...baseHeaders,
             'Idempotent-Replayed': 'true',
             'Original-Request': response.requestId,
-          });
-          logged(response.status, true);
-          return;
+          };
+          return { status: response.status, body: response.body, headers, replayed: true, events: null };
         }
         claimed = true;
       }
@@ -121,16 +130,66 @@ export function createRequestListener(core: EmulatorCore): (req: IncomingMessage
       }
       if (idempotencyKey !== null) core.idempotency.complete(idempotencyKey, stored);
       claimed = false;
-      // Webhooks go out after the response: a receiver must never hear of a state it cannot read yet.
-      res.once('finish', () => core.publish(events));
-      send(res, stored.status, stored.body, { ...stored.headers, ...baseHeaders });
-      logged(stored.status, false);
+      return { status: stored.status, body: stored.body, headers: stored.headers, replayed: false, events };
     } catch (error) {
       if (claimed && idempotencyKey !== null) core.idempotency.release(idempotencyKey);
       const failure = error instanceof StripeError ? error : errors.internal(String(error));
-      send(res, failure.status, errorBody(failure), { ...failure.headers, ...baseHeaders });
-      logged(failure.status, false);
+      return {
+        status: failure.status,
+        body: errorBody(failure),
+        headers: failure.headers,
+        replayed: false,
+        events: null,
+      };
     }
+  }
+
+  /** Fail a request as its fault says; returns the status the client saw (0: no answer). */
+  function failRequest(res: ServerResponse, fault: RequestFault, headers: Record<string, string>): number {
+    switch (fault.fault) {
+      case 'server_error':
+      case 'rate_limit': {
+        const failure = fault.fault === 'server_error' ? errors.serverError() : errors.rateLimit();
+        send(res, failure.status, errorBody(failure), { ...failure.headers, ...headers });
+        return failure.status;
+      }
+      case 'connection_reset':
+        res.destroy();
+        return 0;
+      case 'timeout':
+        core.requestFaults.hold(res);
+        return 0;
+    }
+  }
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> {
+    const requestId = newRequestId();
+    const idempotencyKey = method === 'POST' ? (header(req, 'idempotency-key') ?? null) : null;
+    const logged = core.requestLog.arrived(method, url.pathname, idempotencyKey);
+    const baseHeaders: Record<string, string> = {
+      'Request-Id': requestId,
+      'Stripe-Version': header(req, 'stripe-version') ?? Stripe.API_VERSION,
+    };
+    if (idempotencyKey !== null) baseHeaders['Idempotency-Key'] = idempotencyKey;
+    const fault = core.requestFaults.take(method, url.pathname);
+    if (fault !== null && !fault.afterExecuting) {
+      // The request never reaches Stripe's application: nothing runs, no idempotency key is kept.
+      await readBody(req).catch(() => '');
+      logged(failRequest(res, fault, baseHeaders), false);
+      return;
+    }
+    const answer = await answerApi(req, url, method, requestId, idempotencyKey);
+    const events = answer.events;
+    if (fault !== null) {
+      // The change took effect: Stripe announces it, whatever became of the answer.
+      if (events !== null) core.publish(events);
+      logged(failRequest(res, fault, baseHeaders), answer.replayed);
+      return;
+    }
+    // Webhooks go out after the response: a receiver must never hear of a state it cannot read yet.
+    if (events !== null) res.once('finish', () => core.publish(events));
+    send(res, answer.status, answer.body, { ...answer.headers, ...baseHeaders });
+    logged(answer.status, answer.replayed);
   }
 
   async function handleEmulatorControl(
@@ -150,12 +209,17 @@ export function createRequestListener(core: EmulatorCore): (req: IncomingMessage
     const handled = url.pathname.startsWith('/_emulator')
       ? handleEmulatorControl(req, res, url, method)
       : handleApi(req, res, url, method);
-    handled.catch((error: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      send(res, 500, JSON.stringify({ error: { type: 'api_error', message: String(error) } }), {});
-    });
+    handled
+      .catch((error: unknown) => {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        send(res, 500, JSON.stringify({ error: { type: 'api_error', message: String(error) } }), {});
+      })
+      // Anything but a read may have changed the state kept in the data directory.
+      .finally(() => {
+        if (method !== 'GET') core.changed();
+      });
   };
 }

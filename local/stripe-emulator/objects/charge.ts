@@ -6,7 +6,7 @@ import type Stripe from 'stripe';
 import { newId, unixSeconds } from '../ids.ts';
 import type { AuthorizationOutcome, PresentedCard } from '../terminal/cards.ts';
 
-function receipt(approved: boolean): Stripe.Charge.PaymentMethodDetails.CardPresent.Receipt {
+function cardReceipt(approved: boolean): Stripe.Charge.PaymentMethodDetails.CardPresent.Receipt {
   return {
     account_type: 'credit',
     application_cryptogram: 'EFD4D5E0B2B1B4D5',
@@ -15,6 +15,21 @@ function receipt(approved: boolean): Stripe.Charge.PaymentMethodDetails.CardPres
     authorization_response_code: approved ? '3030' : '3035',
     cardholder_verification_method: 'approval',
     dedicated_file_name: 'A0000000031010',
+    terminal_verification_results: '0000000000',
+    transaction_status_information: '0000',
+  };
+}
+
+/** Interac is debit: its receipt names a bank account (`checking`, `savings` or `unknown`), never credit. */
+function interacReceipt(approved: boolean): Stripe.Charge.PaymentMethodDetails.InteracPresent.Receipt {
+  return {
+    account_type: 'checking',
+    application_cryptogram: '8B1C4A7E29D05F36',
+    application_preferred_name: 'Interac',
+    authorization_code: approved ? '123456' : null,
+    authorization_response_code: approved ? '3030' : '3035',
+    cardholder_verification_method: 'approval',
+    dedicated_file_name: 'A0000002771010',
     terminal_verification_results: '0000000000',
     transaction_status_information: '0000',
   };
@@ -47,7 +62,7 @@ function paymentMethodDetails(
     ...(location === null ? {} : { location }),
   };
   if (card.type === 'interac_present') {
-    const interac: Stripe.Charge.PaymentMethodDetails.InteracPresent = { ...common, receipt: receipt(approved) };
+    const interac: Stripe.Charge.PaymentMethodDetails.InteracPresent = { ...common, receipt: interacReceipt(approved) };
     return { type: 'interac_present', interac_present: interac };
   }
   const cardPresent: Stripe.Charge.PaymentMethodDetails.CardPresent = {
@@ -57,7 +72,7 @@ function paymentMethodDetails(
     incremental_authorization_supported: false,
     offline: null,
     overcapture_supported: false,
-    receipt: receipt(approved),
+    receipt: cardReceipt(approved),
   };
   if (captureBefore !== undefined) cardPresent.capture_before = captureBefore;
   return { type: 'card_present', card_present: cardPresent };

@@ -13,6 +13,10 @@ export interface EmittedEventObjects {
   'payment_intent.payment_failed': Stripe.PaymentIntent;
   'payment_intent.canceled': Stripe.PaymentIntent;
   'charge.succeeded': Stripe.Charge;
+  'charge.failed': Stripe.Charge;
+  'charge.captured': Stripe.Charge;
+  'charge.expired': Stripe.Charge;
+  'charge.refunded': Stripe.Charge;
   'terminal.reader.action_succeeded': Stripe.Terminal.Reader;
   'terminal.reader.action_failed': Stripe.Terminal.Reader;
   'terminal.reader.action_updated': Stripe.Terminal.Reader;
@@ -57,6 +61,26 @@ const builders: { [T in EmittedEventType]: (common: Common, object: EmittedEvent
   'charge.succeeded': (common, object): Stripe.ChargeSucceededEvent => ({
     ...common,
     type: 'charge.succeeded',
+    data: { object },
+  }),
+  'charge.failed': (common, object): Stripe.ChargeFailedEvent => ({
+    ...common,
+    type: 'charge.failed',
+    data: { object },
+  }),
+  'charge.captured': (common, object): Stripe.ChargeCapturedEvent => ({
+    ...common,
+    type: 'charge.captured',
+    data: { object },
+  }),
+  'charge.expired': (common, object): Stripe.ChargeExpiredEvent => ({
+    ...common,
+    type: 'charge.expired',
+    data: { object },
+  }),
+  'charge.refunded': (common, object): Stripe.ChargeRefundedEvent => ({
+    ...common,
+    type: 'charge.refunded',
     data: { object },
   }),
   'terminal.reader.action_succeeded': (common, object): Stripe.TerminalReaderActionSucceededEvent => ({

@@ -18,10 +18,14 @@ export interface AuthorizationContext {
   location: string | null;
 }
 
-/** The card error of a declined authorization, as `last_payment_error` and a reader action's `api_error` show it. */
+/**
+ * The card error of a declined authorization, as `last_payment_error` and a reader action's `api_error` show it:
+ * with the declined PaymentMethod itself, as Stripe includes it.
+ */
 export function cardError(
   outcome: Extract<AuthorizationOutcome, { approved: false }>,
   charge: Stripe.Charge,
+  paymentMethod: Stripe.PaymentMethod | undefined,
 ): Stripe.PaymentIntent.LastPaymentError & Stripe.Terminal.Reader.Action.ApiError {
   const error: Stripe.PaymentIntent.LastPaymentError & Stripe.Terminal.Reader.Action.ApiError = {
     type: 'card_error',
@@ -29,9 +33,10 @@ export function cardError(
     message: outcome.message,
     doc_url: docUrl(outcome.code),
     charge: charge.id,
-    payment_method_type: 'card_present',
+    payment_method_type: paymentMethod?.type ?? 'card_present',
   };
   if (outcome.declineCode !== null) error.decline_code = outcome.declineCode;
+  if (paymentMethod !== undefined) error.payment_method = structuredClone(paymentMethod);
   return error;
 }
 
@@ -78,7 +83,8 @@ export function authorize(
 
 /**
  * Decline: a failed charge becomes `latest_charge`, the PaymentIntent goes back to `requires_payment_method`
- * with `last_payment_error` (Stripe's guide: reuse the same PaymentIntent for the next card).
+ * with `last_payment_error` (Stripe's guide: reuse the same PaymentIntent for the next card). Emits
+ * `charge.failed`, then `payment_intent.payment_failed`, as Stripe orders them.
  */
 export function decline(
   core: EmulatorCore,
@@ -97,16 +103,25 @@ export function decline(
     location: where.location,
   });
   core.store.charges.set(charge.id, charge);
-  const error = cardError(outcome, charge);
+  const error = cardError(outcome, charge, core.store.paymentMethods.get(where.paymentMethod));
   paymentIntent.status = 'requires_payment_method';
   paymentIntent.latest_charge = charge.id;
   paymentIntent.payment_method = null;
   paymentIntent.last_payment_error = error;
+  events.emit('charge.failed', charge);
   events.emit('payment_intent.payment_failed', paymentIntent);
   return error;
 }
 
-/** Capture `amountToCapture` of an authorized PaymentIntent; the rest of the hold is released. */
+function latestCharge(core: EmulatorCore, paymentIntent: Stripe.PaymentIntent): Stripe.Charge | undefined {
+  const id = paymentIntent.latest_charge;
+  return typeof id === 'string' ? core.store.charges.get(id) : undefined;
+}
+
+/**
+ * Capture `amountToCapture` of an authorized PaymentIntent; the rest of the hold is released and shows as refunded
+ * on the charge. Emits `charge.captured`, then `payment_intent.succeeded`.
+ */
 export function capture(
   core: EmulatorCore,
   paymentIntent: Stripe.PaymentIntent,
@@ -117,18 +132,22 @@ export function capture(
   paymentIntent.status = 'succeeded';
   paymentIntent.amount_received = amountToCapture;
   paymentIntent.amount_capturable = 0;
-  const charge =
-    typeof paymentIntent.latest_charge === 'string' ? core.store.charges.get(paymentIntent.latest_charge) : undefined;
+  const charge = latestCharge(core, paymentIntent);
   if (charge !== undefined) {
     charge.captured = true;
     charge.balance_transaction ??= newId('txn');
     charge.amount_captured = amountToCapture;
     charge.amount_refunded = charge.amount - amountToCapture;
+    events.emit('charge.captured', charge);
   }
   events.emit('payment_intent.succeeded', paymentIntent);
 }
 
-/** Cancel a PaymentIntent; an uncaptured authorization is released (its charge shows as refunded). */
+/**
+ * Cancel a PaymentIntent. Cancelling an uncaptured authorization releases the hold and Stripe marks its charge
+ * refunded: `charge.refunded`, then `payment_intent.canceled`. An authorization that lapsed (`expired`) was
+ * announced with `charge.expired` instead.
+ */
 export function cancel(
   core: EmulatorCore,
   paymentIntent: Stripe.PaymentIntent,
@@ -136,13 +155,11 @@ export function cancel(
   events: EventBatch,
 ): void {
   clearExpiry(core, paymentIntent.id);
-  if (paymentIntent.status === 'requires_capture') {
-    const charge =
-      typeof paymentIntent.latest_charge === 'string' ? core.store.charges.get(paymentIntent.latest_charge) : undefined;
-    if (charge !== undefined) {
-      charge.refunded = true;
-      charge.amount_refunded = charge.amount;
-    }
+  const charge = paymentIntent.status === 'requires_capture' ? latestCharge(core, paymentIntent) : undefined;
+  if (charge !== undefined) {
+    charge.refunded = true;
+    charge.amount_refunded = charge.amount;
+    if (reason !== 'expired') events.emit('charge.refunded', charge);
   }
   paymentIntent.status = 'canceled';
   paymentIntent.cancellation_reason = reason;
@@ -151,7 +168,8 @@ export function cancel(
   events.emit('payment_intent.canceled', paymentIntent);
 }
 
-function scheduleExpiry(core: EmulatorCore, paymentIntentId: string, expiresAt: number): void {
+/** Expire the authorization of `paymentIntentId` at `expiresAt` (epoch ms), unless captured or cancelled before. */
+export function scheduleExpiry(core: EmulatorCore, paymentIntentId: string, expiresAt: number): void {
   clearExpiry(core, paymentIntentId);
   const timer = core.timers.after(expiresAt - Date.now(), () => expireDueAuthorizations(core));
   core.store.authorizationExpiry.set(paymentIntentId, { expiresAt, timer });
@@ -165,9 +183,9 @@ function clearExpiry(core: EmulatorCore, paymentIntentId: string): void {
 }
 
 /**
- * Expire every uncaptured authorization past its `capture_before`: the PaymentIntent becomes `canceled` with
- * `cancellation_reason: "expired"`. Runs on a timer and again before each API request, so a read never shows an
- * authorization that should have expired.
+ * Expire every uncaptured authorization past its `capture_before`: `charge.expired`, then the PaymentIntent
+ * becomes `canceled` with `cancellation_reason: "expired"`. Runs on a timer and again before each API request,
+ * so a read never shows an authorization that should have expired.
  */
 export function expireDueAuthorizations(core: EmulatorCore, now = Date.now()): void {
   const due = [...core.store.authorizationExpiry].filter(([, expiry]) => expiry.expiresAt <= now);
@@ -179,6 +197,8 @@ export function expireDueAuthorizations(core: EmulatorCore, now = Date.now()): v
       continue;
     }
     const events = core.batch();
+    const charge = latestCharge(core, paymentIntent);
+    if (charge !== undefined) events.emit('charge.expired', charge);
     cancel(core, paymentIntent, 'expired', events);
     core.publish(events);
   }

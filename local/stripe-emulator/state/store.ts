@@ -37,6 +37,11 @@ export type ReaderPayment =
     }
   | { stage: 'stuck'; flow: PaymentFlow; paymentIntent: string };
 
+type WithoutTimer<T> = T extends unknown ? Omit<T, 'timer'> : never;
+
+/** A reader's payment as saved to a file: timers are not kept, they are started again when it is loaded. */
+export type SavedReaderPayment = WithoutTimer<ReaderPayment>;
+
 /** A card presented to the reader, the payment method made from it, and the tip entered on the reader. */
 export interface CardOnReader {
   card: PresentedCard;

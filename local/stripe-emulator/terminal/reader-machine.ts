@@ -9,7 +9,7 @@ import type { EmulatorCore } from '../core.ts';
 import { docUrl, errors } from '../errors.ts';
 import { buildPaymentMethod } from '../objects/payment-method.ts';
 import { authorize, decline } from '../payments/transitions.ts';
-import type { CardOnReader, ReaderState } from '../state/store.ts';
+import type { CardOnReader, ReaderPayment, ReaderState, SavedReaderPayment } from '../state/store.ts';
 import { authorizationOutcome, type PresentedCard } from './cards.ts';
 
 type Action = Stripe.Terminal.Reader.Action;
@@ -463,6 +463,22 @@ function finishCollection(core: EmulatorCore, state: ReaderState): void {
   state.payment = { stage: 'collected', flow: 'collect', paymentIntent: paymentIntent.id, card: payment.card };
   events.emit('terminal.reader.action_updated', readerView(state));
   core.publish(events);
+}
+
+/**
+ * A reader's payment as it was saved before a restart: a card being read or authorized then is read or
+ * authorized again after `authorizationDelayMs`; every other stage needs no timer.
+ */
+export function resumePayment(core: EmulatorCore, state: ReaderState, saved: SavedReaderPayment): ReaderPayment {
+  const delay = core.timing.authorizationDelayMs;
+  switch (saved.stage) {
+    case 'reading':
+      return { ...saved, timer: core.timers.after(delay, () => finishCollection(core, state)) };
+    case 'authorizing':
+      return { ...saved, timer: core.timers.after(delay, () => finishAuthorization(core, state)) };
+    default:
+      return saved;
+  }
 }
 
 /** Whether `error` is the reader-conflict of a control request. */

@@ -1,0 +1,269 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Stripe from 'stripe';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Emulator, type EmulatorOptions, startEmulator } from '../../local/stripe-emulator/index.ts';
+import {
+  control,
+  FAST,
+  firstReader,
+  type Receiver,
+  rawApi,
+  sdk,
+  settledReader,
+  sleep,
+  startReceiver,
+  stripeError,
+  terminalPaymentIntent,
+  waitFor,
+} from './support.ts';
+
+const CREATE_BODY = 'amount=1000&currency=usd&allowed_payment_method_types[0]=card_present&capture_method=manual';
+
+describe('State kept in a data directory (dataDir)', () => {
+  let dataDir: string;
+  let running: Emulator | undefined;
+  const receivers: Receiver[] = [];
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'stripe-emulator-state-'));
+  });
+  afterEach(async () => {
+    await running?.close();
+    running = undefined;
+    for (const receiver of receivers.splice(0)) await receiver.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function start(options: EmulatorOptions = {}): Promise<{ emulator: Emulator; stripe: Stripe }> {
+    await running?.close();
+    running = await startEmulator({ ...FAST, dataDir, ...options });
+    return { emulator: running, stripe: sdk(running) };
+  }
+
+  async function authorize(stripe: Stripe, reader: string): Promise<Stripe.PaymentIntent> {
+    const paymentIntent = await terminalPaymentIntent(stripe);
+    await stripe.terminal.readers.processPaymentIntent(reader, { payment_intent: paymentIntent.id });
+    await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader);
+    await settledReader(stripe, reader);
+    return paymentIntent;
+  }
+
+  async function savedPaymentIntents(): Promise<string[]> {
+    const saved = JSON.parse(await readFile(join(dataDir, 'state.json'), 'utf8')) as {
+      paymentIntents: { id: string }[];
+    };
+    return saved.paymentIntents.map((paymentIntent) => paymentIntent.id);
+  }
+
+  it('a payment authorized before a restart can be read, captured and found in the events after it', async () => {
+    // Prepare
+    const before = await start();
+    const reader = firstReader(before.emulator);
+    const paymentIntent = await authorize(before.stripe, reader);
+    const chargeId = (await before.stripe.paymentIntents.retrieve(paymentIntent.id)).latest_charge;
+
+    // Act
+    const after = await start();
+    const read = await after.stripe.paymentIntents.retrieve(paymentIntent.id, { expand: ['latest_charge'] });
+    const captured = await after.stripe.paymentIntents.capture(paymentIntent.id);
+
+    // Assess
+    expect(read).toMatchObject({ status: 'requires_capture', amount_capturable: 1000 });
+    expect((read.latest_charge as Stripe.Charge).id).toBe(chargeId);
+    expect(captured).toMatchObject({ status: 'succeeded', amount_received: 1000 });
+    expect(await after.stripe.charges.retrieve(String(chargeId))).toMatchObject({ captured: true });
+    const types = (await after.stripe.events.list()).data.map((event) => event.type).reverse();
+    expect(types).toEqual([
+      'payment_intent.created',
+      'charge.succeeded',
+      'payment_intent.amount_capturable_updated',
+      'terminal.reader.action_succeeded',
+      'charge.captured',
+      'payment_intent.succeeded',
+    ]);
+  });
+
+  it('keeps locations, readers with their device state, and webhook endpoints, without seeding twice', async () => {
+    // Prepare
+    const before = await start();
+    const seededReader = firstReader(before.emulator);
+    const location = await before.stripe.terminal.locations.create({
+      display_name: 'Pop-up',
+      address: { country: 'US' },
+    });
+    const reader = await before.stripe.terminal.readers.create({
+      registration_code: 'simulated-s710',
+      location: location.id,
+      label: 'Till 9',
+    });
+    await control(before.emulator, `/readers/${seededReader}/offline`);
+    const endpoint = await before.stripe.webhookEndpoints.create({
+      url: 'http://127.0.0.1:9/hooks',
+      enabled_events: ['payment_intent.succeeded'],
+    });
+
+    // Act
+    const after = await start();
+    const locations = await after.stripe.terminal.locations.list();
+    const readers = await after.stripe.terminal.readers.list();
+    const endpoints = await after.stripe.webhookEndpoints.list();
+
+    // Assess
+    expect(after.emulator.seeded).toEqual(before.emulator.seeded);
+    expect(locations.data.map((l) => l.id)).toEqual([location.id, after.emulator.seeded.locations[0]?.id]);
+    expect(readers.data).toHaveLength(3);
+    expect(readers.data.find((r) => r.id === reader.id)).toMatchObject({ label: 'Till 9', location: location.id });
+    expect(readers.data.find((r) => r.id === seededReader)?.status).toBe('offline');
+    expect(endpoints.data.map((e) => e.id)).toEqual([endpoint.id]);
+  });
+
+  it('replays an idempotent request made before the restart, and still refuses the key with other parameters', async () => {
+    // Prepare
+    const before = await start();
+    const headers = { Authorization: 'Bearer sk_test_emulator', 'Idempotency-Key': 'order-42' };
+    const first = await rawApi(before.emulator, 'POST', '/v1/payment_intents', CREATE_BODY, headers);
+
+    // Act
+    const after = await start();
+    const replay = await rawApi(after.emulator, 'POST', '/v1/payment_intents', CREATE_BODY, headers);
+    const mismatch = await rawApi(after.emulator, 'POST', '/v1/payment_intents', 'amount=2000&currency=usd', headers);
+
+    // Assess
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.id).toBe(first.body.id);
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.error).toMatchObject({ type: 'idempotency_error' });
+    expect((await after.stripe.paymentIntents.list()).data).toHaveLength(1);
+  });
+
+  it('a reader waiting for a card before the restart takes it after', async () => {
+    // Prepare
+    const before = await start();
+    const reader = firstReader(before.emulator);
+    const paymentIntent = await terminalPaymentIntent(before.stripe);
+    await before.stripe.terminal.readers.processPaymentIntent(reader, { payment_intent: paymentIntent.id });
+
+    // Act
+    const after = await start();
+    const waiting = await after.stripe.terminal.readers.retrieve(reader);
+    await after.stripe.testHelpers.terminal.readers.presentPaymentMethod(reader);
+    const settled = await settledReader(after.stripe, reader);
+
+    // Assess
+    expect((waiting as Stripe.Terminal.Reader).action?.status).toBe('in_progress');
+    expect(settled.action?.status).toBe('succeeded');
+    expect((await after.stripe.paymentIntents.retrieve(paymentIntent.id)).status).toBe('requires_capture');
+  });
+
+  it('an authorization under way when the emulator stopped completes after the restart', async () => {
+    // Prepare
+    const before = await start({ authorizationDelayMs: 60_000 });
+    const reader = firstReader(before.emulator);
+    const paymentIntent = await terminalPaymentIntent(before.stripe);
+    await before.stripe.terminal.readers.processPaymentIntent(reader, { payment_intent: paymentIntent.id });
+    await before.stripe.testHelpers.terminal.readers.presentPaymentMethod(reader);
+
+    // Act
+    const after = await start();
+    const settled = await settledReader(after.stripe, reader);
+
+    // Assess
+    expect(settled.action?.status).toBe('succeeded');
+    expect((await after.stripe.paymentIntents.retrieve(paymentIntent.id)).status).toBe('requires_capture');
+  });
+
+  it('an authorization whose capture window passed while the emulator was stopped expires on restart', async () => {
+    // Prepare
+    const before = await start({ captureWindowSeconds: 0.3 });
+    const paymentIntent = await authorize(before.stripe, firstReader(before.emulator));
+    await before.emulator.close();
+    await sleep(400);
+
+    // Act
+    const after = await start();
+    const expired = await after.stripe.paymentIntents.retrieve(paymentIntent.id);
+
+    // Assess
+    expect(expired).toMatchObject({ status: 'canceled', cancellation_reason: 'expired' });
+    expect((await after.stripe.events.list({ type: 'charge.expired' })).data).toHaveLength(1);
+  });
+
+  it("replaces the earlier run's start-up webhook endpoint by its own URL and secret", async () => {
+    // Prepare
+    const first = await startReceiver(() => before.emulator.webhookSecret ?? '');
+    const second = await startReceiver(() => after.emulator.webhookSecret ?? '');
+    receivers.push(first, second);
+    const before = await start({ webhookUrl: first.url });
+    await before.stripe.webhookEndpoints.create({ url: 'http://127.0.0.1:9/kept', enabled_events: ['*'] });
+
+    // Act
+    const after = await start({ webhookUrl: second.url });
+    await terminalPaymentIntent(after.stripe);
+    await waitFor(() => (second.events('payment_intent.created').length > 0 ? true : undefined));
+
+    // Assess
+    const endpoints = await after.stripe.webhookEndpoints.list();
+    expect(endpoints.data.map((e) => e.url).sort()).toEqual(['http://127.0.0.1:9/kept', second.url].sort());
+    expect(after.emulator.webhookSecret).not.toBe(before.emulator.webhookSecret);
+    expect(second.deliveries.every((d) => d.verificationError === null)).toBe(true);
+    expect(first.deliveries.filter((d) => d.event?.type === 'payment_intent.created')).toHaveLength(0);
+  });
+
+  it('saves soon after a change, without waiting for close', async () => {
+    // Prepare
+    const { stripe } = await start();
+
+    // Act
+    const paymentIntent = await terminalPaymentIntent(stripe);
+
+    // Assess
+    await waitFor(async () => ((await savedPaymentIntents()).includes(paymentIntent.id) ? true : undefined), 2000);
+  });
+
+  it('reset goes back to the seed, on disk too', async () => {
+    // Prepare
+    const before = await start();
+    await terminalPaymentIntent(before.stripe);
+
+    // Act
+    await control(before.emulator, '/reset');
+    const after = await start();
+
+    // Assess
+    expect((await after.stripe.paymentIntents.list()).data).toEqual([]);
+    expect((await after.stripe.terminal.readers.list()).data).toHaveLength(2);
+  });
+
+  it('refuses to start on a state file it cannot read, naming the file', async () => {
+    // Prepare
+    await writeFile(join(dataDir, 'state.json'), '{"half": ');
+
+    // Act
+    const failure = await startEmulator({ dataDir }).then(
+      (emulator) => emulator.close().then(() => 'started'),
+      (error: Error) => error.message,
+    );
+
+    // Assess
+    expect(failure).toContain(join(dataDir, 'state.json'));
+    expect(failure).toContain('move it away to start afresh');
+  });
+
+  it('keeps no state between emulators without a dataDir', async () => {
+    // Prepare
+    const first = await startEmulator(FAST);
+    const paymentIntent = await terminalPaymentIntent(sdk(first));
+    await first.close();
+
+    // Act
+    const second = await startEmulator(FAST);
+    const error = await stripeError(sdk(second).paymentIntents.retrieve(paymentIntent.id));
+    await second.close();
+
+    // Assess
+    expect(error.code).toBe('resource_missing');
+  });
+});
