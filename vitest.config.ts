@@ -1,12 +1,30 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { attributeHandlers } from './test/support/aws-actions/plugin.ts';
+
+/** Compares the AWS permissions the suite's functions used with their roles: it reads what every other file recorded. */
+const ROLE_ACTIONS_CHECK = 'test/infra/role-actions.test.ts';
 
 export default defineConfig({
+  plugins: [attributeHandlers(import.meta.dirname)],
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
-    reporters: ['default', './test/support/summary-reporter.ts'],
+    setupFiles: ['./test/support/aws-actions/recorder.ts'],
+    reporters: ['default', './test/support/aws-actions/run-reporter.ts', './test/support/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'suite',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ROLE_ACTIONS_CHECK],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      // A later group starts only once every file of the earlier one has finished.
+      { extends: true, test: { name: 'roles', include: [ROLE_ACTIONS_CHECK], sequence: { groupOrder: 1 } } },
+    ],
   },
 });

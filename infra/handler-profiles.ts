@@ -14,25 +14,26 @@ import type { paymentsTable } from '../shared/store/table.ts';
 export type IndexName = keyof typeof paymentsTable.indexes;
 
 /**
- * The DynamoDB actions on the table's items, as `shared/store/` uses them: transactions need only the
- * per-item actions (Put, Update, ConditionCheck); the reader cache reads and writes in batches. Nothing
- * deletes items (applied-event markers expire by TTL), so no role may.
+ * The DynamoDB actions a function may be granted on the table's items. A transaction is authorized part by part
+ * (a Put needs `PutItem`, an Update `UpdateItem`, a Delete `DeleteItem`); there is no action of its own for it.
  */
-export const TABLE_ITEM_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-] as const;
+export type TableItemAction =
+  | 'dynamodb:GetItem'
+  | 'dynamodb:BatchGetItem'
+  | 'dynamodb:PutItem'
+  | 'dynamodb:UpdateItem'
+  | 'dynamodb:DeleteItem'
+  | 'dynamodb:BatchWriteItem'
+  | 'dynamodb:ConditionCheckItem';
 
 export interface HandlerProfile {
   memoryMb: number;
   timeoutSeconds: number;
-  /** `items`: TABLE_ITEM_ACTIONS on the table; `indexes`: `dynamodb:Query` on those indexes' own ARNs. */
-  table?: { items?: boolean; indexes?: readonly IndexName[] };
+  /**
+   * `items`: these actions on the table (what the function's code sends, no more: `test/infra/role-actions.test.ts`
+   * compares them with the calls the suite records); `indexes`: `dynamodb:Query` on those indexes' own ARNs.
+   */
+  table?: { items?: readonly TableItemAction[]; indexes?: readonly IndexName[] };
   /** Reads the Stripe secret key (every function that calls Stripe). */
   stripeSecretKey?: boolean;
   /** Reads the webhook signing secret. */
@@ -54,27 +55,28 @@ export interface HandlerProfile {
  */
 const API_TIMEOUT_SECONDS = 29;
 
-/** A POS route that calls Stripe and changes the payment or reader state. */
-const posCommand: HandlerProfile = {
-  memoryMb: 1024,
-  timeoutSeconds: API_TIMEOUT_SECONDS,
-  table: { items: true },
-  stripeSecretKey: true,
-};
+/** A POS route that calls Stripe; its table access is its own. */
+const posRoute = { memoryMb: 1024, timeoutSeconds: API_TIMEOUT_SECONDS, stripeSecretKey: true } as const;
+
+/** Reads a payment (strongly consistent) and stores its changes with version-conditional puts. */
+const paymentReadWrite: readonly TableItemAction[] = ['dynamodb:GetItem', 'dynamodb:PutItem'];
 
 /** Profiles of the route handlers, by route name (`shared/routes.ts`). */
 export const routeProfiles: Readonly<Record<string, HandlerProfile>> = {
-  CreatePayment: posCommand,
-  UpdatePayment: posCommand,
-  ProcessPayment: posCommand,
-  CapturePayment: posCommand,
-  CancelPayment: posCommand,
-  CancelReaderAction: posCommand,
+  // Claims the order (put), starts its next generation (update), stores the payment with its order in one
+  // transaction (put + update); reads payments, and reads and fills the reader cache for `readerId`.
+  CreatePayment: { ...posRoute, table: { items: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] } },
+  UpdatePayment: { ...posRoute, table: { items: paymentReadWrite } },
+  // Reads the payment and the reader's cache entry in one batch.
+  ProcessPayment: { ...posRoute, table: { items: ['dynamodb:BatchGetItem', ...paymentReadWrite] } },
+  CapturePayment: { ...posRoute, table: { items: paymentReadWrite } },
+  CancelPayment: { ...posRoute, table: { items: paymentReadWrite } },
+  CancelReaderAction: { ...posRoute, table: { items: paymentReadWrite } },
   // `?refresh=true` re-reads the PaymentIntent and the reader from Stripe and stores what it learnt.
-  GetPayment: posCommand,
-  // Both refresh the reader → location cache from Stripe.
-  ListReaders: posCommand,
-  GetReader: posCommand,
+  GetPayment: { ...posRoute, table: { items: paymentReadWrite } },
+  // Both refresh the reader → location cache from Stripe: every reader listed in batches, one reader with a put.
+  ListReaders: { ...posRoute, table: { items: ['dynamodb:BatchWriteItem'] } },
+  GetReader: { ...posRoute, table: { items: ['dynamodb:PutItem'] } },
   // Queries the two listing indexes and nothing else; DynamoDB only, so a short timeout surfaces a
   // problem instead of hiding it.
   ListPayments: { memoryMb: 512, timeoutSeconds: 10, table: { indexes: ['byLocation', 'byCreated'] } },
@@ -91,7 +93,9 @@ export const backgroundProfiles: Readonly<Record<keyof typeof backgroundFunction
   processEvents: {
     memoryMb: 1024,
     timeoutSeconds: eventQueue.processorTimeoutSeconds,
-    table: { items: true },
+    // Reads the payment and the event's dedupe item in one batch; stores both in one transaction of two puts. A
+    // payment authorized on another reader is stored with a version-conditional put (re-read on a conflict).
+    table: { items: ['dynamodb:BatchGetItem', ...paymentReadWrite] },
     stripeSecretKey: true,
     consumesEvents: true,
   },
@@ -100,9 +104,12 @@ export const backgroundProfiles: Readonly<Record<keyof typeof backgroundFunction
   reconcile: {
     memoryMb: 1024,
     timeoutSeconds: 60,
+    // Its cursor item (get, put), payments (version-conditional puts, re-read on a conflict), order claims it
+    // settles (the create path's put + update transaction, an update to set a refused one aside), and the reader
+    // cache it refreshes in batches.
     table: {
-      items: true,
-      indexes: ['activeReaderActions', 'awaitingCaptureByAge', 'awaitingCaptureByDeadline'],
+      items: [...paymentReadWrite, 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
+      indexes: ['activeReaderActions', 'awaitingCaptureByAge', 'awaitingCaptureByDeadline', 'pendingOrders'],
     },
     stripeSecretKey: true,
     reservedConcurrency: 1,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { eventQueue } from '../shared/queue/definition.ts';
 import { backgroundFunctions, routes } from '../shared/routes.ts';
@@ -24,7 +25,6 @@ import {
   type HandlerProfile,
   RECONCILE_TIME_BUDGET_MARGIN_MS,
   routeProfile,
-  TABLE_ITEM_ACTIONS,
 } from './handler-profiles.ts';
 import type { HandlerEnvironment, StageSettings } from './settings.ts';
 
@@ -193,12 +193,10 @@ export class PaymentsStack extends Stack {
     resources: { table: PaymentsTable; events: EventQueue; secrets: StripeSecrets },
   ): void {
     const { role } = handler;
-    if (profile.table?.items) {
+    const itemActions = profile.table?.items ?? [];
+    if (itemActions.length > 0) {
       role.addToPrincipalPolicy(
-        new PolicyStatement({
-          actions: [...TABLE_ITEM_ACTIONS],
-          resources: [resources.table.table.tableArn],
-        }),
+        new PolicyStatement({ actions: [...itemActions], resources: [resources.table.table.tableArn] }),
       );
     }
     const indexes = profile.table?.indexes ?? [];
@@ -210,8 +208,13 @@ export class PaymentsStack extends Stack {
         }),
       );
     }
-    if (profile.stripeSecretKey) resources.secrets.secretKey.grantRead(role);
-    if (profile.webhookSecret) resources.secrets.webhookSigningSecret.grantRead(role);
+    // Not grantRead: that adds DescribeSecret, and Powertools reads a secret with GetSecretValue alone.
+    const readSecret = (secret: ISecret) =>
+      role.addToPrincipalPolicy(
+        new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+      );
+    if (profile.stripeSecretKey) readSecret(resources.secrets.secretKey);
+    if (profile.webhookSecret) readSecret(resources.secrets.webhookSigningSecret);
     // Not grantSendMessages: that adds GetQueueAttributes and GetQueueUrl, which no handler calls.
     if (profile.sendsEvents) {
       role.addToPrincipalPolicy(
