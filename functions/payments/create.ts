@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
-import { authorizeLocation } from '../../shared/http/caller.ts';
+import { authorizeLocation, visibleReader } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
 import { ValidationError } from '../../shared/http/errors.ts';
 import { created, ok } from '../../shared/http/responses.ts';
@@ -63,8 +63,7 @@ export const handler = apiHandler(
   async ({ body, caller, deadline }) => {
     authorizeLocation(caller, body.locationId);
     if (body.readerId !== undefined) {
-      const reader = await locateReader(body.readerId);
-      authorizeLocation(caller, reader.locationId);
+      const reader = visibleReader(caller, await locateReader(body.readerId));
       if (reader.locationId !== body.locationId) {
         throw new ValidationError([
           { field: 'readerId', message: 'The reader is at another location than the payment.' },

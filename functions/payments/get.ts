@@ -4,9 +4,8 @@
  */
 import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
-import { authorizeLocation } from '../../shared/http/caller.ts';
+import { visiblePayment } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
-import { PaymentNotFoundError } from '../../shared/http/errors.ts';
 import { ok } from '../../shared/http/responses.ts';
 import { PaymentIdParams } from '../../shared/http/schemas.ts';
 import { toPaymentResource } from '../../shared/payments/resource.ts';
@@ -17,13 +16,11 @@ const Query = z.strictObject({
   refresh: z.enum(['true', 'false']).optional(),
 });
 
-export const responses = declareResponses({ success: [200], errors: ['payment_not_found'] });
+export const responses = declareResponses({ success: [200], errors: ['payment_not_found'], forbidden: false });
 
 export const handler = apiHandler(
   async ({ params, query, caller }) => {
-    const stored = await getPayment(params.id);
-    if (stored === undefined) throw new PaymentNotFoundError();
-    authorizeLocation(caller, stored.locationId);
+    const stored = visiblePayment(caller, await getPayment(params.id));
 
     const payment = query.refresh === 'true' ? await refreshPayment(stored) : stored;
     return ok({ payment: toPaymentResource(payment) });

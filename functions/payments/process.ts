@@ -5,9 +5,9 @@
  */
 import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
-import { authorizeLocation } from '../../shared/http/caller.ts';
+import { visiblePayment, visibleReader } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
-import { PaymentNotFoundError, ValidationError } from '../../shared/http/errors.ts';
+import { ValidationError } from '../../shared/http/errors.ts';
 import { accepted } from '../../shared/http/responses.ts';
 import { PaymentIdParams, StripeId } from '../../shared/http/schemas.ts';
 import { toPaymentResource, toReaderResource } from '../../shared/payments/resource.ts';
@@ -26,23 +26,22 @@ export const responses = declareResponses({
   success: [202],
   errors: ['payment_not_found', 'reader_not_found', 'invalid_state', 'reader_busy', 'reader_offline', 'reader_timeout'],
   jsonBody: true,
+  forbidden: false,
 });
 
 export const handler = apiHandler(
   async ({ params, body, caller, deadline }) => {
     // One request reads both the payment and the reader's cached location.
     const found = await getPaymentAndReader(params.id, body.readerId);
-    if (found.payment === undefined) throw new PaymentNotFoundError();
-    authorizeLocation(caller, found.payment.locationId);
-    const reader = await locateReader(body.readerId, found.reader);
-    authorizeLocation(caller, reader.locationId);
-    if (reader.locationId !== found.payment.locationId) {
+    const payment = visiblePayment(caller, found.payment);
+    const reader = visibleReader(caller, await locateReader(body.readerId, found.reader));
+    if (reader.locationId !== payment.locationId) {
       throw new ValidationError([
         { field: 'readerId', message: 'The reader is at another location than the payment.' },
       ]);
     }
 
-    const processed = await processOnReader(found.payment, body.readerId, {
+    const processed = await processOnReader(payment, body.readerId, {
       deadline,
       ...(body.skipTipping === undefined ? {} : { skipTipping: body.skipTipping }),
       ...(body.enableCustomerCancellation === undefined

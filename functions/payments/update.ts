@@ -5,9 +5,9 @@
  */
 import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
-import { authorizeLocation } from '../../shared/http/caller.ts';
+import { visiblePayment } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
-import { InvalidStateError, PaymentNotFoundError, ValidationError } from '../../shared/http/errors.ts';
+import { InvalidStateError, ValidationError } from '../../shared/http/errors.ts';
 import { ok } from '../../shared/http/responses.ts';
 import { Amount, PaymentIdParams } from '../../shared/http/schemas.ts';
 import { minimumAmount } from '../../shared/payments/money.ts';
@@ -16,7 +16,7 @@ import { applyObservation } from '../../shared/payments/reducer.ts';
 import { toPaymentResource } from '../../shared/payments/resource.ts';
 import { decideAmountUpdate } from '../../shared/payments/rules.ts';
 import { getPayment, updatePayment } from '../../shared/store/payments.ts';
-import { updatePaymentIntentAmount } from '../../shared/stripe/calls.ts';
+import { beforeDeadline, updatePaymentIntentAmount } from '../../shared/stripe/calls.ts';
 import { invalidStateMessage, stripeErrorCode, toApiError } from '../../shared/stripe/errors.ts';
 import { refreshPayment, releaseReaderAction } from '../../shared/stripe/payment-commands.ts';
 import { paymentIntentObservation } from '../../shared/stripe/snapshots.ts';
@@ -25,15 +25,14 @@ const Body = z.strictObject({ amount: Amount });
 
 export const responses = declareResponses({
   success: [200],
-  errors: ['payment_not_found', 'invalid_state', 'reader_busy', 'reader_offline'],
+  errors: ['payment_not_found', 'invalid_state', 'reader_busy', 'reader_offline', 'stripe_timeout'],
   jsonBody: true,
+  forbidden: false,
 });
 
 export const handler = apiHandler(
-  async ({ params, body, caller }) => {
-    const stored = await getPayment(params.id);
-    if (stored === undefined) throw new PaymentNotFoundError();
-    authorizeLocation(caller, stored.locationId);
+  async ({ params, body, caller, deadline }) => {
+    const stored = visiblePayment(caller, await getPayment(params.id));
     if (body.amount < (minimumAmount(stored.currency) ?? 0)) {
       throw new ValidationError([
         { field: 'amount', message: `The minimum amount for ${stored.currency} is ${minimumAmount(stored.currency)}.` },
@@ -46,11 +45,12 @@ export const handler = apiHandler(
       throw new InvalidStateError(invalidStateMessage(stored.status), { status: stored.status });
 
     // The reader must not go on showing (and charging) the old amount.
-    const payment = await releaseReaderAction(stored);
-    const readAtMs = Date.now();
+    const payment = await beforeDeadline(deadline, releaseReaderAction(stored));
     try {
-      const paymentIntent = await updatePaymentIntentAmount(payment.id, body.amount, payment.amountUpdates);
-      const observation = paymentIntentObservation(paymentIntent, { source: 'api' }, readAtMs);
+      const paymentIntent = await updatePaymentIntentAmount(payment.id, body.amount, payment.amountUpdates, deadline);
+      // Stamped when the answer arrived: a read sent before then (a refresh racing this PATCH) may show the old
+      // amount, and must not win over the change.
+      const observation = paymentIntentObservation(paymentIntent, { source: 'api' }, Date.now());
       const now = new Date();
       const { record } = await updatePayment(
         payment,

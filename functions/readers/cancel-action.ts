@@ -5,14 +5,9 @@
  */
 import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
-import { authorizeLocation } from '../../shared/http/caller.ts';
+import { visiblePayment, visibleReader } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
-import {
-  InvalidStateError,
-  PaymentNotFoundError,
-  ReaderBusyError,
-  ReaderNotFoundError,
-} from '../../shared/http/errors.ts';
+import { InvalidStateError, ReaderBusyError, ReaderNotFoundError } from '../../shared/http/errors.ts';
 import { ok } from '../../shared/http/responses.ts';
 import { ReaderIdParams, StripeId } from '../../shared/http/schemas.ts';
 import { canceledActionObservation } from '../../shared/payments/process.ts';
@@ -32,6 +27,7 @@ export const responses = declareResponses({
   success: [200],
   errors: ['reader_not_found', 'payment_not_found', 'invalid_state', 'reader_busy', 'reader_offline'],
   jsonBody: true,
+  forbidden: false,
 });
 
 export const handler = apiHandler(
@@ -42,16 +38,15 @@ export const handler = apiHandler(
     const readAtMs = Date.now();
     const found = await retrieveReader(params.id);
     if (found === undefined) throw new ReaderNotFoundError();
-    const reader = readerSnapshot(found);
-    authorizeLocation(caller, reader.locationId);
-    if (body.paymentId !== undefined && named === undefined) throw new PaymentNotFoundError();
-    if (named !== undefined) authorizeLocation(caller, named.locationId);
-    // The named payment's command may not have reached this reader yet: clearing it now would clear nothing.
-    if (named !== undefined && named.readerId === params.id && isCommandInFlight(named, Date.now())) {
-      throw commandOnItsWayError();
-    }
+    const reader = visibleReader(caller, readerSnapshot(found));
+    if (body.paymentId !== undefined) visiblePayment(caller, named);
 
     const held = reader.action?.type === 'process_payment_intent' ? reader.action.paymentIntentId : null;
+    // The named payment's command may not have reached this reader yet: clearing it now would clear nothing.
+    const shown = held !== null && held === named?.id && reader.action?.status === 'in_progress';
+    if (named !== undefined && named.readerId === params.id && !shown && isCommandInFlight(named, Date.now())) {
+      throw commandOnItsWayError();
+    }
     if (named !== undefined && reader.action !== null && held !== named.id) {
       throw new InvalidStateError('The reader is now on another payment; nothing was cancelled.', { paymentId: held });
     }

@@ -1,8 +1,7 @@
 /** GET /readers/{id} — one reader, fresh from Stripe (status and current action). */
 import { apiHandler } from '../../shared/http/api-handler.ts';
-import { authorizeLocation } from '../../shared/http/caller.ts';
+import { visibleReader } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
-import { ReaderNotFoundError } from '../../shared/http/errors.ts';
 import { ok } from '../../shared/http/responses.ts';
 import { ReaderIdParams } from '../../shared/http/schemas.ts';
 import { toReaderResource } from '../../shared/payments/resource.ts';
@@ -10,14 +9,12 @@ import { putReaderLocation, readerLocationOf } from '../../shared/store/readers.
 import { retrieveReader } from '../../shared/stripe/calls.ts';
 import { readerSnapshot } from '../../shared/stripe/snapshots.ts';
 
-export const responses = declareResponses({ success: [200], errors: ['reader_not_found'] });
+export const responses = declareResponses({ success: [200], errors: ['reader_not_found'], forbidden: false });
 
 export const handler = apiHandler(
   async ({ params, caller }) => {
     const found = await retrieveReader(params.id);
-    if (found === undefined) throw new ReaderNotFoundError();
-    const reader = readerSnapshot(found);
-    authorizeLocation(caller, reader.locationId);
+    const reader = visibleReader(caller, found === undefined ? undefined : readerSnapshot(found));
 
     // Keep the reader → location cache in step with what Stripe just said.
     const location = readerLocationOf(reader, new Date());

@@ -69,11 +69,11 @@ function parseJsonBody(event: ApiEvent): unknown {
   try {
     // Keys that would reach Object.prototype are refused, like middy's parser does.
     return JSON.parse(text, (key, value) => {
-      if (key === '__proto__') throw new InvalidJsonError();
+      if (key === '__proto__') throw new InvalidJsonError('The key __proto__ cannot be used; rename it.');
       return value;
     });
-  } catch {
-    throw new InvalidJsonError();
+  } catch (error) {
+    throw error instanceof InvalidJsonError ? error : new InvalidJsonError();
   }
 }
 
@@ -106,9 +106,12 @@ function deadlineOf(context: Context, startedAt: number): number {
 }
 
 function errorResponse(error: unknown, requestId: string): ApiResponse {
-  const apiError = error instanceof ApiError ? error : isStripeError(error) ? toApiError(error) : new InternalError();
-  if (!(error instanceof ApiError) && apiError.status >= 500) {
-    logger.error('request failed', { error: describeError(error) });
+  const apiError =
+    error instanceof ApiError ? error : isStripeError(error) ? toApiError(error) : new InternalError(error);
+  if (apiError.status >= 500) {
+    // Once per request, with what failed upstream: a 5xx is for an operator to look at, a 4xx is the caller's.
+    const upstream = error instanceof ApiError ? (error.cause ?? error) : error;
+    logger.error('request failed', { status: apiError.status, code: apiError.code, error: describeError(upstream) });
   } else {
     logger.info('request refused', { status: apiError.status, code: apiError.code });
   }
@@ -126,12 +129,49 @@ function errorResponse(error: unknown, requestId: string): ApiResponse {
   };
 }
 
-/** What is safe to log about an unexpected error: its kind and Stripe's codes, never request data. */
-function describeError(error: unknown): Record<string, unknown> {
+/** An AWS SDK service error: its name is the service's error code, `$metadata` has the HTTP status and request id. */
+interface AwsServiceError extends Error {
+  $fault?: string;
+  $metadata: { httpStatusCode?: number; requestId?: string };
+}
+
+function isAwsServiceError(error: unknown): error is AwsServiceError {
+  return error instanceof Error && typeof (error as { $metadata?: unknown }).$metadata === 'object';
+}
+
+/**
+ * What is safe to log about a failure: its kind, codes and request ids, never request data. Stripe's own message
+ * is left out (it can quote parameters); an AWS error's message names the action and resource refused.
+ */
+function describeError(error: unknown, depth = 0): Record<string, unknown> {
   if (isStripeError(error)) {
-    return { name: error.type, code: error.code, statusCode: error.statusCode, stripeRequestId: error.requestId };
+    return {
+      name: error.type,
+      type: error.rawType,
+      code: error.code,
+      statusCode: error.statusCode,
+      stripeRequestId: error.requestId,
+    };
   }
-  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  if (isAwsServiceError(error)) {
+    return {
+      name: error.name,
+      fault: error.$fault,
+      httpStatusCode: error.$metadata.httpStatusCode,
+      awsRequestId: error.$metadata.requestId,
+      message: error.message,
+    };
+  }
+  // An answer whose cause was not recorded: its own kind is all there is.
+  if (error instanceof ApiError) return { name: error.name, code: error.code };
+  if (error instanceof Error) {
+    return {
+      name: error.name,
+      message: error.message,
+      stack: error.stack,
+      ...(error.cause === undefined || depth > 2 ? {} : { cause: describeError(error.cause, depth + 1) }),
+    };
+  }
   return { name: typeof error };
 }
 

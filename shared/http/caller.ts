@@ -1,7 +1,7 @@
 /**
  * Who is calling, from the JWT claims API Gateway's authorizer verified (`requestContext.authorizer.jwt.claims`).
  */
-import { ForbiddenError } from './errors.ts';
+import { ForbiddenError, PaymentNotFoundError, ReaderNotFoundError } from './errors.ts';
 
 /** The signed-in POS user and the Stripe Terminal locations they may act for. */
 export interface Caller {
@@ -37,7 +37,22 @@ export function canActFor(caller: Caller, locationId: string | null | undefined)
   return typeof locationId === 'string' && caller.locations.includes(locationId);
 }
 
-/** Throw 403 unless the caller may act for `locationId`. */
+/** Throw 403 unless the caller may act for `locationId`, a location the caller named (`locationId` of a request). */
 export function authorizeLocation(caller: Caller, locationId: string | null | undefined): void {
   if (!canActFor(caller, locationId)) throw new ForbiddenError();
+}
+
+/**
+ * The payment loaded by id, if the caller may act for its location. Another location's payment is 404
+ * `payment_not_found` with the same body as an unknown id, so the answer does not tell that the id exists.
+ */
+export function visiblePayment<T extends { locationId: string }>(caller: Caller, payment: T | undefined): T {
+  if (payment === undefined || !canActFor(caller, payment.locationId)) throw new PaymentNotFoundError();
+  return payment;
+}
+
+/** The reader loaded by id, if the caller may act for its location; else 404 `reader_not_found`, as for an unknown id. */
+export function visibleReader<T extends { locationId: string | null }>(caller: Caller, reader: T | undefined): T {
+  if (reader === undefined || !canActFor(caller, reader.locationId)) throw new ReaderNotFoundError();
+  return reader;
 }

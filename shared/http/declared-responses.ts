@@ -22,6 +22,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   reader_offline: 503,
   reader_timeout: 504,
   stripe_unavailable: 502,
+  stripe_timeout: 504,
   internal_error: 500,
 };
 
@@ -31,6 +32,12 @@ export interface ResponseDeclaration {
   errors: ErrorCode[];
   /** `jwt` routes can answer 401/403 and call Stripe (502); default `jwt`. */
   auth?: 'jwt' | 'none';
+  /**
+   * Whether a `jwt` route answers 403 `forbidden` (default true): for a location the caller names (`locationId`).
+   * Routes that only reach payments and readers by id set false: another location's is not found, as an unknown
+   * id is, so the answer does not tell that the id exists.
+   */
+  forbidden?: boolean;
   /** Routes that read a JSON body can refuse it (400 `invalid_json`, 415). */
   jsonBody?: boolean;
   /** Whether the route calls Stripe (502 `stripe_unavailable`); default true for `jwt` routes. */
@@ -40,7 +47,10 @@ export interface ResponseDeclaration {
 /** The full declaration for a route: its own codes plus the ones every such route shares. */
 export function declareResponses(declaration: ResponseDeclaration): DeclaredResponses {
   const codes: ErrorCode[] = ['internal_error', ...declaration.errors];
-  if ((declaration.auth ?? 'jwt') === 'jwt') codes.push('validation_error', 'unauthorized', 'forbidden');
+  if ((declaration.auth ?? 'jwt') === 'jwt') {
+    codes.push('validation_error', 'unauthorized');
+    if (declaration.forbidden ?? true) codes.push('forbidden');
+  }
   if (declaration.callsStripe ?? (declaration.auth ?? 'jwt') === 'jwt') codes.push('stripe_unavailable');
   if (declaration.jsonBody) codes.push('invalid_json', 'unsupported_media_type');
   const responses: Record<number, string[]> = {};

@@ -13,6 +13,8 @@ export interface ApiErrorInit {
   /** Extra response headers, e.g. `Retry-After`. */
   headers?: Record<string, string>;
   extraBody?: Record<string, unknown>;
+  /** The failure behind a 5xx (a Stripe or AWS SDK error): logged with the answer, never put in it. */
+  cause?: unknown;
 }
 
 /** An error the API answers with on purpose. */
@@ -26,7 +28,7 @@ export class ApiError extends Error {
   readonly extraBody: Record<string, unknown>;
 
   constructor(init: ApiErrorInit) {
-    super(init.message);
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = new.target.name;
     this.status = init.status;
     this.code = init.code;
@@ -46,6 +48,7 @@ export class ApiError extends Error {
       details: this.details,
       headers: this.headers,
       extraBody: { ...this.extraBody, ...extra },
+      cause: this.cause,
     });
   }
 }
@@ -64,8 +67,8 @@ export class ValidationError extends ApiError {
 }
 
 export class InvalidJsonError extends ApiError {
-  constructor() {
-    super({ status: 400, code: 'invalid_json', message: 'The request body is not valid JSON.' });
+  constructor(message = 'The request body is not valid JSON.') {
+    super({ status: 400, code: 'invalid_json', message });
   }
 }
 
@@ -86,7 +89,7 @@ export class UnauthorizedError extends ApiError {
   }
 }
 
-/** Another location's payment or reader: says nothing about it. */
+/** A location the caller named (`locationId`) that is not among the caller's locations. */
 export class ForbiddenError extends ApiError {
   constructor() {
     super({ status: 403, code: 'forbidden', message: 'You are not allowed to act for this location.' });
@@ -94,8 +97,8 @@ export class ForbiddenError extends ApiError {
 }
 
 export class PaymentNotFoundError extends ApiError {
-  constructor() {
-    super({ status: 404, code: 'payment_not_found', message: 'No payment with this id.' });
+  constructor(message = 'No payment with this id.') {
+    super({ status: 404, code: 'payment_not_found', message });
   }
 }
 
@@ -105,13 +108,19 @@ export class ReaderNotFoundError extends ApiError {
   }
 }
 
+/** What an `invalid_state` answer says about where the payment (or reader) is. */
+export interface InvalidStateDetails {
+  status?: string;
+  readerId?: string | null;
+  paymentId?: string | null;
+  /** A capture that asked for another amount than was captured: what was captured, and what was asked for. */
+  amountReceived?: number;
+  requested?: number;
+}
+
 /** The payment (or reader) is not in a state that allows the request; `details` says the current state. */
 export class InvalidStateError extends ApiError {
-  constructor(
-    message: string,
-    details: { status?: string; readerId?: string | null; paymentId?: string | null },
-    retryable = false,
-  ) {
+  constructor(message: string, details: InvalidStateDetails, retryable = false) {
     super({ status: 409, code: 'invalid_state', message, details, retryable });
   }
 }
@@ -121,7 +130,8 @@ export class OrderConflictError extends ApiError {
     super({
       status: 409,
       code: 'order_conflict',
-      message: 'This order already has a payment with another amount or currency: change it with PATCH /payments/{id}.',
+      message:
+        'This order already has a payment with another amount, currency or capture method: change its amount with PATCH /payments/{id}, or cancel it and create the order again.',
       details,
     });
   }
@@ -143,45 +153,66 @@ export class ReaderBusyError extends ApiError {
 }
 
 export class ReaderOfflineError extends ApiError {
-  constructor() {
+  constructor(cause?: unknown) {
     super({
       status: 503,
       code: 'reader_offline',
       message: 'The reader is offline. Check that it is powered on and connected to the internet, then try again.',
       retryable: true,
+      cause,
     });
   }
 }
 
 export class ReaderTimeoutError extends ApiError {
-  constructor() {
+  constructor(cause?: unknown) {
     super({
       status: 504,
       code: 'reader_timeout',
       message: 'The reader did not answer in time. Check its connection and try again.',
       retryable: true,
+      cause,
     });
   }
 }
 
 /** Stripe could not be reached or was overloaded; nothing was changed that a retry would repeat. */
 export class StripeUnavailableError extends ApiError {
-  constructor() {
+  constructor(cause?: unknown) {
     super({
       status: 502,
       code: 'stripe_unavailable',
       message: 'The payment service is not answering right now. Try again in a moment.',
       retryable: true,
+      cause,
+    });
+  }
+}
+
+/**
+ * Stripe did not answer a capture or cancel before the request's deadline (inside API Gateway's 30 s): it may or
+ * may not have been done. The same request again converges (same idempotency keys), and never does it twice.
+ */
+export class StripeTimeoutError extends ApiError {
+  constructor(cause?: unknown) {
+    super({
+      status: 504,
+      code: 'stripe_timeout',
+      message:
+        'The payment service did not answer in time, so it is not known yet whether this went through. Send the same request again (it is never done twice) or check the payment’s status.',
+      retryable: true,
+      cause,
     });
   }
 }
 
 export class InternalError extends ApiError {
-  constructor() {
+  constructor(cause?: unknown) {
     super({
       status: 500,
       code: 'internal_error',
       message: 'Something went wrong on our side. Try again; if it persists, contact support.',
+      cause,
     });
   }
 }
@@ -201,6 +232,7 @@ export const ERROR_CODES = [
   'reader_offline',
   'reader_timeout',
   'stripe_unavailable',
+  'stripe_timeout',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

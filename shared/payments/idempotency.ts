@@ -26,8 +26,13 @@ export const idempotencyKeys = {
   /** A new `try` after a verified `terminal_reader_timeout` (Stripe replays the stored error for a reused key). */
   processPayment: (paymentId: string, attempt: number, tryNumber: number) =>
     key(['process', paymentId, attempt, tryNumber]),
-  capturePayment: (paymentId: string) => key(['capture', paymentId]),
-  cancelPayment: (paymentId: string) => key(['cancel', paymentId]),
+  /**
+   * A new `try` only after Stripe replayed an error stored under the current one and a fresh read of the
+   * PaymentIntent shows it still capturable (Stripe never captures a PaymentIntent twice).
+   */
+  capturePayment: (paymentId: string, tryNumber: number) => key(['capture', paymentId, tryNumber]),
+  /** A new `try` as for capture: after a replayed error, while the PaymentIntent can still be cancelled. */
+  cancelPayment: (paymentId: string, tryNumber: number) => key(['cancel', paymentId, tryNumber]),
   /** `n` counts earlier amount changes, so going back to an earlier amount is a new request. */
   updateAmount: (paymentId: string, amount: number, n: number) => key(['update', paymentId, amount, n]),
   /**

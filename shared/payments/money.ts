@@ -32,3 +32,13 @@ export const SUPPORTED_CURRENCIES = Object.keys(MINIMUM_AMOUNTS);
 export function minimumAmount(currency: string): number | undefined {
   return MINIMUM_AMOUNTS[currency];
 }
+
+/**
+ * An amount in the currency's minor unit as a cashier reads it (`1299 usd` → `$12.99`, `500 jpy` → `¥500`): the
+ * currency's own number of decimals, from the runtime's ISO 4217 data.
+ */
+export function formatMoney(amount: number, currency: string): string {
+  const format = new Intl.NumberFormat('en-US', { style: 'currency', currency: currency.toUpperCase() });
+  const decimals = format.resolvedOptions().maximumFractionDigits ?? 2;
+  return format.format(amount / 10 ** decimals);
+}

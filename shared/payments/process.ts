@@ -30,6 +30,7 @@ export function recordProcessAccepted(
   if (record.attempts < command.attempt) {
     updated = startProcessAttempt(record, { readerId: command.readerId, startedAtMs: command.startedAtMs }, now);
   }
+  // Stripe answered: the command is no longer in flight (the one write a process request adds to its claim).
   updated = withCommandAnswered(updated, command.attempt);
   return applyObservation(updated, command.answer, now).record;
 }

@@ -60,17 +60,17 @@ export function currentAttempt(record: PaymentRecord): ProcessAttempt | undefine
 }
 
 /**
- * True while the current attempt's command is on its way to the reader: claimed, not yet answered by Stripe, and
- * its deadline not passed. A reader that shows no action for the payment then proves nothing: the command may
- * still arrive, so the attempt cannot be judged over, nor the payment sent to another reader, changed or
- * cancelled.
+ * True while the current attempt's command may still be on its way to the reader: claimed, not yet answered by
+ * Stripe, its action still `in_progress`, and its deadline not passed. A reader that does not show the command then
+ * proves nothing: it may still arrive, so the attempt cannot be judged over, nor the payment sent to another
+ * reader, changed or cancelled. A reader that shows it proves it arrived.
  */
 export function isCommandInFlight(record: PaymentRecord, nowMs: number): boolean {
   const due = currentAttempt(record)?.answerDueByMs;
-  return due !== undefined && nowMs < due;
+  return due !== undefined && nowMs < due && isReaderActionInProgress(record);
 }
 
-/** The record with attempt `number`'s command answered (no longer in flight). */
+/** The record with attempt `number`'s command answered by Stripe: no longer in flight. */
 export function withCommandAnswered(record: PaymentRecord, number: number): PaymentRecord {
   const index = record.attemptLog.findIndex((attempt) => attempt.number === number);
   const attempt = record.attemptLog[index];

@@ -166,32 +166,39 @@ function applyCharge(record: PaymentRecord, observation: ChargeObservation, now:
   return finish(record, updated, observation, `charge ${charge.status}`, now);
 }
 
+/** How far behind ours Stripe's clock (an event's `created`) may be, and the event still be told apart. */
+export const CLOCK_SKEW_SECONDS = 2;
+
 /**
  * Which attempt a reader-action observation is about. A reader's action carries no attempt number, so it is
- * matched by reader and time: it belongs to the current attempt if it is on the attempt's reader and was
- * created no earlier than the second the attempt started. In that very second an earlier attempt on the same
- * reader could have produced it too: ambiguous.
+ * matched by reader and time. On a reader that ran only the current attempt, every action of this PaymentIntent
+ * is the current attempt's. After an earlier attempt on the same reader, an event Stripe created after the second
+ * the attempt started is the current attempt's; one from that second, or from up to `CLOCK_SKEW_SECONDS` before it
+ * (Stripe's clock may be behind ours), may be either: ambiguous, and a read of the reader decides. A read is
+ * stamped by our own clock, so only its own second is ambiguous.
  */
 function matchAttempt(record: PaymentRecord, observation: ReaderActionObservation): 'current' | 'stale' | 'ambiguous' {
   const attempt = currentAttempt(record);
   if (attempt === undefined || observation.readerId !== attempt.readerId) return 'stale';
   if (observation.forAttempt !== undefined) return observation.forAttempt === attempt.number ? 'current' : 'stale';
+  const earlierOnReader = record.attemptLog.some((a) => a.number < attempt.number && a.readerId === attempt.readerId);
+  if (!earlierOnReader) return 'current';
   const startSecond = Math.floor(attempt.startedAtMs / 1000);
-  if (observation.createdSeconds < startSecond) return 'stale';
-  if (observation.createdSeconds === startSecond) {
-    const earlierOnReader = record.attemptLog.some((a) => a.number < attempt.number && a.readerId === attempt.readerId);
-    if (earlierOnReader) return 'ambiguous';
-  }
+  const skew = observation.origin.source === 'webhook' ? CLOCK_SKEW_SECONDS : 0;
+  if (observation.createdSeconds < startSecond - skew) return 'stale';
+  if (observation.createdSeconds <= startSecond) return 'ambiguous';
   return 'current';
 }
 
 function applyReaderAction(record: PaymentRecord, observation: ReaderActionObservation, now: Date): ObservationResult {
   const match = matchAttempt(record, observation);
   if (match !== 'current') return { record, changed: false, verdict: match };
-  // While the command is on its way, a read of the reader may show an earlier attempt's action or none at all,
-  // and the reader may take the command right after: only Stripe's answer or the reader's own events count.
+  // While the command may be on its way, a read of the reader that does not show it (no action, another
+  // payment's, or an earlier attempt's on the same reader) proves nothing: the reader may take it right after.
   const read = observation.origin.source !== 'webhook' && observation.forAttempt === undefined;
-  if (read && isCommandInFlight(record, now.getTime())) return stale(record);
+  if (read && isCommandInFlight(record, now.getTime()) && !showsCurrentCommand(record, observation)) {
+    return stale(record);
+  }
   const current = record.readerAction;
   // Within an attempt the action only moves from in_progress to succeeded or failed, and then never again.
   if (current !== null && current.status !== 'in_progress') return unchanged(record);
@@ -214,6 +221,7 @@ function applyReaderAction(record: PaymentRecord, observation: ReaderActionObser
     const attempt = currentAttempt(record);
     const later = attempt !== undefined && observation.createdSeconds > Math.floor(attempt.startedAtMs / 1000);
     if (observation.origin.source === 'webhook' || !later || current === null) return stale(record);
+    if (observation.readerStatus === 'offline') return stale(record);
     next =
       record.status === 'requires_capture' || record.status === 'succeeded'
         ? { type: 'process_payment_intent', status: 'succeeded', failureCode: null, failureMessage: null }
@@ -231,6 +239,20 @@ function applyReaderAction(record: PaymentRecord, observation: ReaderActionObser
   if (next.status !== 'in_progress') updated = { ...updated, flags: updated.flags.filter((f) => f !== 'reader_stuck') };
   const summary = `reader_action ${next.status}${next.failureCode ? ` ${next.failureCode}` : ''}`;
   return finish(record, updated, observation, summary, now);
+}
+
+/**
+ * Whether a read shows the current attempt's command on its reader: this payment's action, and not one an earlier
+ * attempt on the same reader could have left there.
+ */
+function showsCurrentCommand(record: PaymentRecord, observation: ReaderActionObservation): boolean {
+  const { action } = observation;
+  if (action === null || action.type !== 'process_payment_intent' || action.paymentIntentId !== record.id) return false;
+  const attempt = currentAttempt(record);
+  const earlierOnReader = record.attemptLog.some(
+    (a) => a.number < (attempt?.number ?? 0) && a.readerId === observation.readerId,
+  );
+  return action.status === 'in_progress' || !earlierOnReader;
 }
 
 /** Compare, and if anything the API shows changed, stamp `updatedAt` and add the audit entry. */

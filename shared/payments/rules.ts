@@ -3,7 +3,7 @@
  * the handlers turn refusals into errors.
  */
 import { isReaderActionInProgress } from './record.ts';
-import type { PaymentRecord } from './types.ts';
+import type { CaptureMethod, PaymentRecord } from './types.ts';
 
 export type ProcessDecision =
   /** Send the command to the reader. */
@@ -26,22 +26,37 @@ export function decideProcess(record: PaymentRecord): ProcessDecision {
 
 export type CaptureDecision =
   | { kind: 'capture' }
-  /** Already captured (automatic capture, or an earlier capture request): answer with it, capture nothing. */
+  /** Already captured for the amount asked for (automatic capture, or an earlier capture request): answer with it. */
   | { kind: 'already_captured' }
   /** The record may be behind Stripe (a lost event): re-read the PaymentIntent, then decide again. */
   | { kind: 'refresh' }
-  | { kind: 'refuse'; reason: 'not_capturable' | 'amount_exceeds_capturable' };
+  | { kind: 'refuse'; reason: 'not_capturable' | 'amount_exceeds_capturable' }
+  /** Captured already, for another amount than this request asks for: nothing more can be captured. */
+  | { kind: 'refuse'; reason: 'captured_other_amount'; amountReceived: number; requested: number };
 
 /**
- * Whether to ask Stripe to capture. Stripe stores a failed capture under the payment's one capture key, so the
- * capture is sent only when the PaymentIntent is known to be `requires_capture`.
+ * The amount a capture request asks for: `amountToCapture`, or without it the whole authorized amount. So a
+ * capture without an amount and one for the full amount are the same request.
+ */
+export function requestedCaptureAmount(record: Pick<PaymentRecord, 'amount'>, amountToCapture?: number): number {
+  return amountToCapture ?? record.amount;
+}
+
+/**
+ * Whether to ask Stripe to capture. The capture is sent only when the PaymentIntent is known to be
+ * `requires_capture`. A captured payment answers a repeated request only when it asks for the amount captured:
+ * a request for another amount was not what happened, and saying 200 to it would hide that.
  */
 export function decideCapture(
   record: PaymentRecord,
   amountToCapture: number | undefined,
   refreshed: boolean,
 ): CaptureDecision {
-  if (record.status === 'succeeded') return { kind: 'already_captured' };
+  if (record.status === 'succeeded') {
+    const requested = requestedCaptureAmount(record, amountToCapture);
+    if (requested === record.amountReceived) return { kind: 'already_captured' };
+    return { kind: 'refuse', reason: 'captured_other_amount', amountReceived: record.amountReceived, requested };
+  }
   if (record.status === 'canceled') return { kind: 'refuse', reason: 'not_capturable' };
   if (record.status !== 'requires_capture')
     return refreshed ? { kind: 'refuse', reason: 'not_capturable' } : { kind: 'refresh' };
@@ -77,18 +92,23 @@ export function decideAmountUpdate(record: PaymentRecord, amount: number): Amoun
 }
 
 export type OrderDecision =
-  /** The same order again with the same amount and currency: answer with its payment. */
+  /** The same order again with the same amount, currency and capture method: answer with its payment. */
   | { kind: 'same_payment' }
   /** The order's payment was canceled: start a new generation with a new PaymentIntent. */
   | { kind: 'new_generation' }
   | { kind: 'conflict' };
 
-/** What to do with a create request for an order that already has a payment. */
+/**
+ * What to do with a create request for an order that already has a payment. Another capture method is a conflict
+ * like another amount: answering with the existing payment would leave the POS capturing a payment that captures
+ * itself, or waiting for one that never will. The description is not compared (it changes nothing of the money).
+ */
 export function decideExistingOrder(
-  existing: Pick<PaymentRecord, 'status' | 'amount' | 'currency'>,
-  requested: { amount: number; currency: string },
+  existing: Pick<PaymentRecord, 'status' | 'amount' | 'currency' | 'captureMethod'>,
+  requested: { amount: number; currency: string; captureMethod?: CaptureMethod },
 ): OrderDecision {
   if (existing.status === 'canceled') return { kind: 'new_generation' };
-  if (existing.amount === requested.amount && existing.currency === requested.currency) return { kind: 'same_payment' };
-  return { kind: 'conflict' };
+  const sameMoney = existing.amount === requested.amount && existing.currency === requested.currency;
+  const sameCapture = requested.captureMethod === undefined || requested.captureMethod === existing.captureMethod;
+  return sameMoney && sameCapture ? { kind: 'same_payment' } : { kind: 'conflict' };
 }

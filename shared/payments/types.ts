@@ -57,9 +57,9 @@ export interface ProcessAttempt {
   /** Our clock, just before the command that the reader accepted was sent. */
   startedAtMs: number;
   /**
-   * Set while the command is on its way: from the claim until Stripe's answer is recorded. Until this time (the
-   * process request's deadline) the reader may take the command at any moment, so no read of the reader ends
-   * the attempt.
+   * Set while the command is on its way: from the claim (before the command is sent) until Stripe's answer is
+   * recorded; the process request's deadline. Until then the reader may take the command at any moment, so a read
+   * of the reader that does not show it ends nothing.
    */
   answerDueByMs?: number;
 }
@@ -198,6 +198,11 @@ export interface ReaderActionObservation {
   readerId: string;
   /** The reader's `action` (null when it has none). */
   action: ReaderActionSnapshot | null;
+  /**
+   * The reader's connection when it was read. An offline reader's action in the API does not follow the device:
+   * its showing no action (or another payment's) then proves nothing.
+   */
+  readerStatus?: 'online' | 'offline';
   /** Event `created`, or the read time, in unix seconds. */
   createdSeconds: number;
   /**

@@ -3,10 +3,9 @@
  * `card_present.capture_before` (the PaymentIntent becomes `canceled`, reason `expired`), so payments past
  * `CAPTURE_WARNING_AFTER_HOURS` are flagged, and payments past their deadline are re-read and recorded as they are.
  */
-import type Stripe from 'stripe';
 import type { PaymentRecord } from '../payments/types.ts';
-import { cancelPaymentIntent, capturePaymentIntent, retrievePaymentIntent } from '../stripe/calls.ts';
-import { stripeErrorCode } from '../stripe/errors.ts';
+import { retrievePaymentIntent } from '../stripe/calls.ts';
+import { cancelAtMostOnce, captureAtMostOnce } from '../stripe/capture-cancel.ts';
 import { paymentIntentObservation } from '../stripe/snapshots.ts';
 import {
   agingAuthorizationNeedsRead,
@@ -14,7 +13,7 @@ import {
   isPastCaptureDeadline,
   markCaptureDeadlineApproaching,
 } from './decisions.ts';
-import type { ReconcileRun, StripeAnswer } from './run-context.ts';
+import type { ReconcileRun } from './run-context.ts';
 
 const POLL = { source: 'poll' } as const;
 
@@ -38,8 +37,9 @@ export async function reconcileExpiredAuthorization(candidate: PaymentRecord, ru
 /**
  * A payment authorized longer ago than `CAPTURE_WARNING_AFTER_HOURS`: read it once (webhooks may not have
  * carried the charge's real `capture_before`), flag it `capture_deadline_approaching`, then apply
- * `STALE_AUTHORIZATION_ACTION`. Capture and cancel use the payment's one key each, so two runs cannot move the
- * money twice.
+ * `STALE_AUTHORIZATION_ACTION`. Capture and cancel go through the same keys as the API's (`capture:{id}:{try}`,
+ * `cancel:{id}:{try}`), so two runs, or a run and a POS, cannot move the money twice, and an error Stripe stored
+ * under a key does not block the policy for the 24 hours Stripe keeps it.
  */
 export async function reconcileAgingAuthorization(candidate: PaymentRecord, run: ReconcileRun): Promise<void> {
   const policy = run.settings.staleAuthorizationAction;
@@ -50,25 +50,23 @@ export async function reconcileAgingAuthorization(candidate: PaymentRecord, run:
 
   const step = decideStaleAuthorization(payment, policy);
   if (step.kind === 'none') return;
-  const act =
-    step.kind === 'capture'
-      ? () => capturePaymentIntent(payment.id)
-      : () => cancelPaymentIntent(payment.id, 'abandoned');
-  let answer: StripeAnswer<Stripe.PaymentIntent>;
-  try {
-    answer = await run.stripe(act);
-  } catch (error) {
-    // Captured, canceled or expired since the read: the next run's read records which.
-    if (stripeErrorCode(error) !== 'payment_intent_unexpected_state') throw error;
-    run.logger.warn('Stale authorization changed before the policy could act', { paymentId: payment.id, policy });
-    return;
-  }
+  // One paced turn: more than one request goes out only after Stripe replayed an old answer.
+  const { result: outcome } = await run.stripe(() =>
+    step.kind === 'capture' ? captureAtMostOnce(payment.id, undefined) : cancelAtMostOnce(payment.id, 'abandoned'),
+  );
   // Only the request Stripe ran counts; a racing run's twin was answered with its stored response.
-  if (!answer.replayed) {
+  if (outcome.performed) {
     if (step.kind === 'capture') run.summary.authorizationsCaptured += 1;
     else run.summary.authorizationsCanceled += 1;
     run.logger.info('Stale authorization policy applied', { paymentId: payment.id, policy, amount: payment.amount });
+  } else if (outcome.source === 'poll') {
+    // Captured, canceled or expired since the read: what Stripe holds now is recorded below.
+    run.logger.warn('Stale authorization changed before the policy could act', {
+      paymentId: payment.id,
+      policy,
+      status: outcome.paymentIntent.status,
+    });
   }
-  const observation = paymentIntentObservation(answer.result, POLL, answer.startedAtMs);
+  const observation = paymentIntentObservation(outcome.paymentIntent, POLL, outcome.observedAtMs);
   await run.record(payment, [observation], new Date(run.clock.now()), 'reconciler', `stale_authorization_${policy}`);
 }

@@ -10,6 +10,7 @@ import { applyObservations } from '../payments/reducer.ts';
 import type { Observation, PaymentFlag, PaymentRecord } from '../payments/types.ts';
 import { updatePayment } from '../store/payments.ts';
 import type { CandidateIndex } from '../store/reconcile-queries.ts';
+import { isReplayedAnswer } from '../stripe/errors.ts';
 import { flagChanges, noFlagCounts } from './flags.ts';
 import { type Clock, createStripeCallPacer } from './pacing.ts';
 import type { ReconcileSettings } from './settings.ts';
@@ -28,6 +29,8 @@ export interface ReconcileSummary {
   actionsCanceled: number;
   authorizationsCaptured: number;
   authorizationsCanceled: number;
+  /** Order claims left without a recorded PaymentIntent that were settled from Stripe's side. */
+  ordersSettled: number;
   /** Payments whose reconciliation failed (each is retried on a later run). */
   failures: number;
   stripeCalls: number;
@@ -52,6 +55,7 @@ export function emptySummary(): ReconcileSummary {
     actionsCanceled: 0,
     authorizationsCaptured: 0,
     authorizationsCanceled: 0,
+    ordersSettled: 0,
     failures: 0,
     stripeCalls: 0,
     readersCached: 0,
@@ -70,12 +74,7 @@ export interface StripeAnswer<T> {
   replayed: boolean;
 }
 
-/** Whether a Stripe SDK result is an idempotent replay (`Idempotent-Replayed: true`). */
-export function isReplayedAnswer(result: unknown): boolean {
-  if (typeof result !== 'object' || result === null) return false;
-  const headers = (result as { lastResponse?: { headers?: Record<string, string | undefined> } }).lastResponse?.headers;
-  return headers?.['idempotent-replayed'] === 'true';
-}
+export { isReplayedAnswer };
 
 /** Why a payment was written: what Stripe showed (an outcome the record lacked), or the reconciler's own act. */
 export type ChangeCause = 'stripe_state' | 'reconciler';

@@ -5,6 +5,7 @@
  */
 import { config } from '../config.ts';
 import type { PaymentRecord } from '../payments/types.ts';
+import { listPendingOrders, setAsideRefusedClaim } from '../store/orders.ts';
 import {
   type CandidateIndex,
   type IndexPosition,
@@ -13,6 +14,7 @@ import {
   readReconcileCursor,
   saveReconcileCursor,
 } from '../store/reconcile-queries.ts';
+import { ORDER_CLAIM_GRACE_MS, settleOrderClaim } from '../stripe/payment-commands.ts';
 import { reconcileAgingAuthorization, reconcileExpiredAuthorization } from './authorizations.ts';
 import { type Clock, createRunBudget, type RunBudget, systemClock } from './pacing.ts';
 import { refreshReaderCache } from './reader-cache.ts';
@@ -76,6 +78,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     if (stoppedAt === undefined) delete cursor[pass.index];
     else cursor[pass.index] = stoppedAt;
   }
+  if (clock.now() < options.deadlineMs) await settlePendingOrders(run, new Date(startedAtMs));
   await saveReconcileCursor(cursor, previous, new Date(clock.now()));
   run.summary.durationMs = clock.now() - startedAtMs;
   return run.summary;
@@ -128,6 +131,36 @@ async function runPass(
     }
     if (page.next === undefined) return undefined;
     after = page.next;
+  }
+}
+
+/**
+ * Order claims whose create failed half-way (no PaymentIntent recorded after longer than any request runs): send
+ * each claim's own request again under its key, so Stripe says what it did, and record the PaymentIntent as the
+ * order's payment; a claim Stripe refused leaves the index. Oldest first, one page a run.
+ */
+async function settlePendingOrders(run: ReconcileRun, startedAt: Date): Promise<void> {
+  const claimedBy = new Date(startedAt.getTime() - ORDER_CLAIM_GRACE_MS).toISOString();
+  const orders = await listPendingOrders(claimedBy, CANDIDATE_PAGE_SIZE);
+  run.summary.indexQueries += 1;
+  run.summary.indexItemsRead += orders.length;
+  for (const order of orders) {
+    if (order.request === null) continue;
+    const { request } = order;
+    try {
+      const settled = await run.stripe(() => settleOrderClaim(order, request, new Date(run.clock.now())));
+      if (settled.result.kind === 'refused') await setAsideRefusedClaim(order);
+      else run.summary.ordersSettled += 1;
+      run.logger.info('Order claim settled', {
+        locationId: order.locationId,
+        orderId: order.orderId,
+        generation: order.generation,
+        ...(settled.result.kind === 'payment' ? { paymentId: settled.result.payment.id } : { outcome: 'refused' }),
+      });
+    } catch (error) {
+      run.summary.failures += 1;
+      run.logger.error('Order claim not settled; retried next run', { orderId: order.orderId, error: error as Error });
+    }
   }
 }
 

@@ -13,6 +13,7 @@ import {
   canceledByReconcilerObservation,
   decideStuckAction,
   markReaderStuck,
+  readerStillRunsPayment,
   stuckActionObservations,
   stuckAttempt,
 } from './decisions.ts';
@@ -62,6 +63,15 @@ export async function reconcileStuckAction(candidate: PaymentRecord, run: Reconc
   // A webhook (or the POS) may have settled the action since the reads: then there is nothing left to reset.
   if (!decision.cancelAction || payment.attempts !== attempt.number || !isReaderActionInProgress(payment)) return;
 
+  // Another payment may have started on the reader since it was read: cancel only while it still runs this one.
+  const again = await run.stripe(() => retrieveReader(attempt.readerId));
+  if (again.result === undefined || !readerStillRunsPayment(readerSnapshot(again.result), payment.id)) {
+    run.logger.info('Stuck reader action ended before it was cancelled; looking again next run', {
+      paymentId: payment.id,
+      readerId: attempt.readerId,
+    });
+    return;
+  }
   let canceled: { replayed: boolean };
   try {
     // The payment's one key for this attempt's action: a racing run (or the POS's cancel) gets the same answer

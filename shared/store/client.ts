@@ -23,7 +23,8 @@ export function dynamo(): DynamoDBDocumentClient {
   const key = `${AWS_REGION}|${DYNAMODB_ENDPOINT ?? ''}`;
   if (cached?.key !== key) {
     const client = DynamoDBDocumentClient.from(createDynamoClient(AWS_REGION, DYNAMODB_ENDPOINT), {
-      marshallOptions: { removeUndefinedValues: true },
+      // A metadata key named `constructor` makes a plain object look like a class instance to the marshaller.
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
     });
     client.middlewareStack.add(
       (next) => (args) => {

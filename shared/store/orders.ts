@@ -4,10 +4,11 @@
  * (never by reading first and writing after), so two racing creates cannot both win.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { PaymentRecord } from '../payments/types.ts';
+import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { CaptureMethod, PaymentRecord } from '../payments/types.ts';
 import { dynamo, tableName } from './client.ts';
 import { paymentItem } from './payments.ts';
+import { paymentsTable } from './table.ts';
 
 export const ORDER_SORT_KEY = 'ORDER';
 
@@ -15,20 +16,39 @@ export function orderPk(locationId: string, orderId: string): string {
   return `ORDER#${locationId}#${orderId}`;
 }
 
+/** What a create request asked Stripe for: kept on the order until its PaymentIntent is recorded. */
+export interface OrderCreateRequest {
+  amount: number;
+  currency: string;
+  captureMethod: CaptureMethod;
+  description: string | null;
+  metadata: Record<string, string>;
+}
+
 /** The order item. */
 export interface OrderRecord {
   locationId: string;
   orderId: string;
-  /** Bumped only after the order's payment was canceled; part of the create idempotency key. */
+  /** Bumped after the order's payment was canceled, or after Stripe refused a generation's create; part of the create idempotency key. */
   generation: number;
   /** The generation's PaymentIntent; null until it is created and stored. */
   paymentId: string | null;
   /** What the generation was claimed for (compared when a create finds no payment yet). */
   amount: number;
   currency: string;
+  /**
+   * While `paymentId` is null: the create request of this generation, so any later request (or the reconciler)
+   * can send it again under the same idempotency key and learn what Stripe did with it. Null on older claims.
+   */
+  request: OrderCreateRequest | null;
+  /** When this generation was claimed. */
+  claimedAt: string;
   createdAt: string;
   updatedAt: string;
 }
+
+/** Partition value of the `pendingOrders` index: order claims whose PaymentIntent is not recorded yet. */
+export const PENDING_ORDER_KEY = 'PENDING_ORDER';
 
 function orderFromItem(item: Record<string, unknown>): OrderRecord {
   return {
@@ -38,9 +58,19 @@ function orderFromItem(item: Record<string, unknown>): OrderRecord {
     paymentId: typeof item.paymentId === 'string' ? item.paymentId : null,
     amount: Number(item.amount),
     currency: String(item.currency),
+    request: typeof item.pendingCreate === 'string' ? (JSON.parse(item.pendingCreate) as OrderCreateRequest) : null,
+    claimedAt: String(item.claimedAt ?? item.updatedAt),
     createdAt: String(item.createdAt),
     updatedAt: String(item.updatedAt),
   };
+}
+
+/**
+ * The pending-claim attributes: the request (as JSON, so any metadata key is kept as sent) and the sparse
+ * `pendingOrders` index keys that let the reconciler find a claim left without its PaymentIntent.
+ */
+function pendingAttributes(request: OrderCreateRequest, claimedAt: string) {
+  return { pendingCreate: JSON.stringify(request), pendingOrderKey: PENDING_ORDER_KEY, claimedAt };
 }
 
 export type ClaimResult = { claimed: true; order: OrderRecord } | { claimed: false; existing: OrderRecord };
@@ -50,15 +80,21 @@ export type ClaimResult = { claimed: true; order: OrderRecord } | { claimed: fal
  * so the happy path and the replay path each cost one request).
  */
 export async function claimOrder(
-  input: { locationId: string; orderId: string; amount: number; currency: string },
+  input: { locationId: string; orderId: string; request: OrderCreateRequest },
   now: Date,
 ): Promise<ClaimResult> {
+  const { request, ...ids } = input;
+  const at = now.toISOString();
   const order: OrderRecord = {
-    ...input,
+    ...ids,
     generation: 1,
     paymentId: null,
-    createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
+    amount: request.amount,
+    currency: request.currency,
+    request,
+    claimedAt: at,
+    createdAt: at,
+    updatedAt: at,
   };
   try {
     await dynamo().send(
@@ -68,8 +104,14 @@ export async function claimOrder(
           pk: orderPk(input.locationId, input.orderId),
           sk: ORDER_SORT_KEY,
           entity: 'order',
-          ...order,
-          paymentId: undefined,
+          locationId: order.locationId,
+          orderId: order.orderId,
+          generation: order.generation,
+          amount: order.amount,
+          currency: order.currency,
+          createdAt: at,
+          updatedAt: at,
+          ...pendingAttributes(request, at),
         },
         ConditionExpression: 'attribute_not_exists(pk)',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -95,37 +137,49 @@ function unmarshallOld(item: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
- * Start the next generation of an order whose payment was canceled, for a new PaymentIntent. Conditional on the
- * generation and payment seen, so only one of several racing creates starts it; returns the new order, or
- * undefined when another request changed the order first.
+ * Start the order's next generation, for a new PaymentIntent: after its payment was canceled, or after Stripe
+ * created nothing for the current generation. Conditional on the generation and payment seen, so only one of
+ * several racing creates starts it; returns the new order, or undefined when another request changed the order
+ * first.
  */
 export async function startNextGeneration(
   existing: OrderRecord,
-  requested: { amount: number; currency: string },
+  request: OrderCreateRequest,
   now: Date,
 ): Promise<OrderRecord | undefined> {
+  const at = now.toISOString();
   const next: OrderRecord = {
     ...existing,
-    ...requested,
+    amount: request.amount,
+    currency: request.currency,
+    request,
     generation: existing.generation + 1,
     paymentId: null,
-    updatedAt: now.toISOString(),
+    claimedAt: at,
+    updatedAt: at,
   };
+  const pending = pendingAttributes(request, at);
   try {
     await dynamo().send(
       new UpdateCommand({
         TableName: tableName(),
         Key: { pk: orderPk(existing.locationId, existing.orderId), sk: ORDER_SORT_KEY },
         UpdateExpression:
-          'SET generation = :next, amount = :amount, currency = :currency, updatedAt = :now REMOVE paymentId',
-        ConditionExpression: 'generation = :seen AND paymentId = :payment',
+          'SET generation = :next, amount = :amount, currency = :currency, updatedAt = :now, ' +
+          'pendingCreate = :request, pendingOrderKey = :pending, claimedAt = :now REMOVE paymentId',
+        ConditionExpression:
+          existing.paymentId === null
+            ? 'generation = :seen AND attribute_not_exists(paymentId)'
+            : 'generation = :seen AND paymentId = :payment',
         ExpressionAttributeValues: {
           ':next': next.generation,
           ':seen': existing.generation,
-          ':payment': existing.paymentId,
+          ...(existing.paymentId === null ? {} : { ':payment': existing.paymentId }),
           ':amount': next.amount,
           ':currency': next.currency,
-          ':now': next.updatedAt,
+          ':now': at,
+          ':request': pending.pendingCreate,
+          ':pending': pending.pendingOrderKey,
         },
       }),
     );
@@ -157,7 +211,8 @@ export async function insertPaymentForOrder(
             Update: {
               TableName: tableName(),
               Key: { pk: orderPk(order.locationId, order.orderId), sk: ORDER_SORT_KEY },
-              UpdateExpression: 'SET paymentId = :payment, updatedAt = :now',
+              UpdateExpression:
+                'SET paymentId = :payment, updatedAt = :now REMOVE pendingCreate, pendingOrderKey, claimedAt',
               ConditionExpression:
                 'generation = :generation AND (attribute_not_exists(paymentId) OR paymentId = :payment)',
               ExpressionAttributeValues: {
@@ -178,22 +233,37 @@ export async function insertPaymentForOrder(
 }
 
 /**
- * Give up a fresh claim (generation 1, no PaymentIntent yet) after Stripe refused to create the PaymentIntent
- * outright, so the order can be created again with other details. Conditional: a claim that has meanwhile got
- * its payment stays.
+ * Take a claim whose create Stripe refused out of the `pendingOrders` index (its request stays, so the next create
+ * for the order learns the same and starts a new generation): nothing is left for the reconciler to settle.
  */
-export async function releaseOrderClaim(order: OrderRecord): Promise<void> {
-  if (order.generation !== 1) return;
+export async function setAsideRefusedClaim(order: OrderRecord): Promise<void> {
   try {
     await dynamo().send(
-      new DeleteCommand({
+      new UpdateCommand({
         TableName: tableName(),
         Key: { pk: orderPk(order.locationId, order.orderId), sk: ORDER_SORT_KEY },
-        ConditionExpression: 'generation = :one AND attribute_not_exists(paymentId)',
-        ExpressionAttributeValues: { ':one': 1 },
+        UpdateExpression: 'REMOVE pendingOrderKey',
+        ConditionExpression: 'generation = :generation AND attribute_not_exists(paymentId)',
+        ExpressionAttributeValues: { ':generation': order.generation },
       }),
     );
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
   }
+}
+
+/** Order claims still without a recorded PaymentIntent, claimed no later than `claimedBy`, oldest first. */
+export async function listPendingOrders(claimedBy: string, limit: number): Promise<OrderRecord[]> {
+  const index = paymentsTable.indexes.pendingOrders;
+  const output = await dynamo().send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: index.indexName,
+      KeyConditionExpression: '#pk = :pk AND #sk <= :upTo',
+      ExpressionAttributeNames: { '#pk': index.partitionKey.name, '#sk': index.sortKey.name },
+      ExpressionAttributeValues: { ':pk': PENDING_ORDER_KEY, ':upTo': claimedBy },
+      Limit: limit,
+    }),
+  );
+  return (output.Items ?? []).map(orderFromItem);
 }

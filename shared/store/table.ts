@@ -14,6 +14,7 @@
  * - `activeReaderActions`   payments whose reader action is `in_progress`, oldest action first (reconciler)
  * - `awaitingCaptureByAge`  `requires_capture` payments by authorization time (reconciler: approaching deadline)
  * - `awaitingCaptureByDeadline` the same payments by `captureBefore` (reconciler: expired authorizations)
+ * - `pendingOrders`         order claims whose PaymentIntent is not recorded yet, oldest first (reconciler)
  */
 export interface KeyAttribute {
   name: string;
@@ -55,6 +56,11 @@ export const paymentsTable = {
       indexName: 'awaitingCaptureByDeadline',
       partitionKey: { name: 'awaitingCaptureKey', type: 'S' },
       sortKey: { name: 'captureBefore', type: 'S' },
+    },
+    pendingOrders: {
+      indexName: 'pendingOrders',
+      partitionKey: { name: 'pendingOrderKey', type: 'S' },
+      sortKey: { name: 'claimedAt', type: 'S' },
     },
   },
 } as const satisfies {

@@ -1,20 +1,92 @@
 /**
  * Stripe calls the API makes, each with its idempotency key where it writes. Retries here are only those that
  * cannot move money twice: a request whose key is still in use by a racing twin is retried until the twin's
- * answer can be replayed.
+ * answer can be replayed, and one Stripe did not answer is sent again under the same key.
  */
 import type Stripe from 'stripe';
+import { config } from '../config.ts';
+import { StripeTimeoutError } from '../http/errors.ts';
 import { idempotencyKeys } from '../payments/idempotency.ts';
 import type { CaptureMethod } from '../payments/types.ts';
 import { stripe } from './client.ts';
-import { isReplayedError, stripeErrorCode } from './errors.ts';
+import { isReplayedError, isStripeError, stripeErrorCode } from './errors.ts';
 
 const KEY_IN_USE_RETRIES = 6;
 const KEY_IN_USE_DELAY_MS = 250;
 /** Fresh keys tried after replayed errors before giving up (each replay is a stored old answer). */
 const MAX_REPLAYED_KEYS = 10;
+/** Sends of one request under its key, the first included. */
+const SAME_KEY_SENDS = 6;
+/** Less time than this before a deadline is not worth a request: the answer is given instead. */
+const MIN_REQUEST_MS = 250;
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Options that make one request end by `deadline` (epoch ms): Stripe's timeout cut to the time left, and no retries
+ * of the SDK's own (the caller sends again only while time is left). Throws `StripeTimeoutError` when too little
+ * time is left to send anything.
+ */
+function requestOptionsBy(deadline: number | undefined): Stripe.RequestOptions {
+  if (deadline === undefined) return {};
+  const left = deadline - Date.now();
+  if (left < MIN_REQUEST_MS) throw new StripeTimeoutError();
+  return { timeout: Math.min(config().STRIPE_TIMEOUT_MS, left), maxNetworkRetries: 0 };
+}
+
+/** No answer came (the connection failed or the timeout passed): the request may or may not have run. */
+function isUnanswered(error: unknown): boolean {
+  return isStripeError(error) && error.type === 'StripeConnectionError';
+}
+
+/**
+ * Whether the same request under the same key can fare better: a twin still holds the key, or (`transient`) Stripe
+ * did not answer, was rate limited or failed without storing its answer. A replayed answer is final for its key.
+ */
+function worthSendingAgain(error: unknown, transient: boolean): boolean {
+  if (!isStripeError(error) || isReplayedError(error)) return false;
+  if (stripeErrorCode(error) === 'idempotency_key_in_use') return true;
+  return transient && (isUnanswered(error) || error.type === 'StripeRateLimitError' || (error.statusCode ?? 0) >= 500);
+}
+
+/**
+ * Send a request, and send it again (same key, so it runs at most once) while that can help, a few times at most.
+ * With a `deadline`, every send ends by it and this loop, not the SDK, retries what Stripe did not answer; a request
+ * still without an answer then is `StripeTimeoutError`. Without one, the SDK's own retries apply and only a key in
+ * use by a twin is waited for.
+ */
+export async function sendUntil<T>(
+  deadline: number | undefined,
+  send: (options: Stripe.RequestOptions) => Promise<T>,
+): Promise<T> {
+  for (let sends = 1; ; sends += 1) {
+    const options = requestOptionsBy(deadline);
+    try {
+      return await send(options);
+    } catch (error) {
+      if (!worthSendingAgain(error, deadline !== undefined)) throw error;
+      const delayMs = KEY_IN_USE_DELAY_MS * sends;
+      const outOfTime = deadline !== undefined && Date.now() + delayMs + MIN_REQUEST_MS > deadline;
+      if (outOfTime && isUnanswered(error)) throw new StripeTimeoutError(error);
+      if (outOfTime || sends >= SAME_KEY_SENDS) throw error;
+      await sleep(delayMs);
+    }
+  }
+}
+
+/**
+ * `work`'s result, or `StripeTimeoutError` once `deadline` passes first. For Stripe work that cannot end by a
+ * deadline of its own; what it leaves running is harmless (its writes are keyed) and its failure is ignored.
+ */
+export function beforeDeadline<T>(deadline: number | undefined, work: Promise<T>): Promise<T> {
+  if (deadline === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StripeTimeoutError()), Math.max(0, deadline - Date.now()));
+  });
+  work.catch(() => undefined);
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Run a keyed Stripe write; while a concurrent request with the same key is still running (409
@@ -75,42 +147,80 @@ export async function createPaymentIntent(input: CreatePaymentIntentInput): Prom
   return withKeyInUseRetry(() => client.paymentIntents.create(params, { idempotencyKey }));
 }
 
-/** The PaymentIntent as Stripe holds it now, with its latest charge (card details, capture deadline). */
-export async function retrievePaymentIntent(id: string): Promise<Stripe.PaymentIntent> {
+/**
+ * The PaymentIntent as Stripe holds it now, with its latest charge (card details, capture deadline); with a
+ * `deadline`, read by then or `StripeTimeoutError`.
+ */
+export async function retrievePaymentIntent(
+  id: string,
+  options: { deadline?: number } = {},
+): Promise<Stripe.PaymentIntent> {
   const client = await stripe();
-  return client.paymentIntents.retrieve(id, { expand: ['latest_charge'] });
+  if (options.deadline === undefined) return client.paymentIntents.retrieve(id, { expand: ['latest_charge'] });
+  return sendUntil(options.deadline, (requestOptions) =>
+    client.paymentIntents.retrieve(id, { expand: ['latest_charge'] }, requestOptions),
+  );
 }
 
-/** Capture an authorized PaymentIntent; the one capture key makes a repeated capture a replay. */
-export async function capturePaymentIntent(id: string, amountToCapture?: number): Promise<Stripe.PaymentIntent> {
+/** Which key of a capture or cancel to send, and by when Stripe must have answered. */
+export interface KeyedWriteOptions {
+  /** The key's try counter: `capture:{id}:{try}`, `cancel:{id}:{try}`. */
+  tryNumber: number;
+  /** Epoch ms; unset: the client's own timeout and retries. */
+  deadline?: number;
+}
+
+/** Capture an authorized PaymentIntent under try `tryNumber`'s key: the same try again is a replay. */
+export async function capturePaymentIntent(
+  id: string,
+  amountToCapture: number | undefined,
+  options: KeyedWriteOptions,
+): Promise<Stripe.PaymentIntent> {
   const client = await stripe();
   const params: Stripe.PaymentIntentCaptureParams = { expand: ['latest_charge'] };
   if (amountToCapture !== undefined) params.amount_to_capture = amountToCapture;
-  return withKeyInUseRetry(() =>
-    client.paymentIntents.capture(id, params, { idempotencyKey: idempotencyKeys.capturePayment(id) }),
+  const idempotencyKey = idempotencyKeys.capturePayment(id, options.tryNumber);
+  return sendUntil(options.deadline, (requestOptions) =>
+    client.paymentIntents.capture(id, params, { ...requestOptions, idempotencyKey }),
   );
 }
 
 export type CancellationReason = 'requested_by_customer' | 'abandoned' | 'duplicate';
 
-export async function cancelPaymentIntent(id: string, reason?: CancellationReason): Promise<Stripe.PaymentIntent> {
+/** Cancel the PaymentIntent under try `tryNumber`'s key: the same try again is a replay. */
+export async function cancelPaymentIntent(
+  id: string,
+  reason: CancellationReason | undefined,
+  options: KeyedWriteOptions,
+): Promise<Stripe.PaymentIntent> {
   const client = await stripe();
   const params: Stripe.PaymentIntentCancelParams = {};
   if (reason !== undefined) params.cancellation_reason = reason;
-  return withKeyInUseRetry(() =>
-    client.paymentIntents.cancel(id, params, { idempotencyKey: idempotencyKeys.cancelPayment(id) }),
+  const idempotencyKey = idempotencyKeys.cancelPayment(id, options.tryNumber);
+  return sendUntil(options.deadline, (requestOptions) =>
+    client.paymentIntents.cancel(id, params, { ...requestOptions, idempotencyKey }),
   );
 }
 
-/** Change the amount; `updateNumber` counts the payment's earlier amount changes. */
+/**
+ * Change the amount; `updateNumber` counts the payment's earlier amount changes. With `deadline`, every send must
+ * be answered by then (see `sendUntil`).
+ */
 export async function updatePaymentIntentAmount(
   id: string,
   amount: number,
   updateNumber: number,
+  deadline?: number,
 ): Promise<Stripe.PaymentIntent> {
   const client = await stripe();
   const { result } = await withFreshKeyAfterReplayedError(updateNumber, (n) =>
-    client.paymentIntents.update(id, { amount }, { idempotencyKey: idempotencyKeys.updateAmount(id, amount, n) }),
+    sendUntil(deadline, (requestOptions) =>
+      client.paymentIntents.update(
+        id,
+        { amount },
+        { ...requestOptions, idempotencyKey: idempotencyKeys.updateAmount(id, amount, n) },
+      ),
+    ),
   );
   return result;
 }

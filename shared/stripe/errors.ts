@@ -45,6 +45,13 @@ export function isReplayedError(error: unknown): boolean {
   return isStripeError(error) && error.headers?.['idempotent-replayed'] === 'true';
 }
 
+/** Whether a Stripe SDK result is an idempotent replay (`Idempotent-Replayed: true`): this request changed nothing. */
+export function isReplayedAnswer(result: unknown): boolean {
+  if (typeof result !== 'object' || result === null) return false;
+  const headers = (result as { lastResponse?: { headers?: Record<string, string | undefined> } }).lastResponse?.headers;
+  return headers?.['idempotent-replayed'] === 'true';
+}
+
 /** What the caller knows that Stripe's error does not say. */
 export interface StripeErrorContext {
   /** Which of the request's objects a `resource_missing` is about. */
@@ -81,22 +88,24 @@ function isUnavailable(error: StripeError): boolean {
 /** The API error for a failed Stripe call (an `ApiError` passes through unchanged). */
 export function toApiError(error: unknown, context: StripeErrorContext = {}): ApiError {
   if (error instanceof ApiError) return error;
-  if (!isStripeError(error)) return new InternalError();
+  if (!isStripeError(error)) return new InternalError(error);
   const status = context.status ?? error.payment_intent?.status;
   switch (stripeErrorCode(error)) {
     case 'terminal_reader_busy':
       return new ReaderBusyError();
     case 'terminal_reader_offline':
-      return new ReaderOfflineError();
+      return new ReaderOfflineError(error);
     case 'terminal_reader_timeout':
-      return new ReaderTimeoutError();
+      return new ReaderTimeoutError(error);
     case 'intent_invalid_state':
     case 'payment_intent_unexpected_state':
       return new InvalidStateError(invalidStateMessage(status), { status, readerId: context.readerId ?? null });
     case 'resource_missing':
+      // Stripe names the missing object in `param`: a reader command can be refused for its PaymentIntent.
+      if (error.param === 'payment_intent') return new PaymentNotFoundError('This payment no longer exists at Stripe.');
       if (context.notFound === 'reader') return new ReaderNotFoundError();
       if (context.notFound === 'payment') return new PaymentNotFoundError();
-      return new InternalError();
+      return new InternalError(error);
     case 'amount_too_small':
     case 'amount_too_large':
       return new ValidationError([
@@ -120,7 +129,7 @@ export function toApiError(error: unknown, context: StripeErrorContext = {}): Ap
     });
   }
   if (isUnavailable(error)) {
-    return new StripeUnavailableError();
+    return new StripeUnavailableError(error);
   }
-  return new InternalError();
+  return new InternalError(error);
 }

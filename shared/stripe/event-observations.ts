@@ -192,7 +192,10 @@ export function mayBelongToUnrecordedAttempt(record: PaymentRecord, observation:
   const action = observation.action;
   if (action === null || action.type !== 'process_payment_intent' || action.paymentIntentId !== record.id) return false;
   if (action.status === 'in_progress') return false;
-  return !record.attemptLog.some((attempt) => attempt.readerId === observation.readerId);
+  if (record.attemptLog.some((attempt) => attempt.readerId === observation.readerId)) return false;
+  // An action that ended before the current attempt started cannot be an attempt recorded after it.
+  const attempt = currentAttempt(record);
+  return attempt === undefined || observation.createdSeconds > Math.floor(attempt.startedAtMs / 1000);
 }
 
 /**

@@ -28,12 +28,12 @@ import type { CaptureMethod, Observation, PaymentRecord } from '../payments/type
 import {
   claimOrder,
   insertPaymentForOrder,
+  type OrderCreateRequest,
   type OrderRecord,
-  releaseOrderClaim,
   startNextGeneration,
 } from '../store/orders.ts';
 import { applyToPayment, getPayment, savePayment, updatePayment, VersionConflictError } from '../store/payments.ts';
-import { createPaymentIntent, retrievePaymentIntent, retrieveReader } from './calls.ts';
+import { cancelPaymentIntent, createPaymentIntent, retrievePaymentIntent, retrieveReader } from './calls.ts';
 import { invalidStateMessage, isStripeError, stripeErrorCode, toApiError } from './errors.ts';
 import { paymentIntentObservation, paymentIntentSnapshot, readerActionObservation } from './snapshots.ts';
 import { cancelReaderAction, readerRunsPayment, sendProcessCommand } from './terminal.ts';
@@ -93,8 +93,6 @@ export async function processOnReader(
   claimRound = 1,
 ): Promise<{ payment: PaymentRecord; reader: Stripe.Terminal.Reader }> {
   let current = payment;
-  // Another request's command may reach its reader at any moment: nothing else may be sent meanwhile.
-  if (isCommandInFlight(current, Date.now())) throw commandInFlightError(current);
   let decision = decideProcess(current);
   if (decision.kind === 'verify_in_progress') {
     const readAtMs = Date.now();
@@ -106,6 +104,8 @@ export async function processOnReader(
         readerId: decision.readerId,
       });
     }
+    // Another request's command may still reach its reader: nothing else may be sent meanwhile.
+    if (isCommandInFlight(current, Date.now())) throw commandInFlightError(current);
     // The record was behind (a lost or late event): learn how the action ended, then decide again.
     current = await refreshPayment(current, { reader, readAtMs });
     decision = decideProcess(current);
@@ -226,12 +226,17 @@ export async function clearReaderAction(
 ): Promise<Observation[]> {
   const readerId = payment.readerId;
   if (!isReaderActionInProgress(payment) || readerId === null) return [];
-  // The reader cannot be asked to drop a command that has not reached it yet.
-  if (isCommandInFlight(payment, Date.now())) throw commandOnItsWayError();
   const readAtMs = Date.now();
   const reader = await retrieveReader(readerId);
   if (reader === undefined) return [];
   if (!readerRunsPayment(reader, payment.id)) {
+    // The reader cannot be asked to drop a command that has not reached it yet.
+    if (isCommandInFlight(payment, Date.now())) throw commandOnItsWayError();
+    // An offline reader's API state does not follow the device: it may still hold the command, unreachable.
+    if (reader.status === 'offline') {
+      if (options.proceedWhenOffline) return [];
+      throw new ReaderOfflineError();
+    }
     // The action already ended: record what the reader shows.
     return [readerActionObservation(reader, { source: 'poll' }, seconds(readAtMs))];
   }
@@ -244,7 +249,7 @@ export async function clearReaderAction(
     }
     if (code === 'terminal_reader_offline') {
       if (options.proceedWhenOffline) return [];
-      throw new ReaderOfflineError();
+      throw new ReaderOfflineError(error);
     }
     if (code === 'resource_missing') throw new ReaderNotFoundError();
     throw toApiError(error);
@@ -269,66 +274,161 @@ function isRefusedOutright(error: unknown): boolean {
 }
 
 /** Rounds of looking at the order again after a racing request changed it. */
-const ORDER_ROUNDS = 3;
+const ORDER_ROUNDS = 4;
+
+/** Longer than any create request can run (API Gateway's 30 s): a claim older than this has no request behind it. */
+export const ORDER_CLAIM_GRACE_MS = 35_000;
+
+function sameRequest(a: OrderCreateRequest, b: OrderCreateRequest): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+function canonicalJson(request: OrderCreateRequest): string {
+  const metadata = Object.entries(request.metadata).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  return JSON.stringify([request.amount, request.currency, request.captureMethod, request.description, metadata]);
+}
+
+export type ClaimSettlement =
+  /** The generation's PaymentIntent, recorded as the order's payment (`recordedHere`: by this call). */
+  | { kind: 'payment'; payment: PaymentRecord; recordedHere: boolean }
+  /** Stripe refused the create outright: no PaymentIntent exists under the generation's key. */
+  | { kind: 'refused'; error: unknown };
+
+/**
+ * Send the claimed generation's create (again) under its deterministic key and record the PaymentIntent as the
+ * order's payment. Stripe replays what it did the first time, so a create that failed half-way (a lost answer,
+ * a timeout, a Lambda that died) ends with the same PaymentIntent, never a second one. Throws the API error when
+ * Stripe cannot tell now (unavailable, rate limited): the claim stays, for a retry or the reconciler.
+ */
+export async function settleOrderClaim(
+  order: OrderRecord,
+  request: OrderCreateRequest,
+  now: Date,
+): Promise<ClaimSettlement> {
+  let paymentIntent: Stripe.PaymentIntent;
+  try {
+    paymentIntent = await createPaymentIntent({
+      ...request,
+      locationId: order.locationId,
+      orderId: order.orderId,
+      generation: order.generation,
+    });
+  } catch (error) {
+    // Same key, other parameters: a claim older than the request it keeps (made before requests were kept).
+    if (stripeErrorCode(error) === 'idempotency_error') throw new OrderConflictError({ paymentId: null });
+    if (isRefusedOutright(error)) return { kind: 'refused', error };
+    throw toApiError(error);
+  }
+  const record = newPaymentRecord(
+    {
+      paymentIntent: paymentIntentSnapshot(paymentIntent),
+      orderId: order.orderId,
+      locationId: order.locationId,
+      captureMethod: request.captureMethod,
+      description: request.description,
+      metadata: request.metadata,
+    },
+    now,
+  );
+  const stored = await insertPaymentForOrder(record, order, now);
+  if (stored !== undefined) return { kind: 'payment', payment: stored, recordedHere: true };
+  const racing = await getPayment(record.id);
+  if (racing === undefined)
+    throw new InvalidStateError('This order is being changed by another request. Try again.', {}, true);
+  return { kind: 'payment', payment: racing, recordedHere: false };
+}
+
+/** A payment no POS has processed or changed: cancelling it moves no money and breaks no register's work. */
+function isUntouched(payment: PaymentRecord): boolean {
+  return payment.status === 'requires_payment_method' && payment.attempts === 0 && payment.amountUpdates === 0;
+}
 
 /**
  * The order's payment: a new PaymentIntent for a new order (or after the order's payment was canceled), or the
  * order's live payment when the same amount and currency are asked for again. One live PaymentIntent per order is
  * kept by conditional writes on the order, and by the create key `create:{location}:{order}:{generation}`, which
  * makes racing creates of one generation get the same PaymentIntent from Stripe.
+ *
+ * A claim left without its PaymentIntent (its create failed half-way) is settled first, by sending its own request
+ * again: the same request then completes with the same PaymentIntent; another request meets that payment as
+ * usual (`order_conflict` naming it), except that a payment left behind by a create nobody saw succeed, and never
+ * touched since, is cancelled so the new request gets a new one.
  */
 export async function openOrderPayment(
   input: OrderPaymentInput,
   now = new Date(),
 ): Promise<{ payment: PaymentRecord; created: boolean }> {
-  const requested = { amount: input.amount, currency: input.currency };
+  const request: OrderCreateRequest = {
+    amount: input.amount,
+    currency: input.currency,
+    captureMethod: input.captureMethod,
+    description: input.description,
+    metadata: input.metadata,
+  };
+  const ids = { locationId: input.locationId, orderId: input.orderId };
   for (let round = 0; round < ORDER_ROUNDS; round += 1) {
-    const claim = await claimOrder({ locationId: input.locationId, orderId: input.orderId, ...requested }, now);
+    const claim = await claimOrder({ ...ids, request }, now);
     let order: OrderRecord;
     if (claim.claimed) {
       order = claim.order;
     } else if (claim.existing.paymentId === null) {
-      // Another request is creating this generation's PaymentIntent (or stopped half-way): same key, same PaymentIntent.
-      if (claim.existing.amount !== input.amount || claim.existing.currency !== input.currency) {
-        throw new OrderConflictError({ paymentId: null });
+      const pending = claim.existing;
+      // A claim from before requests were kept: only the same amount and currency can share its key.
+      const pendingRequest =
+        pending.request ?? (pending.amount === input.amount && pending.currency === input.currency ? request : null);
+      if (pendingRequest === null) throw new OrderConflictError({ paymentId: null });
+      const settled = await settleOrderClaim(pending, pendingRequest, now);
+      if (sameRequest(pendingRequest, request)) {
+        if (settled.kind === 'refused') throw toApiError(settled.error);
+        return { payment: settled.payment, created: settled.recordedHere };
       }
-      order = claim.existing;
+      if (settled.kind === 'refused') {
+        // Nothing exists under that generation's key: this request takes the next one.
+        const next = await startNextGeneration(pending, request, now);
+        if (next === undefined) continue;
+        order = next;
+      } else {
+        // Recorded here, or by a request long gone: no POS was told of it. Otherwise another request may be
+        // answering with that payment right now, and it is the order's payment.
+        const claimAgeMs = now.getTime() - Date.parse(pending.claimedAt);
+        const unseen = settled.recordedHere || claimAgeMs >= ORDER_CLAIM_GRACE_MS;
+        if (!unseen || !isUntouched(settled.payment)) {
+          const decision = decideExistingOrder(settled.payment, request);
+          if (decision.kind === 'same_payment') return { payment: settled.payment, created: false };
+          throw new OrderConflictError({ paymentId: settled.payment.id });
+        }
+        await abandonPayment(settled.payment);
+        continue;
+      }
     } else {
       const existing = await getPayment(claim.existing.paymentId);
       if (existing === undefined) throw new Error(`Order ${input.orderId} refers to a missing payment`);
-      const decision = decideExistingOrder(existing, requested);
+      const decision = decideExistingOrder(existing, request);
       if (decision.kind === 'same_payment') return { payment: existing, created: false };
       if (decision.kind === 'conflict') throw new OrderConflictError({ paymentId: existing.id });
-      const next = await startNextGeneration(claim.existing, requested, now);
+      const next = await startNextGeneration(claim.existing, request, now);
       if (next === undefined) continue;
       order = next;
     }
 
-    let paymentIntent: Stripe.PaymentIntent;
-    try {
-      paymentIntent = await createPaymentIntent({ ...input, generation: order.generation });
-    } catch (error) {
-      // Same key, other parameters: this generation was started with another capture method or description.
-      if (stripeErrorCode(error) === 'idempotency_error') throw new OrderConflictError({ paymentId: null });
-      // Refused outright (nothing created, nothing stored under the key): the order may be created again.
-      if (isRefusedOutright(error)) await releaseOrderClaim(order);
-      throw toApiError(error);
+    const settled = await settleOrderClaim(order, request, now);
+    if (settled.kind === 'refused') {
+      // Stripe created nothing; the claim keeps the request, so a different one for the order starts afresh.
+      throw toApiError(settled.error);
     }
-    const record = newPaymentRecord(
-      {
-        paymentIntent: paymentIntentSnapshot(paymentIntent),
-        orderId: input.orderId,
-        locationId: input.locationId,
-        captureMethod: input.captureMethod,
-        description: input.description,
-        metadata: input.metadata,
-      },
-      now,
-    );
-    const stored = await insertPaymentForOrder(record, order, now);
-    if (stored !== undefined) return { payment: stored, created: true };
-    const racing = await getPayment(record.id);
-    if (racing !== undefined) return { payment: racing, created: false };
+    return { payment: settled.payment, created: settled.recordedHere };
   }
   throw new InvalidStateError('This order is being changed by another request. Try again.', {}, true);
+}
+
+/** Cancel a payment nobody saw created (see `isUntouched`), recording the canceled PaymentIntent. */
+async function abandonPayment(payment: PaymentRecord): Promise<void> {
+  const readAtMs = Date.now();
+  try {
+    const canceled = await cancelPaymentIntent(payment.id, 'abandoned', { tryNumber: 0 });
+    await applyToPayment(payment, [paymentIntentObservation(canceled, { source: 'api' }, readAtMs)]);
+  } catch (error) {
+    if (stripeErrorCode(error) !== 'payment_intent_unexpected_state') throw toApiError(error);
+    await refreshPayment(payment);
+  }
 }

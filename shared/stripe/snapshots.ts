@@ -100,6 +100,8 @@ export function readerActionObservation(
     action: snapshot.action,
     createdSeconds,
   };
+  const status: unknown = reader.status;
+  if (status === 'online' || status === 'offline') observation.readerStatus = status;
   if (forAttempt !== undefined) observation.forAttempt = forAttempt;
   return observation;
 }

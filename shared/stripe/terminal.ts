@@ -57,11 +57,16 @@ function isUnanswered(error: unknown): boolean {
   return error.statusCode === undefined ? error.type === 'StripeAPIError' : error.statusCode >= 500;
 }
 
+/** Times a command Stripe gave no answer to is sent again under its own key, before the reader is asked. */
+const MAX_UNANSWERED_RESENDS = 2;
+
 /**
- * Ask the reader to process the PaymentIntent. After `terminal_reader_timeout` the reader is read: if it holds
- * this PaymentIntent the command did arrive (a false negative) and that is success; otherwise the command is sent
- * again under a new key (Stripe replays a stored error for a reused key), at most `READER_TIMEOUT_RETRIES` times
- * and only while another try fits before `deadline`.
+ * Ask the reader to process the PaymentIntent. A command Stripe gave no answer to (a lost connection, its own
+ * failure) is sent again under the same key: Stripe then runs it, or replays what it did. After
+ * `terminal_reader_timeout` the reader is read: if it holds this PaymentIntent the command did arrive (a false
+ * negative) and that is success; otherwise the command is sent again under a new key (Stripe replays a stored
+ * error for a reused key), at most `READER_TIMEOUT_RETRIES` times and only while another try fits before
+ * `deadline`.
  */
 export async function sendProcessCommand(command: ProcessCommand): Promise<ProcessCommandOutcome> {
   const client = await stripe();
@@ -75,12 +80,19 @@ export async function sendProcessCommand(command: ProcessCommand): Promise<Proce
   if (Object.keys(processConfig).length > 0) params.process_config = processConfig;
 
   let tryNumber = command.firstTry;
+  let idempotencyKey = '';
+  const nextKey = () => {
+    idempotencyKey = idempotencyKeys.processPayment(command.paymentIntentId, command.attempt, tryNumber);
+    tryNumber += 1;
+  };
+  nextKey();
   let timeouts = 0;
   let replays = 0;
+  let resends = 0;
+  // Once a try may have reached the reader unseen, "busy" can be the reader running that very command.
+  let uncertain = false;
   for (;;) {
     const startedAtMs = Date.now();
-    const idempotencyKey = idempotencyKeys.processPayment(command.paymentIntentId, command.attempt, tryNumber);
-    tryNumber += 1;
     try {
       const reader = await withKeyInUseRetry(() =>
         client.terminal.readers.processPaymentIntent(command.readerId, params, { idempotencyKey }),
@@ -89,13 +101,18 @@ export async function sendProcessCommand(command: ProcessCommand): Promise<Proce
     } catch (error) {
       if (isReplayedError(error) && replays < MAX_REPLAYED_TRIES) {
         replays += 1;
+        uncertain = true;
+        nextKey();
+        continue;
+      }
+      const unanswered = isUnanswered(error);
+      if (unanswered && resends < MAX_UNANSWERED_RESENDS && Date.now() + STRIPE_TIMEOUT_MS <= command.deadline) {
+        resends += 1;
+        uncertain = true;
         continue;
       }
       const code = stripeErrorCode(error);
-      const unanswered = isUnanswered(error);
-      // After a timeout, "busy" may be the reader running the command that timed out.
-      const unsure =
-        unanswered || code === 'terminal_reader_timeout' || (timeouts > 0 && code === 'terminal_reader_busy');
+      const unsure = unanswered || code === 'terminal_reader_timeout' || (uncertain && code === 'terminal_reader_busy');
       if (!unsure) return { accepted: false, error, nextTry: tryNumber, maybeDelivered: false };
       const reader = await retrieveReader(command.readerId).catch(() => undefined);
       if (reader !== undefined && readerHoldsPayment(reader, command.paymentIntentId)) {
@@ -104,11 +121,13 @@ export async function sendProcessCommand(command: ProcessCommand): Promise<Proce
       if (unanswered) return { accepted: false, error, nextTry: tryNumber, maybeDelivered: true };
       if (code === 'terminal_reader_busy') return { accepted: false, error, nextTry: tryNumber, maybeDelivered: false };
       timeouts += 1;
+      uncertain = true;
       const nextTryEndsBy = Date.now() + READER_TIMEOUT_RETRY_DELAY_MS + STRIPE_TIMEOUT_MS;
       if (timeouts > READER_TIMEOUT_RETRIES || nextTryEndsBy > command.deadline) {
         return { accepted: false, error: new ReaderTimeoutError(), nextTry: tryNumber, maybeDelivered: false };
       }
       await sleep(READER_TIMEOUT_RETRY_DELAY_MS);
+      nextKey();
     }
   }
 }

@@ -116,7 +116,17 @@ async function createPayment(token: string, body: Record<string, unknown>): Prom
 }
 
 async function stripeWrites(): Promise<number> {
-  return (await emulatorRequests(stack)).filter((request) => request.method !== 'GET').length;
+  return (await writesToStripe()).length;
+}
+
+async function writesToStripe() {
+  return (await emulatorRequests(stack)).filter((request) => request.method !== 'GET');
+}
+
+/** The writes Stripe received since the baseline, named, for a failure message. */
+async function writesSinceBaseline(): Promise<string> {
+  const writes = (await writesToStripe()).slice(baseline.stripeRequests);
+  return writes.map((request) => `${request.method} ${request.path} (${request.idempotencyKey})`).join(', ');
 }
 
 interface Attempt {
@@ -194,7 +204,9 @@ async function attack(kind: string, attempt: Attempt, expected?: { status?: numb
   const answer = await send(attempt);
   const context = `${kind}: ${attempt.method} ${attempt.path.slice(0, 120)} ${String(attempt.body ?? '').slice(0, 200)}`;
   expectRefusal(answer, context, expected);
-  expect(await stripeWrites(), `${context} wrote to Stripe`).toBe(baseline.stripeRequests);
+  if ((await stripeWrites()) !== baseline.stripeRequests) {
+    expect.fail(`${context} wrote to Stripe: ${await writesSinceBaseline()}`);
+  }
   return answer;
 }
 
@@ -606,16 +618,35 @@ describe('tokens an attacker can make', () => {
     await expectNothingChanged();
   });
 
-  it('refuses another location’s valid token on this location’s payments and readers with 403', async () => {
+  it('answers another location’s payments and readers 404 as unknown ids, and a location named outside the caller’s 403', async () => {
     // Prepare
-    const asOtherLocation: [Attempt, number][] = [
+    const notFound = (request: Attempt): [Attempt, number, string] => [
+      request,
+      404,
+      request.path.startsWith('/readers/') ? 'reader_not_found' : 'payment_not_found',
+    ];
+    const asOtherLocation: [Attempt, number, string][] = [
       ...protectedRequests()
-        .filter(
-          (request) => !(request.method === 'GET' && (request.path === '/payments' || request.path === '/readers')),
-        )
-        .map((request): [Attempt, number] => [{ ...request, authorization: `Bearer ${tokenB}` }, 403]),
-      [{ method: 'GET', path: `/payments?locationId=${locationA}`, authorization: `Bearer ${tokenB}` }, 403],
-      [{ method: 'GET', path: `/readers?locationId=${locationA}`, authorization: `Bearer ${tokenB}` }, 403],
+        .filter((request) => request.path.startsWith('/payments/') || request.path.startsWith('/readers/'))
+        .map((request) => notFound({ ...request, authorization: `Bearer ${tokenB}` })),
+      [
+        {
+          ...protectedRequests().find((request) => request.method === 'POST' && request.path === '/payments')!,
+          authorization: `Bearer ${tokenB}`,
+        },
+        403,
+        'forbidden',
+      ],
+      [
+        { method: 'GET', path: `/payments?locationId=${locationA}`, authorization: `Bearer ${tokenB}` },
+        403,
+        'forbidden',
+      ],
+      [
+        { method: 'GET', path: `/readers?locationId=${locationA}`, authorization: `Bearer ${tokenB}` },
+        403,
+        'forbidden',
+      ],
       // A's own caller, with B's reader or B's payment.
       [
         {
@@ -624,7 +655,8 @@ describe('tokens an attacker can make', () => {
           authorization: `Bearer ${tokenA}`,
           ...bodyOf({ readerId: readerB }),
         },
-        403,
+        404,
+        'reader_not_found',
       ],
       [
         {
@@ -633,11 +665,13 @@ describe('tokens an attacker can make', () => {
           authorization: `Bearer ${tokenA}`,
           ...bodyOf({ orderId: 'fuzz-x', locationId: locationA, amount: 1500, currency: 'usd', readerId: readerB }),
         },
-        403,
+        404,
+        'reader_not_found',
       ],
       [
         { method: 'POST', path: `/payments/${paymentB.id}/cancel`, authorization: `Bearer ${tokenA}`, ...bodyOf({}) },
-        403,
+        404,
+        'payment_not_found',
       ],
       [
         {
@@ -646,7 +680,8 @@ describe('tokens an attacker can make', () => {
           authorization: `Bearer ${tokenA}`,
           ...bodyOf({ paymentId: paymentB.id }),
         },
-        403,
+        404,
+        'payment_not_found',
       ],
       [
         {
@@ -656,12 +691,13 @@ describe('tokens an attacker can make', () => {
           ...bodyOf({ orderId: 'fuzz-y', locationId: 'tml_not_mine', amount: 1500, currency: 'usd' }),
         },
         403,
+        'forbidden',
       ],
     ];
 
     // Act & Assess
-    for (const [request, status] of asOtherLocation) {
-      const answer = await attack('another location', request, { status, codes: ['forbidden'] });
+    for (const [request, status, code] of asOtherLocation) {
+      const answer = await attack('another location', request, { status, codes: [code] });
       // Says nothing about the other location's payment.
       expect(answer.text).not.toContain(authorizedPayment.id);
     }

@@ -137,10 +137,15 @@ export interface HandlerModule {
 /**
  * Invoke a handler with `event` and parse the answer. Every answer is checked against the statuses and error
  * codes the handler declares, and its body against the schema `openapi.yaml` gives for the route and status, so
- * an undeclared or undocumented answer fails the test that provoked it.
+ * an undeclared or undocumented answer fails the test that provoked it. `context` gives the Lambda's time left
+ * (API Gateway's 30 s by default).
  */
-export async function invoke<T = JsonBody>(module: HandlerModule, event: ApiEvent): Promise<InvokeResult<T>> {
-  const result = await module.handler(event, lambdaContext());
+export async function invoke<T = JsonBody>(
+  module: HandlerModule,
+  event: ApiEvent,
+  context: Context = lambdaContext(),
+): Promise<InvokeResult<T>> {
+  const result = await module.handler(event, context);
   const status = result.statusCode ?? 200;
   const body: JsonBody = result.body === undefined ? undefined : JSON.parse(result.body);
   const declared = module.responses[status];

@@ -5,6 +5,8 @@
  * hold that window open.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { newPaymentRecord } from '../../../shared/payments/record.ts';
+import { savePayment } from '../../../shared/store/payments.ts';
 import {
   claimsFor,
   emulatorControl,
@@ -14,7 +16,7 @@ import {
   presentCard,
   startLocalParts,
 } from '../../support/invoke.ts';
-import { type ApiClient, apiClient, eventually, newOrderId } from './client.ts';
+import { type ApiClient, apiClient, emulatorRequests, eventually, newOrderId } from './client.ts';
 
 /** How long the emulator keeps a reader command travelling, and the pause before a retry after a timeout. */
 const WINDOW_MS = 3_000;
@@ -177,5 +179,113 @@ describe.each(windows)('while a process command is on its way ($name)', ({ open 
     expect(late.status).toBe(200);
     expect(late.body.payment).toMatchObject({ status: 'canceled', readerAction: { status: 'failed' } });
     expect(reader.body.reader.action).toBeNull();
+  });
+});
+
+describe('a process command Stripe refuses', () => {
+  it('says the payment is missing when its PaymentIntent is gone at Stripe, not the reader', async () => {
+    // Prepare: a payment whose PaymentIntent Stripe does not hold
+    const paymentIntent = { id: 'pi_gone000000000000' };
+    const record = newPaymentRecord(
+      {
+        paymentIntent: {
+          id: paymentIntent.id,
+          status: 'requires_payment_method',
+          amount: 2500,
+          currency: 'usd',
+          amountCapturable: 0,
+          amountReceived: 0,
+          lastPaymentError: null,
+          cancellationReason: null,
+          latestCharge: null,
+        },
+        orderId: newOrderId(),
+        locationId,
+        captureMethod: 'automatic',
+        description: null,
+        metadata: {},
+      },
+      new Date(),
+    );
+    await savePayment(record);
+
+    // Act
+    const response = await cashier.process(record.id, { readerId: readerA1 });
+
+    // Assess
+    expect(response.status).toBe(404);
+    expect(response.body.error).toMatchObject({
+      code: 'payment_not_found',
+      message: 'This payment no longer exists at Stripe.',
+    });
+    expect((await cashier.get(record.id)).body.payment).toMatchObject({ attempts: 0, readerAction: null });
+  });
+});
+
+describe('a process command Stripe does not answer', () => {
+  async function dropProcessAnswers(afterExecuting: boolean, count = 20) {
+    await emulatorControl(parts.emulator, '/_emulator/faults', {
+      method: 'POST',
+      path: '/v1/terminal/readers/*',
+      fault: 'connection_reset',
+      count,
+      afterExecuting,
+    });
+  }
+
+  it('sends it again under the same key, so Stripe runs it once or replays what it did', async () => {
+    // Prepare: the first two sends get no answer (the SDK retries once on its own)
+    const payment = await newPayment();
+    await dropProcessAnswers(false, 2);
+
+    // Act
+    const response = await cashier.process(payment.id, { readerId: readerA1 });
+
+    // Assess
+    expect(response.status).toBe(202);
+    const sent = (await emulatorRequests(parts.emulator.url)).filter((r) =>
+      r.idempotencyKey?.startsWith(`process:${payment.id}:`),
+    );
+    expect(new Set(sent.map((r) => r.idempotencyKey))).toEqual(new Set([`process:${payment.id}:1:0`]));
+    expect(sent.filter((r) => r.status === 200)).toHaveLength(1);
+  });
+  afterEach(async () => {
+    await fetch(`${parts.emulator.url}/_emulator/faults`, { method: 'DELETE' });
+  });
+
+  it('is accepted when the reader shows it took the command', async () => {
+    // Prepare
+    const payment = await newPayment();
+    await dropProcessAnswers(true);
+
+    // Act
+    const response = await cashier.process(payment.id, { readerId: readerA1 });
+
+    // Assess
+    expect(response.status).toBe(202);
+    expect(response.body.payment).toMatchObject({ attempts: 1, readerAction: { status: 'in_progress' } });
+  });
+
+  it('keeps the attempt in flight when the reader does not show it yet: no second reader meanwhile', async () => {
+    // Prepare
+    const payment = await newPayment();
+    await dropProcessAnswers(false);
+
+    // Act
+    const unanswered = await cashier.process(payment.id, { readerId: readerA1 });
+    await fetch(`${parts.emulator.url}/_emulator/faults`, { method: 'DELETE' });
+    const elsewhere = await cashier.process(payment.id, { readerId: readerA2 });
+
+    // Assess
+    expect(unanswered.status).toBe(502);
+    expect(unanswered.body.error.code).toBe('stripe_unavailable');
+    expect(unanswered.body.error.retryable).toBe(true);
+    expect(elsewhere.status).toBe(409);
+    expect(elsewhere.body.error).toMatchObject({ code: 'invalid_state', retryable: true });
+    expect((await cashier.get(payment.id)).body.payment).toMatchObject({
+      attempts: 1,
+      readerId: readerA1,
+      readerAction: { status: 'in_progress' },
+    });
   });
 });

@@ -270,20 +270,20 @@ describe('POST /payments with readerId', () => {
     await cashierA.cancel(response.body.payment.id);
   });
 
-  it.each([
-    ['an unknown reader', 'tmr_doesnotexist', 404, 'reader_not_found'],
-    ['another location’s reader', 'B', 403, 'forbidden'],
-  ])('refuses %s before creating anything', async (_, reader, status, code) => {
-    // Prepare
-    const body = order({ readerId: reader === 'B' ? storeB.readers[0] : reader });
-    const before = (await createRequests()).length;
+  it.each([['an unknown reader', 'tmr_doesnotexist', 404, 'reader_not_found']])(
+    'refuses %s before creating anything',
+    async (_, reader, status, code) => {
+      // Prepare
+      const body = order({ readerId: reader });
+      const before = (await createRequests()).length;
 
-    // Act
-    const response = await cashierA.create(body);
+      // Act
+      const response = await cashierA.create(body);
 
-    // Assess
-    expect(response.status).toBe(status);
-    expect(response.body.error.code).toBe(code);
-    expect((await createRequests()).length).toBe(before);
-  });
+      // Assess
+      expect(response.status).toBe(status);
+      expect(response.body.error.code).toBe(code);
+      expect((await createRequests()).length).toBe(before);
+    },
+  );
 });

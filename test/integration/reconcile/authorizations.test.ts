@@ -161,7 +161,7 @@ describe('STALE_AUTHORIZATION_ACTION', () => {
       (r) => r.method === 'POST' && r.path === `/v1/payment_intents/${payment.id}/capture`,
     );
     expect(captures.filter((request) => request.status === 200 && !request.replayed)).toHaveLength(1);
-    expect(captures.every((request) => request.idempotencyKey === `capture:${payment.id}`)).toBe(true);
+    expect(captures.every((request) => request.idempotencyKey === `capture:${payment.id}:0`)).toBe(true);
     expect(total(runs, (run) => run.authorizationsCaptured)).toBe(1);
     expect(total(runs, (run) => run.flagsSet.capture_deadline_approaching)).toBe(1);
     expect(total(runs, (run) => run.failures)).toBe(0);

@@ -228,8 +228,9 @@ describe('a reader that dropped off mid-payment', () => {
     const settings = reconcileSettings(config());
     const logger = new Logger({ serviceName: 'reconciler-test', logLevel: 'SILENT' });
     const runs = [1, 2].map(() => createReconcileRun({ settings, clock: systemClock, logger }));
-    // Each run's third Stripe call is its cancel_action (after reading the reader and the PaymentIntent).
-    meetAtStripeCall(runs, 3);
+    // Each run's fourth Stripe call is its cancel_action (after reading the reader and the PaymentIntent, and the
+    // reader once more).
+    meetAtStripeCall(runs, 4);
     const cancelsBefore = (await cancelActionRequests(readerId)).length;
 
     // Act
@@ -247,6 +248,44 @@ describe('a reader that dropped off mid-payment', () => {
       flags: [],
       readerAction: { status: 'failed', failureCode: 'canceled' },
     });
+  });
+});
+
+describe('a reader that moves on while the reconciler decides', () => {
+  it('is not reset when another payment started on it after the reconciler read it', async () => {
+    // Prepare: a stuck payment past AUTO_CANCEL; after the reconciler's reads, a cashier resets the reader and
+    // starts the next customer's payment on it
+    const readerId = stack.state.locations[0]!.readers[1]!;
+    const stuck = await disconnectedPayment(readerId);
+    await ageAtLeast(stuck, AUTO_CANCEL_AFTER_SECONDS);
+    const candidate = await stored(stuck.id);
+    const logger = new Logger({ serviceName: 'reconciler-test', logLevel: 'SILENT' });
+    const run = createReconcileRun({ settings: reconcileSettings(config()), clock: systemClock, logger });
+    const send = run.stripe.bind(run);
+    let calls = 0;
+    let next: PaymentResource | undefined;
+    run.stripe = async (call) => {
+      calls += 1;
+      if (calls === 3) {
+        await stripe.terminal.readers.cancelAction(readerId);
+        next = await startPayment(stack, readerId);
+      }
+      return send(call);
+    };
+
+    // Act
+    await reconcileStuckAction(candidate, run);
+
+    // Assess: the next customer's payment still runs on the reader
+    expect(next).toBeDefined();
+    const reader = await readerView(readerId);
+    expect(reader.action).toMatchObject({ status: 'in_progress', paymentIntentId: next?.id });
+    expect(run.summary.actionsCanceled).toBe(0);
+    expect((await paymentView(next!.id)).readerAction).toMatchObject({ status: 'in_progress' });
+    for (const id of [stuck.id, next!.id]) {
+      const canceled = await api(stack, 'POST', `/payments/${id}/cancel`, { token: stack.state.locations[0]!.token });
+      expect(canceled.status).toBe(200);
+    }
   });
 });
 

@@ -67,8 +67,18 @@ const EXPECTED_ERRORS = new Set([
   '503 reader_offline',
   '504 reader_timeout',
   '404 reader_not_found',
+  // Stripe failing requests (an injected fault): retryable, the POS sends the same request again.
+  '502 stripe_unavailable',
+  '504 stripe_timeout',
 ]);
-const RETRY_AFTER_MS = { reader_busy: 250, reader_offline: 300, reader_timeout: 100, invalid_state: 200 } as const;
+const RETRY_AFTER_MS = {
+  reader_busy: 250,
+  reader_offline: 300,
+  reader_timeout: 100,
+  invalid_state: 200,
+  stripe_unavailable: 200,
+  stripe_timeout: 200,
+} as const;
 
 /** How long a cashier watches a payment (webhooks only) before pressing "check status". */
 const WATCH_MS = 1_200;
@@ -167,7 +177,7 @@ export class Workload {
     const code = answer.body?.error?.code;
     const key = `${method} ${route} ${answer.status}${code ? ` ${code}` : ''}`;
     this.stats.answers.set(key, (this.stats.answers.get(key) ?? 0) + 1);
-    if (answer.status >= 500 && answer.status !== 503 && answer.status !== 504) {
+    if (answer.status >= 500 && !EXPECTED_ERRORS.has(`${answer.status} ${code}`)) {
       this.stats.problems.push(`${method} ${path} → ${answer.status} ${answer.text.slice(0, 300)}`);
     } else if (answer.status >= 400 && !EXPECTED_ERRORS.has(`${answer.status} ${code}`)) {
       this.stats.problems.push(
@@ -260,10 +270,16 @@ export class Workload {
           continue;
         }
         opened.processRequests += 1;
-        const answer = await this.call(register, 'POST', `/payments/${view.id}/process`, {
+        const processing = this.call(register, 'POST', `/payments/${view.id}/process`, {
           readerId: register.readerId,
           enableCustomerCancellation: customerCancellation,
         });
+        if (random.chance(0.2)) {
+          // The POS's "check status" while the command is still on its way to the reader.
+          await sleep(random.between(10, 300));
+          await this.refresh(register, view.id);
+        }
+        const answer = await processing;
         if (answer.status === 202 && answer.body.payment) {
           view = answer.body.payment;
           busyInARow = 0;

@@ -1,8 +1,9 @@
 /**
  * The chaos run's fault injector: every few hundred milliseconds one of every fault the emulator has — a reader
  * offline, busy (slow commands), command timeouts with and without delivery, connection errors before and after
- * authorization, disconnects, the customer's cancel button, and webhooks dropped, held, duplicated, reversed,
- * delayed or resent — plus poison messages put straight on the event queue.
+ * authorization, disconnects, the customer's cancel button, webhooks dropped, held, duplicated, reversed,
+ * delayed or resent, and Stripe failing API requests (a create or a reader command whose answer is lost, before or
+ * after Stripe did the work) — plus poison messages put straight on the event queue.
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type Stripe from 'stripe';
@@ -70,6 +71,7 @@ export class FaultInjector {
     await Promise.allSettled(this.pending);
     for (const readerId of this.readers) await emulatorControl(this.stack, `readers/${readerId}/online`);
     await emulatorControl(this.stack, 'config', { readerCommandLatencyMs: 0 });
+    await fetch(`${this.stack.emulator.url}/_emulator/faults`, { method: 'DELETE' });
     await emulatorControl(this.stack, 'webhooks', {});
     await emulatorControl(this.stack, 'webhooks/release');
   }
@@ -97,6 +99,8 @@ export class FaultInjector {
       'webhooks delayed',
       'webhooks duplicated, reversed and delayed',
       'event resent',
+      'create fails',
+      'reader command answer lost',
     ] as const);
     switch (fault) {
       case 'reader offline':
@@ -156,6 +160,26 @@ export class FaultInjector {
           { duplicate: 1, reverse: true, delayMs: random.between(50, 800) },
           random.between(500, 2000),
         );
+        break;
+      case 'create fails':
+        // A create claimed its order and then failed at Stripe: the order must never be left stranded.
+        await emulatorControl(this.stack, 'faults', {
+          method: 'POST',
+          path: '/v1/payment_intents',
+          fault: random.pick(['server_error', 'connection_reset', 'rate_limit']),
+          count: random.between(1, 3),
+          afterExecuting: random.chance(0.5),
+        });
+        break;
+      case 'reader command answer lost':
+        // The reader may or may not have the command: its attempt must stay in flight, never on two readers.
+        await emulatorControl(this.stack, 'faults', {
+          method: 'POST',
+          path: `/v1/terminal/readers/${reader}/*`,
+          fault: 'connection_reset',
+          count: random.between(1, 3),
+          afterExecuting: random.chance(0.5),
+        });
         break;
       case 'event resent': {
         const events = await this.stripe.events.list({ limit: 20 });

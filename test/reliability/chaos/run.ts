@@ -4,8 +4,11 @@
  * `npm run test:chaos` runs a full one (`chaos-run.ts`); `chaos-smoke.test.ts` a bounded one inside `npm test`.
  */
 import { randomBytes } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { BatchOutcome } from '../../../local/queue-poller.ts';
+import { reconcile } from '../../../shared/reconcile/run.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
+import { ORDER_CLAIM_GRACE_MS } from '../../../shared/stripe/payment-commands.ts';
 import type { ProcessorFaultCounts } from '../fixtures/flaky-process-events.ts';
 import { captureOutput, findLeaks, type Leak, TEST_CARDS } from '../support/log-capture.ts';
 import { webhookAttempts } from '../support/probes.ts';
@@ -14,6 +17,16 @@ import { FaultInjector } from './faults.ts';
 import { seededRandom } from './random.ts';
 import { startChaosStack } from './stack.ts';
 import { settle, type Verification, verify } from './verify.ts';
+
+/**
+ * A create that failed and was never retried (the intruder walks away) leaves its order claim: the reconciler
+ * settles it once it is older than any request can run. One run with its clock past that point stands in for it.
+ */
+async function settleAbandonedOrders(): Promise<void> {
+  const later = Date.now() + ORDER_CLAIM_GRACE_MS + 1_000;
+  const logger = new Logger({ serviceName: 'chaos-reconciler', logLevel: 'SILENT' });
+  await reconcile({ logger, clock: { now: () => later, sleep: async () => {} }, deadlineMs: later + 20_000 });
+}
 
 export interface ChaosOptions {
   /** Payments the cashiers take, spread over every reader (the intruder's come on top). */
@@ -107,6 +120,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     await settle(stack, QUIET_MS);
     if ((await stack.scheduler.runNow()) !== undefined) await settle(stack, QUIET_MS);
+    await settleAbandonedOrders();
+    await settle(stack, QUIET_MS);
     phase.settle = lap();
     const verification = await verify(stack, stripe, { poisonSent: faults.poisonSent, quietMs: QUIET_MS });
     const deliveries = await webhookAttempts(stack);

@@ -130,6 +130,18 @@ export async function verify(
       problems.push(`payment ${record.id} shows its action in progress on ${record.readerId}, which is not running it`);
   }
 
+  // And the other way round: a reader running a payment is the reader its record names, with the action running.
+  for (const reader of await stripe.terminal.readers.list({ limit: 100 }).autoPagingToArray({ limit: 1000 })) {
+    const held = reader.action?.process_payment_intent?.payment_intent;
+    if (reader.action?.status !== 'in_progress' || typeof held !== 'string') continue;
+    const record = records.get(held);
+    if (record === undefined) continue;
+    if (record.readerId !== reader.id || record.readerAction?.status !== 'in_progress')
+      problems.push(
+        `reader ${reader.id} runs payment ${held}, whose record shows ${record.readerId} / ${JSON.stringify(record.readerAction)}`,
+      );
+  }
+
   // Money moved once: one effective capture per PaymentIntent at most.
   const captures = new Map<string, number>();
   for (const request of effectiveWrites(await emulatorRequests(stack), /^\/v1\/payment_intents\/[^/]+\/capture$/)) {

@@ -4,16 +4,15 @@
  * authorization emits `charge.succeeded`, the PaymentIntent's event and the reader's event in one second).
  *
  * The property tests generate stories with fast-check, then deliver the events late, twice and out of order and
- * compare the outcome with delivering each once, in order. Every step starts in a later second than the one
- * before (a card takes more than a second to tap), so a reader event is never from the very second a later
- * attempt on the same reader started: the case the reducer calls ambiguous and the processor settles with a
- * reader read.
+ * compare the outcome with delivering each once, in order. Every step starts a few seconds after the one before
+ * (a card takes longer than that to tap), so a reader event is never from the seconds around the start of a later
+ * attempt on the same reader: the case the reducer calls ambiguous and the processor settles with a reader read.
  */
 import fc from 'fast-check';
 import type Stripe from 'stripe';
 import { canceledActionObservation, recordProcessAccepted } from '../../../shared/payments/process.ts';
 import { isReaderActionInProgress, newPaymentRecord, withAmountUpdate } from '../../../shared/payments/record.ts';
-import { applyObservation, applyObservations } from '../../../shared/payments/reducer.ts';
+import { applyObservation, applyObservations, CLOCK_SKEW_SECONDS } from '../../../shared/payments/reducer.ts';
 import { toPaymentResource } from '../../../shared/payments/resource.ts';
 import { decideCapture, decideProcess } from '../../../shared/payments/rules.ts';
 import type { Observation, PaymentRecord } from '../../../shared/payments/types.ts';
@@ -179,10 +178,14 @@ class StoryWriter {
     );
   }
 
-  /** The next step's time: the next whole second plus this step's jitter. */
+  /**
+   * The next step's time: a whole second later than the clock skew the reducer allows for (so no event is from the
+   * seconds around a later attempt's start on the same reader), plus this step's jitter.
+   */
   private tick(): number {
     const index = this.entries.length;
-    this.clock = (seconds(this.clock) + 1) * 1000 + (this.jitter[index % this.jitter.length] ?? 0);
+    const next = seconds(this.clock) + CLOCK_SKEW_SECONDS + 1;
+    this.clock = next * 1000 + (this.jitter[index % this.jitter.length] ?? 0);
     return this.clock;
   }
 

@@ -198,8 +198,8 @@ describe('idempotency keys', () => {
   it.each([
     [idempotencyKeys.createPayment('tml_A', 'order-1', 2), 'create:tml_A:order-1:2'],
     [idempotencyKeys.processPayment(PI, 3, 1), `process:${PI}:3:1`],
-    [idempotencyKeys.capturePayment(PI), `capture:${PI}`],
-    [idempotencyKeys.cancelPayment(PI), `cancel:${PI}`],
+    [idempotencyKeys.capturePayment(PI, 0), `capture:${PI}:0`],
+    [idempotencyKeys.cancelPayment(PI, 1), `cancel:${PI}:1`],
     [idempotencyKeys.updateAmount(PI, 1500, 0), `update:${PI}:1500:0`],
     [idempotencyKeys.cancelReaderAction(READER, `${PI}:2`, 0), `cancel-action:${READER}:${PI}:2:0`],
   ])('derives %s', (actual, expected) => {

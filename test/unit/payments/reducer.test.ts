@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HISTORY_LIMIT, startProcessAttempt, withFlag } from '../../../shared/payments/record.ts';
-import { applyObservation, applyObservations } from '../../../shared/payments/reducer.ts';
+import { applyObservation, applyObservations, CLOCK_SKEW_SECONDS } from '../../../shared/payments/reducer.ts';
 import type { Observation, PaymentRecord, PaymentStatus } from '../../../shared/payments/types.ts';
 import {
   aPayment,
@@ -288,7 +288,8 @@ describe('applyObservation: reader actions and attempts', () => {
   it.each([
     ['created the second the attempt started', sec(start), 'applied'],
     ['created after the attempt started', sec(start) + 5, 'applied'],
-    ['created before the attempt started', sec(start) - 1, 'stale'],
+    // Only this attempt ran on the reader: Stripe's clock a second behind ours must not make it look stale.
+    ['created a second before the attempt started', sec(start) - 1, 'applied'],
   ])('applies an action %s: %s', (_, created, verdict) => {
     // Prepare
     const record = processing([READER], [start]);
@@ -299,6 +300,23 @@ describe('applyObservation: reader actions and attempts', () => {
     // Assess
     expect(result.verdict).toBe(verdict);
     expect(result.record.readerAction?.status).toBe(verdict === 'applied' ? 'succeeded' : 'in_progress');
+  });
+
+  it.each([
+    ['from the second the attempt started', 0, 'ambiguous'],
+    ['from a second before it (Stripe’s clock may be behind)', -1, 'ambiguous'],
+    [`from ${CLOCK_SKEW_SECONDS} seconds before it`, -CLOCK_SKEW_SECONDS, 'ambiguous'],
+    [`from ${CLOCK_SKEW_SECONDS + 1} seconds before it`, -CLOCK_SKEW_SECONDS - 1, 'stale'],
+    ['from a second after it', 1, 'applied'],
+  ])('after an earlier attempt on the same reader, calls an event %s %s', (_, offset, verdict) => {
+    // Prepare
+    const record = processing([READER, READER], [start - 30_000, start]);
+
+    // Act
+    const result = applyObservation(record, readerAction('failed', sec(start) + offset), NOW);
+
+    // Assess
+    expect(result.verdict).toBe(verdict);
   });
 
   it('ignores an action on another reader than the current attempt’s', () => {
@@ -560,5 +578,105 @@ describe('applyObservation: order safety', () => {
         },
       ),
     );
+  });
+});
+
+describe('applyObservation: reads that cannot end an attempt', () => {
+  const started = T0 + 60_000;
+  const laterRead = sec(started) + 5;
+  const idleRead = (readerStatus: 'online' | 'offline') => ({
+    ...readerAction('failed', laterRead, { origin: { source: 'poll' }, noAction: true }),
+    readerStatus,
+  });
+
+  it.each([
+    ['the reader is online and idle', 'online' as const, 'failed'],
+    ['the reader is offline (its API state does not follow the device)', 'offline' as const, 'in_progress'],
+  ])('a later read showing no action when %s leaves the action %s', (_case, readerStatus, expected) => {
+    // Prepare
+    const record = processing([READER], [started]);
+
+    // Act
+    const result = applyObservation(record, idleRead(readerStatus), at(started + 10_000));
+
+    // Assess
+    expect(result.record.readerAction?.status).toBe(expected);
+  });
+
+  it('a read that does not show the command cannot end an attempt whose command may be on its way, until its deadline', () => {
+    // Prepare: a first attempt on the reader declined; the second is claimed, its answer due 20 s later
+    const declined = applyObservation(
+      processing([READER], [started - 60_000]),
+      readerAction('failed', sec(started - 60_000) + 5, { failureCode: 'card_declined' }),
+      at(started - 50_000),
+    ).record;
+    const claimed = startProcessAttempt(
+      declined,
+      { readerId: READER, startedAtMs: started, answerDueByMs: started + 20_000 },
+      at(started),
+    );
+
+    // Act
+    const during = applyObservation(claimed, idleRead('online'), at(started + 10_000));
+    const earlierAttemptShown = applyObservation(
+      claimed,
+      readerAction('failed', laterRead, { origin: { source: 'poll' }, failureCode: 'card_declined' }),
+      at(started + 10_000),
+    );
+    const after = applyObservation(claimed, idleRead('online'), at(started + 21_000));
+
+    const landedAndDeclined = applyObservation(
+      startProcessAttempt(
+        aPayment(),
+        { readerId: READER, startedAtMs: started, answerDueByMs: started + 20_000 },
+        at(started),
+      ),
+      readerAction('failed', laterRead, { origin: { source: 'poll' }, failureCode: 'card_declined' }),
+      at(started + 10_000),
+    );
+
+    // Assess
+    expect(during).toMatchObject({ changed: false, verdict: 'stale' });
+    expect(earlierAttemptShown).toMatchObject({ changed: false, verdict: 'stale' });
+    expect(after.record.readerAction).toMatchObject({ status: 'failed', failureCode: 'canceled' });
+    // Without an earlier attempt on the reader, its showing this payment's action proves the command arrived.
+    expect(landedAndDeclined.record.readerAction).toMatchObject({ status: 'failed', failureCode: 'card_declined' });
+  });
+
+  it('the reader’s own event still ends an attempt whose answer is on its way (a fast decline)', () => {
+    // Prepare
+    const claimed = startProcessAttempt(
+      aPayment(),
+      { readerId: READER, startedAtMs: started, answerDueByMs: started + 20_000 },
+      at(started),
+    );
+
+    // Act
+    const result = applyObservation(
+      claimed,
+      readerAction('failed', laterRead, { failureCode: 'card_declined' }),
+      at(started + 2_000),
+    );
+
+    // Assess
+    expect(result.record.readerAction).toMatchObject({ status: 'failed', failureCode: 'card_declined' });
+  });
+});
+
+describe('applyObservation: a write answer against a racing read', () => {
+  it('keeps an amount change when a read sent before its answer arrived is applied after it', () => {
+    // Prepare: a refresh's read is sent at T+100 ms and answered with the old amount; the PATCH's answer arrives at
+    // T+300 ms (a write's answer is stamped when it arrives, a read with when it was sent)
+    const record = aPayment({ amount: 1000, paymentIntentObservedAtMs: T0 });
+    const patched = piObservation({ amount: 1500 }, T0 + 300, { source: 'api' });
+    const staleRead = piObservation({ amount: 1000 }, T0 + 100, { source: 'poll' });
+
+    // Act
+    const readFirst = applyObservations(record, [staleRead, patched], NOW);
+    const readLast = applyObservations(record, [patched, staleRead], NOW);
+
+    // Assess
+    expect(readFirst.record.amount).toBe(1500);
+    expect(readLast.record.amount).toBe(1500);
   });
 });
