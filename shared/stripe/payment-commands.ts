@@ -5,6 +5,7 @@
  */
 import type Stripe from 'stripe';
 import {
+  type ApiError,
   InvalidStateError,
   OrderConflictError,
   ReaderBusyError,
@@ -30,6 +31,7 @@ import {
   insertPaymentForOrder,
   type OrderCreateRequest,
   type OrderRecord,
+  setAsideRefusedClaim,
   startNextGeneration,
 } from '../store/orders.ts';
 import { applyToPayment, getPayment, savePayment, updatePayment, VersionConflictError } from '../store/payments.ts';
@@ -379,7 +381,7 @@ export async function openOrderPayment(
       if (pendingRequest === null) throw new OrderConflictError({ paymentId: null });
       const settled = await settleOrderClaim(pending, pendingRequest, now);
       if (sameRequest(pendingRequest, request)) {
-        if (settled.kind === 'refused') throw toApiError(settled.error);
+        if (settled.kind === 'refused') throw await refusedCreate(pending, settled.error);
         return { payment: settled.payment, created: settled.recordedHere };
       }
       if (settled.kind === 'refused') {
@@ -412,13 +414,19 @@ export async function openOrderPayment(
     }
 
     const settled = await settleOrderClaim(order, request, now);
-    if (settled.kind === 'refused') {
-      // Stripe created nothing; the claim keeps the request, so a different one for the order starts afresh.
-      throw toApiError(settled.error);
-    }
+    if (settled.kind === 'refused') throw await refusedCreate(order, settled.error);
     return { payment: settled.payment, created: settled.recordedHere };
   }
   throw new InvalidStateError('This order is being changed by another request. Try again.', {}, true);
+}
+
+/**
+ * Stripe created nothing for the claim: the claim keeps its request (a different one for the order starts the next
+ * generation) but leaves the reconciler's index, as there is nothing to settle. Returns the API error to answer.
+ */
+async function refusedCreate(order: OrderRecord, error: unknown): Promise<ApiError> {
+  await setAsideRefusedClaim(order);
+  return toApiError(error);
 }
 
 /** Cancel a payment nobody saw created (see `isUntouched`), recording the canceled PaymentIntent. */

@@ -51,7 +51,10 @@ export interface WorkloadStats {
   problems: string[];
 }
 
-type PaymentAnswer = ApiResponse<{ payment?: PaymentResource; error?: { code: string; message: string } }>;
+type PaymentAnswer = ApiResponse<{
+  payment?: PaymentResource;
+  error?: { code: string; message: string; retryable?: boolean };
+}>;
 
 const DECLINE_CARDS = [
   TEST_CARDS.genericDecline,
@@ -79,6 +82,9 @@ const RETRY_AFTER_MS = {
   stripe_unavailable: 200,
   stripe_timeout: 200,
 } as const;
+
+/** How long a POS keeps retrying a cancel that answers retryable errors. */
+const CANCEL_PATIENCE_MS = 35_000;
 
 /** How long a cashier watches a payment (webhooks only) before pressing "check status". */
 const WATCH_MS = 1_200;
@@ -404,10 +410,16 @@ export class Workload {
     return this.refresh(register, payment.id);
   }
 
+  /**
+   * Cancel as a POS does: again while the answer is retryable, for as long as a process command Stripe did not
+   * answer may keep the payment's reader busy (the request's deadline, inside API Gateway's 30 s).
+   */
   private async cancelPayment(register: Register, id: string): Promise<void> {
-    for (let tries = 0; tries < 15; tries += 1) {
+    const giveUpAt = Date.now() + CANCEL_PATIENCE_MS;
+    for (let tries = 0; tries < 15 || Date.now() < giveUpAt; tries += 1) {
       const answer = await this.call(register, 'POST', `/payments/${id}/cancel`, { reason: 'abandoned' });
       if (answer.status === 200 || answer.body?.error?.code === 'invalid_state') return;
+      if (answer.body?.error?.retryable !== true && tries >= 15) break;
       await this.backOff(answer);
     }
     this.stats.problems.push(`payment ${id} could not be cancelled`);
