@@ -52,6 +52,16 @@ export function isReplayedAnswer(result: unknown): boolean {
   return headers?.['idempotent-replayed'] === 'true';
 }
 
+/**
+ * True when Stripe said nothing about what became of the request: no answer at all, or its own failure (not a
+ * stored answer replayed). The request may or may not have run; the same key again tells.
+ */
+export function isOutcomeUnknown(error: unknown): boolean {
+  if (!isStripeError(error) || isReplayedError(error)) return false;
+  if (error.type === 'StripeConnectionError') return true;
+  return error.statusCode === undefined ? error.type === 'StripeAPIError' : error.statusCode >= 500;
+}
+
 /** What the caller knows that Stripe's error does not say. */
 export interface StripeErrorContext {
   /** Which of the request's objects a `resource_missing` is about. */

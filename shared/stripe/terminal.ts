@@ -10,7 +10,7 @@ import { ReaderTimeoutError } from '../http/errors.ts';
 import { idempotencyKeys } from '../payments/idempotency.ts';
 import { retrieveReader, sleep, withFreshKeyAfterReplayedError, withKeyInUseRetry } from './calls.ts';
 import { stripe } from './client.ts';
-import { isReplayedError, isStripeError, stripeErrorCode } from './errors.ts';
+import { isOutcomeUnknown, isReplayedError, stripeErrorCode } from './errors.ts';
 
 /** Replayed answers skipped (each means a key already used up) before giving up. */
 const MAX_REPLAYED_TRIES = 10;
@@ -49,13 +49,6 @@ export type ProcessCommandOutcome =
    * still reach the reader although a read does not show it yet.
    */
   | { accepted: false; error: unknown; nextTry: number; maybeDelivered: boolean };
-
-/** No answer from Stripe about the command itself: it may or may not have run. */
-function isUnanswered(error: unknown): boolean {
-  if (!isStripeError(error) || isReplayedError(error)) return false;
-  if (error.type === 'StripeConnectionError') return true;
-  return error.statusCode === undefined ? error.type === 'StripeAPIError' : error.statusCode >= 500;
-}
 
 /** Times a command Stripe gave no answer to is sent again under its own key, before the reader is asked. */
 const MAX_UNANSWERED_RESENDS = 2;
@@ -105,7 +98,7 @@ export async function sendProcessCommand(command: ProcessCommand): Promise<Proce
         nextKey();
         continue;
       }
-      const unanswered = isUnanswered(error);
+      const unanswered = isOutcomeUnknown(error);
       if (unanswered && resends < MAX_UNANSWERED_RESENDS && Date.now() + STRIPE_TIMEOUT_MS <= command.deadline) {
         resends += 1;
         uncertain = true;
