@@ -20,6 +20,7 @@ import { stripeErrorCode, toApiError } from '../../shared/stripe/errors.ts';
 import { commandOnItsWayError } from '../../shared/stripe/payment-commands.ts';
 import { readerActionObservation, readerSnapshot } from '../../shared/stripe/snapshots.ts';
 import { cancelReaderAction } from '../../shared/stripe/terminal.ts';
+import { unixSeconds } from '../../shared/time.ts';
 
 const Body = z.strictObject({ paymentId: StripeId.optional() });
 
@@ -53,7 +54,7 @@ export const handler = apiHandler(
     if (reader.action === null) {
       // Nothing to clear; the named payment learns that the reader no longer runs it.
       if (named !== undefined) {
-        await applyToPayment(named, [readerActionObservation(found, { source: 'poll' }, Math.floor(readAtMs / 1000))]);
+        await applyToPayment(named, [readerActionObservation(found, { source: 'poll' }, unixSeconds(readAtMs))]);
       }
       return ok({ reader: toReaderResource(reader) });
     }

@@ -31,6 +31,7 @@ import {
 } from '../../shared/stripe/event-observations.ts';
 import { paymentIntentObservation, readerActionObservation } from '../../shared/stripe/snapshots.ts';
 import { cancelReaderAction, readerRunsPayment } from '../../shared/stripe/terminal.ts';
+import { unixSeconds } from '../../shared/time.ts';
 
 const logger = new Logger({ serviceName: 'webhook-processor' });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'webhook-processor' });
@@ -190,11 +191,11 @@ async function readReaderAfterAttemptStart(
 ): Promise<Observation | null> {
   const attempt = currentAttempt(payment);
   if (attempt === undefined) return null;
-  const nextSecondMs = (Math.floor(attempt.startedAtMs / 1000) + 1) * 1000;
+  const nextSecondMs = (unixSeconds(attempt.startedAtMs) + 1) * 1000;
   if (Date.now() < nextSecondMs) await sleep(nextSecondMs - Date.now());
   const readAtMs = Date.now();
   const reader = await retrieveReader(attempt.readerId);
-  return reader === undefined ? null : readerActionObservation(reader, origin, Math.floor(readAtMs / 1000));
+  return reader === undefined ? null : readerActionObservation(reader, origin, unixSeconds(readAtMs));
 }
 
 async function sendToDeadLetterQueue(record: SQSRecord, reason: string): Promise<void> {

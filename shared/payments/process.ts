@@ -2,6 +2,7 @@
  * Recording what a reader answered to the backend's own commands. Pure: the caller stores the result.
  */
 
+import { unixSeconds } from '../time.ts';
 import { currentAttempt, startProcessAttempt, withCommandAnswered, withNextProcessTry } from './record.ts';
 import { applyObservation } from './reducer.ts';
 import type { PaymentRecord, ReaderActionObservation } from './types.ts';
@@ -74,7 +75,7 @@ export function canceledActionObservation(record: PaymentRecord, readerId: strin
       failureMessage: 'The reader action was canceled.',
       paymentIntentId: record.id,
     },
-    createdSeconds: Math.floor(now.getTime() / 1000),
+    createdSeconds: unixSeconds(now.getTime()),
   };
   if (attempt !== undefined && attempt.readerId === readerId) observation.forAttempt = attempt.number;
   return observation;

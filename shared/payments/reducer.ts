@@ -3,6 +3,8 @@
  * the webhook processor and the reconciler all go through `applyObservation`, so a late, duplicated or
  * reordered observation is judged by the same rules wherever it comes from.
  */
+
+import { unixSeconds } from '../time.ts';
 import {
   currentAttempt,
   DEFAULT_AUTHORIZATION_WINDOW_MS,
@@ -183,7 +185,7 @@ function matchAttempt(record: PaymentRecord, observation: ReaderActionObservatio
   if (observation.forAttempt !== undefined) return observation.forAttempt === attempt.number ? 'current' : 'stale';
   const earlierOnReader = record.attemptLog.some((a) => a.number < attempt.number && a.readerId === attempt.readerId);
   if (!earlierOnReader) return 'current';
-  const startSecond = Math.floor(attempt.startedAtMs / 1000);
+  const startSecond = unixSeconds(attempt.startedAtMs);
   const skew = observation.origin.source === 'webhook' ? CLOCK_SKEW_SECONDS : 0;
   if (observation.createdSeconds < startSecond - skew) return 'stale';
   if (observation.createdSeconds <= startSecond) return 'ambiguous';
@@ -219,7 +221,7 @@ function applyReaderAction(record: PaymentRecord, observation: ReaderActionObser
     // Only a read can show that (events name their own PaymentIntent), and only a strictly later second is sure.
     // Nor while the command is still on its way: the reader may take it after this read.
     const attempt = currentAttempt(record);
-    const later = attempt !== undefined && observation.createdSeconds > Math.floor(attempt.startedAtMs / 1000);
+    const later = attempt !== undefined && observation.createdSeconds > unixSeconds(attempt.startedAtMs);
     if (observation.origin.source === 'webhook' || !later || current === null) return stale(record);
     if (observation.readerStatus === 'offline') return stale(record);
     next =

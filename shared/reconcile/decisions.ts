@@ -17,10 +17,10 @@ import type {
   ReaderActionObservation,
   ReaderSnapshot,
 } from '../payments/types.ts';
+import { unixSeconds } from '../time.ts';
 import type { ReconcileSettings, StaleAuthorizationAction } from './settings.ts';
 
 const POLL = { source: 'poll' } as const;
-const seconds = (ms: number) => Math.floor(ms / 1000);
 
 /** The reader and the PaymentIntent as read for a stuck action, with the time each read started. */
 export interface StuckActionReads {
@@ -77,7 +77,7 @@ export function stuckActionObservations(attempt: ProcessAttempt, reads: StuckAct
     origin: POLL,
     readerId: attempt.readerId,
     action: reader?.action ?? null,
-    createdSeconds: seconds(reads.readerReadAtMs),
+    createdSeconds: unixSeconds(reads.readerReadAtMs),
   };
   return [paymentIntent, readerAction];
 }
@@ -143,7 +143,7 @@ export function canceledByReconcilerObservation(
       failureMessage: 'The reader action was stuck and has been canceled.',
       paymentIntentId: record.id,
     },
-    createdSeconds: seconds(now.getTime()),
+    createdSeconds: unixSeconds(now.getTime()),
     forAttempt: attempt.number,
   };
 }

@@ -6,6 +6,7 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { PaymentRecord } from '../payments/types.ts';
+import { unixSeconds } from '../time.ts';
 import { dynamo, tableName } from './client.ts';
 import { PAYMENT_SORT_KEY, paymentFromItem, paymentItem, paymentPk, VersionConflictError } from './payments.ts';
 import { EVENT_DEDUPE_TTL_SECONDS } from './table.ts';
@@ -44,7 +45,7 @@ export function eventItem(event: AppliedEvent, now: Date): Record<string, unknow
     eventCreated: event.created,
     paymentIntentId: event.paymentIntentId,
     appliedAt: now.toISOString(),
-    expiresAt: Math.floor(now.getTime() / 1000) + EVENT_DEDUPE_TTL_SECONDS,
+    expiresAt: unixSeconds(now.getTime()) + EVENT_DEDUPE_TTL_SECONDS,
   };
 }
 

@@ -15,6 +15,7 @@ import type {
   PaymentRecord,
   ReaderActionObservation,
 } from '../payments/types.ts';
+import { unixSeconds } from '../time.ts';
 import { isHandledEventType } from './event-types.ts';
 import { chargeSnapshot, paymentIntentObservation, readerActionObservation } from './snapshots.ts';
 
@@ -195,7 +196,7 @@ export function mayBelongToUnrecordedAttempt(record: PaymentRecord, observation:
   if (record.attemptLog.some((attempt) => attempt.readerId === observation.readerId)) return false;
   // An action that ended before the current attempt started cannot be an attempt recorded after it.
   const attempt = currentAttempt(record);
-  return attempt === undefined || observation.createdSeconds > Math.floor(attempt.startedAtMs / 1000);
+  return attempt === undefined || observation.createdSeconds > unixSeconds(attempt.startedAtMs);
 }
 
 /**

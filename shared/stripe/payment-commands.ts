@@ -35,12 +35,11 @@ import {
   startNextGeneration,
 } from '../store/orders.ts';
 import { applyToPayment, getPayment, savePayment, updatePayment, VersionConflictError } from '../store/payments.ts';
+import { unixSeconds } from '../time.ts';
 import { cancelPaymentIntent, createPaymentIntent, retrievePaymentIntent, retrieveReader } from './calls.ts';
 import { invalidStateMessage, isStripeError, stripeErrorCode, toApiError } from './errors.ts';
 import { paymentIntentObservation, paymentIntentSnapshot, readerActionObservation } from './snapshots.ts';
 import { cancelReaderAction, readerRunsPayment, sendProcessCommand } from './terminal.ts';
-
-const seconds = (ms: number) => Math.floor(ms / 1000);
 
 /**
  * Re-read the PaymentIntent (with its latest charge) and the latest attempt's reader from Stripe and apply both
@@ -59,7 +58,7 @@ export async function refreshPayment(
   const observations: Observation[] = [paymentIntentObservation(paymentIntent, { source: 'poll' }, readAtMs)];
   if (reader !== undefined) {
     const readerReadAt = alreadyRead?.readAtMs ?? readAtMs;
-    observations.push(readerActionObservation(reader, { source: 'poll' }, seconds(readerReadAt)));
+    observations.push(readerActionObservation(reader, { source: 'poll' }, unixSeconds(readerReadAt)));
   }
   return (await applyToPayment(payment, observations)).record;
 }
@@ -170,7 +169,12 @@ export async function processOnReader(
   });
   const now = new Date();
   if (outcome.accepted) {
-    const answer = readerActionObservation(outcome.reader, { source: 'api' }, seconds(outcome.startedAtMs), attempt);
+    const answer = readerActionObservation(
+      outcome.reader,
+      { source: 'api' },
+      unixSeconds(outcome.startedAtMs),
+      attempt,
+    );
     const command = { attempt, readerId, startedAtMs: claimedAt.getTime(), answer, nextTry: outcome.nextTry };
     const { record } = await updatePayment(claimed, (r) => recordProcessAccepted(r, command, now));
     return { payment: record, reader: outcome.reader };
@@ -240,7 +244,7 @@ export async function clearReaderAction(
       throw new ReaderOfflineError();
     }
     // The action already ended: record what the reader shows.
-    return [readerActionObservation(reader, { source: 'poll' }, seconds(readAtMs))];
+    return [readerActionObservation(reader, { source: 'poll' }, unixSeconds(readAtMs))];
   }
   try {
     await cancelReaderAction(readerId, `${payment.id}:${payment.attempts}`);
