@@ -5,6 +5,7 @@
  */
 
 import { unixSeconds } from '../time.ts';
+import { paymentActionStatus } from './reader-action.ts';
 import {
   currentAttempt,
   DEFAULT_AUTHORIZATION_WINDOW_MS,
@@ -206,7 +207,7 @@ function applyReaderAction(record: PaymentRecord, observation: ReaderActionObser
   if (current !== null && current.status !== 'in_progress') return unchanged(record);
 
   const { action } = observation;
-  const ours = action !== null && action.type === 'process_payment_intent' && action.paymentIntentId === record.id;
+  const ours = action !== null && paymentActionStatus(observation, record.id) !== null;
   let next: Omit<ReaderActionState, 'updatedAt'>;
   if (ours) {
     if (action.status === 'in_progress' && current !== null) return unchanged(record);
@@ -248,13 +249,13 @@ function applyReaderAction(record: PaymentRecord, observation: ReaderActionObser
  * attempt on the same reader could have left there.
  */
 function showsCurrentCommand(record: PaymentRecord, observation: ReaderActionObservation): boolean {
-  const { action } = observation;
-  if (action === null || action.type !== 'process_payment_intent' || action.paymentIntentId !== record.id) return false;
+  const status = paymentActionStatus(observation, record.id);
+  if (status === null) return false;
   const attempt = currentAttempt(record);
   const earlierOnReader = record.attemptLog.some(
     (a) => a.number < (attempt?.number ?? 0) && a.readerId === observation.readerId,
   );
-  return action.status === 'in_progress' || !earlierOnReader;
+  return status === 'in_progress' || !earlierOnReader;
 }
 
 /** Compare, and if anything the API shows changed, stamp `updatedAt` and add the audit entry. */

@@ -2,6 +2,8 @@
  * What the reconciler concludes about a candidate payment from what Stripe showed. Pure: the run reads Stripe,
  * asks these functions, and stores what they return through the reducer.
  */
+
+import { paymentActionStatus } from '../payments/reader-action.ts';
 import {
   currentAttempt,
   isAwaitingOutcome,
@@ -23,34 +25,15 @@ import type { ReconcileSettings, StaleAuthorizationAction } from './settings.ts'
 const POLL = { source: 'poll' } as const;
 
 /** The reader and the PaymentIntent as read for a stuck action, with the time each read started. */
+/** An action whose outcome is known. */
+const hasEnded = (status: string | null) => status === 'succeeded' || status === 'failed';
+
 export interface StuckActionReads {
   /** Undefined when Stripe no longer has the reader. */
   reader: ReaderSnapshot | undefined;
   readerReadAtMs: number;
   paymentIntent: PaymentIntentSnapshot;
   paymentIntentReadAtMs: number;
-}
-
-/** True when the reader's action is this payment's process action and has ended (its outcome is known). */
-function readerEndedPayment(reader: ReaderSnapshot, paymentId: string): boolean {
-  const action = reader.action;
-  return (
-    action !== null &&
-    action.type === 'process_payment_intent' &&
-    action.paymentIntentId === paymentId &&
-    action.status !== 'in_progress'
-  );
-}
-
-/** True while the reader is still running this payment's process action. */
-export function readerStillRunsPayment(reader: ReaderSnapshot, paymentId: string): boolean {
-  const action = reader.action;
-  return (
-    action !== null &&
-    action.type === 'process_payment_intent' &&
-    action.paymentIntentId === paymentId &&
-    action.status === 'in_progress'
-  );
 }
 
 /**
@@ -69,7 +52,11 @@ export function stuckActionObservations(attempt: ProcessAttempt, reads: StuckAct
     paymentIntent: reads.paymentIntent,
   };
   const { reader } = reads;
-  if (reader !== undefined && reader.status === 'offline' && !readerEndedPayment(reader, reads.paymentIntent.id)) {
+  if (
+    reader !== undefined &&
+    reader.status === 'offline' &&
+    !hasEnded(paymentActionStatus(reader, reads.paymentIntent.id))
+  ) {
     return [paymentIntent];
   }
   const readerAction: ReaderActionObservation = {
@@ -108,7 +95,7 @@ export function decideStuckAction(
   if (reader === undefined) return { kind: 'undecided' };
   // An offline reader answers every command with terminal_reader_offline: flag it, cancel nothing.
   if (reader.status === 'offline') return { kind: 'stuck', reason: 'offline', cancelAction: false };
-  if (!readerStillRunsPayment(reader, recorded.id)) return { kind: 'undecided' };
+  if (paymentActionStatus(reader, recorded.id) !== 'in_progress') return { kind: 'undecided' };
   const cancelAction = settings.autoCancelAfterMs !== null && ageMs >= settings.autoCancelAfterMs;
   return { kind: 'stuck', reason: 'in_progress', cancelAction };
 }

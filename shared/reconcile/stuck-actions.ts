@@ -3,6 +3,8 @@
  * off mid-payment never updates its action and no webhook is sent, so only a read of the reader and the
  * PaymentIntent tells what happened, and only `cancel_action` frees the reader.
  */
+
+import { paymentActionStatus } from '../payments/reader-action.ts';
 import { isReaderActionInProgress } from '../payments/record.ts';
 import type { PaymentRecord } from '../payments/types.ts';
 import { retrievePaymentIntent, retrieveReader } from '../stripe/calls.ts';
@@ -13,7 +15,6 @@ import {
   canceledByReconcilerObservation,
   decideStuckAction,
   markReaderStuck,
-  readerStillRunsPayment,
   stuckActionObservations,
   stuckAttempt,
 } from './decisions.ts';
@@ -65,7 +66,7 @@ export async function reconcileStuckAction(candidate: PaymentRecord, run: Reconc
 
   // Another payment may have started on the reader since it was read: cancel only while it still runs this one.
   const again = await run.stripe(() => retrieveReader(attempt.readerId));
-  if (again.result === undefined || !readerStillRunsPayment(readerSnapshot(again.result), payment.id)) {
+  if (again.result === undefined || paymentActionStatus(readerSnapshot(again.result), payment.id) !== 'in_progress') {
     run.logger.info('Stuck reader action ended before it was cancelled; looking again next run', {
       paymentId: payment.id,
       readerId: attempt.readerId,

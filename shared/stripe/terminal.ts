@@ -8,25 +8,24 @@ import type Stripe from 'stripe';
 import { config } from '../config.ts';
 import { ReaderTimeoutError } from '../http/errors.ts';
 import { idempotencyKeys } from '../payments/idempotency.ts';
+import { paymentActionStatus } from '../payments/reader-action.ts';
 import { retrieveReader, sleep, withFreshKeyAfterReplayedError, withKeyInUseRetry } from './calls.ts';
 import { stripe } from './client.ts';
 import { isOutcomeUnknown, isReplayedError, stripeErrorCode } from './errors.ts';
+import { readerSnapshot } from './snapshots.ts';
 
 /** Replayed answers skipped (each means a key already used up) before giving up. */
 const MAX_REPLAYED_TRIES = 10;
 
-/** True when the reader's current action is processing this PaymentIntent (still running or done). */
-export function readerHoldsPayment(reader: Stripe.Terminal.Reader, paymentIntentId: string): boolean {
-  const action = reader.action;
-  if (action?.type !== 'process_payment_intent') return false;
-  const held = action.process_payment_intent?.payment_intent;
-  const heldId = typeof held === 'string' ? held : held?.id;
-  return heldId === paymentIntentId && (action.status === 'in_progress' || action.status === 'succeeded');
+/** True when the reader's action is this PaymentIntent's, running or done: the command reached the reader. */
+function readerTookCommand(reader: Stripe.Terminal.Reader, paymentIntentId: string): boolean {
+  const status = paymentActionStatus(readerSnapshot(reader), paymentIntentId);
+  return status === 'in_progress' || status === 'succeeded';
 }
 
 /** True while the reader is still running this PaymentIntent's action. */
 export function readerRunsPayment(reader: Stripe.Terminal.Reader, paymentIntentId: string): boolean {
-  return readerHoldsPayment(reader, paymentIntentId) && reader.action?.status === 'in_progress';
+  return paymentActionStatus(readerSnapshot(reader), paymentIntentId) === 'in_progress';
 }
 
 export interface ProcessCommand {
@@ -108,7 +107,7 @@ export async function sendProcessCommand(command: ProcessCommand): Promise<Proce
       const unsure = unanswered || code === 'terminal_reader_timeout' || (uncertain && code === 'terminal_reader_busy');
       if (!unsure) return { accepted: false, error, nextTry: tryNumber, maybeDelivered: false };
       const reader = await retrieveReader(command.readerId).catch(() => undefined);
-      if (reader !== undefined && readerHoldsPayment(reader, command.paymentIntentId)) {
+      if (reader !== undefined && readerTookCommand(reader, command.paymentIntentId)) {
         return { accepted: true, reader, startedAtMs, nextTry: tryNumber };
       }
       if (unanswered) return { accepted: false, error, nextTry: tryNumber, maybeDelivered: true };
