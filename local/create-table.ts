@@ -1,5 +1,5 @@
 /**
- * Create the table from its one definition (`table.ts`): keys, every GSI and TTL. The local stack and the
+ * Create the table from its one definition (`shared/store/table.ts`): keys, every GSI and TTL. The local stack and the
  * integration tests use it; the CDK app builds the same definition on AWS.
  */
 import {
