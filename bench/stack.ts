@@ -6,6 +6,7 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type LocalStack, type StackOptions, startStack } from '../local/stack.ts';
+import { emulatorControls } from '../local/stripe-emulator/control-client.ts';
 import { createDynamoClient, dynamo, dynamoRequestCount } from '../shared/store/client.ts';
 
 export type { LocalStack } from '../local/stack.ts';
@@ -223,12 +224,8 @@ export class BenchStack {
 
   /** A `/_emulator` control. */
   async control<T = unknown>(path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${this.stack.emulator.url}/_emulator/${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
-    if (!response.ok) throw new Error(`emulator ${path}: ${response.status} ${await response.text()}`);
-    return (await response.json()) as T;
+    const controls = emulatorControls(this.stack.emulator.url);
+    return body === undefined ? controls.get<T>(path) : controls.post<T>(path, body);
   }
 
   /** Every API request the emulator has answered, oldest first. */

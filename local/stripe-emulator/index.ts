@@ -12,6 +12,7 @@ import { newWebhookSecret } from './objects/webhook-endpoint.ts';
 import { type EmulatorOptions, timingFrom } from './options.ts';
 import { StateFile } from './state/persistence.ts';
 
+export { type ControlAnswer, type ControlOptions, type EmulatorControls, emulatorControls } from './control-client.ts';
 export type { SeededState } from './core.ts';
 export { DEFAULT_PORT, type EmulatorOptions, optionsFromEnv, type SeedLocation, type Timing } from './options.ts';
 

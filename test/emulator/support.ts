@@ -6,6 +6,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Stripe from 'stripe';
+import { emulatorControls } from '../../local/stripe-emulator/control-client.ts';
 import type { Emulator, EmulatorOptions } from '../../local/stripe-emulator/index.ts';
 
 /** Fast timing for tests. */
@@ -30,12 +31,7 @@ export async function control(
   body?: unknown,
   method: 'GET' | 'POST' | 'DELETE' = 'POST',
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${emulator.url}/_emulator${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    ...(method === 'POST' ? { body: JSON.stringify(body ?? {}) } : {}),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  return emulatorControls(emulator.url).send<Record<string, unknown>>(path, { method, body, accept: () => true });
 }
 
 /** A raw API call (for encodings the SDK never sends); `body` is sent form-encoded as given. */

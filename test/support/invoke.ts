@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { startDynamoDb } from '../../local/dynamodb.ts';
+import { emulatorControls } from '../../local/stripe-emulator/control-client.ts';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../local/stripe-emulator/index.ts';
 import { reloadConfig } from '../../shared/config.ts';
 import { LOCATIONS_CLAIM } from '../../shared/http/caller.ts';
@@ -244,14 +245,8 @@ export function quietLogs(): void {
 }
 
 /** Call one of the emulator's `/_emulator` controls (faults, card taps are under `/v1/test_helpers`). */
-export async function emulatorControl(emulator: Emulator, path: string, body: unknown = {}): Promise<unknown> {
-  const response = await fetch(`${emulator.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-  return response.json();
+export function emulatorControl(emulator: Emulator, path: string, body: unknown = {}): Promise<unknown> {
+  return emulatorControls(emulator.url).post(path, body);
 }
 
 /** Tap a card on a simulated reader (Stripe's test helper), e.g. a decline card number. */

@@ -8,6 +8,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import type Stripe from 'stripe';
 import { expect } from 'vitest';
 import { lambdaContext } from '../../../local/lambda.ts';
+import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
 import type { PaymentResource } from '../../../shared/payments/resource.ts';
 import type { PaymentRecord } from '../../../shared/payments/types.ts';
 import type { ReconcileRun, ReconcileSummary } from '../../../shared/reconcile/run-context.ts';
@@ -37,14 +38,8 @@ export function stripeFor(stack: LocalStack): Stripe {
 }
 
 /** POST to an `/_emulator` control. */
-export async function emulator(stack: LocalStack, path: string, body: unknown = {}): Promise<unknown> {
-  const response = await fetch(`${stack.state.stripe.apiBase}/_emulator/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`emulator ${path}: ${response.status} ${await response.text()}`);
-  return response.json();
+export function emulator(stack: LocalStack, path: string, body: unknown = {}): Promise<unknown> {
+  return emulatorControls(stack.state.stripe.apiBase).post(path, body);
 }
 
 export interface EmulatorRequest {

@@ -16,6 +16,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../../local/lambda.ts';
 import type { BatchOutcome } from '../../../local/queue-poller.ts';
+import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
 import { recordProcessAccepted } from '../../../shared/payments/process.ts';
 import { newPaymentRecord, startProcessAttempt } from '../../../shared/payments/record.ts';
 import type { PaymentResource } from '../../../shared/payments/resource.ts';
@@ -54,12 +55,7 @@ beforeEach(async () => {
 });
 
 async function emulator(path: string, body: unknown = {}): Promise<void> {
-  const response = await fetch(`${stack.state.stripe.apiBase}/_emulator/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`emulator ${path}: ${response.status} ${await response.text()}`);
+  await emulatorControls(stack.state.stripe.apiBase).post(path, body);
 }
 
 /** POST /payments without a reader. */

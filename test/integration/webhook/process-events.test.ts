@@ -7,6 +7,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BatchOutcome } from '../../../local/queue-poller.ts';
+import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
 import type { PaymentResource } from '../../../shared/payments/resource.ts';
 import type { PaymentRecord } from '../../../shared/payments/types.ts';
 import { dynamoRequestCount } from '../../../shared/store/client.ts';
@@ -39,14 +40,8 @@ beforeEach(async () => {
   await emulator('webhooks', {});
 });
 
-async function emulator(path: string, body: unknown = {}): Promise<unknown> {
-  const response = await fetch(`${stack.state.stripe.apiBase}/_emulator/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`emulator ${path}: ${response.status} ${await response.text()}`);
-  return response.json();
+function emulator(path: string, body: unknown = {}): Promise<unknown> {
+  return emulatorControls(stack.state.stripe.apiBase).post(path, body);
 }
 
 let orders = 0;
@@ -402,9 +397,8 @@ describe('processing Stripe events', () => {
   });
 });
 
-async function emulatorGet<T>(path: string): Promise<T> {
-  const response = await fetch(`${stack.state.stripe.apiBase}/_emulator/${path}`);
-  return (await response.json()) as T;
+function emulatorGet<T>(path: string): Promise<T> {
+  return emulatorControls(stack.state.stripe.apiBase).get<T>(path);
 }
 
 interface DeliveryAttempt {

@@ -9,6 +9,7 @@ import {
   ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
 import type { LocalStack } from '../../support/stack.ts';
 
 /** One API request the emulator received (`GET /_emulator/requests`). */
@@ -22,20 +23,13 @@ export interface EmulatorRequest {
 }
 
 /** Call an emulator control (`/_emulator/...`, JSON); throws on an unexpected status. */
-export async function emulatorControl<T = unknown>(
+export function emulatorControl<T = unknown>(
   stack: Pick<LocalStack, 'emulator'>,
   path: string,
   body: unknown = {},
   accept: (status: number) => boolean = (status) => status < 300,
 ): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${stack.emulator.url}/_emulator/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!accept(response.status)) throw new Error(`emulator ${path}: ${response.status} ${text}`);
-  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+  return emulatorControls(stack.emulator.url).send<T>(path, { body, accept });
 }
 
 /** The emulator's request log, oldest first. */

@@ -1,0 +1,50 @@
+/**
+ * A client for the emulator's `/_emulator` controls (faults, timing, webhooks, the request log): the one place that
+ * knows how they are called, for the local stack, this project's tests and benchmarks, and a POS team's own tests.
+ */
+
+/** A control's answer: its HTTP status and its JSON body (undefined when empty). */
+export interface ControlAnswer<T> {
+  status: number;
+  body: T;
+}
+
+export interface ControlOptions {
+  /** POST (the default) sends `body` as JSON; GET and DELETE send none. */
+  method?: 'GET' | 'POST' | 'DELETE';
+  body?: unknown;
+  /** Which statuses are answers rather than failures (default: 2xx). */
+  accept?: (status: number) => boolean;
+}
+
+export interface EmulatorControls {
+  /** Call a control; rejects with the status and body when `accept` refuses the status. */
+  send<T = unknown>(path: string, options?: ControlOptions): Promise<ControlAnswer<T>>;
+  /** POST a control with a JSON body (`{}` by default) and resolve with its JSON answer. */
+  post<T = unknown>(path: string, body?: unknown): Promise<T>;
+  /** GET a control's JSON answer. */
+  get<T = unknown>(path: string): Promise<T>;
+}
+
+/** The controls of the emulator at `baseUrl` (`http://127.0.0.1:12111`). A path may start with `/_emulator/`. */
+export function emulatorControls(baseUrl: string): EmulatorControls {
+  const send = async <T>(path: string, options: ControlOptions = {}): Promise<ControlAnswer<T>> => {
+    const method = options.method ?? 'POST';
+    const control = path.replace(/^\/?(_emulator\/?)?/, '');
+    const response = await fetch(`${baseUrl}/_emulator/${control}`, {
+      method,
+      ...(method === 'POST'
+        ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(options.body ?? {}) }
+        : {}),
+    });
+    const text = await response.text();
+    const accept = options.accept ?? ((status: number) => status >= 200 && status < 300);
+    if (!accept(response.status)) throw new Error(`emulator ${control}: ${response.status} ${text}`);
+    return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+  };
+  return {
+    send,
+    post: async <T>(path: string, body: unknown = {}) => (await send<T>(path, { body })).body,
+    get: async <T>(path: string) => (await send<T>(path, { method: 'GET' })).body,
+  };
+}
