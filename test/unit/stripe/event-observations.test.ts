@@ -1,14 +1,14 @@
 import type Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { newPaymentRecord, startProcessAttempt } from '../../shared/payments/record.ts';
-import { applyObservation } from '../../shared/payments/reducer.ts';
-import type { PaymentRecord, ReaderActionObservation } from '../../shared/payments/types.ts';
+import { newPaymentRecord, startProcessAttempt } from '../../../shared/payments/record.ts';
+import { applyObservation } from '../../../shared/payments/reducer.ts';
+import type { PaymentRecord, ReaderActionObservation } from '../../../shared/payments/types.ts';
 import {
   mayBelongToUnrecordedAttempt,
   observationsFromEvent,
   type PaymentEvent,
   parseQueuedEvent,
-} from '../../shared/stripe/event-observations.ts';
+} from '../../../shared/stripe/event-observations.ts';
 
 const CREATED = 1_790_000_000;
 const PI = 'pi_123';

@@ -3,15 +3,15 @@
  * flag changes and their metric names, and which reader cache entries a run writes.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../shared/config.ts';
-import { paymentRiskMetrics } from '../../shared/metrics-names.ts';
-import type { PaymentFlag } from '../../shared/payments/types.ts';
-import { flagChanges, flagClearedMetrics, flagSetMetrics } from '../../shared/reconcile/flags.ts';
-import { type Clock, createRunBudget, createStripeCallPacer } from '../../shared/reconcile/pacing.ts';
-import { changedReaderLocations } from '../../shared/reconcile/reader-cache.ts';
-import { isReplayedAnswer } from '../../shared/reconcile/run-context.ts';
-import { candidateCutoffs, reconcileSettings, runDeadline } from '../../shared/reconcile/settings.ts';
-import type { ReaderLocation } from '../../shared/store/readers.ts';
+import { parseConfig } from '../../../shared/config.ts';
+import { paymentRiskMetrics } from '../../../shared/metrics-names.ts';
+import type { PaymentFlag } from '../../../shared/payments/types.ts';
+import { flagChanges, flagClearedMetrics, flagSetMetrics } from '../../../shared/reconcile/flags.ts';
+import { type Clock, createRunBudget, createStripeCallPacer } from '../../../shared/reconcile/pacing.ts';
+import { changedReaderLocations } from '../../../shared/reconcile/reader-cache.ts';
+import { isReplayedAnswer } from '../../../shared/reconcile/run-context.ts';
+import { candidateCutoffs, reconcileSettings, runDeadline } from '../../../shared/reconcile/settings.ts';
+import type { ReaderLocation } from '../../../shared/store/readers.ts';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 

@@ -5,14 +5,14 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { withFlag } from '../../shared/payments/record.ts';
-import { applyObservations } from '../../shared/payments/reducer.ts';
+import { withFlag } from '../../../shared/payments/record.ts';
+import { applyObservations } from '../../../shared/payments/reducer.ts';
 import type {
   PaymentIntentSnapshot,
   PaymentRecord,
   ReaderActionSnapshot,
   ReaderSnapshot,
-} from '../../shared/payments/types.ts';
+} from '../../../shared/payments/types.ts';
 import {
   agingAuthorizationNeedsRead,
   canceledByReconcilerObservation,
@@ -23,7 +23,7 @@ import {
   markReaderStuck,
   stuckActionObservations,
   stuckAttempt,
-} from '../../shared/reconcile/decisions.ts';
+} from '../../../shared/reconcile/decisions.ts';
 import {
   aPayment,
   at,
@@ -36,7 +36,7 @@ import {
   readerAction,
   sec,
   T0,
-} from './payments/fixtures.ts';
+} from '../payments/fixtures.ts';
 
 /** The attempt started at T0 + 1 min; the reads are five minutes later. */
 const STARTED = T0 + 60_000;
