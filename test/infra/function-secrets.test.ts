@@ -32,6 +32,7 @@ import {
   type LocalParts,
   lambdaContext,
   presentCard,
+  sqsEvent,
   startLocalParts,
 } from '../support/invoke.ts';
 
@@ -109,7 +110,8 @@ beforeAll(async () => {
       // Every cold start builds its own loggers, from the environment.
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
-      STUCK_ACTION_AFTER_SECONDS: '1',
+      // Any action in progress is a stuck-action candidate at once: no test waits for it to age.
+      STUCK_ACTION_AFTER_SECONDS: '0',
       RECONCILE_STRIPE_CALL_INTERVAL_MS: '5',
     },
   });
@@ -338,7 +340,6 @@ describe('a cold start with only the Stripe key’s ARN', () => {
     // Prepare
     const paymentId = await newPayment();
     await processOn(paymentId, location().readers[0]!);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
 
     // Act
     let summary: { failures: number; stripeCalls: number } | undefined;
@@ -408,30 +409,6 @@ async function stripeEvent(type: string, paymentId: string): Promise<Stripe.Even
     if (Date.now() > deadline) throw new Error(`no ${type} event for ${paymentId}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-function sqsEvent(body: string): SQSEvent {
-  const now = String(Date.now());
-  return {
-    Records: [
-      {
-        messageId: randomUUID(),
-        receiptHandle: randomUUID(),
-        body,
-        attributes: {
-          ApproximateReceiveCount: '1',
-          SentTimestamp: now,
-          SenderId: 'local',
-          ApproximateFirstReceiveTimestamp: now,
-        },
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:stripe-events',
-        awsRegion: 'us-east-1',
-      },
-    ],
-  };
 }
 
 function scheduledEvent(): ScheduledEvent {

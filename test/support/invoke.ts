@@ -10,7 +10,12 @@
  * ```
  */
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  SQSEvent,
+} from 'aws-lambda';
 import { startDynamoDb } from '../../local/dynamodb.ts';
 import { emulatorControls } from '../../local/stripe-emulator/control-client.ts';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../local/stripe-emulator/index.ts';
@@ -275,4 +280,29 @@ export async function idleReader(emulator: Emulator, readerId: string): Promise<
     if (body.error?.code !== 'terminal_reader_busy') return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** The event the SQS event source mapping hands the processor for one message with `body`. */
+export function sqsEvent(body: string): SQSEvent {
+  const now = String(Date.now());
+  return {
+    Records: [
+      {
+        messageId: randomUUID(),
+        receiptHandle: randomUUID(),
+        body,
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: now,
+          SenderId: 'local',
+          ApproximateFirstReceiveTimestamp: now,
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:stripe-events',
+        awsRegion: 'us-east-1',
+      },
+    ],
+  };
 }

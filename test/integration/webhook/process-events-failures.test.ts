@@ -11,7 +11,6 @@ import {
   ReceiveMessageCommand,
   SendMessageBatchCommand,
 } from '@aws-sdk/client-sqs';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../../local/lambda.ts';
@@ -25,6 +24,7 @@ import { EventAlreadyAppliedError, readPaymentForEvent, savePaymentWithEvent } f
 import { getPayment, savePayment, updatePayment, VersionConflictError } from '../../../shared/store/payments.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
 import { readerActionObservation } from '../../../shared/stripe/snapshots.ts';
+import { sqsEvent } from '../../support/invoke.ts';
 import { api, type LocalStack, startTestStack } from '../../support/stack.ts';
 
 const MAX_RECEIVES = 3;
@@ -370,27 +370,6 @@ describe('savePaymentWithEvent', () => {
     expect(await readPaymentForEvent(payment.id, event.id)).toMatchObject({ alreadyApplied: true });
   });
 });
-
-function sqsEvent(body: string): SQSEvent {
-  const now = String(Date.now());
-  const record: SQSRecord = {
-    messageId: randomUUID(),
-    receiptHandle: randomUUID(),
-    body,
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: now,
-      SenderId: 'local',
-      ApproximateFirstReceiveTimestamp: now,
-    },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:stripe-events',
-    awsRegion: 'us-east-1',
-  };
-  return { Records: [record] };
-}
 
 function context() {
   return lambdaContext(
