@@ -18,6 +18,7 @@ import {
   recordProcessRefused,
   withdrawProcessAttempt,
 } from '../payments/process.ts';
+import { paymentActionStatus } from '../payments/reader-action.ts';
 import {
   isCommandInFlight,
   isReaderActionInProgress,
@@ -38,7 +39,12 @@ import { applyToPayment, getPayment, savePayment, updatePayment, VersionConflict
 import { unixSeconds } from '../time.ts';
 import { cancelPaymentIntent, createPaymentIntent, retrievePaymentIntent, retrieveReader } from './calls.ts';
 import { invalidStateMessage, isStripeError, stripeErrorCode, toApiError } from './errors.ts';
-import { paymentIntentObservation, paymentIntentSnapshot, readerActionObservation } from './snapshots.ts';
+import {
+  paymentIntentObservation,
+  paymentIntentSnapshot,
+  readerActionObservation,
+  readerSnapshot,
+} from './snapshots.ts';
 import { cancelReaderAction, readerRunsPayment, sendProcessCommand } from './terminal.ts';
 
 /**
@@ -50,11 +56,20 @@ export async function refreshPayment(
   alreadyRead?: { reader: Stripe.Terminal.Reader | undefined; readAtMs: number },
 ): Promise<PaymentRecord> {
   // Reads are stamped with the time they started: what they show is at least that fresh.
-  const readAtMs = Date.now();
-  const [paymentIntent, reader] = await Promise.all([
+  let readAtMs = Date.now();
+  const [firstRead, reader] = await Promise.all([
     retrievePaymentIntent(payment.id),
     alreadyRead !== undefined || payment.readerId === null ? alreadyRead?.reader : retrieveReader(payment.readerId),
   ]);
+  let paymentIntent = firstRead;
+  // Read side by side, the reader can already show the card authorized while the PaymentIntent read, answered a
+  // moment earlier, does not yet: read the PaymentIntent again, so the two agree.
+  const authorizedOnReader =
+    reader !== undefined && paymentActionStatus(readerSnapshot(reader), payment.id) === 'succeeded';
+  if (authorizedOnReader && paymentIntent.status === 'requires_payment_method') {
+    readAtMs = Date.now();
+    paymentIntent = await retrievePaymentIntent(payment.id);
+  }
   const observations: Observation[] = [paymentIntentObservation(paymentIntent, { source: 'poll' }, readAtMs)];
   if (reader !== undefined) {
     const readerReadAt = alreadyRead?.readAtMs ?? readAtMs;
