@@ -7,7 +7,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type LocalStack, type StackOptions, startStack } from '../local/stack.ts';
 import { emulatorControls } from '../local/stripe-emulator/control-client.ts';
-import { createDynamoClient, dynamo, dynamoRequestCount } from '../shared/store/client.ts';
+import { createDynamoClient } from '../shared/store/client.ts';
 
 export type { LocalStack } from '../local/stack.ts';
 
@@ -65,17 +65,22 @@ export function dynamoAction(commandName: string): string {
 }
 
 /**
- * Counts every request the process's DynamoDB client (`shared/store/client.ts` `dynamo()`) sends, by API action.
- * It sits at the same middleware step as the client's own counter (`dynamoRequestCount()`), once per command
- * sent (SDK retries of one command are not new requests), so the two always agree.
+ * Counts every request the handlers' DynamoDB client (`stack.deps.store.db`) sends, by API action. It sits at the
+ * same middleware step as the stack's own counter (`stack.dynamoRequests()`), once per command sent (SDK retries
+ * of one command are not new requests), so the two always agree.
  */
 export class DynamoCounter {
   private readonly counts = new Map<string, number>();
+  private readonly stack: LocalStack;
 
-  /** Attach to the handlers' client; call after the stack has set the environment the handlers run with. */
-  static attach(): DynamoCounter {
-    const counter = new DynamoCounter();
-    dynamo().middlewareStack.add(
+  private constructor(stack: LocalStack) {
+    this.stack = stack;
+  }
+
+  /** Attach to the handlers' client, the one the stack's handlers run on. */
+  static attach(stack: LocalStack): DynamoCounter {
+    const counter = new DynamoCounter(stack);
+    stack.deps.store.db.middlewareStack.add(
       (next, context) => (args) => {
         const action = dynamoAction(String(context.commandName ?? 'Unknown'));
         counter.counts.set(action, (counter.counts.get(action) ?? 0) + 1);
@@ -108,10 +113,10 @@ export class DynamoCounter {
    */
   async measure<T>(action: () => Promise<T>): Promise<{ result: T; tally: DynamoTally }> {
     const before = this.snapshot();
-    const countBefore = dynamoRequestCount();
+    const countBefore = this.stack.dynamoRequests();
     const result = await action();
     const tally = DynamoCounter.diff(before, this.snapshot());
-    const counted = dynamoRequestCount() - countBefore;
+    const counted = this.stack.dynamoRequests() - countBefore;
     if (counted !== tally.total) {
       throw new Error(`DynamoDB counters disagree: client counted ${counted}, benchmark tally ${tally.total}`);
     }
@@ -146,7 +151,7 @@ export class BenchStack {
   private constructor(stack: LocalStack, authorizationDelayMs: number) {
     this.stack = stack;
     this.authorizationDelayMs = authorizationDelayMs;
-    this.dynamo = DynamoCounter.attach();
+    this.dynamo = DynamoCounter.attach(stack);
     stack.poller.onBatch((outcome) => {
       this.failedRecords += outcome.failed;
       this.lastBatchAt = performance.now();
@@ -276,7 +281,7 @@ export class BenchStack {
   async quiesce(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let quietChecks = 0;
-    let last = `${dynamoRequestCount()}`;
+    let last = `${this.stack.dynamoRequests()}`;
     while (quietChecks < 3) {
       if (Date.now() > deadline) throw new Error('The stack did not settle (webhooks or queue still busy)');
       await sleep(40);
@@ -285,7 +290,7 @@ export class BenchStack {
         attempts: { status: number | null; error: string | null }[];
       }>('webhooks');
       const depth = await this.queueDepth();
-      const now = `${dynamoRequestCount()}|${webhooks.attempts.length}`;
+      const now = `${this.stack.dynamoRequests()}|${webhooks.attempts.length}`;
       quietChecks = webhooks.held === 0 && depth === 0 && now === last ? quietChecks + 1 : 0;
       last = now;
     }

@@ -27,6 +27,8 @@ export interface GatewayOptions {
   region?: string;
   /** Where route entries are resolved from; the repository root by default. */
   root?: string;
+  /** The dependencies the route handlers run on (see `LocalFunction.dependencies`). */
+  dependencies?: () => object;
   /** Lambda timeout per route name; `defaultTimeoutSeconds` (29, under API Gateway's 30 s) otherwise. */
   timeoutSeconds?: Record<string, number>;
   defaultTimeoutSeconds?: number;
@@ -66,6 +68,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
         entry: route.entry,
         root: options.root,
         timeoutSeconds: options.timeoutSeconds?.[route.name] ?? options.defaultTimeoutSeconds ?? 29,
+        ...(options.dependencies === undefined ? {} : { dependencies: options.dependencies }),
       } satisfies LocalFunction,
     ]),
   );

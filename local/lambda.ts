@@ -22,6 +22,11 @@ export interface LocalFunction {
   timeoutSeconds: number;
   /** Where `entry` is resolved from; the repository root by default. */
   root?: string;
+  /**
+   * The dependencies the handler runs on (`handler.withDependencies`, see `shared/injectable.ts`), read at each
+   * invocation; without them the handler builds its own from the process's environment, as on AWS.
+   */
+  dependencies?: () => object;
 }
 
 /** The handler module does not exist (yet). */
@@ -47,13 +52,28 @@ export function handlerExists(fn: LocalFunction): boolean {
   return existsSync(resolve(fn.root ?? repositoryRoot, fn.entry));
 }
 
-/** Import the handler module (cached by the module loader after the first call) and return its `handler`. */
+type InjectableHandler = Handler & { withDependencies?: (deps: object) => Handler };
+
+/** Handlers bound to dependencies, per handler and dependencies object. */
+const bound = new WeakMap<Handler, WeakMap<object, Handler>>();
+
+/**
+ * Import the handler module (cached by the module loader after the first call) and return its `handler`, bound to
+ * the function's dependencies when it takes them.
+ */
 export async function loadHandler(fn: LocalFunction): Promise<Handler> {
   const path = resolve(fn.root ?? repositoryRoot, fn.entry);
   if (!existsSync(path)) throw new HandlerMissingError(fn.entry);
   const module = (await import(pathToFileURL(path).href)) as { handler?: unknown };
   if (typeof module.handler !== 'function') throw new Error(`${fn.entry} does not export a 'handler' function`);
-  return module.handler as Handler;
+  const handler = module.handler as InjectableHandler;
+  const deps = fn.dependencies?.();
+  if (deps === undefined || typeof handler.withDependencies !== 'function') return handler;
+  const byDeps = bound.get(handler) ?? new WeakMap<object, Handler>();
+  bound.set(handler, byDeps);
+  const withDeps = byDeps.get(deps) ?? handler.withDependencies(deps);
+  byDeps.set(deps, withDeps);
+  return withDeps;
 }
 
 /** A Lambda context whose remaining time counts down from `timeoutSeconds`. */

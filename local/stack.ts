@@ -7,10 +7,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { backgroundProfiles, routeProfiles } from '../infra/handler-profiles.ts';
-import { reloadConfig } from '../shared/config.ts';
+import { parseConfig } from '../shared/config.ts';
+import type { Dependencies } from '../shared/dependencies.ts';
 import { eventQueue } from '../shared/queue/definition.ts';
 import { routes as allRoutes, backgroundFunctions, type RouteDefinition } from '../shared/routes.ts';
+import { createDocumentClient } from '../shared/store/client.ts';
+import { createStripeClient } from '../shared/stripe/client.ts';
+import type { Clock } from '../shared/time.ts';
 import { type LocalDynamoDb, startDynamoDb } from './dynamodb.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
 import { createJwtIssuer, createJwtVerifier, type JwtIssuer, type TokenRequest } from './jwt-issuer.ts';
@@ -19,7 +24,7 @@ import { assertPortFree, PortInUseError } from './ports.ts';
 import { type QueuePoller, startQueuePoller } from './queue-poller.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { type LocalSqs, startSqs } from './sqs.ts';
-import { type Emulator, startEmulator, type Timing } from './stripe-emulator/index.ts';
+import { type Emulator, type EmulatorClock, startEmulator, type Timing } from './stripe-emulator/index.ts';
 
 /** Where `npm start` writes what a POS developer (or a script) needs to call the running stack. */
 export const DEFAULT_STATE_FILE = join(repositoryRoot, '.local', 'stack.json');
@@ -52,7 +57,7 @@ export interface StackOptions {
   root?: string;
   /** Queue overrides for tests: redelivery within seconds instead of 3 minutes, a short long-poll. */
   queue?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; waitTimeSeconds?: number };
-  /** Extra environment for the handlers (thresholds such as `STUCK_ACTION_AFTER_SECONDS`), restored on stop. */
+  /** Extra environment for the handlers (thresholds such as `STUCK_ACTION_AFTER_SECONDS`). */
   env?: Record<string, string | undefined>;
   /** `.local/stack.json` by default; `false` writes nothing. The issuer's key goes beside it (`issuer.json`). */
   stateFile?: string | false;
@@ -69,11 +74,22 @@ export interface StackState {
   adminToken: string;
 }
 
+/** What every handler of a stack runs on: the operations' dependencies and the event queue's client. */
+export interface StackDependencies extends Dependencies {
+  queue: SQSClient;
+}
+
 export interface LocalStack {
   apiUrl: string;
   state: StackState;
-  /** The environment the handlers run with (already applied to this process). */
+  /** The handlers' environment, as a Lambda would have it (this process's own environment is left alone). */
   env: Record<string, string>;
+  /** What the handlers run on: this stack's table, emulator, clock and settings (`configure` changes settings). */
+  deps: StackDependencies;
+  /** Change handler settings from now on, as a redeploy with these environment variables would (`undefined` unsets). */
+  configure(env: Record<string, string | undefined>): void;
+  /** DynamoDB requests the handlers sent so far (the API's request budget). */
+  dynamoRequests(): number;
   gateway: LocalGateway;
   dynamodb: LocalDynamoDb;
   sqs: LocalSqs;
@@ -83,7 +99,7 @@ export interface LocalStack {
   issuer: JwtIssuer;
   /** A token for these locations (`'*'`: all), signed by the stack's issuer. */
   token(locations: TokenRequest['locations'], request?: Omit<TokenRequest, 'locations'>): Promise<string>;
-  /** Stop every part, free every port, restore the environment and remove the state file. */
+  /** Stop every part, free every port and remove the state file. */
   stop(): Promise<void>;
 }
 
@@ -133,6 +149,12 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
   const webhookSecret = `whsec_${randomBytes(24).toString('hex')}`;
   const tableName = options.tableName ?? 'terminal-payments';
   const cleanups: (() => Promise<void>)[] = [];
+  // Filled in once DynamoDB, SQS and the emulator are up; the gateway answers 503 until then.
+  let deps: StackDependencies | undefined;
+  const dependencies = () => {
+    if (deps === undefined) throw new Error('The stack is still starting');
+    return deps;
+  };
   const stopAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => log(String(error)));
   };
@@ -147,6 +169,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       region,
       root,
       timeoutSeconds: routeTimeouts,
+      dependencies,
       ready: false,
       log,
     });
@@ -193,14 +216,37 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       STRIPE_WEBHOOK_SECRET: webhookSecret,
       // The SDKs need credentials even for local endpoints; dummy ones keep them from probing for real ones.
       ...(process.env.AWS_ACCESS_KEY_ID ? {} : { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }),
-      ...definedOnly(options.env ?? {}),
+      ...Object.fromEntries(
+        Object.entries(options.env ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined),
+      ),
     };
-    const restoreEnv = applyEnvironment({ ...env, ...undefinedOnly(options.env ?? {}) });
-    cleanups.push(async () => {
-      restoreEnv();
-      reloadConfig();
-    });
-    reloadConfig();
+    let requestCount = 0;
+    const db = createDocumentClient(region, dynamodb.endpoint);
+    db.middlewareStack.add(
+      (next) => (args) => {
+        requestCount += 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countDynamoRequests' },
+    );
+    let settings = parseConfig(env);
+    const stripe = createStripeClient(secretKey, emulator.url, settings.STRIPE_TIMEOUT_MS);
+    deps = {
+      store: { db, table: tableName },
+      stripe: async () => stripe,
+      // The emulator's clock: moving its time moves the handlers' time with it.
+      clock: handlerClock(emulator.clock),
+      settings,
+      queue: sqs.client,
+    };
+    const configure = (changes: Record<string, string | undefined>) => {
+      for (const [name, value] of Object.entries(changes)) {
+        if (value === undefined) delete env[name];
+        else env[name] = value;
+      }
+      settings = parseConfig(env);
+      if (deps !== undefined) deps.settings = settings;
+    };
 
     const poller = startQueuePoller({
       client: sqs.client,
@@ -212,6 +258,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
         entry: options.processEventsEntry ?? backgroundFunctions.processEvents.entry,
         timeoutSeconds: backgroundProfiles.processEvents.timeoutSeconds,
         root,
+        dependencies,
       },
       batchSize: eventQueue.batchSize,
       waitTimeSeconds: options.queue?.waitTimeSeconds ?? 20,
@@ -224,6 +271,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       entry: options.reconcileEntry ?? backgroundFunctions.reconcile.entry,
       timeoutSeconds: backgroundProfiles.reconcile.timeoutSeconds,
       root,
+      dependencies,
     };
     const scheduler = startScheduler({
       function: reconciler,
@@ -260,6 +308,9 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       apiUrl: gateway.url,
       state,
       env,
+      deps,
+      configure,
+      dynamoRequests: () => requestCount,
       gateway,
       dynamodb,
       sqs,
@@ -328,30 +379,12 @@ async function removeStateFiles(stateFile: string): Promise<void> {
   await rm(join(dirname(stateFile), 'issuer.json'), { force: true });
 }
 
-function applyEnvironment(values: Record<string, string | undefined>): () => void {
-  const previous = new Map<string, string | undefined>();
-  for (const [name, value] of Object.entries(values)) {
-    previous.set(name, process.env[name]);
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-  return () => {
-    for (const [name, value] of previous) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+/** The emulator's clock as the handlers read it and wait on it. */
+export function handlerClock(clock: EmulatorClock): Clock {
+  return {
+    now: () => clock.now(),
+    sleep: (ms) => new Promise((resolve) => clock.after(ms, () => resolve())),
   };
-}
-
-function definedOnly<T>(values: Record<string, T | undefined>): Record<string, T> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Record<string, T>;
-}
-
-function undefinedOnly(values: Record<string, string | undefined>): Record<string, undefined> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value === undefined)) as Record<
-    string,
-    undefined
-  >;
 }
 
 function slug(text: string): string {

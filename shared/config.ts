@@ -147,8 +147,3 @@ export function config(): Config {
   loaded ??= parseConfig(process.env);
   return loaded;
 }
-
-/** Forget the loaded configuration, so the next `config()` reads the environment again (tests, local stack). */
-export function reloadConfig(): void {
-  loaded = undefined;
-}

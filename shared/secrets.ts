@@ -3,7 +3,7 @@
  * (Powertools Parameters caches it); locally the value itself is in the environment.
  */
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { config } from './config.ts';
+import type { Config } from './config.ts';
 
 const cache = new Map<string, Promise<string>>();
 
@@ -28,14 +28,16 @@ function cached(name: string, load: () => Promise<string>): Promise<string> {
   return pending;
 }
 
-export function stripeSecretKey(): Promise<string> {
-  const { STRIPE_SECRET_KEY, STRIPE_SECRET_KEY_ARN } = config();
-  return cached('STRIPE_SECRET_KEY', () => readSecret('STRIPE_SECRET_KEY', STRIPE_SECRET_KEY, STRIPE_SECRET_KEY_ARN));
+export function stripeSecretKey(settings: Config): Promise<string> {
+  const { STRIPE_SECRET_KEY, STRIPE_SECRET_KEY_ARN } = settings;
+  return cached(`STRIPE_SECRET_KEY|${STRIPE_SECRET_KEY ?? ''}|${STRIPE_SECRET_KEY_ARN ?? ''}`, () =>
+    readSecret('STRIPE_SECRET_KEY', STRIPE_SECRET_KEY, STRIPE_SECRET_KEY_ARN),
+  );
 }
 
-export function stripeWebhookSecret(): Promise<string> {
-  const { STRIPE_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET_ARN } = config();
-  return cached('STRIPE_WEBHOOK_SECRET', () =>
+export function stripeWebhookSecret(settings: Config): Promise<string> {
+  const { STRIPE_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET_ARN } = settings;
+  return cached(`STRIPE_WEBHOOK_SECRET|${STRIPE_WEBHOOK_SECRET ?? ''}|${STRIPE_WEBHOOK_SECRET_ARN ?? ''}`, () =>
     readSecret('STRIPE_WEBHOOK_SECRET', STRIPE_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET_ARN),
   );
 }

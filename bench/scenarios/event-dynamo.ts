@@ -39,11 +39,15 @@ interface StripeEventJson {
   data: { object: Record<string, unknown> };
 }
 
-const processor: LocalFunction = {
-  name: backgroundFunctions.processEvents.name,
-  entry: backgroundFunctions.processEvents.entry,
-  timeoutSeconds: backgroundProfiles.processEvents.timeoutSeconds,
-};
+/** The event processor, over the stack's dependencies (as the stack's queue poller runs it). */
+function processorOf(bench: BenchStack): LocalFunction {
+  return {
+    name: backgroundFunctions.processEvents.name,
+    entry: backgroundFunctions.processEvents.entry,
+    timeoutSeconds: backgroundProfiles.processEvents.timeoutSeconds,
+    dependencies: () => bench.stack.deps,
+  };
+}
 
 /** Measure every handled event of one manual-capture and one automatic payment, first delivery and duplicate. */
 export async function measureEventDynamo(bench: BenchStack): Promise<EventDynamoResult> {
@@ -136,6 +140,7 @@ async function processRecord(bench: BenchStack, event: StripeEventJson): Promise
     },
   };
   const sqsEvent: SQSEvent = { Records: [toRecord(message, queueArn, region)] };
+  const processor = processorOf(bench);
   try {
     const { result } = await invoke(processor, sqsEvent, lambdaContext(processor, region));
     return { batchItemFailures: (result as SQSBatchResponse | null)?.batchItemFailures ?? [] };

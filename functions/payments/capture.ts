@@ -6,20 +6,12 @@
  */
 import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
-import { visiblePayment } from '../../shared/http/caller.ts';
+import { canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
-import { InvalidStateError, ValidationError } from '../../shared/http/errors.ts';
-import { type ApiResult, ok } from '../../shared/http/responses.ts';
+import { ok } from '../../shared/http/responses.ts';
 import { Amount, PaymentIdParams } from '../../shared/http/schemas.ts';
-import { formatMoney } from '../../shared/payments/money.ts';
+import { capturePayment } from '../../shared/operations/capture-payment.ts';
 import { toPaymentResource } from '../../shared/payments/resource.ts';
-import { type CaptureDecision, decideCapture } from '../../shared/payments/rules.ts';
-import type { PaymentRecord } from '../../shared/payments/types.ts';
-import { applyToPayment, getPayment } from '../../shared/store/payments.ts';
-import { retrievePaymentIntent } from '../../shared/stripe/calls.ts';
-import { captureAtMostOnce } from '../../shared/stripe/capture-cancel.ts';
-import { invalidStateMessage, toApiError } from '../../shared/stripe/errors.ts';
-import { paymentIntentObservation } from '../../shared/stripe/snapshots.ts';
 
 const Body = z.strictObject({ amountToCapture: Amount.optional() });
 
@@ -30,62 +22,12 @@ export const responses = declareResponses({
   forbidden: false,
 });
 
-/** The answer once Stripe is not (or no longer) to be asked: the captured payment, or why there is none. */
-function answer(payment: PaymentRecord, decision: CaptureDecision): ApiResult {
-  const status = payment.status;
-  switch (decision.kind) {
-    case 'already_captured':
-      return ok({ payment: toPaymentResource(payment) });
-    case 'capture':
-      // Stripe still holds it capturable after refusing or replaying every key tried.
-      throw new InvalidStateError(
-        'This payment could not be captured just now. Try again in a moment.',
-        { status },
-        true,
-      );
-    case 'refresh':
-      throw new InvalidStateError(invalidStateMessage(status), { status });
-  }
-  switch (decision.reason) {
-    case 'amount_exceeds_capturable':
-      throw new ValidationError([
-        { field: 'amountToCapture', message: `At most ${payment.amountCapturable} can be captured.` },
-      ]);
-    case 'captured_other_amount':
-      throw new InvalidStateError(
-        `This payment was already captured for ${formatMoney(decision.amountReceived, payment.currency)}, not ${formatMoney(decision.requested, payment.currency)}: nothing more can be captured.`,
-        { status, amountReceived: decision.amountReceived, requested: decision.requested },
-      );
-    case 'not_capturable':
-      throw new InvalidStateError(invalidStateMessage(status), { status });
-  }
-}
-
 export const handler = apiHandler(
-  async ({ params, body, caller, deadline }) => {
-    let payment = visiblePayment(caller, await getPayment(params.id));
-    let decision = decideCapture(payment, body.amountToCapture, false);
-    if (decision.kind === 'refresh') {
-      // The record may be behind Stripe (a lost event): what Stripe holds decides.
-      const readAtMs = Date.now();
-      const read = await retrievePaymentIntent(payment.id, { deadline });
-      const observation = paymentIntentObservation(read, { source: 'poll' }, readAtMs);
-      payment = (await applyToPayment(payment, [observation])).record;
-      decision = decideCapture(payment, body.amountToCapture, true);
-    }
-    if (decision.kind !== 'capture') return answer(payment, decision);
-
-    const outcome = await captureAtMostOnce(payment.id, body.amountToCapture, { deadline }).catch((error: unknown) => {
-      throw toApiError(error, { status: payment.status });
-    });
-    const observation = paymentIntentObservation(
-      outcome.paymentIntent,
-      { source: outcome.source },
-      outcome.observedAtMs,
-    );
-    const { record } = await applyToPayment(payment, [observation]);
-    // Whichever request's capture Stripe ran, this one is answered by what Stripe holds now.
-    return answer(record, decideCapture(record, body.amountToCapture, true));
+  async ({ params, body, caller, deadline, deps }) => {
+    const access = (locationId: string | null) => canActFor(caller, locationId);
+    const request = { paymentId: params.id, amountToCapture: body.amountToCapture };
+    const payment = await capturePayment(deps, request, access, { deadline });
+    return ok({ payment: toPaymentResource(payment) });
   },
   { params: PaymentIdParams, body: Body },
 );

@@ -4,18 +4,16 @@
  */
 import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
-import { authorizeLocation, visibleReader } from '../../shared/http/caller.ts';
+import { authorizeLocation, canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
-import { ValidationError } from '../../shared/http/errors.ts';
+import { toApiError } from '../../shared/http/errors.ts';
 import { created, ok } from '../../shared/http/responses.ts';
 import { Amount, StripeId, Text } from '../../shared/http/schemas.ts';
+import { createPayment } from '../../shared/operations/create-payment.ts';
+import { processOptions } from '../../shared/operations/process-payment.ts';
 import { minimumAmount } from '../../shared/payments/money.ts';
 import { toPaymentResource, toReaderResource } from '../../shared/payments/resource.ts';
 import { CAPTURE_METHODS } from '../../shared/payments/types.ts';
-import { getPayment } from '../../shared/store/payments.ts';
-import { toApiError } from '../../shared/stripe/errors.ts';
-import { openOrderPayment, processOnReader } from '../../shared/stripe/payment-commands.ts';
-import { locateReader } from '../../shared/stripe/readers.ts';
 import { readerSnapshot } from '../../shared/stripe/snapshots.ts';
 
 /** Stripe's metadata rules: keys up to 40 characters without brackets, values up to 500. */
@@ -60,18 +58,10 @@ export const responses = declareResponses({
 });
 
 export const handler = apiHandler(
-  async ({ body, caller, deadline }) => {
+  async ({ body, caller, deadline, deps }) => {
     authorizeLocation(caller, body.locationId);
-    if (body.readerId !== undefined) {
-      const reader = visibleReader(caller, await locateReader(body.readerId));
-      if (reader.locationId !== body.locationId) {
-        throw new ValidationError([
-          { field: 'readerId', message: 'The reader is at another location than the payment.' },
-        ]);
-      }
-    }
-
-    const { payment, created: isNew } = await openOrderPayment({
+    const access = (locationId: string | null) => canActFor(caller, locationId);
+    const request = {
       locationId: body.locationId,
       orderId: body.orderId,
       amount: body.amount,
@@ -79,30 +69,15 @@ export const handler = apiHandler(
       captureMethod: body.captureMethod,
       description: body.description ?? null,
       metadata: body.metadata ?? {},
-    });
-    const respond = isNew ? created : ok;
-    // A repeated create of a payment that is past processing answers with it as it is.
-    if (body.readerId === undefined || payment.status !== 'requires_payment_method') {
-      return respond({ payment: toPaymentResource(payment) });
-    }
-
-    try {
-      const processed = await processOnReader(payment, body.readerId, {
-        deadline,
-        ...(body.skipTipping === undefined ? {} : { skipTipping: body.skipTipping }),
-        ...(body.enableCustomerCancellation === undefined
-          ? {}
-          : { enableCustomerCancellation: body.enableCustomerCancellation }),
-      });
-      return respond({
-        payment: toPaymentResource(processed.payment),
-        reader: toReaderResource(readerSnapshot(processed.reader)),
-      });
-    } catch (error) {
-      // The payment is created and kept: the POS can retry POST /payments/{id}/process with it.
-      const latest = (await getPayment(payment.id)) ?? payment;
-      throw toApiError(error).withBody({ payment: toPaymentResource(latest) });
-    }
+      ...(body.readerId === undefined ? {} : { readerId: body.readerId }),
+    };
+    const outcome = await createPayment(deps, request, access, processOptions(deadline, body));
+    const payment = toPaymentResource(outcome.payment);
+    // The payment is created and kept: the POS can retry POST /payments/{id}/process with it.
+    if (outcome.processFailure !== undefined) throw toApiError(outcome.processFailure).withBody({ payment });
+    const respond = outcome.created ? created : ok;
+    if (outcome.processed === undefined) return respond({ payment });
+    return respond({ payment, reader: toReaderResource(readerSnapshot(outcome.processed.reader)) });
   },
   { body: Body },
 );

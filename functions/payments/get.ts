@@ -4,13 +4,12 @@
  */
 import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
-import { visiblePayment } from '../../shared/http/caller.ts';
+import { canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
 import { ok } from '../../shared/http/responses.ts';
 import { PaymentIdParams } from '../../shared/http/schemas.ts';
+import { readPayment } from '../../shared/operations/refresh-payment.ts';
 import { toPaymentResource } from '../../shared/payments/resource.ts';
-import { getPayment } from '../../shared/store/payments.ts';
-import { refreshPayment } from '../../shared/stripe/payment-commands.ts';
 
 const Query = z.strictObject({
   refresh: z.enum(['true', 'false']).optional(),
@@ -19,10 +18,9 @@ const Query = z.strictObject({
 export const responses = declareResponses({ success: [200], errors: ['payment_not_found'], forbidden: false });
 
 export const handler = apiHandler(
-  async ({ params, query, caller }) => {
-    const stored = visiblePayment(caller, await getPayment(params.id));
-
-    const payment = query.refresh === 'true' ? await refreshPayment(stored) : stored;
+  async ({ params, query, caller, deps }) => {
+    const access = (locationId: string | null) => canActFor(caller, locationId);
+    const payment = await readPayment(deps, params.id, access, { refresh: query.refresh === 'true' });
     return ok({ payment: toPaymentResource(payment) });
   },
   { params: PaymentIdParams, query: Query },

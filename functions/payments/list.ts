@@ -35,9 +35,9 @@ const Query = z.strictObject({
 export const responses = declareResponses({ success: [200], errors: [], callsStripe: false });
 
 export const handler = apiHandler(
-  async ({ query, caller }) => {
+  async ({ query, caller, deps }) => {
     if (query.locationId !== undefined) authorizeLocation(caller, query.locationId);
-    const page = await listPayments({
+    const page = await listPayments(deps.store, {
       locations: query.locationId !== undefined ? [query.locationId] : caller.locations,
       limit: query.limit ?? DEFAULT_LIMIT,
       ...(query.status === undefined ? {} : { status: query.status }),

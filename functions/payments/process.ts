@@ -5,15 +5,12 @@
  */
 import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
-import { visiblePayment, visibleReader } from '../../shared/http/caller.ts';
+import { canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
-import { ValidationError } from '../../shared/http/errors.ts';
 import { accepted } from '../../shared/http/responses.ts';
 import { PaymentIdParams, StripeId } from '../../shared/http/schemas.ts';
+import { processOptions, processPayment } from '../../shared/operations/process-payment.ts';
 import { toPaymentResource, toReaderResource } from '../../shared/payments/resource.ts';
-import { getPaymentAndReader } from '../../shared/store/readers.ts';
-import { processOnReader } from '../../shared/stripe/payment-commands.ts';
-import { locateReader } from '../../shared/stripe/readers.ts';
 import { readerSnapshot } from '../../shared/stripe/snapshots.ts';
 
 const Body = z.strictObject({
@@ -30,24 +27,10 @@ export const responses = declareResponses({
 });
 
 export const handler = apiHandler(
-  async ({ params, body, caller, deadline }) => {
-    // One request reads both the payment and the reader's cached location.
-    const found = await getPaymentAndReader(params.id, body.readerId);
-    const payment = visiblePayment(caller, found.payment);
-    const reader = visibleReader(caller, await locateReader(body.readerId, found.reader));
-    if (reader.locationId !== payment.locationId) {
-      throw new ValidationError([
-        { field: 'readerId', message: 'The reader is at another location than the payment.' },
-      ]);
-    }
-
-    const processed = await processOnReader(payment, body.readerId, {
-      deadline,
-      ...(body.skipTipping === undefined ? {} : { skipTipping: body.skipTipping }),
-      ...(body.enableCustomerCancellation === undefined
-        ? {}
-        : { enableCustomerCancellation: body.enableCustomerCancellation }),
-    });
+  async ({ params, body, caller, deadline, deps }) => {
+    const access = (locationId: string | null) => canActFor(caller, locationId);
+    const request = { paymentId: params.id, readerId: body.readerId };
+    const processed = await processPayment(deps, request, access, processOptions(deadline, body));
     return accepted({
       payment: toPaymentResource(processed.payment),
       reader: toReaderResource(readerSnapshot(processed.reader)),

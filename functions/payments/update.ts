@@ -5,21 +5,12 @@
  */
 import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
-import { visiblePayment } from '../../shared/http/caller.ts';
+import { canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
-import { InvalidStateError, ValidationError } from '../../shared/http/errors.ts';
 import { ok } from '../../shared/http/responses.ts';
 import { Amount, PaymentIdParams } from '../../shared/http/schemas.ts';
-import { minimumAmount } from '../../shared/payments/money.ts';
-import { withAmountUpdate } from '../../shared/payments/record.ts';
-import { applyObservation } from '../../shared/payments/reducer.ts';
+import { updatePaymentAmount } from '../../shared/operations/update-payment.ts';
 import { toPaymentResource } from '../../shared/payments/resource.ts';
-import { decideAmountUpdate } from '../../shared/payments/rules.ts';
-import { getPayment, updatePayment } from '../../shared/store/payments.ts';
-import { beforeDeadline, updatePaymentIntentAmount } from '../../shared/stripe/calls.ts';
-import { invalidStateMessage, stripeErrorCode, toApiError } from '../../shared/stripe/errors.ts';
-import { refreshPayment, releaseReaderAction } from '../../shared/stripe/payment-commands.ts';
-import { paymentIntentObservation } from '../../shared/stripe/snapshots.ts';
 
 const Body = z.strictObject({ amount: Amount });
 
@@ -31,38 +22,12 @@ export const responses = declareResponses({
 });
 
 export const handler = apiHandler(
-  async ({ params, body, caller, deadline }) => {
-    const stored = visiblePayment(caller, await getPayment(params.id));
-    if (body.amount < (minimumAmount(stored.currency) ?? 0)) {
-      throw new ValidationError([
-        { field: 'amount', message: `The minimum amount for ${stored.currency} is ${minimumAmount(stored.currency)}.` },
-      ]);
-    }
-
-    const decision = decideAmountUpdate(stored, body.amount);
-    if (decision.kind === 'unchanged') return ok({ payment: toPaymentResource(stored) });
-    if (decision.kind === 'refuse')
-      throw new InvalidStateError(invalidStateMessage(stored.status), { status: stored.status });
-
-    // The reader must not go on showing (and charging) the old amount.
-    const payment = await beforeDeadline(deadline, releaseReaderAction(stored));
-    try {
-      const paymentIntent = await updatePaymentIntentAmount(payment.id, body.amount, payment.amountUpdates, deadline);
-      // Stamped when the answer arrived: a read sent before then (a refresh racing this PATCH) may show the old
-      // amount, and must not win over the change.
-      const observation = paymentIntentObservation(paymentIntent, { source: 'api' }, Date.now());
-      const now = new Date();
-      const { record } = await updatePayment(
-        payment,
-        (r) => applyObservation(withAmountUpdate(r, now), observation, now).record,
-      );
-      return ok({ payment: toPaymentResource(record) });
-    } catch (error) {
-      if (stripeErrorCode(error) !== 'payment_intent_unexpected_state')
-        throw toApiError(error, { status: payment.status });
-      const latest = await refreshPayment(payment);
-      throw new InvalidStateError(invalidStateMessage(latest.status), { status: latest.status });
-    }
+  async ({ params, body, caller, deadline, deps }) => {
+    const access = (locationId: string | null) => canActFor(caller, locationId);
+    const payment = await updatePaymentAmount(deps, { paymentId: params.id, amount: body.amount }, access, {
+      deadline,
+    });
+    return ok({ payment: toPaymentResource(payment) });
   },
   { params: PaymentIdParams, body: Body },
 );

@@ -7,33 +7,40 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { config } from '../../shared/config.ts';
+import type { Dependencies } from '../../shared/dependencies.ts';
+import { environmentDependencies } from '../../shared/environment.ts';
+import { injectable } from '../../shared/injectable.ts';
 import { METRICS_NAMESPACE } from '../../shared/metrics-names.ts';
+import { reconcile } from '../../shared/operations/reconcile.ts';
 import type { PaymentFlag } from '../../shared/payments/types.ts';
 import { flagClearedMetrics, flagSetMetrics, reconcileMetrics } from '../../shared/reconcile/flags.ts';
-import { reconcile } from '../../shared/reconcile/run.ts';
 import type { ReconcileSummary } from '../../shared/reconcile/run-context.ts';
 import { reconcileSettings, runDeadline } from '../../shared/reconcile/settings.ts';
 
 const logger = new Logger({ serviceName: 'reconciler' });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'reconciler' });
 
-export const handler = async (_event: ScheduledEvent, context: Context): Promise<ReconcileSummary> => {
+export const handler = injectable(
+  (deps: () => Dependencies) => (_event: ScheduledEvent, context: Context) => run(deps(), context),
+  environmentDependencies,
+);
+
+async function run(deps: Dependencies, context: Context): Promise<ReconcileSummary> {
   logger.addContext(context);
-  const settings = reconcileSettings(config());
+  const settings = reconcileSettings(deps.settings);
   const deadlineMs = runDeadline({
-    startedAtMs: Date.now(),
+    startedAtMs: deps.clock.now(),
     remainingMs: context.getRemainingTimeInMillis(),
     settings,
   });
-  const summary = await reconcile({ logger, settings, deadlineMs });
+  const summary = await reconcile(deps, { logger, settings, deadlineMs });
   publish(summary);
   // A run that found nothing is the normal case: keep it out of the INFO log (it runs every minute).
   const quiet = Object.values(summary.candidates).every((count) => count === 0) && summary.failures === 0;
   if (quiet) logger.debug('Reconcile run finished', { summary });
   else logger.info('Reconcile run finished', { summary });
   return summary;
-};
+}
 
 /** One EMF document per run; every metric is published, zeros included, so quiet runs show on the graphs. */
 function publish(summary: ReconcileSummary): void {

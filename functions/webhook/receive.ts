@@ -7,13 +7,16 @@
  */
 
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { config } from '../../shared/config.ts';
-import { sqs } from '../../shared/queue/client.ts';
+import { type Config, config } from '../../shared/config.ts';
+import { injectable } from '../../shared/injectable.ts';
+import { createQueueClient } from '../../shared/queue/client.ts';
 import { stripeWebhookSecret } from '../../shared/secrets.ts';
 import { isHandledEventType } from '../../shared/stripe/event-types.ts';
 import { verifyStripeEvent } from '../../shared/stripe/webhook-signature.ts';
+import { type Clock, systemClock } from '../../shared/time.ts';
 
 /** The statuses and error codes this route answers with (`openapi.yaml` is checked against them). */
 export const responses = {
@@ -26,16 +29,38 @@ type ErrorCode = 'invalid_signature' | 'invalid_payload' | 'queue_unavailable';
 
 const logger = new Logger({ serviceName: 'webhook-receiver' });
 
-export const handler = async (
+/** The receiver's dependencies: its settings (queue URL, signing secrets) and the queue client. */
+export interface ReceiverDependencies {
+  settings: Config;
+  queue: SQSClient;
+  /** Signatures older than five minutes by this clock are refused. */
+  clock: Clock;
+}
+
+let fromEnvironment: ReceiverDependencies | undefined;
+
+function environment(): ReceiverDependencies {
+  fromEnvironment ??= { settings: config(), queue: createQueueClient(config()), clock: systemClock };
+  return fromEnvironment;
+}
+
+export const handler = injectable(
+  (deps: () => ReceiverDependencies) => (event: APIGatewayProxyEventV2, context: Context) =>
+    receive(deps(), event, context),
+  environment,
+);
+
+async function receive(
+  deps: ReceiverDependencies,
   event: APIGatewayProxyEventV2,
   context: Context,
-): Promise<APIGatewayProxyStructuredResultV2> => {
+): Promise<APIGatewayProxyStructuredResultV2> {
   const requestId = context.awsRequestId;
   logger.appendKeys({ requestId });
   try {
     const rawBody = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
-    const secrets = (await stripeWebhookSecret()).split(',').map((secret) => secret.trim());
-    const verified = verifyStripeEvent(rawBody, header(event, 'stripe-signature'), secrets);
+    const secrets = (await stripeWebhookSecret(deps.settings)).split(',').map((secret) => secret.trim());
+    const verified = verifyStripeEvent(rawBody, header(event, 'stripe-signature'), secrets, deps.clock.now());
     if (!verified.ok) {
       // Never log the body: it is unverified input.
       logger.warn('Rejected webhook delivery', { code: verified.code, reason: verified.reason, bytes: rawBody.length });
@@ -49,9 +74,9 @@ export const handler = async (
       return json(200, { received: true }, requestId);
     }
 
-    await sqs().send(
+    await deps.queue.send(
       new SendMessageCommand({
-        QueueUrl: config().EVENT_QUEUE_URL,
+        QueueUrl: deps.settings.EVENT_QUEUE_URL,
         MessageBody: rawBody.toString('utf8'),
         MessageAttributes: {
           eventId: { DataType: 'String', StringValue: stripeEvent.id },
@@ -67,7 +92,7 @@ export const handler = async (
     logger.error('Could not queue webhook event', { error: cause as Error });
     return error(500, 'queue_unavailable', messages.queue_unavailable, true, requestId);
   }
-};
+}
 
 const messages = {
   invalid_signature: 'The Stripe-Signature header is missing, stale or does not match the body.',

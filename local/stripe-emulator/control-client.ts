@@ -1,7 +1,11 @@
 /**
- * A client for the emulator's `/_emulator` controls (faults, timing, webhooks, the request log): the one place that
- * knows how they are called, for the local stack, this project's tests and benchmarks, and a POS team's own tests.
+ * A client for the emulator's `/_emulator` controls (faults, timing, webhooks, the request log, the clock): the one
+ * place that knows how they are called, for the local stack, this project's tests and benchmarks, and a POS team's
+ * own tests.
  */
+import type { ClockState } from './clock.ts';
+
+export type { ClockState } from './clock.ts';
 
 /** A control's answer: its HTTP status and its JSON body (undefined when empty). */
 export interface ControlAnswer<T> {
@@ -24,6 +28,10 @@ export interface EmulatorControls {
   post<T = unknown>(path: string, body?: unknown): Promise<T>;
   /** GET a control's JSON answer. */
   get<T = unknown>(path: string): Promise<T>;
+  /** Move the emulator's clock `seconds` forward (running what falls due) and resolve with the clock after it. */
+  advanceClock(seconds: number): Promise<ClockState>;
+  /** The emulator's clock now. */
+  clock(): Promise<ClockState>;
 }
 
 /** The controls of the emulator at `baseUrl` (`http://127.0.0.1:12111`). A path may start with `/_emulator/`. */
@@ -42,9 +50,13 @@ export function emulatorControls(baseUrl: string): EmulatorControls {
     if (!accept(response.status)) throw new Error(`emulator ${control}: ${response.status} ${text}`);
     return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
   };
+  const post = async <T>(path: string, body: unknown = {}): Promise<T> => (await send<T>(path, { body })).body;
+  const get = async <T>(path: string): Promise<T> => (await send<T>(path, { method: 'GET' })).body;
   return {
     send,
-    post: async <T>(path: string, body: unknown = {}) => (await send<T>(path, { body })).body,
-    get: async <T>(path: string) => (await send<T>(path, { method: 'GET' })).body,
+    post,
+    get,
+    advanceClock: (seconds) => post<ClockState>('clock/advance', { seconds }),
+    clock: () => get<ClockState>('clock'),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * `/_emulator`: controls that are not part of Stripe's API (no key needed, JSON bodies), through which the local
  * stack and tests drive the hard cases — a reader offline, a customer's cancel, timeouts, lost connections,
- * failing API requests, webhook faults — and read the request log, change timing and reset.
+ * failing API requests, webhook faults — read the request log, change timing, move the clock forward and reset.
  */
 import type { EmulatorCore } from './core.ts';
 import { StripeError } from './errors.ts';
@@ -100,9 +100,9 @@ function readerControl(
   const state = reader(core, id);
   switch (control) {
     case 'offline':
-      return { status: 200, body: setOnline(state, false) };
+      return { status: 200, body: setOnline(core, state, false) };
     case 'online':
-      return { status: 200, body: setOnline(state, true) };
+      return { status: 200, body: setOnline(core, state, true) };
     case 'customer-cancel':
       try {
         return { status: 200, body: customerCancel(core, state) };
@@ -112,10 +112,10 @@ function readerControl(
       }
     case 'next-command':
       state.commandFault = oneOf(body.fault, COMMAND_FAULTS, 'fault');
-      return { status: 200, body: { reader: readerView(state), nextCommand: state.commandFault } };
+      return { status: 200, body: { reader: readerView(core, state), nextCommand: state.commandFault } };
     case 'next-authorization':
       state.authorizationFault = oneOf(body.fault, AUTHORIZATION_FAULTS, 'fault');
-      return { status: 200, body: { reader: readerView(state), nextAuthorization: state.authorizationFault } };
+      return { status: 200, body: { reader: readerView(core, state), nextAuthorization: state.authorizationFault } };
     default:
       throw new ControlError(404, `Unknown reader control: ${control}`);
   }
@@ -154,6 +154,14 @@ function requestFault(body: Record<string, unknown>): RequestFault {
   };
 }
 
+/** `POST /_emulator/clock/advance {"seconds": n}`: move the clock forward, running what falls due on the way. */
+function advanceClock(core: EmulatorCore, body: Record<string, unknown>): ControlResponse {
+  const unknown = Object.keys(body).filter((key) => key !== 'seconds');
+  if (unknown.length > 0) throw new ControlError(400, `Unknown field: ${unknown.join(', ')}`);
+  const seconds = nonNegative(body.seconds, 'seconds');
+  return { status: 200, body: core.clock.advance(seconds) };
+}
+
 function configControl(core: EmulatorCore, body: Record<string, unknown>): ControlResponse {
   const unknown = Object.keys(body).filter((key) => !(TIMING_KEYS as readonly string[]).includes(key));
   if (unknown.length > 0) throw new ControlError(400, `Unknown setting: ${unknown.join(', ')}`);
@@ -173,6 +181,7 @@ function route(core: EmulatorCore, method: string, path: string, body: Record<st
   }
   if (method === 'GET' && parts.length === 1 && first === 'config') return { status: 200, body: { ...core.timing } };
   if (method === 'GET' && parts.length === 1 && first === 'seeded') return { status: 200, body: core.seeded };
+  if (method === 'GET' && parts.length === 1 && first === 'clock') return { status: 200, body: core.clock.state() };
   if (method === 'GET' && parts.length === 1 && first === 'webhooks') {
     const { settings, heldCount, attempts } = core.webhooks;
     return { status: 200, body: { ...settings, held: heldCount, attempts } };
@@ -204,6 +213,7 @@ function route(core: EmulatorCore, method: string, path: string, body: Record<st
     return { status: 200, body: fault };
   }
   if (first === 'config' && parts.length === 1) return configControl(core, body);
+  if (first === 'clock' && second === 'advance' && parts.length === 2) return advanceClock(core, body);
   if (first === 'reset' && parts.length === 1) {
     core.reset();
     return { status: 200, body: { reset: true, seeded: core.seeded } };

@@ -1,9 +1,10 @@
 /**
- * The emulator's runtime, shared by the HTTP API and the `/_emulator` controls: the object store, the timing
- * knobs, timers, webhook delivery, idempotency keys, the request log and armed request faults; and its start-up
- * state (seeded locations and readers, the start-up webhook endpoint), to which `reset()` returns.
+ * The emulator's runtime, shared by the HTTP API and the `/_emulator` controls: the object store, the clock, the
+ * timing knobs, timers, webhook delivery, idempotency keys, the request log and armed request faults; and its
+ * start-up state (seeded locations and readers, the start-up webhook endpoint), to which `reset()` returns.
  */
 
+import { EmulatorClock } from './clock.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { stableId } from './ids.ts';
 import type { EventCause } from './objects/event.ts';
@@ -45,11 +46,13 @@ export interface StartupState {
 /** The emulator runtime. */
 export class EmulatorCore {
   readonly store = new Store();
-  readonly timers = new Timers();
+  /** The emulator's time; `reset()` leaves it as it is, since time never goes back. */
+  readonly clock: EmulatorClock;
+  readonly timers: Timers;
   readonly timing: Timing;
   readonly webhooks: WebhookDelivery;
-  readonly idempotency = new IdempotencyStore();
-  readonly requestLog = new RequestLog();
+  readonly idempotency: IdempotencyStore;
+  readonly requestLog: RequestLog;
   readonly requestFaults = new RequestFaults();
   seeded: SeededState = { locations: [] };
   /** The id of the start-up webhook endpoint, derived from its URL; null without one. */
@@ -57,11 +60,18 @@ export class EmulatorCore {
   private readonly startup: StartupState;
   private stateFile: StateFile | null = null;
 
-  /** With `saved`, the core goes on from a state an earlier run saved; the seed only adds what it lacks. */
-  constructor(startup: StartupState, saved: SavedState | null = null) {
+  /**
+   * With `saved`, the core goes on from a state an earlier run saved (its clock included); the seed only adds what
+   * it lacks. `clock` may be shared with others (the local stack's Lambda handlers), to move together.
+   */
+  constructor(startup: StartupState, saved: SavedState | null = null, clock = new EmulatorClock()) {
     this.startup = startup;
+    this.clock = clock;
+    this.timers = new Timers(clock);
+    this.idempotency = new IdempotencyStore(clock);
+    this.requestLog = new RequestLog(clock);
     this.timing = { ...DEFAULT_TIMING, ...startup.timing };
-    this.webhooks = new WebhookDelivery(this.store, this.timing, this.timers);
+    this.webhooks = new WebhookDelivery(this.store, this.timing, this.timers, clock);
     this.startupEndpointId = startup.webhook === null ? null : stableId('we', startup.webhook.url, 24);
     if (saved !== null) restoreState(this, saved);
     this.seed();
@@ -80,7 +90,7 @@ export class EmulatorCore {
 
   /** A batch for the events of one change. */
   batch(cause: EventCause = { requestId: null, idempotencyKey: null }): EventBatch {
-    return new EventBatch(this.store, cause);
+    return new EventBatch(this.store, cause, this.clock);
   }
 
   /** Send a batch's events to the webhook endpoints (in the background). */
@@ -89,7 +99,10 @@ export class EmulatorCore {
     this.changed();
   }
 
-  /** Back to the start-up state: objects, faults and held requests, keys, log, delivery settings and timing. */
+  /**
+   * Back to the start-up state: objects, faults and held requests, keys, log, delivery settings and timing. The
+   * clock stays where it is: what was dated before must not lie in the future.
+   */
   reset(): void {
     this.timers.clearAll();
     this.webhooks.reset();
@@ -127,6 +140,7 @@ export class EmulatorCore {
     if (webhook !== null && this.startupEndpointId !== null) {
       const endpoint = buildWebhookEndpoint({
         id: this.startupEndpointId,
+        now: this.clock.now(),
         url: webhook.url,
         enabledEvents: ['*'],
         apiVersion: null,
@@ -149,6 +163,7 @@ export class EmulatorCore {
           const key = `reader:${locationIndex}:${readerIndex}:${seedReader.label}`;
           const reader = buildReader({
             id: stableId('tmr', key),
+            now: this.clock.now(),
             registrationCode: seedReader.registrationCode ?? 'simulated-wpe',
             label: seedReader.label,
             location: location.id,

@@ -2,8 +2,9 @@
  * Stripe's idempotent requests: a POST carrying an `Idempotency-Key` seen before with the same parameters gets
  * the first response again (errors and 5xx included, header `Idempotent-Replayed: true`); with other parameters
  * it is a 400 `idempotency_error`; while the first is still running a 409 `idempotency_key_in_use`. Only
- * requests that began executing are kept, for 24 hours.
+ * requests that began executing are kept, for 24 hours of the emulator's clock.
  */
+import type { Clock } from './clock.ts';
 import { errors } from './errors.ts';
 
 const KEY_LIFETIME_MS = 24 * 60 * 60 * 1000;
@@ -51,10 +52,16 @@ export function fingerprintOf(method: string, path: string, params: unknown): st
 /** Idempotency keys and the responses stored under them. */
 export class IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
+  private readonly clock: Clock;
+
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
 
   /** Claim `key` for a request, or learn that it must be replayed; throws mismatch / in-use errors. */
-  admit(key: string, fingerprint: string, now = Date.now()): Admission {
+  admit(key: string, fingerprint: string): Admission {
     if (key.length > MAX_KEY_LENGTH) throw errors.idempotencyKeyTooLong();
+    const now = this.clock.now();
     this.prune(now);
     const entry = this.entries.get(key);
     if (entry === undefined) {

@@ -24,7 +24,7 @@ export function newRequestId(): string {
   return newId('req', 14);
 }
 
-/** Seconds since the epoch, the unit of Stripe's `created` fields. */
-export function unixSeconds(ms = Date.now()): number {
+/** Seconds since the epoch of `ms` (epoch ms on the emulator's clock), the unit of Stripe's `created` fields. */
+export function unixSeconds(ms: number): number {
   return Math.floor(ms / 1000);
 }

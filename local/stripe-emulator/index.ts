@@ -3,15 +3,18 @@
  * resolves with its URL, the seeded location and reader ids, and `close()`. Point the SDK at it with
  * `new Stripe('sk_test_…', { host: '127.0.0.1', port: emulator.port, protocol: 'http' })`.
  * The contract it implements is `spec/stripe-emulator.md`; `README.md` beside this file lists its controls.
+ * `emulator.clock` is its virtual clock (`POST /_emulator/clock/advance` moves it too).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EmulatorClock } from './clock.ts';
 import { EmulatorCore, type SeededState } from './core.ts';
 import { createRequestListener } from './http/server.ts';
 import { newWebhookSecret } from './objects/webhook-endpoint.ts';
 import { type EmulatorOptions, timingFrom } from './options.ts';
 import { StateFile } from './state/persistence.ts';
 
+export { type Clock, type ClockState, type ClockTimer, EmulatorClock } from './clock.ts';
 export { type ControlAnswer, type ControlOptions, type EmulatorControls, emulatorControls } from './control-client.ts';
 export type { SeededState } from './core.ts';
 export { DEFAULT_PORT, type EmulatorOptions, optionsFromEnv, type SeedLocation, type Timing } from './options.ts';
@@ -25,6 +28,8 @@ export interface Emulator {
   webhookSecret?: string;
   /** Locations and readers created at start-up; the same ids come back after `/_emulator/reset`. */
   seeded: SeededState;
+  /** The emulator's clock: `now()` in epoch ms, `advance(seconds)`; the one given in the options, when one was. */
+  clock: EmulatorClock;
   /** Stop listening, drop open connections, stop every timer and webhook delivery; save the state (`dataDir`). */
   close(): Promise<void>;
 }
@@ -43,6 +48,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const core = new EmulatorCore(
     { timing: timingFrom(options), seed: options.seed ?? true, webhook },
     stateFile?.read() ?? null,
+    options.clock ?? new EmulatorClock(),
   );
   const server = createServer(createRequestListener(core));
   server.keepAliveTimeout = 5_000;
@@ -65,6 +71,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url: `http://${urlHost}:${port}`,
     port,
     seeded: core.seeded,
+    clock: core.clock,
     close: () =>
       new Promise((resolve) => {
         core.shutdown();

@@ -1,4 +1,5 @@
 /** Start-up options of the emulator, its run-time timing knobs, and how `npm run emulator` reads them from the environment. */
+import type { EmulatorClock } from './clock.ts';
 
 /** Registration codes of Stripe's simulated readers. */
 export type SimulatedRegistrationCode = 'simulated-wpe' | 'simulated-s700' | 'simulated-s710';
@@ -46,6 +47,11 @@ export interface EmulatorOptions extends Partial<Timing> {
    * close, so a restarted emulator goes on where it stopped. In memory only when unset.
    */
   dataDir?: string;
+  /**
+   * The clock to run on; a new one (wall time) by default. An in-process stack passes the clock it also gives its
+   * Lambda handlers, so that advancing it moves both. With `dataDir`, a saved clock moves it forward on start.
+   */
+  clock?: EmulatorClock;
 }
 
 export const DEFAULT_TIMING: Timing = {

@@ -1,4 +1,5 @@
 /** The API requests the emulator received, oldest first, for `GET /_emulator/requests`. */
+import type { Clock } from './clock.ts';
 
 /** One API request as the log shows it. */
 export interface LoggedRequest {
@@ -7,7 +8,7 @@ export interface LoggedRequest {
   idempotencyKey: string | null;
   status: number;
   replayed: boolean;
-  /** ISO time the request arrived. */
+  /** ISO time the request arrived, on the emulator's clock. */
   createdAt: string;
 }
 
@@ -19,11 +20,23 @@ interface Pending {
 /** Requests in arrival order; a request appears once its response has been sent. */
 export class RequestLog {
   private readonly requests: Pending[] = [];
+  private readonly clock: Clock;
+
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
 
   /** Note a request on arrival; call the returned function with its final status and replay flag. */
   arrived(method: string, path: string, idempotencyKey: string | null): (status: number, replayed: boolean) => void {
     const pending: Pending = {
-      entry: { method, path, idempotencyKey, status: 0, replayed: false, createdAt: new Date().toISOString() },
+      entry: {
+        method,
+        path,
+        idempotencyKey,
+        status: 0,
+        replayed: false,
+        createdAt: new Date(this.clock.now()).toISOString(),
+      },
       done: false,
     };
     this.requests.push(pending);

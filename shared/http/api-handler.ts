@@ -9,12 +9,15 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { isStripeError, toApiError } from '../stripe/errors.ts';
+import type { Dependencies } from '../dependencies.ts';
+import { environmentDependencies } from '../environment.ts';
+import { type Injectable, injectable } from '../injectable.ts';
+import { describeFailure, outcomeOf } from '../operations/outcome.ts';
 import { type Caller, callerFromClaims } from './caller.ts';
 import {
   ApiError,
-  InternalError,
   InvalidJsonError,
+  toApiError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
@@ -55,6 +58,8 @@ export interface HandlerInput<R extends RouteInput> {
   deadline: number;
   event: ApiEvent;
   context: Context;
+  /** What the operations run on: the table, Stripe, the clock and the settings. */
+  deps: Dependencies;
 }
 
 const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
@@ -106,12 +111,15 @@ function deadlineOf(context: Context, startedAt: number): number {
 }
 
 function errorResponse(error: unknown, requestId: string): ApiResponse {
-  const apiError =
-    error instanceof ApiError ? error : isStripeError(error) ? toApiError(error) : new InternalError(error);
+  const apiError = toApiError(outcomeOf(error));
   if (apiError.status >= 500) {
     // Once per request, with what failed upstream: a 5xx is for an operator to look at, a 4xx is the caller's.
-    const upstream = error instanceof ApiError ? (error.cause ?? error) : error;
-    logger.error('request failed', { status: apiError.status, code: apiError.code, error: describeError(upstream) });
+    const upstream = apiError.cause ?? error;
+    logger.error('request failed', {
+      status: apiError.status,
+      code: apiError.code,
+      error: upstream instanceof ApiError ? { name: upstream.name, code: upstream.code } : describeFailure(upstream),
+    });
   } else {
     logger.info('request refused', { status: apiError.status, code: apiError.code });
   }
@@ -129,52 +137,6 @@ function errorResponse(error: unknown, requestId: string): ApiResponse {
   };
 }
 
-/** An AWS SDK service error: its name is the service's error code, `$metadata` has the HTTP status and request id. */
-interface AwsServiceError extends Error {
-  $fault?: string;
-  $metadata: { httpStatusCode?: number; requestId?: string };
-}
-
-function isAwsServiceError(error: unknown): error is AwsServiceError {
-  return error instanceof Error && typeof (error as { $metadata?: unknown }).$metadata === 'object';
-}
-
-/**
- * What is safe to log about a failure: its kind, codes and request ids, never request data. Stripe's own message
- * is left out (it can quote parameters); an AWS error's message names the action and resource refused.
- */
-function describeError(error: unknown, depth = 0): Record<string, unknown> {
-  if (isStripeError(error)) {
-    return {
-      name: error.type,
-      type: error.rawType,
-      code: error.code,
-      statusCode: error.statusCode,
-      stripeRequestId: error.requestId,
-    };
-  }
-  if (isAwsServiceError(error)) {
-    return {
-      name: error.name,
-      fault: error.$fault,
-      httpStatusCode: error.$metadata.httpStatusCode,
-      awsRequestId: error.$metadata.requestId,
-      message: error.message,
-    };
-  }
-  // An answer whose cause was not recorded: its own kind is all there is.
-  if (error instanceof ApiError) return { name: error.name, code: error.code };
-  if (error instanceof Error) {
-    return {
-      name: error.name,
-      message: error.message,
-      stack: error.stack,
-      ...(error.cause === undefined || depth > 2 ? {} : { cause: describeError(error.cause, depth + 1) }),
-    };
-  }
-  return { name: typeof error };
-}
-
 /**
  * Wrap a handler function in the API's middy stack.
  *
@@ -185,7 +147,17 @@ function describeError(error: unknown, depth = 0): Record<string, unknown> {
 export function apiHandler<R extends RouteInput>(
   fn: (input: HandlerInput<R>) => Promise<ApiResult>,
   route: R,
-): middy.MiddyfiedHandler<ApiEvent, ApiResponse, Error, Context> {
+): Injectable<ApiLambda, Dependencies> {
+  return injectable((deps) => middyStack(fn, route, deps), environmentDependencies);
+}
+
+export type ApiLambda = middy.MiddyfiedHandler<ApiEvent, ApiResponse, Error, Context>;
+
+function middyStack<R extends RouteInput>(
+  fn: (input: HandlerInput<R>) => Promise<ApiResult>,
+  route: R,
+  deps: () => Dependencies,
+): ApiLambda {
   return middy<ApiEvent, ApiResponse, Error, Context>()
     .use(httpHeaderNormalizer())
     .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -195,7 +167,8 @@ export function apiHandler<R extends RouteInput>(
       },
     })
     .handler(async (event, context) => {
-      const startedAt = Date.now();
+      const dependencies = deps();
+      const startedAt = dependencies.clock.now();
       const requestId = requestIdOf(event, context);
       logger.appendKeys({ route: event.routeKey, apiRequestId: event.requestContext?.requestId });
 
@@ -219,8 +192,9 @@ export function apiHandler<R extends RouteInput>(
         deadline: deadlineOf(context, startedAt),
         event,
         context,
+        deps: dependencies,
       });
-      logger.info('request handled', { status: result.statusCode, durationMs: Date.now() - startedAt });
+      logger.info('request handled', { status: result.statusCode, durationMs: dependencies.clock.now() - startedAt });
       return {
         statusCode: result.statusCode,
         headers: { ...result.headers, 'content-type': 'application/json', 'x-request-id': requestId },

@@ -1,8 +1,10 @@
 /**
- * The API's errors. Each class fixes a status, a code and whether retrying the same request can succeed; the
- * middy stack turns them into `{"error": {code, message, retryable, details?, requestId}}`. Messages say what to
- * do next in words a cashier's app can show.
+ * The API's errors: the HTTP edge's own (validation, auth) and the statuses the operations' outcomes
+ * (`shared/payments/failures.ts`) are answered with. The middy stack turns them into
+ * `{"error": {code, message, retryable, details?, requestId}}`. Messages say what to do next in words a cashier's
+ * app can show.
  */
+import { type FailureCode, OperationFailure, type ValidationIssue } from '../payments/failures.ts';
 
 export interface ApiErrorInit {
   status: number;
@@ -53,12 +55,18 @@ export class ApiError extends Error {
   }
 }
 
-/** One problem with the request's input. */
-export interface ValidationIssue {
-  /** Dotted path of the field (`amount`, `metadata.note`), or empty for the whole body. */
-  field: string;
-  message: string;
-}
+export type { ValidationIssue } from '../payments/failures.ts';
+export {
+  InvalidStateError,
+  OrderConflictError,
+  PaymentNotFoundError,
+  ReaderBusyError,
+  ReaderNotFoundError,
+  ReaderOfflineError,
+  ReaderTimeoutError,
+  StripeTimeoutError,
+  StripeUnavailableError,
+} from '../payments/failures.ts';
 
 export class ValidationError extends ApiError {
   constructor(issues: ValidationIssue[], message = 'The request is not valid: correct the fields listed in details.') {
@@ -96,114 +104,44 @@ export class ForbiddenError extends ApiError {
   }
 }
 
-export class PaymentNotFoundError extends ApiError {
-  constructor(message = 'No payment with this id.') {
-    super({ status: 404, code: 'payment_not_found', message });
-  }
-}
-
-export class ReaderNotFoundError extends ApiError {
-  constructor() {
-    super({ status: 404, code: 'reader_not_found', message: 'No reader with this id.' });
-  }
-}
-
-/** What an `invalid_state` answer says about where the payment (or reader) is. */
-export interface InvalidStateDetails {
-  status?: string;
-  readerId?: string | null;
-  paymentId?: string | null;
-  /** A capture that asked for another amount than was captured: what was captured, and what was asked for. */
-  amountReceived?: number;
-  requested?: number;
-}
-
-/** The payment (or reader) is not in a state that allows the request; `details` says the current state. */
-export class InvalidStateError extends ApiError {
-  constructor(message: string, details: InvalidStateDetails, retryable = false) {
-    super({ status: 409, code: 'invalid_state', message, details, retryable });
-  }
-}
-
-export class OrderConflictError extends ApiError {
-  constructor(details: { paymentId: string | null }) {
-    super({
-      status: 409,
-      code: 'order_conflict',
-      message:
-        'This order already has a payment with another amount, currency or capture method: change its amount with PATCH /payments/{id}, or cancel it and create the order again.',
-      details,
-    });
-  }
-}
-
 /** Seconds a POS should wait before retrying a command to a busy reader. */
 export const READER_BUSY_RETRY_AFTER_SECONDS = 2;
 
-export class ReaderBusyError extends ApiError {
-  constructor(message = 'The reader is busy with another request. Try again in a few seconds.') {
-    super({
-      status: 409,
-      code: 'reader_busy',
-      message,
-      retryable: true,
-      headers: { 'retry-after': String(READER_BUSY_RETRY_AFTER_SECONDS) },
-    });
-  }
-}
+/** The status each operation outcome is answered with. */
+const FAILURE_STATUS: Record<FailureCode, number> = {
+  invalid_input: 400,
+  payment_not_found: 404,
+  reader_not_found: 404,
+  invalid_state: 409,
+  order_conflict: 409,
+  reader_busy: 409,
+  reader_offline: 503,
+  reader_timeout: 504,
+  stripe_unavailable: 502,
+  stripe_timeout: 504,
+};
 
-export class ReaderOfflineError extends ApiError {
-  constructor(cause?: unknown) {
-    super({
-      status: 503,
-      code: 'reader_offline',
-      message: 'The reader is offline. Check that it is powered on and connected to the internet, then try again.',
-      retryable: true,
-      cause,
-    });
-  }
-}
-
-export class ReaderTimeoutError extends ApiError {
-  constructor(cause?: unknown) {
-    super({
-      status: 504,
-      code: 'reader_timeout',
-      message: 'The reader did not answer in time. Check its connection and try again.',
-      retryable: true,
-      cause,
-    });
-  }
-}
-
-/** Stripe could not be reached or was overloaded; nothing was changed that a retry would repeat. */
-export class StripeUnavailableError extends ApiError {
-  constructor(cause?: unknown) {
-    super({
-      status: 502,
-      code: 'stripe_unavailable',
-      message: 'The payment service is not answering right now. Try again in a moment.',
-      retryable: true,
-      cause,
-    });
-  }
+/** The answer to an operation's outcome. */
+function failureAnswer(failure: OperationFailure): ApiError {
+  return new ApiError({
+    status: FAILURE_STATUS[failure.code],
+    code: failure.code === 'invalid_input' ? 'validation_error' : failure.code,
+    message: failure.message,
+    retryable: failure.retryable,
+    details: failure.details,
+    ...(failure.code === 'reader_busy' ? { headers: { 'retry-after': String(READER_BUSY_RETRY_AFTER_SECONDS) } } : {}),
+    cause: failure.cause,
+  });
 }
 
 /**
- * Stripe did not answer a capture or cancel before the request's deadline (inside API Gateway's 30 s): it may or
- * may not have been done. The same request again converges (same idempotency keys), and never does it twice.
+ * The one mapping from whatever a handler threw to what the API answers: an `ApiError` as it is, an operation's
+ * outcome by its code, anything else (a Stripe or AWS failure nobody expected, a bug) as 500 `internal_error`.
  */
-export class StripeTimeoutError extends ApiError {
-  constructor(cause?: unknown) {
-    super({
-      status: 504,
-      code: 'stripe_timeout',
-      message:
-        'The payment service did not answer in time, so it is not known yet whether this went through. Send the same request again (it is never done twice) or check the payment’s status.',
-      retryable: true,
-      cause,
-    });
-  }
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof OperationFailure) return failureAnswer(error);
+  return new InternalError(error);
 }
 
 export class InternalError extends ApiError {

@@ -1,15 +1,13 @@
 /**
- * The SQS client, created once per process (endpoint from config: the local SQS server, or AWS).
+ * The SQS client of the event queue's users (the webhook receiver and the event processor): the local SQS server
+ * (`SQS_ENDPOINT`) or AWS.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { config } from '../config.ts';
+import type { Config } from '../config.ts';
 
-let client: SQSClient | undefined;
-
-export function sqs(): SQSClient {
-  client ??= new SQSClient({
-    region: config().AWS_REGION,
-    ...(config().SQS_ENDPOINT ? { endpoint: config().SQS_ENDPOINT } : {}),
+export function createQueueClient(settings: Pick<Config, 'AWS_REGION' | 'SQS_ENDPOINT'>): SQSClient {
+  return new SQSClient({
+    region: settings.AWS_REGION,
+    ...(settings.SQS_ENDPOINT ? { endpoint: settings.SQS_ENDPOINT } : {}),
   });
-  return client;
 }

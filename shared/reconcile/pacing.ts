@@ -3,17 +3,7 @@
  * candidates stays well under Stripe's rate limit (25 requests/s in test mode, 100/s live, shared with the API).
  */
 
-/** The run's clock; tests pass a fake one. */
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-/** The real clock. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+import type { Clock } from '../time.ts';
 
 /** Hands out turns for Stripe calls, at least `intervalMs` apart (in the order they are asked for). */
 export interface StripeCallPacer {

@@ -6,13 +6,15 @@
  * nothing it already says.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Dependencies } from '../dependencies.ts';
 import { applyObservations } from '../payments/reducer.ts';
 import type { Observation, PaymentFlag, PaymentRecord } from '../payments/types.ts';
 import { updatePayment } from '../store/payments.ts';
 import type { CandidateIndex } from '../store/reconcile-queries.ts';
 import { isReplayedAnswer } from '../stripe/errors.ts';
+import type { Clock } from '../time.ts';
 import { flagChanges, noFlagCounts } from './flags.ts';
-import { type Clock, createStripeCallPacer } from './pacing.ts';
+import { createStripeCallPacer } from './pacing.ts';
 import type { ReconcileSettings } from './settings.ts';
 
 /** The structured logger a run writes to: Powertools' `Logger`. */
@@ -81,6 +83,8 @@ export type ChangeCause = 'stripe_state' | 'reconciler';
 
 /** One run's context, handed to each candidate's reconciliation. */
 export interface ReconcileRun {
+  /** The table, Stripe and the clock the run works with. */
+  deps: Dependencies;
   settings: ReconcileSettings;
   clock: Clock;
   logger: ReconcileLogger;
@@ -105,11 +109,12 @@ export interface ReconcileRun {
 
 /** A run with its own Stripe call pacer and an empty summary. */
 export function createReconcileRun(input: {
+  deps: Dependencies;
   settings: ReconcileSettings;
-  clock: Clock;
   logger: ReconcileLogger;
 }): ReconcileRun {
-  const { settings, clock, logger } = input;
+  const { deps, settings, logger } = input;
+  const clock = deps.clock;
   const summary = emptySummary();
   const pacer = createStripeCallPacer(settings.stripeCallIntervalMs, clock);
 
@@ -120,7 +125,7 @@ export function createReconcileRun(input: {
     why: string,
   ): Promise<{ record: PaymentRecord; changed: boolean }> {
     let base = payment;
-    const result = await updatePayment(payment, (fresh) => {
+    const result = await updatePayment(deps.store, payment, (fresh) => {
       base = fresh;
       return change(fresh);
     });
@@ -142,6 +147,7 @@ export function createReconcileRun(input: {
   }
 
   return {
+    deps,
     settings,
     clock,
     logger,

@@ -1,13 +1,10 @@
 /**
- * The DynamoDB document client, built once per process (once per endpoint, so tests that move the endpoint get
- * a new one). Locally the endpoint is DynamoDB Local, which accepts any credentials.
+ * The DynamoDB document client of a store. Locally the endpoint is DynamoDB Local, which accepts any credentials.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { config } from '../config.ts';
-
-let cached: { key: string; client: DynamoDBDocumentClient } | undefined;
-let requestCount = 0;
+import type { Config } from '../config.ts';
+import type { Store } from '../dependencies.ts';
 
 /** The low-level client for `endpoint` (DynamoDB Local) or AWS. */
 export function createDynamoClient(region: string, endpoint?: string): DynamoDBClient {
@@ -17,33 +14,15 @@ export function createDynamoClient(region: string, endpoint?: string): DynamoDBC
   });
 }
 
-/** The process's document client. */
-export function dynamo(): DynamoDBDocumentClient {
-  const { AWS_REGION, DYNAMODB_ENDPOINT } = config();
-  const key = `${AWS_REGION}|${DYNAMODB_ENDPOINT ?? ''}`;
-  if (cached?.key !== key) {
-    const client = DynamoDBDocumentClient.from(createDynamoClient(AWS_REGION, DYNAMODB_ENDPOINT), {
-      // A metadata key named `constructor` makes a plain object look like a class instance to the marshaller.
-      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
-    });
-    client.middlewareStack.add(
-      (next) => (args) => {
-        requestCount += 1;
-        return next(args);
-      },
-      { step: 'initialize', name: 'countDynamoRequests' },
-    );
-    cached = { key, client };
-  }
-  return cached.client;
+/** The document client the store uses: plain objects in, plain objects out. */
+export function createDocumentClient(region: string, endpoint?: string): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(createDynamoClient(region, endpoint), {
+    // A metadata key named `constructor` makes a plain object look like a class instance to the marshaller.
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+  });
 }
 
-/** The table's name, from config. */
-export function tableName(): string {
-  return config().TABLE_NAME;
-}
-
-/** DynamoDB requests this process has sent (tests and benchmarks check the API's request budget). */
-export function dynamoRequestCount(): number {
-  return requestCount;
+/** The store `settings` name: its table, in DynamoDB Local (`DYNAMODB_ENDPOINT`) or AWS. */
+export function createStore(settings: Pick<Config, 'AWS_REGION' | 'DYNAMODB_ENDPOINT' | 'TABLE_NAME'>): Store {
+  return { db: createDocumentClient(settings.AWS_REGION, settings.DYNAMODB_ENDPOINT), table: settings.TABLE_NAME };
 }

@@ -5,9 +5,9 @@
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Store } from '../dependencies.ts';
 import type { PaymentRecord } from '../payments/types.ts';
 import { unixSeconds } from '../time.ts';
-import { dynamo, tableName } from './client.ts';
 import { PAYMENT_SORT_KEY, paymentFromItem, paymentItem, paymentPk, VersionConflictError } from './payments.ts';
 import { EVENT_DEDUPE_TTL_SECONDS } from './table.ts';
 
@@ -54,10 +54,11 @@ export function eventItem(event: AppliedEvent, now: Date): Record<string, unknow
  * both items; only keys DynamoDB left unprocessed are asked for again).
  */
 export async function readPaymentForEvent(
+  store: Store,
   paymentIntentId: string,
   eventId: string,
 ): Promise<{ payment?: PaymentRecord; alreadyApplied: boolean }> {
-  const table = tableName();
+  const table = store.table;
   const keys = [
     { pk: paymentPk(paymentIntentId), sk: PAYMENT_SORT_KEY },
     { pk: eventPk(eventId), sk: EVENT_SORT_KEY },
@@ -66,7 +67,7 @@ export async function readPaymentForEvent(
   let pending: typeof keys | undefined = keys;
   for (let round = 0; pending !== undefined && pending.length > 0; round += 1) {
     if (round >= 5) throw new Error(`DynamoDB left keys unprocessed reading event ${eventId}`);
-    const output = await dynamo().send(
+    const output = await store.db.send(
       new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
     );
     found.push(...(output.Responses?.[table] ?? []));
@@ -86,18 +87,19 @@ export async function readPaymentForEvent(
  * first (re-read and apply again), `EventAlreadyAppliedError` when another delivery of the event won.
  */
 export async function savePaymentWithEvent(
+  store: Store,
   changed: PaymentRecord,
   event: AppliedEvent,
   now: Date,
 ): Promise<PaymentRecord> {
   const next = { ...changed, version: changed.version + 1 };
   try {
-    await dynamo().send(
+    await store.db.send(
       new TransactWriteCommand({
         TransactItems: [
           {
             Put: {
-              TableName: tableName(),
+              TableName: store.table,
               Item: paymentItem(next),
               ConditionExpression: '#version = :expected',
               ExpressionAttributeNames: { '#version': 'version' },
@@ -106,7 +108,7 @@ export async function savePaymentWithEvent(
           },
           {
             Put: {
-              TableName: tableName(),
+              TableName: store.table,
               Item: eventItem(event, now),
               ConditionExpression: 'attribute_not_exists(pk)',
             },

@@ -5,8 +5,8 @@
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Store } from '../dependencies.ts';
 import type { CaptureMethod, PaymentRecord } from '../payments/types.ts';
-import { dynamo, tableName } from './client.ts';
 import { paymentItem } from './payments.ts';
 import { paymentsTable } from './table.ts';
 
@@ -80,6 +80,7 @@ export type ClaimResult = { claimed: true; order: OrderRecord } | { claimed: fal
  * so the happy path and the replay path each cost one request).
  */
 export async function claimOrder(
+  store: Store,
   input: { locationId: string; orderId: string; request: OrderCreateRequest },
   now: Date,
 ): Promise<ClaimResult> {
@@ -97,9 +98,9 @@ export async function claimOrder(
     updatedAt: at,
   };
   try {
-    await dynamo().send(
+    await store.db.send(
       new PutCommand({
-        TableName: tableName(),
+        TableName: store.table,
         Item: {
           pk: orderPk(input.locationId, input.orderId),
           sk: ORDER_SORT_KEY,
@@ -143,6 +144,7 @@ function unmarshallOld(item: Record<string, unknown>): Record<string, unknown> {
  * first.
  */
 export async function startNextGeneration(
+  store: Store,
   existing: OrderRecord,
   request: OrderCreateRequest,
   now: Date,
@@ -160,9 +162,9 @@ export async function startNextGeneration(
   };
   const pending = pendingAttributes(request, at);
   try {
-    await dynamo().send(
+    await store.db.send(
       new UpdateCommand({
-        TableName: tableName(),
+        TableName: store.table,
         Key: { pk: orderPk(existing.locationId, existing.orderId), sk: ORDER_SORT_KEY },
         UpdateExpression:
           'SET generation = :next, amount = :amount, currency = :currency, updatedAt = :now, ' +
@@ -195,21 +197,22 @@ export async function startNextGeneration(
  * payment was already stored (a racing create of the same generation got there first).
  */
 export async function insertPaymentForOrder(
+  store: Store,
   record: PaymentRecord,
   order: OrderRecord,
   now: Date,
 ): Promise<PaymentRecord | undefined> {
   const stored = { ...record, version: 1 };
   try {
-    await dynamo().send(
+    await store.db.send(
       new TransactWriteCommand({
         TransactItems: [
           {
-            Put: { TableName: tableName(), Item: paymentItem(stored), ConditionExpression: 'attribute_not_exists(pk)' },
+            Put: { TableName: store.table, Item: paymentItem(stored), ConditionExpression: 'attribute_not_exists(pk)' },
           },
           {
             Update: {
-              TableName: tableName(),
+              TableName: store.table,
               Key: { pk: orderPk(order.locationId, order.orderId), sk: ORDER_SORT_KEY },
               UpdateExpression:
                 'SET paymentId = :payment, updatedAt = :now REMOVE pendingCreate, pendingOrderKey, claimedAt',
@@ -236,11 +239,11 @@ export async function insertPaymentForOrder(
  * Take a claim whose create Stripe refused out of the `pendingOrders` index (its request stays, so the next create
  * for the order learns the same and starts a new generation): nothing is left for the reconciler to settle.
  */
-export async function setAsideRefusedClaim(order: OrderRecord): Promise<void> {
+export async function setAsideRefusedClaim(store: Store, order: OrderRecord): Promise<void> {
   try {
-    await dynamo().send(
+    await store.db.send(
       new UpdateCommand({
-        TableName: tableName(),
+        TableName: store.table,
         Key: { pk: orderPk(order.locationId, order.orderId), sk: ORDER_SORT_KEY },
         UpdateExpression: 'REMOVE pendingOrderKey',
         ConditionExpression: 'generation = :generation AND attribute_not_exists(paymentId)',
@@ -253,11 +256,11 @@ export async function setAsideRefusedClaim(order: OrderRecord): Promise<void> {
 }
 
 /** Order claims still without a recorded PaymentIntent, claimed no later than `claimedBy`, oldest first. */
-export async function listPendingOrders(claimedBy: string, limit: number): Promise<OrderRecord[]> {
+export async function listPendingOrders(store: Store, claimedBy: string, limit: number): Promise<OrderRecord[]> {
   const index = paymentsTable.indexes.pendingOrders;
-  const output = await dynamo().send(
+  const output = await store.db.send(
     new QueryCommand({
-      TableName: tableName(),
+      TableName: store.table,
       IndexName: index.indexName,
       KeyConditionExpression: '#pk = :pk AND #sk <= :upTo',
       ExpressionAttributeNames: { '#pk': index.partitionKey.name, '#sk': index.sortKey.name },

@@ -6,10 +6,10 @@
 
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import type { Store } from '../dependencies.ts';
 import { ALL_PAYMENTS_LIST_KEY, locationKey, paymentIndexAttributes } from '../payments/index-attributes.ts';
 import { applyObservations } from '../payments/reducer.ts';
 import type { Observation, ObservationVerdict, PaymentFlag, PaymentRecord, PaymentStatus } from '../payments/types.ts';
-import { dynamo, tableName } from './client.ts';
 import { paymentsTable } from './table.ts';
 
 export const PAYMENT_SORT_KEY = 'PAYMENT';
@@ -79,9 +79,9 @@ export function paymentFromItem(item: Record<string, unknown>): PaymentRecord {
 }
 
 /** The payment, read strongly consistent (a payment just created must be found). */
-export async function getPayment(id: string): Promise<PaymentRecord | undefined> {
-  const { Item } = await dynamo().send(
-    new GetCommand({ TableName: tableName(), Key: { pk: paymentPk(id), sk: PAYMENT_SORT_KEY }, ConsistentRead: true }),
+export async function getPayment(store: Store, id: string): Promise<PaymentRecord | undefined> {
+  const { Item } = await store.db.send(
+    new GetCommand({ TableName: store.table, Key: { pk: paymentPk(id), sk: PAYMENT_SORT_KEY }, ConsistentRead: true }),
   );
   return Item === undefined ? undefined : paymentFromItem(Item);
 }
@@ -90,12 +90,12 @@ export async function getPayment(id: string): Promise<PaymentRecord | undefined>
  * Write `record` if the stored version is still `record.version`; returns it with the new version.
  * Throws `VersionConflictError` when another writer got there first.
  */
-export async function savePayment(record: PaymentRecord): Promise<PaymentRecord> {
+export async function savePayment(store: Store, record: PaymentRecord): Promise<PaymentRecord> {
   const next = { ...record, version: record.version + 1 };
   try {
-    await dynamo().send(
+    await store.db.send(
       new PutCommand({
-        TableName: tableName(),
+        TableName: store.table,
         Item: paymentItem(next),
         ConditionExpression: record.version === 0 ? 'attribute_not_exists(pk)' : '#version = :expected',
         ...(record.version === 0
@@ -122,6 +122,7 @@ const MAX_UPDATE_ATTEMPTS = 8;
  * `current` is the record as last read, which saves a read on the first try.
  */
 export async function updatePayment(
+  store: Store,
   current: PaymentRecord,
   change: (record: PaymentRecord) => PaymentRecord,
 ): Promise<{ record: PaymentRecord; changed: boolean }> {
@@ -130,10 +131,10 @@ export async function updatePayment(
     const next = change(record);
     if (next === record) return { record, changed: false };
     try {
-      return { record: await savePayment({ ...next, version: record.version }), changed: true };
+      return { record: await savePayment(store, { ...next, version: record.version }), changed: true };
     } catch (error) {
       if (!(error instanceof VersionConflictError) || attempt >= MAX_UPDATE_ATTEMPTS) throw error;
-      const fresh = await getPayment(record.id);
+      const fresh = await getPayment(store, record.id);
       if (fresh === undefined) throw error;
       record = fresh;
     }
@@ -145,12 +146,13 @@ export async function updatePayment(
  * which the API, the webhook processor and the reconciler record what Stripe says.
  */
 export async function applyToPayment(
+  store: Store,
   current: PaymentRecord,
   observations: Observation[],
-  now: Date = new Date(),
+  now: Date,
 ): Promise<{ record: PaymentRecord; changed: boolean; verdict: ObservationVerdict }> {
   let verdict: ObservationVerdict = 'unchanged';
-  const result = await updatePayment(current, (record) => {
+  const result = await updatePayment(store, current, (record) => {
     const applied = applyObservations(record, observations, now);
     verdict = applied.verdict;
     return applied.changed ? applied.record : record;
@@ -185,6 +187,7 @@ interface PartitionResult {
 }
 
 async function queryPartition(
+  store: Store,
   index: 'byLocation' | 'byCreated',
   partitionValue: string,
   query: PaymentListQuery,
@@ -213,9 +216,9 @@ async function queryPartition(
   const items: PaymentRecord[] = [];
   let startKey: Record<string, unknown> | undefined;
   for (let page = 0; page < MAX_PAGES_PER_PARTITION; page += 1) {
-    const output: QueryCommandOutput = await dynamo().send(
+    const output: QueryCommandOutput = await store.db.send(
       new QueryCommand({
-        TableName: tableName(),
+        TableName: store.table,
         IndexName: definition.indexName,
         KeyConditionExpression: keyCondition,
         ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
@@ -242,11 +245,11 @@ function listingKey(record: PaymentRecord): string {
  * Payments newest first, from the listing indexes (never a scan). A caller with several locations reads each
  * location's partition and the results are merged; the cursor is the `createdKey` to continue before.
  */
-export async function listPayments(query: PaymentListQuery): Promise<PaymentPage> {
+export async function listPayments(store: Store, query: PaymentListQuery): Promise<PaymentPage> {
   const partitions =
     query.locations === '*'
-      ? [queryPartition('byCreated', ALL_PAYMENTS_LIST_KEY, query)]
-      : query.locations.map((location) => queryPartition('byLocation', locationKey(location), query));
+      ? [queryPartition(store, 'byCreated', ALL_PAYMENTS_LIST_KEY, query)]
+      : query.locations.map((location) => queryPartition(store, 'byLocation', locationKey(location), query));
   const results = await Promise.all(partitions);
   // A partition read only part-way has been examined down to its horizon: answer only with what is newer.
   const horizons = results.flatMap((result) => (result.horizon === undefined ? [] : [result.horizon]));

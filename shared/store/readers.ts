@@ -3,8 +3,8 @@
  * Learned from Stripe the first time a reader is seen, refreshed by `GET /readers` and the reconciler.
  */
 import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Store } from '../dependencies.ts';
 import type { PaymentRecord, ReaderSnapshot } from '../payments/types.ts';
-import { dynamo, tableName } from './client.ts';
 import { PAYMENT_SORT_KEY, paymentFromItem, paymentPk } from './payments.ts';
 
 export const READER_SORT_KEY = 'READER';
@@ -48,36 +48,37 @@ export function readerLocationOf(reader: ReaderSnapshot, now: Date): ReaderLocat
   };
 }
 
-export async function getReaderLocation(readerId: string): Promise<ReaderLocation | undefined> {
-  const { Item } = await dynamo().send(
-    new GetCommand({ TableName: tableName(), Key: { pk: readerPk(readerId), sk: READER_SORT_KEY } }),
+export async function getReaderLocation(store: Store, readerId: string): Promise<ReaderLocation | undefined> {
+  const { Item } = await store.db.send(
+    new GetCommand({ TableName: store.table, Key: { pk: readerPk(readerId), sk: READER_SORT_KEY } }),
   );
   return Item === undefined ? undefined : readerFromItem(Item);
 }
 
-export async function putReaderLocation(reader: ReaderLocation): Promise<void> {
-  await dynamo().send(new PutCommand({ TableName: tableName(), Item: readerItem(reader) }));
+export async function putReaderLocation(store: Store, reader: ReaderLocation): Promise<void> {
+  await store.db.send(new PutCommand({ TableName: store.table, Item: readerItem(reader) }));
 }
 
 /** Cache many readers at once (25 per request, DynamoDB's batch limit). */
-export async function putReaderLocations(readers: ReaderLocation[]): Promise<void> {
+export async function putReaderLocations(store: Store, readers: ReaderLocation[]): Promise<void> {
   for (let start = 0; start < readers.length; start += 25) {
     let requests: Record<string, unknown>[] | undefined = readers
       .slice(start, start + 25)
       .map((reader) => ({ PutRequest: { Item: readerItem(reader) } }));
     for (let round = 0; requests !== undefined && requests.length > 0 && round < 5; round += 1) {
-      const output = await dynamo().send(new BatchWriteCommand({ RequestItems: { [tableName()]: requests as never } }));
-      requests = output.UnprocessedItems?.[tableName()] as Record<string, unknown>[] | undefined;
+      const output = await store.db.send(new BatchWriteCommand({ RequestItems: { [store.table]: requests as never } }));
+      requests = output.UnprocessedItems?.[store.table] as Record<string, unknown>[] | undefined;
     }
   }
 }
 
 /** A payment and a reader's cached location in one request (both strongly consistent). */
 export async function getPaymentAndReader(
+  store: Store,
   paymentId: string,
   readerId: string,
 ): Promise<{ payment?: PaymentRecord; reader?: ReaderLocation }> {
-  const table = tableName();
+  const table = store.table;
   const keys = [
     { pk: paymentPk(paymentId), sk: PAYMENT_SORT_KEY },
     { pk: readerPk(readerId), sk: READER_SORT_KEY },
@@ -85,7 +86,7 @@ export async function getPaymentAndReader(
   const found: Record<string, unknown>[] = [];
   let pending: typeof keys | undefined = keys;
   for (let round = 0; pending !== undefined && pending.length > 0 && round < 5; round += 1) {
-    const output = await dynamo().send(
+    const output = await store.db.send(
       new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
     );
     found.push(...(output.Responses?.[table] ?? []));

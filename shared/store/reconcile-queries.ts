@@ -8,9 +8,9 @@
  * candidates behind a long run of payments that stay stuck.
  */
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Store } from '../dependencies.ts';
 import { ACTIVE_ACTION_KEY, AWAITING_CAPTURE_KEY } from '../payments/index-attributes.ts';
 import type { PaymentRecord } from '../payments/types.ts';
-import { dynamo, tableName } from './client.ts';
 import { paymentFromItem } from './payments.ts';
 import { paymentsTable } from './table.ts';
 
@@ -60,14 +60,15 @@ function positionOf(index: CandidateIndex, item: Record<string, unknown>): Index
  * reconciler makes is a version-conditional write, which re-reads the item when it was.
  */
 export async function queryCandidates(
+  store: Store,
   index: CandidateIndex,
   upTo: string,
   options: { limit: number; after?: IndexPosition },
 ): Promise<CandidatePage> {
   const definition = paymentsTable.indexes[index];
-  const output = await dynamo().send(
+  const output = await store.db.send(
     new QueryCommand({
-      TableName: tableName(),
+      TableName: store.table,
       IndexName: definition.indexName,
       KeyConditionExpression: '#pk = :pk AND #sk <= :upTo',
       ExpressionAttributeNames: { '#pk': definition.partitionKey.name, '#sk': definition.sortKey.name },
@@ -94,22 +95,23 @@ export type ReconcileCursor = Partial<Record<CandidateIndex, IndexPosition>>;
 const CURSOR_KEY = { pk: 'RECONCILER', sk: 'CURSOR' } as const;
 
 /** Where the previous run stopped in each index (empty before the first run). */
-export async function readReconcileCursor(): Promise<ReconcileCursor> {
-  const { Item } = await dynamo().send(new GetCommand({ TableName: tableName(), Key: CURSOR_KEY }));
+export async function readReconcileCursor(store: Store): Promise<ReconcileCursor> {
+  const { Item } = await store.db.send(new GetCommand({ TableName: store.table, Key: CURSOR_KEY }));
   const positions = Item?.positions;
   return typeof positions === 'object' && positions !== null ? (positions as ReconcileCursor) : {};
 }
 
 /** Store where the run stopped; nothing is written when it is where the run started. */
 export async function saveReconcileCursor(
+  store: Store,
   cursor: ReconcileCursor,
   previous: ReconcileCursor,
   now: Date,
 ): Promise<void> {
   if (JSON.stringify(cursor) === JSON.stringify(previous)) return;
-  await dynamo().send(
+  await store.db.send(
     new PutCommand({
-      TableName: tableName(),
+      TableName: store.table,
       Item: { ...CURSOR_KEY, entity: 'reconcile_cursor', positions: cursor, updatedAt: now.toISOString() },
     }),
   );

@@ -4,11 +4,10 @@
  * answer can be replayed, and one Stripe did not answer is sent again under the same key.
  */
 import type Stripe from 'stripe';
-import { config } from '../config.ts';
-import { StripeTimeoutError } from '../http/errors.ts';
+import type { StripeAccess } from '../dependencies.ts';
+import { StripeTimeoutError } from '../payments/failures.ts';
 import { idempotencyKeys } from '../payments/idempotency.ts';
 import type { CaptureMethod } from '../payments/types.ts';
-import { stripe } from './client.ts';
 import { isReplayedError, isStripeError, stripeErrorCode } from './errors.ts';
 
 const KEY_IN_USE_RETRIES = 6;
@@ -20,18 +19,16 @@ const SAME_KEY_SENDS = 6;
 /** Less time than this before a deadline is not worth a request: the answer is given instead. */
 const MIN_REQUEST_MS = 250;
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * Options that make one request end by `deadline` (epoch ms): Stripe's timeout cut to the time left, and no retries
  * of the SDK's own (the caller sends again only while time is left). Throws `StripeTimeoutError` when too little
  * time is left to send anything.
  */
-function requestOptionsBy(deadline: number | undefined): Stripe.RequestOptions {
+function requestOptionsBy(deps: StripeAccess, deadline: number | undefined): Stripe.RequestOptions {
   if (deadline === undefined) return {};
-  const left = deadline - Date.now();
+  const left = deadline - deps.clock.now();
   if (left < MIN_REQUEST_MS) throw new StripeTimeoutError();
-  return { timeout: Math.min(config().STRIPE_TIMEOUT_MS, left), maxNetworkRetries: 0 };
+  return { timeout: Math.min(deps.settings.STRIPE_TIMEOUT_MS, left), maxNetworkRetries: 0 };
 }
 
 /** No answer came (the connection failed or the timeout passed): the request may or may not have run. */
@@ -56,20 +53,21 @@ function worthSendingAgain(error: unknown, transient: boolean): boolean {
  * use by a twin is waited for.
  */
 export async function sendUntil<T>(
+  deps: StripeAccess,
   deadline: number | undefined,
   send: (options: Stripe.RequestOptions) => Promise<T>,
 ): Promise<T> {
   for (let sends = 1; ; sends += 1) {
-    const options = requestOptionsBy(deadline);
+    const options = requestOptionsBy(deps, deadline);
     try {
       return await send(options);
     } catch (error) {
       if (!worthSendingAgain(error, deadline !== undefined)) throw error;
       const delayMs = KEY_IN_USE_DELAY_MS * sends;
-      const outOfTime = deadline !== undefined && Date.now() + delayMs + MIN_REQUEST_MS > deadline;
+      const outOfTime = deadline !== undefined && deps.clock.now() + delayMs + MIN_REQUEST_MS > deadline;
       if (outOfTime && isUnanswered(error)) throw new StripeTimeoutError(error);
       if (outOfTime || sends >= SAME_KEY_SENDS) throw error;
-      await sleep(delayMs);
+      await deps.clock.sleep(delayMs);
     }
   }
 }
@@ -78,11 +76,11 @@ export async function sendUntil<T>(
  * `work`'s result, or `StripeTimeoutError` once `deadline` passes first. For Stripe work that cannot end by a
  * deadline of its own; what it leaves running is harmless (its writes are keyed) and its failure is ignored.
  */
-export function beforeDeadline<T>(deadline: number | undefined, work: Promise<T>): Promise<T> {
+export function beforeDeadline<T>(deps: StripeAccess, deadline: number | undefined, work: Promise<T>): Promise<T> {
   if (deadline === undefined) return work;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StripeTimeoutError()), Math.max(0, deadline - Date.now()));
+    timer = setTimeout(() => reject(new StripeTimeoutError()), Math.max(0, deadline - deps.clock.now()));
   });
   work.catch(() => undefined);
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));
@@ -92,13 +90,13 @@ export function beforeDeadline<T>(deadline: number | undefined, work: Promise<T>
  * Run a keyed Stripe write; while a concurrent request with the same key is still running (409
  * `idempotency_key_in_use`), wait and send it again, so the loser gets the winner's answer replayed.
  */
-export async function withKeyInUseRetry<T>(call: () => Promise<T>): Promise<T> {
+export async function withKeyInUseRetry<T>(deps: StripeAccess, call: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       return await call();
     } catch (error) {
       if (stripeErrorCode(error) !== 'idempotency_key_in_use' || attempt >= KEY_IN_USE_RETRIES) throw error;
-      await sleep(KEY_IN_USE_DELAY_MS * (attempt + 1));
+      await deps.clock.sleep(KEY_IN_USE_DELAY_MS * (attempt + 1));
     }
   }
 }
@@ -108,12 +106,13 @@ export async function withKeyInUseRetry<T>(call: () => Promise<T>): Promise<T> {
  * under the current one (Stripe keeps reader errors under their key for 24 hours).
  */
 export async function withFreshKeyAfterReplayedError<T>(
+  deps: StripeAccess,
   firstCounter: number,
   call: (counter: number) => Promise<T>,
 ): Promise<{ result: T; counter: number }> {
   for (let counter = firstCounter; ; counter += 1) {
     try {
-      return { result: await withKeyInUseRetry(() => call(counter)), counter };
+      return { result: await withKeyInUseRetry(deps, () => call(counter)), counter };
     } catch (error) {
       if (!isReplayedError(error) || counter - firstCounter >= MAX_REPLAYED_KEYS) throw error;
     }
@@ -132,8 +131,11 @@ export interface CreatePaymentIntentInput {
 }
 
 /** Create the order generation's PaymentIntent for a card-present payment. */
-export async function createPaymentIntent(input: CreatePaymentIntentInput): Promise<Stripe.PaymentIntent> {
-  const client = await stripe();
+export async function createPaymentIntent(
+  deps: StripeAccess,
+  input: CreatePaymentIntentInput,
+): Promise<Stripe.PaymentIntent> {
+  const client = await deps.stripe();
   const params: Stripe.PaymentIntentCreateParams = {
     amount: input.amount,
     currency: input.currency,
@@ -144,7 +146,7 @@ export async function createPaymentIntent(input: CreatePaymentIntentInput): Prom
   };
   if (input.description !== null) params.description = input.description;
   const idempotencyKey = idempotencyKeys.createPayment(input.locationId, input.orderId, input.generation);
-  return withKeyInUseRetry(() => client.paymentIntents.create(params, { idempotencyKey }));
+  return withKeyInUseRetry(deps, () => client.paymentIntents.create(params, { idempotencyKey }));
 }
 
 /**
@@ -152,12 +154,13 @@ export async function createPaymentIntent(input: CreatePaymentIntentInput): Prom
  * `deadline`, read by then or `StripeTimeoutError`.
  */
 export async function retrievePaymentIntent(
+  deps: StripeAccess,
   id: string,
   options: { deadline?: number } = {},
 ): Promise<Stripe.PaymentIntent> {
-  const client = await stripe();
+  const client = await deps.stripe();
   if (options.deadline === undefined) return client.paymentIntents.retrieve(id, { expand: ['latest_charge'] });
-  return sendUntil(options.deadline, (requestOptions) =>
+  return sendUntil(deps, options.deadline, (requestOptions) =>
     client.paymentIntents.retrieve(id, { expand: ['latest_charge'] }, requestOptions),
   );
 }
@@ -172,15 +175,16 @@ export interface KeyedWriteOptions {
 
 /** Capture an authorized PaymentIntent under try `tryNumber`'s key: the same try again is a replay. */
 export async function capturePaymentIntent(
+  deps: StripeAccess,
   id: string,
   amountToCapture: number | undefined,
   options: KeyedWriteOptions,
 ): Promise<Stripe.PaymentIntent> {
-  const client = await stripe();
+  const client = await deps.stripe();
   const params: Stripe.PaymentIntentCaptureParams = { expand: ['latest_charge'] };
   if (amountToCapture !== undefined) params.amount_to_capture = amountToCapture;
   const idempotencyKey = idempotencyKeys.capturePayment(id, options.tryNumber);
-  return sendUntil(options.deadline, (requestOptions) =>
+  return sendUntil(deps, options.deadline, (requestOptions) =>
     client.paymentIntents.capture(id, params, { ...requestOptions, idempotencyKey }),
   );
 }
@@ -189,15 +193,16 @@ export type CancellationReason = 'requested_by_customer' | 'abandoned' | 'duplic
 
 /** Cancel the PaymentIntent under try `tryNumber`'s key: the same try again is a replay. */
 export async function cancelPaymentIntent(
+  deps: StripeAccess,
   id: string,
   reason: CancellationReason | undefined,
   options: KeyedWriteOptions,
 ): Promise<Stripe.PaymentIntent> {
-  const client = await stripe();
+  const client = await deps.stripe();
   const params: Stripe.PaymentIntentCancelParams = {};
   if (reason !== undefined) params.cancellation_reason = reason;
   const idempotencyKey = idempotencyKeys.cancelPayment(id, options.tryNumber);
-  return sendUntil(options.deadline, (requestOptions) =>
+  return sendUntil(deps, options.deadline, (requestOptions) =>
     client.paymentIntents.cancel(id, params, { ...requestOptions, idempotencyKey }),
   );
 }
@@ -207,14 +212,15 @@ export async function cancelPaymentIntent(
  * be answered by then (see `sendUntil`).
  */
 export async function updatePaymentIntentAmount(
+  deps: StripeAccess,
   id: string,
   amount: number,
   updateNumber: number,
   deadline?: number,
 ): Promise<Stripe.PaymentIntent> {
-  const client = await stripe();
-  const { result } = await withFreshKeyAfterReplayedError(updateNumber, (n) =>
-    sendUntil(deadline, (requestOptions) =>
+  const client = await deps.stripe();
+  const { result } = await withFreshKeyAfterReplayedError(deps, updateNumber, (n) =>
+    sendUntil(deps, deadline, (requestOptions) =>
       client.paymentIntents.update(
         id,
         { amount },
@@ -226,8 +232,8 @@ export async function updatePaymentIntentAmount(
 }
 
 /** The reader as Stripe holds it now; undefined when it does not exist (or was deleted). */
-export async function retrieveReader(id: string): Promise<Stripe.Terminal.Reader | undefined> {
-  const client = await stripe();
+export async function retrieveReader(deps: StripeAccess, id: string): Promise<Stripe.Terminal.Reader | undefined> {
+  const client = await deps.stripe();
   try {
     const reader = await client.terminal.readers.retrieve(id);
     return 'deleted' in reader && reader.deleted ? undefined : (reader as Stripe.Terminal.Reader);
@@ -238,8 +244,8 @@ export async function retrieveReader(id: string): Promise<Stripe.Terminal.Reader
 }
 
 /** Every reader, or those of one location. */
-export async function listReaders(locationId?: string): Promise<Stripe.Terminal.Reader[]> {
-  const client = await stripe();
+export async function listReaders(deps: StripeAccess, locationId?: string): Promise<Stripe.Terminal.Reader[]> {
+  const client = await deps.stripe();
   const params: Stripe.Terminal.ReaderListParams = { limit: 100 };
   if (locationId !== undefined) params.location = locationId;
   return client.terminal.readers.list(params).autoPagingToArray({ limit: 10_000 });

@@ -7,6 +7,7 @@
  * twice; its refusal (`payment_intent_unexpected_state`) is answered with what the read shows.
  */
 import type Stripe from 'stripe';
+import type { StripeAccess } from '../dependencies.ts';
 import {
   type CancellationReason,
   cancelPaymentIntent,
@@ -40,13 +41,14 @@ export interface WriteOutcome {
 }
 
 async function writeAtMostOnce(
+  deps: StripeAccess,
   paymentIntentId: string,
   write: (options: KeyedWriteOptions) => Promise<Stripe.PaymentIntent>,
   canStillBeDone: (status: string) => boolean,
   deadline: number | undefined,
 ): Promise<WriteOutcome> {
   for (let tryNumber = 0; ; tryNumber += 1) {
-    const sentAtMs = Date.now();
+    const sentAtMs = deps.clock.now();
     try {
       const paymentIntent = await write(deadline === undefined ? { tryNumber } : { tryNumber, deadline });
       return { paymentIntent, observedAtMs: sentAtMs, source: 'api', performed: !isReplayedAnswer(paymentIntent) };
@@ -54,8 +56,12 @@ async function writeAtMostOnce(
       const code = stripeErrorCode(error);
       const staleKey = isReplayedError(error) || code === 'idempotency_error';
       if (!staleKey && code !== 'payment_intent_unexpected_state') throw error;
-      const readAtMs = Date.now();
-      const paymentIntent = await retrievePaymentIntent(paymentIntentId, deadline === undefined ? {} : { deadline });
+      const readAtMs = deps.clock.now();
+      const paymentIntent = await retrievePaymentIntent(
+        deps,
+        paymentIntentId,
+        deadline === undefined ? {} : { deadline },
+      );
       if (!staleKey || !canStillBeDone(paymentIntent.status) || tryNumber + 1 >= MAX_TRIES) {
         return { paymentIntent, observedAtMs: readAtMs, source: 'poll', performed: false };
       }
@@ -69,13 +75,15 @@ async function writeAtMostOnce(
  * Stripe's silence by then is `StripeTimeoutError`. Throws the Stripe errors that are not about its state.
  */
 export function captureAtMostOnce(
+  deps: StripeAccess,
   paymentIntentId: string,
   amountToCapture: number | undefined,
   options: { deadline?: number } = {},
 ): Promise<WriteOutcome> {
   return writeAtMostOnce(
+    deps,
     paymentIntentId,
-    (keyed) => capturePaymentIntent(paymentIntentId, amountToCapture, keyed),
+    (keyed) => capturePaymentIntent(deps, paymentIntentId, amountToCapture, keyed),
     (status) => status === 'requires_capture',
     options.deadline,
   );
@@ -86,13 +94,15 @@ export function captureAtMostOnce(
  * (`canceled`, or `succeeded`: it has to be refunded). With a `deadline`, as for capture.
  */
 export function cancelAtMostOnce(
+  deps: StripeAccess,
   paymentIntentId: string,
   reason: CancellationReason | undefined,
   options: { deadline?: number } = {},
 ): Promise<WriteOutcome> {
   return writeAtMostOnce(
+    deps,
     paymentIntentId,
-    (keyed) => cancelPaymentIntent(paymentIntentId, reason, keyed),
+    (keyed) => cancelPaymentIntent(deps, paymentIntentId, reason, keyed),
     (status) => CANCELABLE_STATUSES.has(status),
     options.deadline,
   );

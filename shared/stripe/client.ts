@@ -1,12 +1,8 @@
 /**
- * The Stripe client, built once per process. The host comes from config, so Stripe and the project's
- * emulator are the same code path.
+ * Building a Stripe client. The host comes from the settings, so Stripe and the project's emulator are the same
+ * code path.
  */
 import Stripe from 'stripe';
-import { config } from '../config.ts';
-import { stripeSecretKey } from '../secrets.ts';
-
-let client: Promise<Stripe> | undefined;
 
 /** Options that point the SDK at `apiBase` (`http://127.0.0.1:12111`) instead of api.stripe.com. */
 export function stripeHostOptions(
@@ -30,12 +26,4 @@ export function createStripeClient(apiKey: string, apiBase?: string, timeoutMs =
     timeout: timeoutMs,
     telemetry: false,
   });
-}
-
-/** The process's Stripe client (secret read once, at first use). */
-export function stripe(): Promise<Stripe> {
-  client ??= stripeSecretKey().then((key) =>
-    createStripeClient(key, config().STRIPE_API_BASE, config().STRIPE_TIMEOUT_MS),
-  );
-  return client;
 }

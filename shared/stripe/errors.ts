@@ -1,20 +1,20 @@
 /**
- * The one mapping from Stripe's errors to the API's. Stripe's own messages are never passed on (they can name
- * parameters, keys or internals); only card errors carry a message meant for the customer.
+ * The one mapping from Stripe's errors to the operations' outcomes. Stripe's own messages are never passed on (they
+ * can name parameters, keys or internals); only card errors carry a message meant for the customer.
  */
 import type Stripe from 'stripe';
 import {
-  ApiError,
-  InternalError,
+  InvalidInputError,
   InvalidStateError,
+  invalidStateMessage,
+  OperationFailure,
   PaymentNotFoundError,
   ReaderBusyError,
   ReaderNotFoundError,
   ReaderOfflineError,
   ReaderTimeoutError,
   StripeUnavailableError,
-  ValidationError,
-} from '../http/errors.ts';
+} from '../payments/failures.ts';
 
 export type StripeError = InstanceType<typeof Stripe.errors.StripeError>;
 
@@ -71,34 +71,18 @@ export interface StripeErrorContext {
   readerId?: string | null;
 }
 
-/** A message for an `invalid_state` answer about a payment in `status`. */
-export function invalidStateMessage(status: string | undefined): string {
-  switch (status) {
-    case 'succeeded':
-      return 'This payment has already succeeded; refund it instead.';
-    case 'canceled':
-      return 'This payment was canceled; create a new payment for the order.';
-    case 'requires_capture':
-      return 'This payment is authorized and waiting to be captured or canceled.';
-    case 'processing':
-      return 'The card is being authorized; check the payment again in a few seconds.';
-    case 'requires_payment_method':
-      return 'This payment has not been authorized yet; process it on a reader first.';
-    default:
-      return 'This payment cannot do that in its current state.';
-  }
-}
-
 /** Stripe could not answer (network, overload, its own failure): retrying later can succeed. */
 function isUnavailable(error: StripeError): boolean {
   if (error.type === 'StripeConnectionError' || error.type === 'StripeRateLimitError') return true;
   return error.statusCode === undefined ? error.type === 'StripeAPIError' : error.statusCode >= 500;
 }
 
-/** The API error for a failed Stripe call (an `ApiError` passes through unchanged). */
-export function toApiError(error: unknown, context: StripeErrorContext = {}): ApiError {
-  if (error instanceof ApiError) return error;
-  if (!isStripeError(error)) return new InternalError(error);
+/**
+ * The outcome a failed Stripe call ends the operation with. An outcome passes through unchanged, and so does a
+ * failure that is no outcome (an unexpected Stripe error, a bug): the HTTP edge answers it with 500.
+ */
+export function toFailure(error: unknown, context: StripeErrorContext = {}): unknown {
+  if (error instanceof OperationFailure || !isStripeError(error)) return error;
   const status = context.status ?? error.payment_intent?.status;
   switch (stripeErrorCode(error)) {
     case 'terminal_reader_busy':
@@ -115,10 +99,10 @@ export function toApiError(error: unknown, context: StripeErrorContext = {}): Ap
       if (error.param === 'payment_intent') return new PaymentNotFoundError('This payment no longer exists at Stripe.');
       if (context.notFound === 'reader') return new ReaderNotFoundError();
       if (context.notFound === 'payment') return new PaymentNotFoundError();
-      return new InternalError(error);
+      return error;
     case 'amount_too_small':
     case 'amount_too_large':
-      return new ValidationError([
+      return new InvalidInputError([
         { field: 'amount', message: 'The amount is outside what Stripe accepts for this currency.' },
       ]);
     case 'idempotency_key_in_use':
@@ -131,15 +115,10 @@ export function toApiError(error: unknown, context: StripeErrorContext = {}): Ap
       return new InvalidStateError('A different request for this payment was already made.', { status });
   }
   if (error.type === 'StripeCardError') {
-    return new ApiError({
-      status: 409,
-      code: 'invalid_state',
-      message: error.message,
-      details: { status, declineCode: error.decline_code ?? null },
-    });
+    return new InvalidStateError(error.message, { status, declineCode: error.decline_code ?? null });
   }
   if (isUnavailable(error)) {
     return new StripeUnavailableError(error);
   }
-  return new InternalError(error);
+  return error;
 }

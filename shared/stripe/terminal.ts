@@ -5,12 +5,11 @@
  * reader before anything is sent again.
  */
 import type Stripe from 'stripe';
-import { config } from '../config.ts';
-import { ReaderTimeoutError } from '../http/errors.ts';
+import type { StripeAccess } from '../dependencies.ts';
+import { ReaderTimeoutError } from '../payments/failures.ts';
 import { idempotencyKeys } from '../payments/idempotency.ts';
 import { paymentActionStatus } from '../payments/reader-action.ts';
-import { retrieveReader, sleep, withFreshKeyAfterReplayedError, withKeyInUseRetry } from './calls.ts';
-import { stripe } from './client.ts';
+import { retrieveReader, withFreshKeyAfterReplayedError, withKeyInUseRetry } from './calls.ts';
 import { isOutcomeUnknown, isReplayedError, stripeErrorCode } from './errors.ts';
 import { readerSnapshot } from './snapshots.ts';
 
@@ -60,9 +59,9 @@ const MAX_UNANSWERED_RESENDS = 2;
  * error for a reused key), at most `READER_TIMEOUT_RETRIES` times and only while another try fits before
  * `deadline`.
  */
-export async function sendProcessCommand(command: ProcessCommand): Promise<ProcessCommandOutcome> {
-  const client = await stripe();
-  const { READER_TIMEOUT_RETRIES, READER_TIMEOUT_RETRY_DELAY_MS, STRIPE_TIMEOUT_MS } = config();
+export async function sendProcessCommand(deps: StripeAccess, command: ProcessCommand): Promise<ProcessCommandOutcome> {
+  const client = await deps.stripe();
+  const { READER_TIMEOUT_RETRIES, READER_TIMEOUT_RETRY_DELAY_MS, STRIPE_TIMEOUT_MS } = deps.settings;
   const processConfig: Stripe.Terminal.ReaderProcessPaymentIntentParams.ProcessConfig = {};
   if (command.skipTipping !== undefined) processConfig.skip_tipping = command.skipTipping;
   if (command.enableCustomerCancellation !== undefined) {
@@ -84,9 +83,9 @@ export async function sendProcessCommand(command: ProcessCommand): Promise<Proce
   // Once a try may have reached the reader unseen, "busy" can be the reader running that very command.
   let uncertain = false;
   for (;;) {
-    const startedAtMs = Date.now();
+    const startedAtMs = deps.clock.now();
     try {
-      const reader = await withKeyInUseRetry(() =>
+      const reader = await withKeyInUseRetry(deps, () =>
         client.terminal.readers.processPaymentIntent(command.readerId, params, { idempotencyKey }),
       );
       return { accepted: true, reader, startedAtMs, nextTry: tryNumber };
@@ -98,7 +97,7 @@ export async function sendProcessCommand(command: ProcessCommand): Promise<Proce
         continue;
       }
       const unanswered = isOutcomeUnknown(error);
-      if (unanswered && resends < MAX_UNANSWERED_RESENDS && Date.now() + STRIPE_TIMEOUT_MS <= command.deadline) {
+      if (unanswered && resends < MAX_UNANSWERED_RESENDS && deps.clock.now() + STRIPE_TIMEOUT_MS <= command.deadline) {
         resends += 1;
         uncertain = true;
         continue;
@@ -106,7 +105,7 @@ export async function sendProcessCommand(command: ProcessCommand): Promise<Proce
       const code = stripeErrorCode(error);
       const unsure = unanswered || code === 'terminal_reader_timeout' || (uncertain && code === 'terminal_reader_busy');
       if (!unsure) return { accepted: false, error, nextTry: tryNumber, maybeDelivered: false };
-      const reader = await retrieveReader(command.readerId).catch(() => undefined);
+      const reader = await retrieveReader(deps, command.readerId).catch(() => undefined);
       if (reader !== undefined && readerTookCommand(reader, command.paymentIntentId)) {
         return { accepted: true, reader, startedAtMs, nextTry: tryNumber };
       }
@@ -114,11 +113,11 @@ export async function sendProcessCommand(command: ProcessCommand): Promise<Proce
       if (code === 'terminal_reader_busy') return { accepted: false, error, nextTry: tryNumber, maybeDelivered: false };
       timeouts += 1;
       uncertain = true;
-      const nextTryEndsBy = Date.now() + READER_TIMEOUT_RETRY_DELAY_MS + STRIPE_TIMEOUT_MS;
+      const nextTryEndsBy = deps.clock.now() + READER_TIMEOUT_RETRY_DELAY_MS + STRIPE_TIMEOUT_MS;
       if (timeouts > READER_TIMEOUT_RETRIES || nextTryEndsBy > command.deadline) {
         return { accepted: false, error: new ReaderTimeoutError(), nextTry: tryNumber, maybeDelivered: false };
       }
-      await sleep(READER_TIMEOUT_RETRY_DELAY_MS);
+      await deps.clock.sleep(READER_TIMEOUT_RETRY_DELAY_MS);
       nextKey();
     }
   }
@@ -128,9 +127,13 @@ export async function sendProcessCommand(command: ProcessCommand): Promise<Proce
  * Clear the reader's current action. `subject` names the action for its idempotency key. Throws Stripe's error
  * (`terminal_reader_busy` while a card is being authorized, `terminal_reader_offline`).
  */
-export async function cancelReaderAction(readerId: string, subject: string): Promise<Stripe.Terminal.Reader> {
-  const client = await stripe();
-  const { result } = await withFreshKeyAfterReplayedError(0, (n) =>
+export async function cancelReaderAction(
+  deps: StripeAccess,
+  readerId: string,
+  subject: string,
+): Promise<Stripe.Terminal.Reader> {
+  const client = await deps.stripe();
+  const { result } = await withFreshKeyAfterReplayedError(deps, 0, (n) =>
     client.terminal.readers.cancelAction(
       readerId,
       {},

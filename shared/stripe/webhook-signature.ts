@@ -20,13 +20,21 @@ export function verifyStripeEvent(
   rawBody: Buffer,
   signatureHeader: string | undefined,
   secrets: readonly string[],
+  receivedAtMs: number,
   toleranceSeconds = SIGNATURE_TOLERANCE_SECONDS,
 ): VerificationResult {
   if (!signatureHeader) return { ok: false, code: 'invalid_signature', reason: 'missing Stripe-Signature header' };
   let lastReason = 'no webhook secret configured';
   for (const secret of secrets) {
     try {
-      const event = Stripe.webhooks.constructEvent(rawBody, signatureHeader, secret, toleranceSeconds);
+      const event = Stripe.webhooks.constructEvent(
+        rawBody,
+        signatureHeader,
+        secret,
+        toleranceSeconds,
+        undefined,
+        receivedAtMs,
+      );
       return isEvent(event)
         ? { ok: true, event }
         : { ok: false, code: 'invalid_payload', reason: 'signed body is not a Stripe event' };

@@ -12,7 +12,7 @@ import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalDynamoDb, startDynamoDb } from '../../local/dynamodb.ts';
 import { lambdaContext } from '../../local/lambda.ts';
-import { reloadConfig } from '../../shared/config.ts';
+import { environmentDependencies } from '../../shared/environment.ts';
 import { getPayment, savePayment, updatePayment } from '../../shared/store/payments.ts';
 import {
   applyStep,
@@ -54,7 +54,6 @@ beforeAll(async () => {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
-  reloadConfig();
   ({ handler: processEvents } = (await import('../../functions/webhook/process-events.ts')) as unknown as {
     handler: ProcessEvents;
   });
@@ -63,7 +62,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([dynamodb?.stop(), stripe?.close()]);
   process.env = previousEnv;
-  reloadConfig();
 });
 
 let messages = 0;
@@ -119,7 +117,7 @@ async function playThroughProcessor(
   schedule: ReturnType<typeof inOrderSchedule>,
   batchSizes: number[],
 ): Promise<{ deadLettered: number }> {
-  await savePayment(timeline.initial);
+  await savePayment(environmentDependencies().store, timeline.initial);
   const groups = deliveriesAfter(schedule, timeline.entries.length);
   let retries: Pending[] = [];
   let deadLettered = 0;
@@ -129,9 +127,11 @@ async function playThroughProcessor(
   };
   for (const [index, entry] of timeline.entries.entries()) {
     const before = timeline.entries[index - 1]?.stripe ?? timeline.start;
-    const stored = await getPayment(timeline.initial.id);
+    const stored = await getPayment(environmentDependencies().store, timeline.initial.id);
     if (stored === undefined) throw new Error('the payment is not stored');
-    await updatePayment(stored, (record) => applyStep(record, entry.step, before, new Date()));
+    await updatePayment(environmentDependencies().store, stored, (record) =>
+      applyStep(record, entry.step, before, new Date()),
+    );
     stripe.set(entry.stripe);
     const due = (groups[index] ?? []).map((delivery) => ({
       event: timeline.events[delivery.event]?.event as Stripe.Event,
@@ -171,7 +171,7 @@ describe('the webhook processor under any delivery of events', () => {
         deliveries += schedule.length;
         const expected = visibleState(playThroughReducer(timeline, inOrderSchedule(timeline)));
         const { deadLettered } = await playThroughProcessor(timeline, schedule, batchSizes);
-        const stored = await getPayment(timeline.initial.id);
+        const stored = await getPayment(environmentDependencies().store, timeline.initial.id);
         expect(deadLettered).toBe(0);
         expect(stored && visibleState(stored)).toEqual(expected);
         // One audit entry per applied event (a read made for an event is logged under its id too, as a poll).

@@ -161,7 +161,7 @@ describe('killing the event processor mid-batch', () => {
     // Nothing lost: every payment is what Stripe holds, learnt from the events alone.
     for (const payment of payments) {
       const paymentIntent = await stripe.paymentIntents.retrieve(payment.id);
-      const record = (await getPayment(payment.id)) as PaymentRecord;
+      const record = (await getPayment(stack.deps.store, payment.id)) as PaymentRecord;
       expect(record).toMatchObject({
         status: paymentIntent.status,
         amountCapturable: paymentIntent.amount_capturable,
@@ -176,8 +176,8 @@ describe('killing the event processor mid-batch', () => {
       expect(record.version).toBe(3 + applied.length);
     }
     const dedupe = (await tableItems(stack)).filter((item) => item.entity === 'event');
-    const appliedEverywhere = (await Promise.all(payments.map((p) => getPayment(p.id)))).flatMap((r) =>
-      webhookEventIds(r as PaymentRecord),
+    const appliedEverywhere = (await Promise.all(payments.map((p) => getPayment(stack.deps.store, p.id)))).flatMap(
+      (r) => webhookEventIds(r as PaymentRecord),
     );
     expect(dedupe.map((item) => item.eventId).sort()).toEqual([...appliedEverywhere].sort());
     expect(await queueDepth(stack, stack.sqs.dlqUrl)).toBe(0);

@@ -17,9 +17,12 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { startDynamoDb } from '../../local/dynamodb.ts';
+import { handlerClock } from '../../local/stack.ts';
 import { emulatorControls } from '../../local/stripe-emulator/control-client.ts';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../local/stripe-emulator/index.ts';
-import { reloadConfig } from '../../shared/config.ts';
+import { parseConfig } from '../../shared/config.ts';
+import type { Dependencies } from '../../shared/dependencies.ts';
+import { environmentDependencies } from '../../shared/environment.ts';
 import { LOCATIONS_CLAIM } from '../../shared/http/caller.ts';
 import type { DeclaredResponses } from '../../shared/http/declared-responses.ts';
 import { logger } from '../../shared/http/logger.ts';
@@ -178,6 +181,12 @@ export interface LocalParts {
   emulator: Emulator;
   dynamoEndpoint: string;
   tableName: string;
+  /** What the handlers run on: the table, the emulator, the emulator's clock and the settings. */
+  deps: Dependencies;
+  /** Change handler settings from now on, as a redeploy with these environment variables would (`undefined` unsets). */
+  configure(env: Record<string, string | undefined>): void;
+  /** DynamoDB requests sent through `deps.store` so far (the API's request budget). */
+  dynamoRequests(): number;
   /** The emulator's seeded locations, each with its readers. */
   locations: { id: string; readers: string[] }[];
   close(): Promise<void>;
@@ -215,6 +224,7 @@ export async function startLocalParts(
       ...options.emulator,
     }),
   ]);
+  // The process is the Lambda: its environment points the handlers at the parts.
   Object.assign(process.env, {
     TABLE_NAME: tableName,
     DYNAMODB_ENDPOINT: dynamo.endpoint,
@@ -224,12 +234,31 @@ export async function startLocalParts(
     READER_TIMEOUT_RETRY_DELAY_MS: '50',
     ...options.env,
   });
-  reloadConfig();
+  const deps = environmentDependencies();
+  // Domain time is the emulator's: advancing its clock moves the handlers' with it.
+  deps.clock = handlerClock(emulator.clock);
+  let dynamoRequests = 0;
+  deps.store.db.middlewareStack.add(
+    (next) => (args) => {
+      dynamoRequests += 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countDynamoRequests' },
+  );
   quietLogs();
   return {
     emulator,
     dynamoEndpoint: dynamo.endpoint,
     tableName,
+    deps,
+    configure: (env) => {
+      for (const [name, value] of Object.entries(env)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      deps.settings = parseConfig(process.env);
+    },
+    dynamoRequests: () => dynamoRequests,
     locations: emulator.seeded.locations.map((location) => ({
       id: location.id,
       readers: location.readers.map((reader) => reader.id),

@@ -187,21 +187,24 @@ function createPaymentIntent(call: ApiCall): Stripe.PaymentIntent {
   const allowed = params.allowed_payment_method_types ?? params.payment_method_types ?? null;
   const captureMethod = params.capture_method ?? 'automatic_async';
   checkInteracCapture(allowed, captureMethod);
-  const paymentIntent = buildPaymentIntent({
-    amount: params.amount,
-    currency,
-    captureMethod,
-    allowedPaymentMethodTypes: allowed,
-    description: params.description ?? null,
-    metadata: mergeMetadata({}, params.metadata),
-    receiptEmail: params.receipt_email ?? null,
-    statementDescriptor: params.statement_descriptor ?? null,
-    statementDescriptorSuffix: params.statement_descriptor_suffix ?? null,
-    customer: params.customer ?? null,
-    onBehalfOf: params.on_behalf_of ?? null,
-    transferGroup: params.transfer_group ?? null,
-    applicationFeeAmount: params.application_fee_amount ?? null,
-  });
+  const paymentIntent = buildPaymentIntent(
+    {
+      amount: params.amount,
+      currency,
+      captureMethod,
+      allowedPaymentMethodTypes: allowed,
+      description: params.description ?? null,
+      metadata: mergeMetadata({}, params.metadata),
+      receiptEmail: params.receipt_email ?? null,
+      statementDescriptor: params.statement_descriptor ?? null,
+      statementDescriptorSuffix: params.statement_descriptor_suffix ?? null,
+      customer: params.customer ?? null,
+      onBehalfOf: params.on_behalf_of ?? null,
+      transferGroup: params.transfer_group ?? null,
+      applicationFeeAmount: params.application_fee_amount ?? null,
+    },
+    call.core.clock.now(),
+  );
   call.core.store.paymentIntents.set(paymentIntent.id, paymentIntent);
   call.events.emit('payment_intent.created', paymentIntent);
   return respond(call, paymentIntent);

@@ -190,6 +190,7 @@ function createReader(call: ApiCall): Stripe.Terminal.Reader {
     label: params.label,
     location: params.location ?? null,
     metadata: mergeMetadata({}, params.metadata),
+    now: call.core.clock.now(),
   });
   call.core.store.readers.set(created.id, {
     reader: created,
@@ -207,7 +208,7 @@ function updateReader(call: ApiCall): Stripe.Terminal.Reader {
   const params = paramsAs<Stripe.Terminal.ReaderUpdateParams>(call);
   if (typeof params.label === 'string' && params.label !== '') state.reader.label = params.label;
   state.reader.metadata = mergeMetadata(state.reader.metadata, params.metadata);
-  return respondReader(call, readerView(state));
+  return respondReader(call, readerView(call.core, state));
 }
 
 function deleteReader(call: ApiCall): Stripe.Terminal.DeletedReader {
@@ -226,7 +227,7 @@ function deleteReader(call: ApiCall): Stripe.Terminal.DeletedReader {
 function listReaders(call: ApiCall): Stripe.ApiList<Stripe.Terminal.Reader> {
   const params = paramsAs<Stripe.Terminal.ReaderListParams>(call);
   const matching = newestFirst(call.core.store.readers.values())
-    .map(readerView)
+    .map((state) => readerView(call.core, state))
     .filter(
       (view) =>
         (params.location === undefined || view.location === params.location) &&
@@ -259,7 +260,7 @@ function presentPaymentMethodCall(call: ApiCall): Stripe.Terminal.Reader {
   const state = reader(call);
   const params = paramsAs<PresentParams>(call);
   const presented = presentedCard(params);
-  const card = describeCard(presented.type, presented.number, presented.expiry);
+  const card = describeCard(presented.type, presented.number, call.core.clock.now(), presented.expiry);
   return respondReader(call, presentPaymentMethod(call.core, state, { card, tip: params.amount_tip ?? 0 }));
 }
 
@@ -292,7 +293,7 @@ export const terminalRoutes: Route[] = [
     method: 'GET',
     pattern: '/v1/terminal/readers/:reader',
     rules: readerRetrieveRules,
-    handle: (call) => respondReader(call, readerView(reader(call))),
+    handle: (call) => respondReader(call, readerView(call.core, reader(call))),
   },
   { method: 'POST', pattern: '/v1/terminal/readers/:reader', rules: readerUpdateRules, handle: updateReader },
   { method: 'DELETE', pattern: '/v1/terminal/readers/:reader', rules: readerDeleteRules, handle: deleteReader },

@@ -61,6 +61,7 @@ function createEndpoint(call: ApiCall): Stripe.WebhookEndpoint {
     apiVersion: params.api_version ?? null,
     description: params.description || null,
     metadata: mergeMetadata({}, params.metadata),
+    now: call.core.clock.now(),
   });
   const secret = newWebhookSecret();
   call.core.store.webhookEndpoints.set(endpoint.id, { endpoint, secret });

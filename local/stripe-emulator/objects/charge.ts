@@ -114,6 +114,8 @@ export function buildCharge(input: {
   capturedAtOnce: boolean;
   reader: string;
   location: string | null;
+  /** Epoch ms on the emulator's clock. */
+  now: number;
 }): Stripe.Charge {
   const { paymentIntent: pi, outcome } = input;
   const approved = outcome.approved;
@@ -130,7 +132,7 @@ export function buildCharge(input: {
     billing_details: { address: null, email: null, name: null, phone: null, tax_id: null },
     calculated_statement_descriptor: pi.statement_descriptor ?? 'EMULATOR',
     captured: approved && input.capturedAtOnce,
-    created: unixSeconds(),
+    created: unixSeconds(input.now),
     currency: pi.currency,
     customer: typeof pi.customer === 'string' ? pi.customer : null,
     description: pi.description,

@@ -100,18 +100,22 @@ const builders: { [T in EmittedEventType]: (common: Common, object: EmittedEvent
   }),
 };
 
-/** A new event carrying a snapshot of `object` (later changes to the object do not change the event). */
+/**
+ * A new event carrying a snapshot of `object` (later changes to the object do not change the event), created at
+ * `now` (epoch ms on the emulator's clock).
+ */
 export function buildEvent<T extends EmittedEventType>(
   type: T,
   object: EmittedEventObjects[T],
   cause: EventCause,
   pendingWebhooks: number,
+  now: number,
 ): Stripe.Event {
   const common: Common = {
     id: newId('evt'),
     object: 'event',
     api_version: Stripe.API_VERSION,
-    created: unixSeconds(),
+    created: unixSeconds(now),
     livemode: false,
     pending_webhooks: pendingWebhooks,
     request: { id: cause.requestId, idempotency_key: cause.idempotencyKey },

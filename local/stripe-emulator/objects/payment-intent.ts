@@ -37,8 +37,8 @@ export function paymentMethodOptionsFor(types: string[]): Stripe.PaymentIntent.P
   return options;
 }
 
-/** A new PaymentIntent in `requires_payment_method`. */
-export function buildPaymentIntent(input: NewPaymentIntent, now = Date.now()): Stripe.PaymentIntent {
+/** A new PaymentIntent in `requires_payment_method`, created at `now` (epoch ms on the emulator's clock). */
+export function buildPaymentIntent(input: NewPaymentIntent, now: number): Stripe.PaymentIntent {
   const id = newId('pi');
   const types = effectivePaymentMethodTypes(input.allowedPaymentMethodTypes);
   const paymentIntent: Stripe.PaymentIntent = {

@@ -3,8 +3,8 @@ import type Stripe from 'stripe';
 import { newId, unixSeconds } from '../ids.ts';
 import type { PresentedCard } from '../terminal/cards.ts';
 
-/** The payment method a reader creates from a presented card. */
-export function buildPaymentMethod(card: PresentedCard): Stripe.PaymentMethod {
+/** The payment method a reader creates from a presented card at `now` (epoch ms on the emulator's clock). */
+export function buildPaymentMethod(card: PresentedCard, now: number): Stripe.PaymentMethod {
   const details = {
     brand: card.brand,
     cardholder_name: null,
@@ -22,7 +22,7 @@ export function buildPaymentMethod(card: PresentedCard): Stripe.PaymentMethod {
     id: newId('pm'),
     object: 'payment_method',
     billing_details: { address: null, email: null, name: null, phone: null, tax_id: null },
-    created: unixSeconds(),
+    created: unixSeconds(now),
     customer: null,
     customer_account: null,
     livemode: false,

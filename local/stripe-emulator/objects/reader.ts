@@ -15,7 +15,7 @@ export function isSimulatedRegistrationCode(code: string): code is SimulatedRegi
   return Object.hasOwn(SIMULATED_READERS, code);
 }
 
-/** A new, online simulated reader with no action. */
+/** A new, online simulated reader with no action, seen at `now` (epoch ms on the emulator's clock). */
 export function buildReader(input: {
   id: string;
   registrationCode: SimulatedRegistrationCode;
@@ -23,6 +23,7 @@ export function buildReader(input: {
   location: string | null;
   metadata: Stripe.Metadata;
   serialNumber?: string;
+  now: number;
 }): Stripe.Terminal.Reader {
   const simulated = SIMULATED_READERS[input.registrationCode];
   const reader: Stripe.Terminal.Reader = {
@@ -33,7 +34,7 @@ export function buildReader(input: {
     device_type: simulated.deviceType,
     ip_address: '0.0.0.0',
     label: input.label ?? simulated.label,
-    last_seen_at: Date.now(),
+    last_seen_at: input.now,
     livemode: false,
     location: input.location,
     metadata: input.metadata,

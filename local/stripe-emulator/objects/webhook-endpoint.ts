@@ -16,13 +16,15 @@ export function buildWebhookEndpoint(input: {
   description: string | null;
   metadata: Stripe.Metadata;
   id?: string;
+  /** Epoch ms on the emulator's clock. */
+  now: number;
 }): Stripe.WebhookEndpoint {
   const endpoint: Stripe.WebhookEndpoint = {
     id: input.id ?? newId('we'),
     object: 'webhook_endpoint',
     api_version: input.apiVersion,
     application: null,
-    created: unixSeconds(),
+    created: unixSeconds(input.now),
     description: input.description,
     enabled_events: input.enabledEvents,
     livemode: false,

@@ -51,7 +51,7 @@ export function authorize(
   events: EventBatch,
 ): Stripe.Charge {
   const manual = paymentIntent.capture_method === 'manual';
-  const now = Date.now();
+  const now = core.clock.now();
   const expiresAt = now + core.timing.captureWindowSeconds * 1000;
   const charge = buildCharge({
     paymentIntent,
@@ -61,6 +61,7 @@ export function authorize(
     capturedAtOnce: !manual,
     reader: where.reader,
     location: where.location,
+    now,
     ...(manual ? { captureBefore: unixSeconds(expiresAt) } : {}),
   });
   core.store.charges.set(charge.id, charge);
@@ -101,6 +102,7 @@ export function decline(
     capturedAtOnce: false,
     reader: where.reader,
     location: where.location,
+    now: core.clock.now(),
   });
   core.store.charges.set(charge.id, charge);
   const error = cardError(outcome, charge, core.store.paymentMethods.get(where.paymentMethod));
@@ -163,15 +165,18 @@ export function cancel(
   }
   paymentIntent.status = 'canceled';
   paymentIntent.cancellation_reason = reason;
-  paymentIntent.canceled_at = unixSeconds();
+  paymentIntent.canceled_at = unixSeconds(core.clock.now());
   paymentIntent.amount_capturable = 0;
   events.emit('payment_intent.canceled', paymentIntent);
 }
 
-/** Expire the authorization of `paymentIntentId` at `expiresAt` (epoch ms), unless captured or cancelled before. */
+/**
+ * Expire the authorization of `paymentIntentId` at `expiresAt` (epoch ms on the emulator's clock), unless captured
+ * or cancelled before.
+ */
 export function scheduleExpiry(core: EmulatorCore, paymentIntentId: string, expiresAt: number): void {
   clearExpiry(core, paymentIntentId);
-  const timer = core.timers.after(expiresAt - Date.now(), () => expireDueAuthorizations(core));
+  const timer = core.timers.at(expiresAt, () => expireDueAuthorizations(core));
   core.store.authorizationExpiry.set(paymentIntentId, { expiresAt, timer });
 }
 
@@ -184,10 +189,10 @@ function clearExpiry(core: EmulatorCore, paymentIntentId: string): void {
 
 /**
  * Expire every uncaptured authorization past its `capture_before`: `charge.expired`, then the PaymentIntent
- * becomes `canceled` with `cancellation_reason: "expired"`. Runs on a timer and again before each API request,
- * so a read never shows an authorization that should have expired.
+ * becomes `canceled` with `cancellation_reason: "expired"`. Runs on a timer (which advancing the clock runs too)
+ * and again before each API request, so a read never shows an authorization that should have expired.
  */
-export function expireDueAuthorizations(core: EmulatorCore, now = Date.now()): void {
+export function expireDueAuthorizations(core: EmulatorCore, now = core.clock.now()): void {
   const due = [...core.store.authorizationExpiry].filter(([, expiry]) => expiry.expiresAt <= now);
   if (due.length === 0) return;
   for (const [paymentIntentId] of due) {

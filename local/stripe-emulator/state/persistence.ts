@@ -1,9 +1,9 @@
 /**
  * The emulator's state kept in a file (`<dataDir>/state.json`), so that a restarted emulator — and a restarted
  * local stack, whose DynamoDB Local keeps its data too — still knows the PaymentIntents, charges, readers and
- * keys the rest of the system refers to. What is saved is the object store and the idempotency keys; timers are
- * started again on load, and the per-run controls (request log, request faults, webhook delivery settings and
- * retries, timing) start afresh.
+ * keys the rest of the system refers to. What is saved is the object store, the idempotency keys and the clock's
+ * offset (a restarted emulator must not go back in time); timers are started again on load, and the per-run
+ * controls (request log, request faults, webhook delivery settings and retries, timing) start afresh.
  *
  * Writes are cheap enough to follow every change: changes within a short window go out in one write, and a
  * write replaces the file atomically (a temporary file renamed over it), so a process killed mid-write leaves
@@ -12,6 +12,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Stripe from 'stripe';
+import type { SavedClock } from '../clock.ts';
 import type { EmulatorCore } from '../core.ts';
 import type { SavedKey } from '../idempotency.ts';
 import { scheduleExpiry } from '../payments/transitions.ts';
@@ -39,9 +40,11 @@ export interface SavedState {
   webhookEndpoints: EndpointState[];
   /** The start-up endpoint of the run that saved; the next run replaces it with its own (its URL and secret). */
   startupEndpoint: string | null;
-  /** Uncaptured authorizations and when they expire (epoch ms). */
+  /** Uncaptured authorizations and when they expire (epoch ms on the emulator's clock). */
   authorizationExpiry: { paymentIntent: string; expiresAt: number }[];
   idempotencyKeys: SavedKey[];
+  /** How far the clock was advanced; absent from files saved before the emulator had a clock. */
+  clock?: SavedClock;
 }
 
 /** Everything the core holds that outlives a restart. */
@@ -65,6 +68,7 @@ export function captureState(core: EmulatorCore): SavedState {
       expiresAt,
     })),
     idempotencyKeys: core.idempotency.saved(),
+    clock: core.clock.saved(),
   };
 }
 
@@ -77,9 +81,11 @@ function withoutTimer(payment: NonNullable<ReaderState['payment']>): SavedReader
 /**
  * Load a saved state into an empty core, starting its timers again: an authorization whose capture window
  * passed while the emulator was down expires at once; a card that was being authorized is authorized again.
+ * The clock first goes on from where it was, so deadlines are measured on the time they were set in.
  */
 export function restoreState(core: EmulatorCore, saved: SavedState): void {
   const { store } = core;
+  if (saved.clock !== undefined) core.clock.restore(saved.clock);
   for (const paymentIntent of saved.paymentIntents) store.paymentIntents.set(paymentIntent.id, paymentIntent);
   for (const charge of saved.charges) store.charges.set(charge.id, charge);
   for (const paymentMethod of saved.paymentMethods) store.paymentMethods.set(paymentMethod.id, paymentMethod);
@@ -95,6 +101,12 @@ export function restoreState(core: EmulatorCore, saved: SavedState): void {
   }
   for (const { paymentIntent, expiresAt } of saved.authorizationExpiry) scheduleExpiry(core, paymentIntent, expiresAt);
   core.idempotency.restore(saved.idempotencyKeys);
+}
+
+function clockReadable(clock: unknown): boolean {
+  if (clock === undefined) return true;
+  const { offsetMs, nowMs } = (clock ?? {}) as Partial<SavedClock>;
+  return Number.isFinite(offsetMs) && (offsetMs ?? -1) >= 0 && Number.isFinite(nowMs);
 }
 
 /** The file in a data directory that holds the emulator's state. */
@@ -124,7 +136,7 @@ export class StateFile {
     } catch {
       saved = null;
     }
-    if (saved?.version !== STATE_VERSION || !Array.isArray(saved.paymentIntents)) {
+    if (saved?.version !== STATE_VERSION || !Array.isArray(saved.paymentIntents) || !clockReadable(saved.clock)) {
       throw new Error(
         `${this.path} is not a state file this emulator can read (version ${STATE_VERSION}); move it away to start afresh`,
       );

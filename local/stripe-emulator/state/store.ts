@@ -5,6 +5,7 @@
  * can never interleave half-way through a change.
  */
 import type Stripe from 'stripe';
+import type { ClockTimer } from '../clock.ts';
 import type { PresentedCard } from '../terminal/cards.ts';
 
 /** A fault armed for the reader's next command (`/_emulator/readers/{id}/next-command`). */
@@ -26,14 +27,14 @@ export type PaymentFlow = 'process' | 'collect' | 'confirm';
  */
 export type ReaderPayment =
   | { stage: 'awaiting_card'; flow: 'process' | 'collect'; paymentIntent: string; customerCancellation: boolean }
-  | { stage: 'reading'; flow: 'collect'; paymentIntent: string; card: CardOnReader; timer: NodeJS.Timeout }
+  | { stage: 'reading'; flow: 'collect'; paymentIntent: string; card: CardOnReader; timer: ClockTimer }
   | { stage: 'collected'; flow: 'collect'; paymentIntent: string; card: CardOnReader }
   | {
       stage: 'authorizing';
       flow: 'process' | 'confirm';
       paymentIntent: string;
       card: CardOnReader;
-      timer: NodeJS.Timeout;
+      timer: ClockTimer;
     }
   | { stage: 'stuck'; flow: PaymentFlow; paymentIntent: string };
 
@@ -75,6 +76,6 @@ export class Store {
   readonly readers = new Map<string, ReaderState>();
   readonly events = new Map<string, Stripe.Event>();
   readonly webhookEndpoints = new Map<string, EndpointState>();
-  /** When each uncaptured authorization expires (epoch ms), by PaymentIntent id. */
-  readonly authorizationExpiry = new Map<string, { expiresAt: number; timer: NodeJS.Timeout }>();
+  /** When each uncaptured authorization expires (epoch ms on the emulator's clock), by PaymentIntent id. */
+  readonly authorizationExpiry = new Map<string, { expiresAt: number; timer: ClockTimer }>();
 }

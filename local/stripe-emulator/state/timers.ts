@@ -1,28 +1,35 @@
-/** Timers the emulator owns (authorizations, capture expiry, webhook retries), cleared together on reset and close. */
+/**
+ * Timers the emulator owns (authorizations, card reads, capture expiry, webhook delays and retries, reader command
+ * latency), on the virtual clock: advancing the clock runs the ones it passes. Cleared together on reset and close.
+ */
+import type { ClockTimer, EmulatorClock } from '../clock.ts';
 
-/** Node's longest timer; a longer wait (a capture window of weeks) is re-checked on each request instead. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** A set of unref'd timers that can all be cancelled at once. */
+/** A set of timers on the clock that can all be cancelled at once; none keeps the process alive. */
 export class Timers {
-  private readonly pending = new Set<NodeJS.Timeout>();
+  private readonly clock: EmulatorClock;
+  private readonly pending = new Set<ClockTimer>();
   private readonly sleepers = new Set<() => void>();
 
-  /** Run `task` after `delayMs`; the timer never keeps the process alive on its own. */
-  after(delayMs: number, task: () => void): NodeJS.Timeout {
-    const handle = setTimeout(
-      () => {
-        this.pending.delete(handle);
-        task();
-      },
-      Math.min(Math.max(0, delayMs), MAX_TIMER_MS),
-    );
-    handle.unref();
-    this.pending.add(handle);
-    return handle;
+  constructor(clock: EmulatorClock) {
+    this.clock = clock;
   }
 
-  /** A promise resolved after `delayMs`, or at once on `clearAll` so no request waits forever. */
+  /** Run `task` once `delayMs` of the clock's time has passed. */
+  after(delayMs: number, task: () => void): ClockTimer {
+    return this.at(this.clock.now() + Math.max(0, delayMs), task);
+  }
+
+  /** Run `task` at `dueMs` (epoch ms on the clock); at once when that has passed. */
+  at(dueMs: number, task: () => void): ClockTimer {
+    const timer = this.clock.at(dueMs, () => {
+      this.pending.delete(timer);
+      task();
+    });
+    this.pending.add(timer);
+    return timer;
+  }
+
+  /** A promise resolved after `delayMs` of the clock's time, or at once on `clearAll` so no request waits forever. */
   sleep(delayMs: number): Promise<void> {
     return new Promise((resolve) => {
       const wake = (): void => {
@@ -34,14 +41,14 @@ export class Timers {
     });
   }
 
-  cancel(handle: NodeJS.Timeout | undefined): void {
-    if (handle === undefined) return;
-    clearTimeout(handle);
-    this.pending.delete(handle);
+  cancel(timer: ClockTimer | undefined): void {
+    if (timer === undefined) return;
+    this.clock.cancel(timer);
+    this.pending.delete(timer);
   }
 
   clearAll(): void {
-    for (const handle of this.pending) clearTimeout(handle);
+    for (const timer of this.pending) this.clock.cancel(timer);
     this.pending.clear();
     for (const wake of [...this.sleepers]) wake();
   }

@@ -94,14 +94,14 @@ function brandOf(type: PresentedType, number: string): { brand: string; network:
   return { brand: 'visa', network: 'visa' };
 }
 
-/** What the reader reads from a presented card. */
+/** What the reader reads from a card presented at `now` (epoch ms on the emulator's clock): unexpired by default. */
 export function describeCard(
   type: PresentedType,
   number: string,
+  now: number,
   expiry?: { month: number; year: number },
 ): PresentedCard {
   const { brand, network } = brandOf(type, number);
-  const now = new Date();
   return {
     type,
     number,
@@ -109,7 +109,7 @@ export function describeCard(
     network,
     last4: number.slice(-4),
     expMonth: expiry?.month ?? 12,
-    expYear: expiry?.year ?? now.getUTCFullYear() + 3,
+    expYear: expiry?.year ?? new Date(now).getUTCFullYear() + 3,
     funding: 'credit',
     country: type === 'interac_present' ? 'CA' : 'US',
     fingerprint: createHash('sha256').update(number).digest('base64url').slice(0, 16),

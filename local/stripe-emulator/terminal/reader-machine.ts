@@ -30,9 +30,9 @@ export function readerState(core: EmulatorCore, id: string): ReaderState {
   return state;
 }
 
-/** The reader as the API shows it now: an online reader was last seen just now. */
-export function readerView(state: ReaderState): Stripe.Terminal.Reader {
-  if (state.online) state.reader.last_seen_at = Date.now();
+/** The reader as the API shows it now: an online reader was last seen just now, on the emulator's clock. */
+export function readerView(core: EmulatorCore, state: ReaderState): Stripe.Terminal.Reader {
+  if (state.online) state.reader.last_seen_at = core.clock.now();
   return structuredClone(state.reader);
 }
 
@@ -180,7 +180,7 @@ export async function processPaymentIntent(
       };
     },
   });
-  return readerView(state);
+  return readerView(core, state);
 }
 
 /** `collect_payment_method`: the reader reads a card for `paymentIntent` without authorizing it yet. */
@@ -211,7 +211,7 @@ export async function collectPaymentMethod(
       };
     },
   });
-  return readerView(state);
+  return readerView(core, state);
 }
 
 /** `confirm_payment_intent`: authorize the card collected by `collect_payment_method` on this reader. */
@@ -247,7 +247,7 @@ export async function confirmPaymentIntent(
       startAuthorization(core, state, 'confirm', paymentIntent.id, card);
     },
   });
-  return readerView(state);
+  return readerView(core, state);
 }
 
 /** `set_reader_display`: show a cart. The reader acknowledges at once; Stripe sends no webhook for it. */
@@ -279,7 +279,7 @@ export async function setReaderDisplay(
       state.payment = null;
     },
   });
-  return readerView(state);
+  return readerView(core, state);
 }
 
 /**
@@ -300,7 +300,7 @@ export function cancelAction(core: EmulatorCore, state: ReaderState): Stripe.Ter
   }
   state.payment = null;
   state.reader.action = null;
-  return readerView(state);
+  return readerView(core, state);
 }
 
 /** What `present_payment_method` presents. */
@@ -330,7 +330,7 @@ export function presentPaymentMethod(
   if (paymentIntent !== undefined && !paymentIntent.payment_method_types.includes(presentedType)) {
     throw errors.invalidRequest(`This PaymentIntent does not accept ${presentedType} payments.`, 'type');
   }
-  const paymentMethod = buildPaymentMethod(presentation.card);
+  const paymentMethod = buildPaymentMethod(presentation.card, core.clock.now());
   core.store.paymentMethods.set(paymentMethod.id, paymentMethod);
   const card: CardOnReader = { card: presentation.card, paymentMethod: paymentMethod.id, tip: presentation.tip };
   if (payment.flow === 'process') {
@@ -339,7 +339,7 @@ export function presentPaymentMethod(
     const timer = core.timers.after(core.timing.authorizationDelayMs, () => finishCollection(core, state));
     state.payment = { stage: 'reading', flow: 'collect', paymentIntent: payment.paymentIntent, card, timer };
   }
-  return readerView(state);
+  return readerView(core, state);
 }
 
 /** The customer taps cancel on the reader (only if the action enabled it, and not once authorization began). */
@@ -356,17 +356,17 @@ export function customerCancel(core: EmulatorCore, state: ReaderState): Stripe.T
   state.payment = null;
   failAction(action, 'customer_canceled', CUSTOMER_CANCELED_MESSAGE, null);
   const events = core.batch();
-  events.emit('terminal.reader.action_failed', readerView(state));
+  events.emit('terminal.reader.action_failed', readerView(core, state));
   core.publish(events);
-  return readerView(state);
+  return readerView(core, state);
 }
 
-/** Take the reader offline or bring it back. */
-export function setOnline(state: ReaderState, online: boolean): Stripe.Terminal.Reader {
-  if (state.online && !online) state.reader.last_seen_at = Date.now();
+/** Take the reader offline (last seen now) or bring it back. */
+export function setOnline(core: EmulatorCore, state: ReaderState, online: boolean): Stripe.Terminal.Reader {
+  if (state.online && !online) state.reader.last_seen_at = core.clock.now();
   state.online = online;
   state.reader.status = online ? 'online' : 'offline';
-  return readerView(state);
+  return readerView(core, state);
 }
 
 function startAuthorization(
@@ -431,7 +431,7 @@ function finishAuthorization(core: EmulatorCore, state: ReaderState): void {
   }
   events.emit(
     action.status === 'succeeded' ? 'terminal.reader.action_succeeded' : 'terminal.reader.action_failed',
-    readerView(state),
+    readerView(core, state),
   );
   core.publish(events);
 }
@@ -445,7 +445,7 @@ function finishCollection(core: EmulatorCore, state: ReaderState): void {
   if (paymentIntent === undefined || paymentIntent.status !== 'requires_payment_method') {
     state.payment = null;
     failAction(action, 'intent_invalid_state', PROCESS_STATE_MESSAGE, invalidStateError(PROCESS_STATE_MESSAGE));
-    events.emit('terminal.reader.action_failed', readerView(state));
+    events.emit('terminal.reader.action_failed', readerView(core, state));
     core.publish(events);
     return;
   }
@@ -461,7 +461,7 @@ function finishCollection(core: EmulatorCore, state: ReaderState): void {
     action.collect_payment_method.payment_method = structuredClone(collected);
   }
   state.payment = { stage: 'collected', flow: 'collect', paymentIntent: paymentIntent.id, card: payment.card };
-  events.emit('terminal.reader.action_updated', readerView(state));
+  events.emit('terminal.reader.action_updated', readerView(core, state));
   core.publish(events);
 }
 

@@ -1,12 +1,15 @@
 /**
  * Webhook delivery as Stripe does it: a POST of the event's JSON, signed `Stripe-Signature: t=…,v1=…`
  * (HMAC-SHA256 of `t.payload`, so `stripe.webhooks.constructEvent` accepts it), retried with exponential
- * backoff on a non-2xx answer, a redirect or no answer, each retry signed anew. The delivery faults of
+ * backoff on a non-2xx answer, a redirect or no answer, each retry signed anew; the signature's time and the backoff
+ * are on the emulator's clock, so advancing it brings a retry forward. The delivery faults of
  * `/_emulator/webhooks` (drop, hold and release, duplicate, delay, reverse) apply here.
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import Stripe from 'stripe';
+import type { Clock } from '../clock.ts';
+import { unixSeconds } from '../ids.ts';
 import type { Timing } from '../options.ts';
 import type { EndpointState, Store } from '../state/store.ts';
 import type { Timers } from '../state/timers.ts';
@@ -80,11 +83,13 @@ export class WebhookDelivery {
   private readonly store: Store;
   private readonly timing: Timing;
   private readonly timers: Timers;
+  private readonly clock: Clock;
 
-  constructor(store: Store, timing: Timing, timers: Timers) {
+  constructor(store: Store, timing: Timing, timers: Timers, clock: Clock) {
     this.store = store;
     this.timing = timing;
     this.timers = timers;
+    this.clock = clock;
   }
 
   /** Hand over the events of one change, subject to the delivery faults. */
@@ -153,7 +158,7 @@ export class WebhookDelivery {
     const headers = {
       'Content-Type': 'application/json; charset=utf-8',
       'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-      'Stripe-Signature': signatureHeader(payload, target.secret, Math.floor(Date.now() / 1000)),
+      'Stripe-Signature': signatureHeader(payload, target.secret, unixSeconds(this.clock.now())),
     };
     const controller = new AbortController();
     this.aborter.add(controller);
@@ -175,7 +180,7 @@ export class WebhookDelivery {
       attempt,
       status,
       error,
-      at: new Date().toISOString(),
+      at: new Date(this.clock.now()).toISOString(),
     });
     // Stripe counts only a 2xx as delivered; redirects and errors are failures.
     if (status !== null && status >= 200 && status < 300) {

@@ -207,7 +207,7 @@ describe('a process command Stripe refuses', () => {
       },
       new Date(),
     );
-    await savePayment(record);
+    await savePayment(parts.deps.store, record);
 
     // Act
     const response = await cashier.process(record.id, { readerId: readerA1 });

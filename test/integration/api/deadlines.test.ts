@@ -8,7 +8,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as cancel from '../../../functions/payments/cancel.ts';
 import * as capture from '../../../functions/payments/capture.ts';
 import * as update from '../../../functions/payments/update.ts';
-import { reloadConfig } from '../../../shared/config.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
 import {
   apiEvent,
@@ -43,8 +42,7 @@ beforeAll(async () => {
 afterAll(() => parts?.close());
 afterEach(async () => {
   await fetch(`${parts.emulator.url}/_emulator/faults`, { method: 'DELETE' });
-  delete process.env.STRIPE_TIMEOUT_MS;
-  reloadConfig();
+  parts.configure({ STRIPE_TIMEOUT_MS: undefined });
   for (const reader of readers) await idleReader(parts.emulator, reader);
 });
 
@@ -106,8 +104,7 @@ describe('POST /payments/{id}/capture when Stripe is slow', () => {
 
   it('sends the capture again under the same key when another try fits before the deadline, and answers 200', async () => {
     // Prepare: Stripe's own timeout shorter than the time left
-    process.env.STRIPE_TIMEOUT_MS = '500';
-    reloadConfig();
+    parts.configure({ STRIPE_TIMEOUT_MS: '500' });
     const payment = await authorized();
     await holdAnswers(`/v1/payment_intents/${payment.id}/capture`, true);
 

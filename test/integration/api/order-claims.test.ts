@@ -7,8 +7,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { config } from '../../../shared/config.ts';
-import { reconcile } from '../../../shared/reconcile/run.ts';
+import { reconcile } from '../../../shared/operations/reconcile.ts';
 import { reconcileSettings } from '../../../shared/reconcile/settings.ts';
 import { getPayment } from '../../../shared/store/payments.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
@@ -61,7 +60,7 @@ describe('metadata', () => {
     // Assess
     expect(created.status).toBe(201);
     expect(again.status).toBe(200);
-    expect((await getPayment(created.body.payment.id))?.metadata).toStrictEqual(metadata);
+    expect((await getPayment(parts.deps.store, created.body.payment.id))?.metadata).toStrictEqual(metadata);
     const [intent] = await paymentIntentsOf(created.body.payment.orderId);
     expect(intent?.metadata).toMatchObject(metadata);
   });
@@ -149,12 +148,10 @@ describe('a create that fails after the order was claimed', () => {
     const clock = { now: () => later, sleep: async () => {} };
 
     // Act
-    const summary = await reconcile({
-      logger,
-      clock,
-      settings: reconcileSettings(config()),
-      deadlineMs: later + 20_000,
-    });
+    const summary = await reconcile(
+      { ...parts.deps, clock },
+      { logger, settings: reconcileSettings(parts.deps.settings), deadlineMs: later + 20_000 },
+    );
     const retried = await cashier.create(order(orderId));
 
     // Assess

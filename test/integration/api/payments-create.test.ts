@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as create from '../../../functions/payments/create.ts';
-import { dynamoRequestCount } from '../../../shared/store/client.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
 import { apiEvent, claimsFor, invoke, type LocalParts, startLocalParts } from '../../support/invoke.ts';
 import { type ApiClient, apiClient, emulatorRequests, newOrderId } from './client.ts';
@@ -132,14 +131,14 @@ describe('POST /payments', () => {
 
   it('stays within two DynamoDB requests for a new order', async () => {
     // Prepare
-    const before = dynamoRequestCount();
+    const before = parts.dynamoRequests();
 
     // Act
     const response = await cashierA.create(order());
 
     // Assess
     expect(response.status).toBe(201);
-    expect(dynamoRequestCount() - before).toBeLessThanOrEqual(2);
+    expect(parts.dynamoRequests() - before).toBeLessThanOrEqual(2);
   });
 
   it.each([

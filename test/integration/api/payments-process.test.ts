@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { reloadConfig } from '../../../shared/config.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
 import {
   claimsFor,
@@ -237,15 +236,13 @@ describe('POST /payments/{id}/process', () => {
 
   it('gives up after its bounded retries: 504 reader_timeout, and the next request reaches the reader', async () => {
     // Prepare
-    process.env.READER_TIMEOUT_RETRIES = '0';
-    reloadConfig();
+    parts.configure({ READER_TIMEOUT_RETRIES: '0' });
     const payment = await newPayment();
     await emulatorControl(parts.emulator, `/_emulator/readers/${readerA1}/next-command`, { fault: 'timeout' });
 
     // Act
     const response = await cashierA.process(payment.id, { readerId: readerA1 }).finally(() => {
-      delete process.env.READER_TIMEOUT_RETRIES;
-      reloadConfig();
+      parts.configure({ READER_TIMEOUT_RETRIES: undefined });
     });
     const retried = await cashierA.process(payment.id, { readerId: readerA1 });
 

@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dynamoRequestCount } from '../../../shared/store/client.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
 import {
   claimsFor,
@@ -56,7 +55,7 @@ describe('POST /payments/{id}/capture', () => {
   it('captures an authorized payment in two DynamoDB requests: 200 succeeded', async () => {
     // Prepare
     const payment = await authorized();
-    const before = dynamoRequestCount();
+    const before = parts.dynamoRequests();
 
     // Act
     const response = await cashierA.capture(payment.id);
@@ -75,7 +74,7 @@ describe('POST /payments/{id}/capture', () => {
       amountCapturable: 0,
       captureBefore: null,
     });
-    expect(dynamoRequestCount() - before).toBeLessThanOrEqual(2);
+    expect(parts.dynamoRequests() - before).toBeLessThanOrEqual(2);
   });
 
   it('captures part of the amount', async () => {
@@ -382,11 +381,11 @@ describe('GET /payments/{id}', () => {
     ).body.payment;
     await presentCard(parts.emulator, readerA1);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const before = dynamoRequestCount();
+    const before = parts.dynamoRequests();
 
     // Act
     const stored = await cashierA.get(payment.id);
-    const reads = dynamoRequestCount() - before;
+    const reads = parts.dynamoRequests() - before;
     const refreshed = await cashierA.get(payment.id, { refresh: 'true' });
 
     // Assess

@@ -108,8 +108,8 @@ describe('POST /readers/{id}/cancel-action', () => {
   it('clears the reader; the payment it held records its action canceled and loses reader_stuck', async () => {
     // Prepare
     const payment = await createOn(cashierA, storeA.id, { readerId: readerA1 });
-    const stored = (await getPayment(payment.id))!;
-    await updatePayment(stored, (record) => withFlag(record, 'reader_stuck', new Date()));
+    const stored = (await getPayment(parts.deps.store, payment.id))!;
+    await updatePayment(parts.deps.store, stored, (record) => withFlag(record, 'reader_stuck', new Date()));
 
     // Act
     const response = await cashierA.cancelAction(readerA1, { paymentId: payment.id });
@@ -233,7 +233,7 @@ describe('GET /payments', () => {
     const canceled = await createOn(cashierA, storeA.id);
     await cashierA.cancel(canceled.id);
     const flagged = await createOn(cashierA, storeA.id);
-    await updatePayment((await getPayment(flagged.id))!, (record) =>
+    await updatePayment(parts.deps.store, (await getPayment(parts.deps.store, flagged.id))!, (record) =>
       withFlag(record, 'capture_deadline_approaching', new Date()),
     );
 

@@ -6,10 +6,8 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { config } from '../../../shared/config.ts';
+import { reconcileAgingAuthorization } from '../../../shared/operations/reconcile-authorization.ts';
 import { idempotencyKeys } from '../../../shared/payments/idempotency.ts';
-import { reconcileAgingAuthorization } from '../../../shared/reconcile/authorizations.ts';
-import { systemClock } from '../../../shared/reconcile/pacing.ts';
 import { createReconcileRun } from '../../../shared/reconcile/run-context.ts';
 import { reconcileSettings } from '../../../shared/reconcile/settings.ts';
 import { getPayment } from '../../../shared/store/payments.ts';
@@ -159,9 +157,9 @@ describe('the reconciler’s stale-authorization policy after an error stored un
     const payment = await newPayment();
     await blockFirstKey(payment.id);
     await authorize(payment.id);
-    const candidate = (await getPayment(payment.id))!;
-    const settings = { ...reconcileSettings(config()), staleAuthorizationAction: policy };
-    const run = createReconcileRun({ settings, clock: systemClock, logger: quietLogger });
+    const candidate = (await getPayment(parts.deps.store, payment.id))!;
+    const settings = { ...reconcileSettings(parts.deps.settings), staleAuthorizationAction: policy };
+    const run = createReconcileRun({ deps: parts.deps, settings, logger: quietLogger });
 
     // Act
     await reconcileAgingAuthorization(candidate, run);

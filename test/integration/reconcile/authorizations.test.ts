@@ -8,11 +8,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { config, reloadConfig } from '../../../shared/config.ts';
+import { reconcileAgingAuthorization } from '../../../shared/operations/reconcile-authorization.ts';
 import { DEFAULT_AUTHORIZATION_WINDOW_MS } from '../../../shared/payments/record.ts';
 import type { PaymentResource } from '../../../shared/payments/resource.ts';
-import { reconcileAgingAuthorization } from '../../../shared/reconcile/authorizations.ts';
-import { systemClock } from '../../../shared/reconcile/pacing.ts';
 import { createReconcileRun } from '../../../shared/reconcile/run-context.ts';
 import { reconcileSettings } from '../../../shared/reconcile/settings.ts';
 import { savePayment } from '../../../shared/store/payments.ts';
@@ -56,8 +54,7 @@ afterAll(async () => {
 afterEach(async () => {
   await emulator(stack, 'webhooks', {});
   await emulator(stack, 'config', { captureWindowSeconds: 2 * 24 * 60 * 60 });
-  delete process.env.STALE_AUTHORIZATION_ACTION;
-  reloadConfig();
+  stack.configure({ STALE_AUTHORIZATION_ACTION: undefined });
 });
 
 /** A manual-capture payment authorized on a reader, its events delivered and applied. */
@@ -71,7 +68,7 @@ async function authorizedPayment(readerId: string): Promise<PaymentResource> {
 }
 
 async function untilAged(payment: PaymentResource, ms: number): Promise<void> {
-  const { authorizedAt } = await stored(payment.id);
+  const { authorizedAt } = await stored(stack, payment.id);
   const wait = Date.parse(authorizedAt!) + ms + 50 - Date.now();
   if (wait > 0) await sleep(wait);
 }
@@ -81,10 +78,9 @@ async function paymentIntentReads(id: string): Promise<number> {
   return requests.filter((r) => r.method === 'GET' && r.path === `/v1/payment_intents/${id}`).length;
 }
 
-/** The policy the next runs apply (`STALE_AUTHORIZATION_ACTION`, read by `config()` in the handler). */
+/** The policy the next runs apply (`STALE_AUTHORIZATION_ACTION`, read from the handler's settings). */
 function setPolicy(policy: 'capture' | 'cancel'): void {
-  process.env.STALE_AUTHORIZATION_ACTION = policy;
-  reloadConfig();
+  stack.configure({ STALE_AUTHORIZATION_ACTION: policy });
 }
 
 const total = (summaries: ReconcileSummary[], pick: (summary: ReconcileSummary) => number) =>
@@ -96,9 +92,9 @@ describe('an authorization left uncaptured', () => {
     await emulator(stack, 'config', { captureWindowSeconds: 10 });
     const payment = await authorizedPayment(stack.state.locations[0]!.readers[0]!);
     const realDeadline = payment.captureBefore!;
-    const record = await stored(payment.id);
+    const record = await stored(stack, payment.id);
     const assumed = new Date(Date.parse(record.authorizedAt!) + DEFAULT_AUTHORIZATION_WINDOW_MS).toISOString();
-    await savePayment({ ...record, captureBefore: assumed });
+    await savePayment(stack.deps.store, { ...record, captureBefore: assumed });
     await emulator(stack, 'webhooks', { mode: 'drop' });
     await untilAged(payment, WARNING_AFTER_MS);
 
@@ -140,7 +136,7 @@ describe('an authorization left uncaptured', () => {
       amountCapturable: 0,
       flags: ['authorization_expired'],
     });
-    expect((await stored(payment.id)).cancellationReason).toBe('expired');
+    expect((await stored(stack, payment.id)).cancellationReason).toBe('expired');
     expect(await flaggedIds(stack, 'authorization_expired')).toContain(payment.id);
     expect(last.candidates).toMatchObject({ awaitingCaptureByAge: 0, awaitingCaptureByDeadline: 0 });
   });
@@ -154,7 +150,7 @@ describe('STALE_AUTHORIZATION_ACTION', () => {
     setPolicy('capture');
 
     // Act
-    const runs = await Promise.all([directRun(), directRun()]);
+    const runs = await Promise.all([directRun(stack), directRun(stack)]);
 
     // Assess
     const captures = (await emulatorRequests(stack)).filter(
@@ -177,9 +173,9 @@ describe('STALE_AUTHORIZATION_ACTION', () => {
     // Prepare: both hold the candidate as the index showed it, and send their capture together
     const payment = await authorizedPayment(stack.state.locations[1]!.readers[1]!);
     await untilAged(payment, WARNING_AFTER_MS);
-    const candidate = await stored(payment.id);
-    const settings = { ...reconcileSettings(config()), staleAuthorizationAction: 'capture' as const };
-    const runs = [1, 2].map(() => createReconcileRun({ settings, clock: systemClock, logger: quietLogger }));
+    const candidate = await stored(stack, payment.id);
+    const settings = { ...reconcileSettings(stack.deps.settings), staleAuthorizationAction: 'capture' as const };
+    const runs = [1, 2].map(() => createReconcileRun({ deps: stack.deps, settings, logger: quietLogger }));
     // Each run's second Stripe call is its capture (the first reads the PaymentIntent).
     meetAtStripeCall(runs, 2);
 

@@ -6,12 +6,11 @@
  */
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { config } from '../../../shared/config.ts';
+import { reconcile } from '../../../shared/operations/reconcile.ts';
 import type { PaymentRecord } from '../../../shared/payments/types.ts';
-import type { Clock } from '../../../shared/reconcile/pacing.ts';
-import { reconcile } from '../../../shared/reconcile/run.ts';
 import type { ReconcileLogger } from '../../../shared/reconcile/run-context.ts';
 import { reconcileSettings } from '../../../shared/reconcile/settings.ts';
+import type { Clock } from '../../../shared/time.ts';
 import type { LocalStack } from '../../support/stack.ts';
 import { stuckPayment, unknownStuckPayment } from './fixtures.ts';
 import {
@@ -51,7 +50,7 @@ beforeAll(async () => {
   stuck = [];
   for (const n of [0, 1, 2, 3]) {
     stuck.push(
-      await stuckPayment(stripe, {
+      await stuckPayment(stack.deps.store, stripe, {
         readerId,
         locationId: location.id,
         startedAtMs: startedAtMs + n * 1_000,
@@ -84,8 +83,8 @@ function virtualClock(): Clock {
 /** One run allowed `budgetMs` of virtual time. */
 function boundedRun(budgetMs: number) {
   const clock = virtualClock();
-  const settings = { ...reconcileSettings(config()), stripeCallIntervalMs: CALL_INTERVAL_MS };
-  return reconcile({ logger, settings, clock, deadlineMs: clock.now() + budgetMs });
+  const settings = { ...reconcileSettings(stack.deps.settings), stripeCallIntervalMs: CALL_INTERVAL_MS };
+  return reconcile({ ...stack.deps, clock }, { logger, settings, deadlineMs: clock.now() + budgetMs });
 }
 
 /** The PaymentIntents the emulator was asked for since the test began, in order. */
@@ -126,7 +125,7 @@ describe('a run with more candidates than time', () => {
     // Prepare: STRIPE_TIMEOUT_MS is 8 s; the context says 7 s remain
 
     // Act
-    const summary = await directRun(reconcilerContext(7));
+    const summary = await directRun(stack, reconcilerContext(7));
 
     // Assess
     expect(summary).toMatchObject({ cutShort: true, indexQueries: 0, failures: 0 });
@@ -141,7 +140,7 @@ describe('a payment that fails', () => {
     await boundedRun(60_000);
     await paymentIntentsRead();
     const location = stack.state.locations[0]!;
-    const failing = await unknownStuckPayment({
+    const failing = await unknownStuckPayment(stack.deps.store, {
       readerId: location.readers[1]!,
       locationId: location.id,
       startedAtMs: Date.now() - 5 * 60_000,

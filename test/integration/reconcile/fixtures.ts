@@ -4,9 +4,9 @@
  */
 import { BatchWriteCommand, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type Stripe from 'stripe';
+import type { Store } from '../../../shared/dependencies.ts';
 import { newPaymentRecord, startProcessAttempt } from '../../../shared/payments/record.ts';
 import type { PaymentRecord } from '../../../shared/payments/types.ts';
-import { dynamo, tableName } from '../../../shared/store/client.ts';
 import { paymentItem, savePayment } from '../../../shared/store/payments.ts';
 import { paymentIntentSnapshot } from '../../../shared/stripe/snapshots.ts';
 
@@ -66,16 +66,16 @@ export const HEALTHY_KINDS = ['succeeded', 'canceled', 'open', 'processing_recen
 export type HealthyKind = (typeof HEALTHY_KINDS)[number];
 
 /** Write records as they are (no version check), 25 per BatchWriteItem, a few requests at a time. */
-export async function batchWritePayments(records: PaymentRecord[]): Promise<void> {
+export async function batchWritePayments(store: Store, records: PaymentRecord[]): Promise<void> {
   const chunks: PaymentRecord[][] = [];
   for (let start = 0; start < records.length; start += 25) chunks.push(records.slice(start, start + 25));
   const writeChunk = async (chunk: PaymentRecord[]) => {
     let requests: unknown[] | undefined = chunk.map((record) => ({ PutRequest: { Item: paymentItem(record) } }));
     while (requests !== undefined && requests.length > 0) {
-      const output: BatchWriteCommandOutput = await dynamo().send(
-        new BatchWriteCommand({ RequestItems: { [tableName()]: requests as never } }),
+      const output: BatchWriteCommandOutput = await store.db.send(
+        new BatchWriteCommand({ RequestItems: { [store.table]: requests as never } }),
       );
-      requests = output.UnprocessedItems?.[tableName()];
+      requests = output.UnprocessedItems?.[store.table];
     }
   };
   for (let start = 0; start < chunks.length; start += 4) {
@@ -88,6 +88,7 @@ export async function batchWritePayments(records: PaymentRecord[]): Promise<void
  * action started `startedAtMs` on `readerId` is still in progress.
  */
 export async function stuckPayment(
+  store: Store,
   stripe: Stripe,
   input: { readerId: string; locationId: string; startedAtMs: number; orderId: string },
 ): Promise<PaymentRecord> {
@@ -97,17 +98,21 @@ export async function stuckPayment(
     allowed_payment_method_types: ['card_present'],
     capture_method: 'automatic',
   });
-  return insertStuck(paymentIntentSnapshot(intent), input);
+  return insertStuck(store, paymentIntentSnapshot(intent), input);
 }
 
 /** A stuck record for a PaymentIntent Stripe does not have: reading it fails with `resource_missing`. */
-export function unknownStuckPayment(input: {
-  readerId: string;
-  locationId: string;
-  startedAtMs: number;
-  orderId: string;
-}): Promise<PaymentRecord> {
+export function unknownStuckPayment(
+  store: Store,
+  input: {
+    readerId: string;
+    locationId: string;
+    startedAtMs: number;
+    orderId: string;
+  },
+): Promise<PaymentRecord> {
   return insertStuck(
+    store,
     {
       id: 'pi_unknown_to_stripe',
       status: 'requires_payment_method',
@@ -124,6 +129,7 @@ export function unknownStuckPayment(input: {
 }
 
 async function insertStuck(
+  store: Store,
   paymentIntent: ReturnType<typeof paymentIntentSnapshot>,
   input: { readerId: string; locationId: string; startedAtMs: number; orderId: string },
 ): Promise<PaymentRecord> {
@@ -143,5 +149,5 @@ async function insertStuck(
     { readerId: input.readerId, startedAtMs: input.startedAtMs },
     new Date(input.startedAtMs),
   );
-  return savePayment(started);
+  return savePayment(store, started);
 }

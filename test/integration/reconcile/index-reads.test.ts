@@ -5,7 +5,6 @@
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentResource } from '../../../shared/payments/resource.ts';
-import { dynamo, dynamoRequestCount } from '../../../shared/store/client.ts';
 import { savePayment } from '../../../shared/store/payments.ts';
 import type { LocalStack } from '../../support/stack.ts';
 import { batchWritePayments, HEALTHY_KINDS, healthyPayment, stuckPayment } from './fixtures.ts';
@@ -25,13 +24,13 @@ const HOUR = 60 * 60 * 1000;
 
 let stack: LocalStack;
 let stripe: Stripe;
-/** DynamoDB commands sent by this process, with the index each query named. */
+/** DynamoDB commands sent through the stack's client (the handlers' and this test's), with the index each query named. */
 const sent: { command: string; indexName?: string }[] = [];
 
 beforeAll(async () => {
   stack = await startReconcileStack({ STUCK_ACTION_AFTER_SECONDS: '60', CAPTURE_WARNING_AFTER_HOURS: '1' });
   stripe = stripeFor(stack);
-  dynamo().middlewareStack.add(
+  stack.deps.store.db.middlewareStack.add(
     (next, context) => (args) => {
       const { IndexName } = args.input as { IndexName?: string };
       sent.push({ command: String(context.commandName), ...(IndexName ? { indexName: IndexName } : {}) });
@@ -53,9 +52,10 @@ async function authorized(readerId: string, change: 'aged' | 'past_deadline'): P
     () => paymentView(stack, payment.id),
     (view) => view.status === 'requires_capture' && view.readerAction?.status === 'succeeded',
   );
-  const record = await stored(payment.id);
+  const record = await stored(stack, payment.id);
   const nowMs = Date.now();
   await savePayment(
+    stack.deps.store,
     change === 'aged'
       ? { ...record, authorizedAt: new Date(nowMs - 2 * HOUR).toISOString() }
       : { ...record, captureBefore: new Date(nowMs - 60_000).toISOString() },
@@ -71,10 +71,10 @@ describe('a run over a table of thousands of healthy payments', () => {
     const healthy = Array.from({ length: HEALTHY_PAYMENTS }, (_, n) =>
       healthyPayment(n, HEALTHY_KINDS[n % HEALTHY_KINDS.length]!, nowMs, location.id),
     );
-    await batchWritePayments(healthy);
+    await batchWritePayments(stack.deps.store, healthy);
     const stuck = await Promise.all(
       [0, 1, 2].map((n) =>
-        stuckPayment(stripe, {
+        stuckPayment(stack.deps.store, stripe, {
           readerId: location.readers[0]!,
           locationId: location.id,
           startedAtMs: nowMs - (5 - n) * 60_000,
@@ -86,13 +86,13 @@ describe('a run over a table of thousands of healthy payments', () => {
     const pastDeadline = await authorized(location.readers[1]!, 'past_deadline');
     const candidates = stuck.length + aging.length + 1;
     sent.length = 0;
-    const requestsBefore = dynamoRequestCount();
+    const requestsBefore = stack.dynamoRequests();
 
     // Act
-    const summary = await directRun();
+    const summary = await directRun(stack);
 
     // Assess
-    const requests = dynamoRequestCount() - requestsBefore;
+    const requests = stack.dynamoRequests() - requestsBefore;
     const reads = sent.filter(({ command }) => /^(Get|BatchGet|Query|Scan)/.test(command));
     expect(summary).toMatchObject({
       candidates: { activeReaderActions: 3, awaitingCaptureByAge: 2, awaitingCaptureByDeadline: 1 },

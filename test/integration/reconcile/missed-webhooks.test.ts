@@ -44,7 +44,7 @@ afterEach(async () => {
 
 /** Wait until the payment's reader action is older than the stuck threshold. */
 async function pastStuckThreshold(payment: PaymentResource): Promise<void> {
-  const record = await stored(payment.id);
+  const record = await stored(stack, payment.id);
   const wait = record.attemptLog.at(-1)!.startedAtMs + 1_100 - Date.now();
   if (wait > 0) await sleep(wait);
 }
@@ -74,7 +74,7 @@ describe('a payment whose webhooks were all lost', () => {
 
       // Act
       const summary = await scheduledRun(stack);
-      const recorded = await stored(payment.id);
+      const recorded = await stored(stack, payment.id);
       await emulator(stack, 'webhooks', {});
       const events = await eventsOf(stack, payment.id);
       for (const event of events) await emulator(stack, `events/${event.id}/resend`);
@@ -102,7 +102,7 @@ describe('a payment whose webhooks were all lost', () => {
       expect(events.map((event) => event.type)).toEqual(
         expect.arrayContaining(['terminal.reader.action_succeeded', 'charge.succeeded']),
       );
-      const after = await stored(payment.id);
+      const after = await stored(stack, payment.id);
       expect(after.version).toBe(recorded.version);
       expect(after.history.filter((entry) => entry.source === 'webhook')).toEqual([]);
     },
@@ -122,7 +122,7 @@ describe('a payment whose webhooks were all lost', () => {
 
     // Act
     const summary = await scheduledRun(stack);
-    const recorded = await stored(payment.id);
+    const recorded = await stored(stack, payment.id);
     const held = (await eventsOf(stack, payment.id)).filter((event) => isHandledEventType(event.type));
     const receivedBefore = batches.received;
     await emulator(stack, 'webhooks', {});
@@ -143,6 +143,6 @@ describe('a payment whose webhooks were all lost', () => {
     });
     expect(held.map((event) => event.type)).toContain('terminal.reader.action_failed');
     expect(batches.received - receivedBefore).toBe(held.length);
-    expect((await stored(payment.id)).version).toBe(recorded.version);
+    expect((await stored(stack, payment.id)).version).toBe(recorded.version);
   });
 });

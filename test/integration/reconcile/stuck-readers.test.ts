@@ -7,13 +7,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type Stripe from 'stripe';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { config } from '../../../shared/config.ts';
 import { METRICS_NAMESPACE, paymentRiskMetrics } from '../../../shared/metrics-names.ts';
+import { reconcileStuckAction } from '../../../shared/operations/reconcile-stuck-action.ts';
 import type { PaymentResource, ReaderResource } from '../../../shared/payments/resource.ts';
-import { systemClock } from '../../../shared/reconcile/pacing.ts';
 import { createReconcileRun } from '../../../shared/reconcile/run-context.ts';
 import { reconcileSettings } from '../../../shared/reconcile/settings.ts';
-import { reconcileStuckAction } from '../../../shared/reconcile/stuck-actions.ts';
 import { api, type LocalStack } from '../../support/stack.ts';
 import {
   directRun,
@@ -108,7 +106,7 @@ async function cancelActionRequests(readerId: string) {
 }
 
 async function ageAtLeast(payment: PaymentResource, seconds: number): Promise<void> {
-  const record = await stored(payment.id);
+  const record = await stored(stack, payment.id);
   const startedAtMs = record.attemptLog.at(-1)!.startedAtMs;
   const wait = startedAtMs + seconds * 1000 + 50 - Date.now();
   if (wait > 0) await sleep(wait);
@@ -202,7 +200,7 @@ describe('a reader that dropped off mid-payment', () => {
     await ageAtLeast(payment, AUTO_CANCEL_AFTER_SECONDS);
 
     // Act
-    const runs = await Promise.all([directRun(), directRun()]);
+    const runs = await Promise.all([directRun(stack), directRun(stack)]);
 
     // Assess
     const cancels = await cancelActionRequests(readerId);
@@ -224,10 +222,10 @@ describe('a reader that dropped off mid-payment', () => {
     const readerId = stack.state.locations[0]!.readers[1]!;
     const payment = await disconnectedPayment(readerId);
     await ageAtLeast(payment, AUTO_CANCEL_AFTER_SECONDS);
-    const candidate = await stored(payment.id);
-    const settings = reconcileSettings(config());
+    const candidate = await stored(stack, payment.id);
+    const settings = reconcileSettings(stack.deps.settings);
     const logger = new Logger({ serviceName: 'reconciler-test', logLevel: 'SILENT' });
-    const runs = [1, 2].map(() => createReconcileRun({ settings, clock: systemClock, logger }));
+    const runs = [1, 2].map(() => createReconcileRun({ deps: stack.deps, settings, logger }));
     // Each run's fourth Stripe call is its cancel_action (after reading the reader and the PaymentIntent, and the
     // reader once more).
     meetAtStripeCall(runs, 4);
@@ -258,9 +256,9 @@ describe('a reader that moves on while the reconciler decides', () => {
     const readerId = stack.state.locations[0]!.readers[1]!;
     const stuck = await disconnectedPayment(readerId);
     await ageAtLeast(stuck, AUTO_CANCEL_AFTER_SECONDS);
-    const candidate = await stored(stuck.id);
+    const candidate = await stored(stack, stuck.id);
     const logger = new Logger({ serviceName: 'reconciler-test', logLevel: 'SILENT' });
-    const run = createReconcileRun({ settings: reconcileSettings(config()), clock: systemClock, logger });
+    const run = createReconcileRun({ deps: stack.deps, settings: reconcileSettings(stack.deps.settings), logger });
     const send = run.stripe.bind(run);
     let calls = 0;
     let next: PaymentResource | undefined;

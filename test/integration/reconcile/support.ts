@@ -105,8 +105,9 @@ export async function flaggedIds(stack: LocalStack, flag: string): Promise<strin
   return response.body.payments.map((payment) => payment.id);
 }
 
-export async function stored(id: string): Promise<PaymentRecord> {
-  const record = await getPayment(id);
+/** The record as stored in the stack's table. */
+export async function stored(stack: LocalStack, id: string): Promise<PaymentRecord> {
+  const record = await getPayment(stack.deps.store, id);
   if (record === undefined) throw new Error(`payment ${id} is not stored`);
   return record;
 }
@@ -136,10 +137,10 @@ export function reconcilerContext(timeoutSeconds = 60): Context {
   return lambdaContext({ name: 'Reconcile', entry: 'functions/reconcile/reconcile.ts', timeoutSeconds }, 'us-east-1');
 }
 
-/** Invoke the handler directly (imported after the stack set the environment), e.g. twice at once. */
-export async function directRun(context: Context = reconcilerContext()): Promise<ReconcileSummary> {
+/** Invoke the handler directly over the stack's dependencies, e.g. twice at once. */
+export async function directRun(stack: LocalStack, context: Context = reconcilerContext()): Promise<ReconcileSummary> {
   const { handler } = await import('../../../functions/reconcile/reconcile.ts');
-  return handler(scheduledEvent(), context);
+  return handler.withDependencies(stack.deps)(scheduledEvent(), context);
 }
 
 /** Read until `done` holds or `timeoutMs` passes; returns the last value either way, so assert on it. */

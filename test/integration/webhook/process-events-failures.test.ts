@@ -126,7 +126,7 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, t
 }
 
 async function stored(id: string): Promise<PaymentRecord> {
-  const record = await getPayment(id);
+  const record = await getPayment(stack.deps.store, id);
   if (record === undefined) throw new Error(`payment ${id} is not stored`);
   return record;
 }
@@ -181,7 +181,10 @@ async function paymentUnknownToStripe(readerId: string): Promise<PaymentRecord> 
   };
   const input = { orderId: `order-${randomUUID()}`, locationId: location.id, captureMethod: 'automatic' as const };
   const record = newPaymentRecord({ paymentIntent: snapshot, ...input, description: null, metadata: {} }, now);
-  return savePayment(startProcessAttempt(record, { readerId, startedAtMs: now.getTime() - 5_000 }, now));
+  return savePayment(
+    stack.deps.store,
+    startProcessAttempt(record, { readerId, startedAtMs: now.getTime() - 5_000 }, now),
+  );
 }
 
 describe('processing Stripe events when things go wrong', () => {
@@ -258,7 +261,7 @@ describe('processing Stripe events when things go wrong', () => {
 
     // Assess
     expect(counts(batches.slice(from))).toEqual([{ received: 1, deleted: 1, failed: 0 }]);
-    expect(await readPaymentForEvent(intent.id, eventId)).toEqual({ alreadyApplied: false });
+    expect(await readPaymentForEvent(stack.deps.store, intent.id, eventId)).toEqual({ alreadyApplied: false });
     expect(await takeDeadLetters()).toEqual([]);
   });
 
@@ -283,7 +286,7 @@ describe('processing Stripe events when things go wrong', () => {
       answer: readerActionObservation(answer, { source: 'api' }, Math.floor(startedAtMs / 1000), 1),
       nextTry: 1,
     };
-    const recorded = await updatePayment(await stored(payment.id), (r) =>
+    const recorded = await updatePayment(stack.deps.store, await stored(payment.id), (r) =>
       recordProcessAccepted(r, command, new Date()),
     );
     expect(recorded.record.readerAction?.status).toBe('in_progress');
@@ -319,7 +322,9 @@ describe('processing Stripe events when things go wrong', () => {
     const before = await stored(payment.id);
 
     // Act
-    const results = await Promise.all([canceled, otherCopy].map((body) => handler(sqsEvent(body), context())));
+    const results = await Promise.all(
+      [canceled, otherCopy].map((body) => handler.withDependencies(stack.deps)(sqsEvent(body), context())),
+    );
 
     // Assess
     expect(results).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
@@ -334,7 +339,7 @@ describe('savePaymentWithEvent', () => {
   it('refuses a write over a version another writer already replaced', async () => {
     // Prepare
     const payment = await stored((await createPayment()).id);
-    await updatePayment(payment, (r) => ({ ...r, description: 'changed by another writer' }));
+    await updatePayment(stack.deps.store, payment, (r) => ({ ...r, description: 'changed by another writer' }));
     const event = {
       id: `evt_${randomUUID()}`,
       type: 'payment_intent.canceled',
@@ -343,11 +348,11 @@ describe('savePaymentWithEvent', () => {
     };
 
     // Act
-    const write = savePaymentWithEvent({ ...payment, status: 'canceled' }, event, new Date());
+    const write = savePaymentWithEvent(stack.deps.store, { ...payment, status: 'canceled' }, event, new Date());
 
     // Assess
     await expect(write).rejects.toBeInstanceOf(VersionConflictError);
-    expect(await readPaymentForEvent(payment.id, event.id)).toMatchObject({ alreadyApplied: false });
+    expect(await readPaymentForEvent(stack.deps.store, payment.id, event.id)).toMatchObject({ alreadyApplied: false });
   });
 
   it('refuses to record an event twice, and leaves the payment as the first write stored it', async () => {
@@ -359,15 +364,15 @@ describe('savePaymentWithEvent', () => {
       created: 1,
       paymentIntentId: payment.id,
     };
-    const first = await savePaymentWithEvent({ ...payment, status: 'canceled' }, event, new Date());
+    const first = await savePaymentWithEvent(stack.deps.store, { ...payment, status: 'canceled' }, event, new Date());
 
     // Act
-    const second = savePaymentWithEvent({ ...first, status: 'succeeded' }, event, new Date());
+    const second = savePaymentWithEvent(stack.deps.store, { ...first, status: 'succeeded' }, event, new Date());
 
     // Assess
     await expect(second).rejects.toBeInstanceOf(EventAlreadyAppliedError);
     expect(await stored(payment.id)).toMatchObject({ status: 'canceled', version: payment.version + 1 });
-    expect(await readPaymentForEvent(payment.id, event.id)).toMatchObject({ alreadyApplied: true });
+    expect(await readPaymentForEvent(stack.deps.store, payment.id, event.id)).toMatchObject({ alreadyApplied: true });
   });
 });
 

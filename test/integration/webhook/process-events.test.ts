@@ -10,7 +10,6 @@ import type { BatchOutcome } from '../../../local/queue-poller.ts';
 import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
 import type { PaymentResource } from '../../../shared/payments/resource.ts';
 import type { PaymentRecord } from '../../../shared/payments/types.ts';
-import { dynamoRequestCount } from '../../../shared/store/client.ts';
 import { getPayment } from '../../../shared/store/payments.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
 import { api, type LocalStack, startTestStack } from '../../support/stack.ts';
@@ -127,7 +126,7 @@ async function eventsOf(paymentIntentId: string): Promise<Stripe.Event[]> {
 }
 
 async function stored(id: string): Promise<PaymentRecord> {
-  const record = await getPayment(id);
+  const record = await getPayment(stack.deps.store, id);
   if (record === undefined) throw new Error(`payment ${id} is not stored`);
   return record;
 }
@@ -208,7 +207,7 @@ describe('processing Stripe events', () => {
       await drained();
       const event = (await eventsOf(payment.id)).find((candidate) => candidate.type === type)!;
       const before = await stored(payment.id);
-      const requestsBefore = dynamoRequestCount();
+      const requestsBefore = stack.dynamoRequests();
       const batchesBefore = batches.length;
 
       // Act
@@ -220,7 +219,7 @@ describe('processing Stripe events', () => {
       await drained();
 
       // Assess
-      const requests = dynamoRequestCount() - requestsBefore;
+      const requests = stack.dynamoRequests() - requestsBefore;
       expect(
         batches.slice(batchesBefore).map(({ received, deleted, failed }) => ({ received, deleted, failed })),
       ).toEqual([{ received: 1, deleted: 1, failed: 0 }]);

@@ -4,7 +4,8 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { reloadConfig } from '../../../shared/config.ts';
+import { parseConfig } from '../../../shared/config.ts';
+import { systemClock } from '../../../shared/time.ts';
 
 const SECRET = 'whsec_test_current';
 const OLD_SECRET = 'whsec_test_previous';
@@ -93,7 +94,6 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'local',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
-  reloadConfig();
   ({ handler } = await import('../../../functions/webhook/receive.ts'));
 });
 
@@ -202,16 +202,14 @@ describe('POST /webhooks/stripe', () => {
 
   it('answers 500 (so Stripe retries) when SQS does not take the message', async () => {
     // Prepare: a queue that does not exist
-    process.env.EVENT_QUEUE_URL = `${queueUrl}-missing`;
-    reloadConfig();
+    const settings = parseConfig({ ...process.env, EVENT_QUEUE_URL: `${queueUrl}-missing` });
+    const missingQueue = handler.withDependencies({ settings, queue: client, clock: systemClock });
     const body = readerEvent();
 
     // Act
-    const result = await handler(apiEvent(body, { 'stripe-signature': sign(body) }), context);
+    const result = await missingQueue(apiEvent(body, { 'stripe-signature': sign(body) }), context);
 
     // Assess
-    process.env.EVENT_QUEUE_URL = queueUrl;
-    reloadConfig();
     expect(result.statusCode).toBe(500);
     expect(JSON.parse(result.body ?? '').error).toMatchObject({ code: 'queue_unavailable', retryable: true });
   });

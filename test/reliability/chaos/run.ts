@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { BatchOutcome } from '../../../local/queue-poller.ts';
-import { reconcile } from '../../../shared/reconcile/run.ts';
+import { ORDER_CLAIM_GRACE_MS } from '../../../shared/operations/create-payment.ts';
+import { reconcile } from '../../../shared/operations/reconcile.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
-import { ORDER_CLAIM_GRACE_MS } from '../../../shared/stripe/payment-commands.ts';
+import type { LocalStack } from '../../support/stack.ts';
 import type { ProcessorFaultCounts } from '../fixtures/flaky-process-events.ts';
 import { captureOutput, findLeaks, type Leak, TEST_CARDS } from '../support/log-capture.ts';
 import { webhookAttempts } from '../support/probes.ts';
@@ -22,10 +23,11 @@ import { settle, type Verification, verify } from './verify.ts';
  * A create that failed and was never retried (the intruder walks away) leaves its order claim: the reconciler
  * settles it once it is older than any request can run. One run with its clock past that point stands in for it.
  */
-async function settleAbandonedOrders(): Promise<void> {
-  const later = Date.now() + ORDER_CLAIM_GRACE_MS + 1_000;
+async function settleAbandonedOrders(stack: LocalStack): Promise<void> {
+  const later = stack.deps.clock.now() + ORDER_CLAIM_GRACE_MS + 1_000;
   const logger = new Logger({ serviceName: 'chaos-reconciler', logLevel: 'SILENT' });
-  await reconcile({ logger, clock: { now: () => later, sleep: async () => {} }, deadlineMs: later + 20_000 });
+  const clock = { now: () => later, sleep: async () => {} };
+  await reconcile({ ...stack.deps, clock }, { logger, deadlineMs: later + 20_000 });
 }
 
 export interface ChaosOptions {
@@ -120,7 +122,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     await settle(stack, QUIET_MS);
     if ((await stack.scheduler.runNow()) !== undefined) await settle(stack, QUIET_MS);
-    await settleAbandonedOrders();
+    await settleAbandonedOrders(stack);
     await settle(stack, QUIET_MS);
     phase.settle = lap();
     const verification = await verify(stack, stripe, { poisonSent: faults.poisonSent, quietMs: QUIET_MS });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type Caller, visiblePayment, visibleReader } from '../../../shared/http/caller.ts';
 import { declareResponses } from '../../../shared/http/declared-responses.ts';
-import { PaymentNotFoundError, ReaderNotFoundError } from '../../../shared/http/errors.ts';
+import { PaymentNotFoundError, ReaderNotFoundError, toApiError } from '../../../shared/http/errors.ts';
 
 const cashierA: Caller = { sub: 'pos-user-1', locations: ['tml_A'] };
 const everywhere: Caller = { sub: 'admin', locations: '*' };
@@ -38,7 +38,7 @@ describe('visiblePayment and visibleReader', () => {
     // Assess
     expect(otherLocation).toBeInstanceOf(PaymentNotFoundError);
     expect(otherLocation).toEqual(unknown);
-    expect(otherLocation).toMatchObject({
+    expect(toApiError(otherLocation)).toMatchObject({
       status: 404,
       code: 'payment_not_found',
       message: 'No payment with this id.',
@@ -55,7 +55,7 @@ describe('visiblePayment and visibleReader', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ReaderNotFoundError);
-    expect(error).toMatchObject({ status: 404, code: 'reader_not_found', message: 'No reader with this id.' });
+    expect(toApiError(error)).toMatchObject({ status: 404, code: 'reader_not_found', message: 'No reader with this id.' });
   });
 });
 

@@ -7,6 +7,7 @@ import {
   ReaderBusyError,
   ReaderOfflineError,
   StripeUnavailableError,
+  toApiError,
   ValidationError,
 } from '../../../shared/http/errors.ts';
 import { findLeaks } from '../../reliability/support/log-capture.ts';
@@ -104,7 +105,7 @@ describe('what a failed request logs', () => {
     },
     {
       case: 'an answer with a body beside the error, carrying the AWS error behind it',
-      failure: () => new StripeUnavailableError(accessDenied()).withBody({ payment: { id: 'pi_1' } }),
+      failure: () => toApiError(new StripeUnavailableError(accessDenied())).withBody({ payment: { id: 'pi_1' } }),
       status: 502,
       error: { name: 'AccessDeniedException', httpStatusCode: 400, awsRequestId: 'AWSREQ123' },
     },

@@ -5,13 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../shared/config.ts';
 import { paymentRiskMetrics } from '../../../shared/metrics-names.ts';
+import { changedReaderLocations } from '../../../shared/operations/refresh-reader-cache.ts';
 import type { PaymentFlag } from '../../../shared/payments/types.ts';
 import { flagChanges, flagClearedMetrics, flagSetMetrics } from '../../../shared/reconcile/flags.ts';
-import { type Clock, createRunBudget, createStripeCallPacer } from '../../../shared/reconcile/pacing.ts';
-import { changedReaderLocations } from '../../../shared/reconcile/reader-cache.ts';
+import { createRunBudget, createStripeCallPacer } from '../../../shared/reconcile/pacing.ts';
 import { isReplayedAnswer } from '../../../shared/reconcile/run-context.ts';
 import { candidateCutoffs, reconcileSettings, runDeadline } from '../../../shared/reconcile/settings.ts';
 import type { ReaderLocation } from '../../../shared/store/readers.ts';
+import type { Clock } from '../../../shared/time.ts';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 

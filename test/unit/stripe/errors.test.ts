@@ -1,7 +1,12 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { InternalError, PaymentNotFoundError } from '../../../shared/http/errors.ts';
-import { isReplayedError, type StripeErrorContext, toApiError } from '../../../shared/stripe/errors.ts';
+import { toApiError as answerFor, InternalError, PaymentNotFoundError } from '../../../shared/http/errors.ts';
+import { isReplayedError, type StripeErrorContext, toFailure } from '../../../shared/stripe/errors.ts';
+
+/** What the API answers a failed Stripe call with: its outcome, answered at the HTTP edge. */
+function toApiError(error: unknown, context: StripeErrorContext = {}) {
+  return answerFor(toFailure(error, context));
+}
 
 function stripeError(raw: Record<string, unknown>) {
   return Stripe.errors.StripeError.generate({ message: 'Stripe says something internal.', ...raw } as never);
@@ -87,7 +92,7 @@ describe('toApiError', () => {
   });
 
   it('passes API errors through and hides anything else', () => {
-    expect(toApiError(new PaymentNotFoundError())).toBeInstanceOf(PaymentNotFoundError);
+    expect(toFailure(new PaymentNotFoundError())).toBeInstanceOf(PaymentNotFoundError);
     expect(toApiError(new TypeError('x'))).toBeInstanceOf(InternalError);
   });
 

@@ -4,22 +4,22 @@
  * `CAPTURE_WARNING_AFTER_HOURS` are flagged, and payments past their deadline are re-read and recorded as they are.
  */
 import type { PaymentRecord } from '../payments/types.ts';
-import { retrievePaymentIntent } from '../stripe/calls.ts';
-import { cancelAtMostOnce, captureAtMostOnce } from '../stripe/capture-cancel.ts';
-import { paymentIntentObservation } from '../stripe/snapshots.ts';
 import {
   agingAuthorizationNeedsRead,
   decideStaleAuthorization,
   isPastCaptureDeadline,
   markCaptureDeadlineApproaching,
-} from './decisions.ts';
-import type { ReconcileRun } from './run-context.ts';
+} from '../reconcile/decisions.ts';
+import type { ReconcileRun } from '../reconcile/run-context.ts';
+import { retrievePaymentIntent } from '../stripe/calls.ts';
+import { cancelAtMostOnce, captureAtMostOnce } from '../stripe/capture-cancel.ts';
+import { paymentIntentObservation } from '../stripe/snapshots.ts';
 
 const POLL = { source: 'poll' } as const;
 
 /** Read the PaymentIntent (with its charge) and record it; returns the stored record. */
 async function rereadPaymentIntent(payment: PaymentRecord, run: ReconcileRun, why: string): Promise<PaymentRecord> {
-  const read = await run.stripe(() => retrievePaymentIntent(payment.id));
+  const read = await run.stripe(() => retrievePaymentIntent(run.deps, payment.id));
   const now = new Date(run.clock.now());
   const observation = paymentIntentObservation(read.result, POLL, read.startedAtMs);
   return run.record(payment, [observation], now, 'stripe_state', why);
@@ -52,7 +52,9 @@ export async function reconcileAgingAuthorization(candidate: PaymentRecord, run:
   if (step.kind === 'none') return;
   // One paced turn: more than one request goes out only after Stripe replayed an old answer.
   const { result: outcome } = await run.stripe(() =>
-    step.kind === 'capture' ? captureAtMostOnce(payment.id, undefined) : cancelAtMostOnce(payment.id, 'abandoned'),
+    step.kind === 'capture'
+      ? captureAtMostOnce(run.deps, payment.id, undefined)
+      : cancelAtMostOnce(run.deps, payment.id, 'abandoned'),
   );
   // Only the request Stripe ran counts; a racing run's twin was answered with its stored response.
   if (outcome.performed) {

@@ -3,10 +3,11 @@
  * step with Stripe: one list of the readers per run, and a write only for entries that changed. What this process
  * last wrote is remembered, so a warm reconciler writes nothing while no reader moves.
  */
+
+import type { ReconcileRun } from '../reconcile/run-context.ts';
 import { putReaderLocations, type ReaderLocation, readerLocationOf } from '../store/readers.ts';
 import { listReaders } from '../stripe/calls.ts';
 import { readerSnapshot } from '../stripe/snapshots.ts';
-import type { ReconcileRun } from './run-context.ts';
 
 const written = new Map<string, string>();
 
@@ -24,11 +25,11 @@ export function changedReaderLocations(
 
 /** List the readers once and write the cache entries that changed; returns how many were written. */
 export async function refreshReaderCache(run: ReconcileRun): Promise<number> {
-  const listed = await run.stripe(() => listReaders());
+  const listed = await run.stripe(() => listReaders(run.deps));
   const now = new Date(run.clock.now());
   const locations = listed.result.flatMap((reader) => readerLocationOf(readerSnapshot(reader), now) ?? []);
   const changed = changedReaderLocations(locations, written);
-  await putReaderLocations(changed);
+  await putReaderLocations(run.deps.store, changed);
   for (const reader of changed) written.set(reader.readerId, signature(reader));
   return changed.length;
 }

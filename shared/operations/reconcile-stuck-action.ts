@@ -7,18 +7,18 @@
 import { paymentActionStatus } from '../payments/reader-action.ts';
 import { isReaderActionInProgress } from '../payments/record.ts';
 import type { PaymentRecord } from '../payments/types.ts';
-import { retrievePaymentIntent, retrieveReader } from '../stripe/calls.ts';
-import { stripeErrorCode } from '../stripe/errors.ts';
-import { paymentIntentObservation, paymentIntentSnapshot, readerSnapshot } from '../stripe/snapshots.ts';
-import { cancelReaderAction } from '../stripe/terminal.ts';
 import {
   canceledByReconcilerObservation,
   decideStuckAction,
   markReaderStuck,
   stuckActionObservations,
   stuckAttempt,
-} from './decisions.ts';
-import type { ReconcileRun } from './run-context.ts';
+} from '../reconcile/decisions.ts';
+import type { ReconcileRun } from '../reconcile/run-context.ts';
+import { retrievePaymentIntent, retrieveReader } from '../stripe/calls.ts';
+import { stripeErrorCode } from '../stripe/errors.ts';
+import { paymentIntentObservation, paymentIntentSnapshot, readerSnapshot } from '../stripe/snapshots.ts';
+import { cancelReaderAction } from '../stripe/terminal.ts';
 
 /** Reader errors after which the action is left as it is, to be looked at again on the next run. */
 const CANCEL_LATER = new Set(['terminal_reader_busy', 'terminal_reader_offline']);
@@ -35,8 +35,8 @@ export async function reconcileStuckAction(candidate: PaymentRecord, run: Reconc
     return;
   }
   // The reader first: if the card is authorized in between, the later PaymentIntent read says so.
-  const reader = await run.stripe(() => retrieveReader(attempt.readerId));
-  const paymentIntent = await run.stripe(() => retrievePaymentIntent(candidate.id));
+  const reader = await run.stripe(() => retrieveReader(run.deps, attempt.readerId));
+  const paymentIntent = await run.stripe(() => retrievePaymentIntent(run.deps, candidate.id));
   const readerState = reader.result === undefined ? undefined : readerSnapshot(reader.result);
   const reads = {
     reader: readerState,
@@ -65,7 +65,7 @@ export async function reconcileStuckAction(candidate: PaymentRecord, run: Reconc
   if (!decision.cancelAction || payment.attempts !== attempt.number || !isReaderActionInProgress(payment)) return;
 
   // Another payment may have started on the reader since it was read: cancel only while it still runs this one.
-  const again = await run.stripe(() => retrieveReader(attempt.readerId));
+  const again = await run.stripe(() => retrieveReader(run.deps, attempt.readerId));
   if (again.result === undefined || paymentActionStatus(readerSnapshot(again.result), payment.id) !== 'in_progress') {
     run.logger.info('Stuck reader action ended before it was cancelled; looking again next run', {
       paymentId: payment.id,
@@ -77,7 +77,9 @@ export async function reconcileStuckAction(candidate: PaymentRecord, run: Reconc
   try {
     // The payment's one key for this attempt's action: a racing run (or the POS's cancel) gets the same answer
     // replayed instead of cancelling twice.
-    canceled = await run.stripe(() => cancelReaderAction(attempt.readerId, `${payment.id}:${attempt.number}`));
+    canceled = await run.stripe(() =>
+      cancelReaderAction(run.deps, attempt.readerId, `${payment.id}:${attempt.number}`),
+    );
   } catch (error) {
     const code = stripeErrorCode(error);
     if (code === undefined || !CANCEL_LATER.has(code)) throw error;
@@ -95,7 +97,7 @@ export async function reconcileStuckAction(candidate: PaymentRecord, run: Reconc
   }
   // The card may have been authorized between the reads and the cancel (cancel_action also clears a finished
   // action): the PaymentIntent, applied first, then records the action as succeeded rather than canceled.
-  const after = await run.stripe(() => retrievePaymentIntent(payment.id));
+  const after = await run.stripe(() => retrievePaymentIntent(run.deps, payment.id));
   const canceledAt = new Date(run.clock.now());
   await run.record(
     payment,

@@ -3,9 +3,21 @@
  * until they are done or the run's time is up; the next run continues where this one stopped. A payment that
  * fails is logged and counted, and the run goes on with the others.
  */
-import { config } from '../config.ts';
+import type { Dependencies } from '../dependencies.ts';
 import type { PaymentRecord } from '../payments/types.ts';
-import { listPendingOrders, setAsideRefusedClaim } from '../store/orders.ts';
+import { createRunBudget, type RunBudget } from '../reconcile/pacing.ts';
+import {
+  createReconcileRun,
+  type ReconcileLogger,
+  type ReconcileRun,
+  type ReconcileSummary,
+} from '../reconcile/run-context.ts';
+import {
+  type CandidateCutoffs,
+  candidateCutoffs,
+  type ReconcileSettings,
+  reconcileSettings,
+} from '../reconcile/settings.ts';
 import {
   type CandidateIndex,
   type IndexPosition,
@@ -14,16 +26,12 @@ import {
   readReconcileCursor,
   saveReconcileCursor,
 } from '../store/reconcile-queries.ts';
-import { ORDER_CLAIM_GRACE_MS, settleOrderClaim } from '../stripe/payment-commands.ts';
-import { reconcileAgingAuthorization, reconcileExpiredAuthorization } from './authorizations.ts';
-import { type Clock, createRunBudget, type RunBudget, systemClock } from './pacing.ts';
-import { refreshReaderCache } from './reader-cache.ts';
-import { createReconcileRun, type ReconcileLogger, type ReconcileRun, type ReconcileSummary } from './run-context.ts';
-import { type CandidateCutoffs, candidateCutoffs, type ReconcileSettings, reconcileSettings } from './settings.ts';
-import { reconcileStuckAction } from './stuck-actions.ts';
+import { reconcileAgingAuthorization, reconcileExpiredAuthorization } from './reconcile-authorization.ts';
+import { reconcileStuckAction } from './reconcile-stuck-action.ts';
+import { refreshReaderCache } from './refresh-reader-cache.ts';
+import { CANDIDATE_PAGE_SIZE, settlePendingOrders } from './settle-pending-orders.ts';
 
-/** Candidates per index query: small pages, so a run that stops early has read little it did not use. */
-export const CANDIDATE_PAGE_SIZE = 25;
+export { CANDIDATE_PAGE_SIZE };
 
 interface Pass {
   index: CandidateIndex;
@@ -45,17 +53,17 @@ export interface ReconcileOptions {
   logger: ReconcileLogger;
   /** Epoch ms after which no new candidate is started (see `runDeadline`). */
   deadlineMs: number;
+  /** The run's thresholds; from `deps.settings` by default. */
   settings?: ReconcileSettings;
-  clock?: Clock;
 }
 
 /** Run the reconciler once. Throws only when the indexes cannot be read at all. */
-export async function reconcile(options: ReconcileOptions): Promise<ReconcileSummary> {
-  const clock = options.clock ?? systemClock;
+export async function reconcile(deps: Dependencies, options: ReconcileOptions): Promise<ReconcileSummary> {
+  const { clock } = deps;
   const startedAtMs = clock.now();
-  const settings = options.settings ?? reconcileSettings(config());
+  const settings = options.settings ?? reconcileSettings(deps.settings);
   const { logger } = options;
-  const run = createReconcileRun({ settings, clock, logger });
+  const run = createReconcileRun({ deps, settings, logger });
 
   if (clock.now() < options.deadlineMs) {
     try {
@@ -67,7 +75,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   }
 
   const cutoffs = candidateCutoffs(startedAtMs, settings);
-  const previous = await readReconcileCursor();
+  const previous = await readReconcileCursor(deps.store);
   const cursor: ReconcileCursor = { ...previous };
   const seen = new Set<string>();
   for (const [i, pass] of PASSES.entries()) {
@@ -79,7 +87,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     else cursor[pass.index] = stoppedAt;
   }
   if (clock.now() < options.deadlineMs) await settlePendingOrders(run, new Date(startedAtMs));
-  await saveReconcileCursor(cursor, previous, new Date(clock.now()));
+  await saveReconcileCursor(deps.store, cursor, previous, new Date(clock.now()));
   run.summary.durationMs = clock.now() - startedAtMs;
   return run.summary;
 }
@@ -100,7 +108,10 @@ async function runPass(
     if (!budget.hasTime()) return cutShort(run, after);
     let page: Awaited<ReturnType<typeof queryCandidates>>;
     try {
-      page = await queryCandidates(pass.index, upTo, { limit: CANDIDATE_PAGE_SIZE, ...(after ? { after } : {}) });
+      page = await queryCandidates(run.deps.store, pass.index, upTo, {
+        limit: CANDIDATE_PAGE_SIZE,
+        ...(after ? { after } : {}),
+      });
     } catch (error) {
       // A stored position the index no longer accepts (its cutoff moved back with a new setting): start over.
       if (after === undefined || after !== start || (error as Error).name !== 'ValidationException') throw error;
@@ -131,36 +142,6 @@ async function runPass(
     }
     if (page.next === undefined) return undefined;
     after = page.next;
-  }
-}
-
-/**
- * Order claims whose create failed half-way (no PaymentIntent recorded after longer than any request runs): send
- * each claim's own request again under its key, so Stripe says what it did, and record the PaymentIntent as the
- * order's payment; a claim Stripe refused leaves the index. Oldest first, one page a run.
- */
-async function settlePendingOrders(run: ReconcileRun, startedAt: Date): Promise<void> {
-  const claimedBy = new Date(startedAt.getTime() - ORDER_CLAIM_GRACE_MS).toISOString();
-  const orders = await listPendingOrders(claimedBy, CANDIDATE_PAGE_SIZE);
-  run.summary.indexQueries += 1;
-  run.summary.indexItemsRead += orders.length;
-  for (const order of orders) {
-    if (order.request === null) continue;
-    const { request } = order;
-    try {
-      const settled = await run.stripe(() => settleOrderClaim(order, request, new Date(run.clock.now())));
-      if (settled.result.kind === 'refused') await setAsideRefusedClaim(order);
-      else run.summary.ordersSettled += 1;
-      run.logger.info('Order claim settled', {
-        locationId: order.locationId,
-        orderId: order.orderId,
-        generation: order.generation,
-        ...(settled.result.kind === 'payment' ? { paymentId: settled.result.payment.id } : { outcome: 'refused' }),
-      });
-    } catch (error) {
-      run.summary.failures += 1;
-      run.logger.error('Order claim not settled; retried next run', { orderId: order.orderId, error: error as Error });
-    }
   }
 }
 

@@ -1,0 +1,122 @@
+/**
+ * Apply one queued Stripe event to its payment, exactly once in effect: read the payment and the event's dedupe
+ * item in one request, apply the event through the reducer, and store the change together with the event id in
+ * one transaction. Duplicates, late and out-of-order events change nothing they should not.
+ */
+import type { Dependencies } from '../dependencies.ts';
+import { currentAttempt } from '../payments/record.ts';
+import { applyObservations } from '../payments/reducer.ts';
+import type { Observation, ObservationOrigin, PaymentRecord } from '../payments/types.ts';
+import { EventAlreadyAppliedError, readPaymentForEvent, savePaymentWithEvent } from '../store/events.ts';
+import { applyToPayment, VersionConflictError } from '../store/payments.ts';
+import { retrievePaymentIntent, retrieveReader } from '../stripe/calls.ts';
+import { stripeErrorCode } from '../stripe/errors.ts';
+import { authorizedElsewhere, mayBelongToUnrecordedAttempt, type PaymentEvent } from '../stripe/event-observations.ts';
+import { paymentIntentObservation, readerActionObservation } from '../stripe/snapshots.ts';
+import { cancelReaderAction, readerRunsPayment } from '../stripe/terminal.ts';
+import { unixSeconds } from '../time.ts';
+
+/** Re-reads after a concurrent write to the same payment, before the event is left for the queue to retry. */
+const MAX_APPLY_ATTEMPTS = 5;
+
+/** What became of an event. */
+export type EventOutcome = 'applied' | 'unchanged' | 'stale' | 'duplicate' | 'unknown_payment' | 'unrecorded_attempt';
+
+/** Where the operation reports what an operator should know. */
+export interface EventLog {
+  warn(message: string, details: Record<string, unknown>): void;
+}
+
+/** Apply one event to its payment: one read, and one transactional write when the payment changed. */
+export async function applyEvent(deps: Dependencies, queued: PaymentEvent, log: EventLog): Promise<EventOutcome> {
+  const { event } = queued;
+  const reads: { paymentIntent?: Observation; reader?: Observation | null } = {};
+  for (let attempt = 1; ; attempt += 1) {
+    const { payment, alreadyApplied } = await readPaymentForEvent(deps.store, queued.paymentIntentId, event.id);
+    if (alreadyApplied) return 'duplicate';
+    if (payment === undefined) return 'unknown_payment';
+    const origin: ObservationOrigin = { source: 'poll', eventId: event.id, eventType: event.type };
+    if (queued.readerObservation && authorizedElsewhere(payment, queued.readerObservation)) {
+      await releaseOtherReader(deps, payment, origin, log);
+      return 'applied';
+    }
+    if (queued.readerObservation && mayBelongToUnrecordedAttempt(payment, queued.readerObservation)) {
+      return 'unrecorded_attempt';
+    }
+    if (queued.readPaymentIntent && reads.paymentIntent === undefined) {
+      // A connection error may hide an authorization: record what the PaymentIntent shows, before the failure.
+      const readAtMs = deps.clock.now();
+      reads.paymentIntent = paymentIntentObservation(await retrievePaymentIntent(deps, payment.id), origin, readAtMs);
+    }
+    let observations = reads.paymentIntent ? [reads.paymentIntent, ...queued.observations] : queued.observations;
+    const now = new Date(deps.clock.now());
+    let result = applyObservations(payment, observations, now);
+    if (result.verdict === 'ambiguous') {
+      // The event may be an earlier attempt's, from the second this one started: the reader says which it is.
+      if (reads.reader === undefined) reads.reader = await readReaderAfterAttemptStart(deps, payment, origin);
+      const readerRead = reads.reader === null ? [] : [reads.reader];
+      observations = observations.flatMap((o) => (o === queued.readerObservation ? readerRead : [o]));
+      result = applyObservations(payment, observations, now);
+      if (result.verdict === 'ambiguous') throw new Error(`Reader read for event ${event.id} is still ambiguous`);
+    }
+    if (!result.changed) return result.verdict === 'stale' ? 'stale' : 'unchanged';
+
+    try {
+      const applied = { id: event.id, type: event.type, created: event.created, paymentIntentId: payment.id };
+      await savePaymentWithEvent(deps.store, result.record, applied, now);
+      return 'applied';
+    } catch (error) {
+      if (error instanceof EventAlreadyAppliedError) return 'duplicate';
+      if (!(error instanceof VersionConflictError) || attempt >= MAX_APPLY_ATTEMPTS) throw error;
+      await deps.clock.sleep(Math.random() * 20 * attempt);
+    }
+  }
+}
+
+/**
+ * The payment was authorized on another reader than its current attempt's (a command that reached a reader
+ * although Stripe reported it did not): free the current attempt's reader, which may still wait for a card for a
+ * PaymentIntent that is already paid, then record what Stripe holds, the PaymentIntent first.
+ */
+async function releaseOtherReader(
+  deps: Dependencies,
+  payment: PaymentRecord,
+  origin: ObservationOrigin,
+  log: EventLog,
+): Promise<void> {
+  const attempt = currentAttempt(payment);
+  const reader = attempt === undefined ? undefined : await retrieveReader(deps, attempt.readerId);
+  if (attempt !== undefined && reader !== undefined && readerRunsPayment(reader, payment.id)) {
+    log.warn('Payment authorized on another reader than its current attempt; freeing that reader', {
+      paymentId: payment.id,
+      readerId: attempt.readerId,
+    });
+    try {
+      await cancelReaderAction(deps, attempt.readerId, `${payment.id}:${attempt.number}`);
+    } catch (error) {
+      // Offline, it cannot take a card either; busy, a card is being read: the event comes back to look again.
+      if (stripeErrorCode(error) !== 'terminal_reader_offline') throw error;
+    }
+  }
+  const readAtMs = deps.clock.now();
+  const paymentIntent = paymentIntentObservation(await retrievePaymentIntent(deps, payment.id), origin, readAtMs);
+  await applyToPayment(deps.store, payment, [paymentIntent], new Date(deps.clock.now()));
+}
+
+/**
+ * The reader's action, read in a later second than the current attempt's start, so that the reducer can tell
+ * the attempts apart. Null when the reader no longer exists.
+ */
+async function readReaderAfterAttemptStart(
+  deps: Dependencies,
+  payment: PaymentRecord,
+  origin: ObservationOrigin,
+): Promise<Observation | null> {
+  const attempt = currentAttempt(payment);
+  if (attempt === undefined) return null;
+  const nextSecondMs = (unixSeconds(attempt.startedAtMs) + 1) * 1000;
+  if (deps.clock.now() < nextSecondMs) await deps.clock.sleep(nextSecondMs - deps.clock.now());
+  const readAtMs = deps.clock.now();
+  const reader = await retrieveReader(deps, attempt.readerId);
+  return reader === undefined ? null : readerActionObservation(reader, origin, unixSeconds(readAtMs));
+}

@@ -1,0 +1,30 @@
+/**
+ * Where a reader is: from the table's reader → location cache, learned from Stripe the first time a reader is
+ * seen, so authorizing a reader command usually costs no Stripe call.
+ */
+import type { Dependencies } from '../dependencies.ts';
+import { ReaderNotFoundError } from '../payments/failures.ts';
+import { getReaderLocation, putReaderLocation, type ReaderLocation, readerLocationOf } from '../store/readers.ts';
+import { retrieveReader } from '../stripe/calls.ts';
+import { readerSnapshot } from '../stripe/snapshots.ts';
+import { type Access, visibleReader } from './access.ts';
+
+/**
+ * The reader's location: `cached` (or the cache entry) if known, else read from Stripe and cached.
+ * `reader_not_found` for a reader Stripe does not have (or that has no location), or one the caller may not see.
+ */
+export async function locateReader(
+  deps: Dependencies,
+  readerId: string,
+  access: Access,
+  cached?: ReaderLocation,
+): Promise<ReaderLocation> {
+  const known = cached ?? (await getReaderLocation(deps.store, readerId));
+  if (known !== undefined) return visibleReader(access, known);
+  const reader = await retrieveReader(deps, readerId);
+  const location =
+    reader === undefined ? undefined : readerLocationOf(readerSnapshot(reader), new Date(deps.clock.now()));
+  if (location === undefined) throw new ReaderNotFoundError();
+  await putReaderLocation(deps.store, location);
+  return visibleReader(access, location);
+}
