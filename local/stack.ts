@@ -220,6 +220,12 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
         Object.entries(options.env ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined),
       ),
     };
+    // Logging and metrics are process-wide (Powertools reads its settings from the environment): they alone are set
+    // in this process, and restored on stop.
+    const restoreLogging = applyToProcess(
+      Object.fromEntries(Object.entries(options.env ?? {}).filter(([name]) => name.startsWith('POWERTOOLS_'))),
+    );
+    cleanups.push(async () => restoreLogging());
     let requestCount = 0;
     const db = createDocumentClient(region, dynamodb.endpoint);
     db.middlewareStack.add(
@@ -377,6 +383,21 @@ async function writeStateFiles(stateFile: string, state: StackState, issuer: Jwt
 async function removeStateFiles(stateFile: string): Promise<void> {
   await rm(stateFile, { force: true });
   await rm(join(dirname(stateFile), 'issuer.json'), { force: true });
+}
+
+function applyToProcess(values: Record<string, string | undefined>): () => void {
+  const previous = new Map<string, string | undefined>();
+  for (const [name, value] of Object.entries(values)) {
+    previous.set(name, process.env[name]);
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  return () => {
+    for (const [name, value] of previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
 }
 
 /** The emulator's clock as the handlers read it and wait on it. */

@@ -10,7 +10,6 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repositoryRoot } from '../../local/lambda.ts';
 import { closeServer, listen } from '../../local/ports.ts';
-import { config } from '../../shared/config.ts';
 import { eventQueue } from '../../shared/queue/definition.ts';
 import { paymentsTable } from '../../shared/store/table.ts';
 import { api, type LocalStack, type StackState, startTestStack } from '../support/stack.ts';
@@ -80,9 +79,9 @@ describe('the local stack', () => {
     );
   });
 
-  it('sets the environment the handlers read, thresholds included', () => {
+  it('gives the handlers settings for its parts, thresholds included', () => {
     // Act
-    const handlerConfig = config();
+    const handlerConfig = stack.deps.settings;
 
     // Assess
     expect(handlerConfig).toMatchObject({

@@ -146,7 +146,11 @@ describe('killing the event processor mid-batch', () => {
       client: stack.sqs.client,
       queueUrl: stack.sqs.queueUrl,
       queueArn: stack.sqs.queueArn,
-      function: { ...backgroundFunctions.processEvents, timeoutSeconds: eventQueue.processorTimeoutSeconds },
+      function: {
+        ...backgroundFunctions.processEvents,
+        timeoutSeconds: eventQueue.processorTimeoutSeconds,
+        dependencies: () => stack.deps,
+      },
       batchSize: eventQueue.batchSize,
       waitTimeSeconds: 1,
       log: () => undefined,

@@ -5,6 +5,7 @@
  */
 import type { LocalStack, StackOptions } from '../../support/stack.ts';
 import { startTestStack } from '../../support/stack.ts';
+import type { ProcessorFaultRates } from '../fixtures/flaky-process-events.ts';
 
 /** Seconds before SQS hands a failed record out again. */
 export const CHAOS_VISIBILITY_TIMEOUT_SECONDS = 2;
@@ -13,6 +14,8 @@ export function startChaosStack(options: {
   log: (line: string) => void;
   overrides?: StackOptions;
 }): Promise<LocalStack> {
+  // The fault hook's rates: about one record in 8, one batch in 25.
+  (globalThis as { reliabilityFaults?: ProcessorFaultRates }).reliabilityFaults = { failEvery: 8, failBatchEvery: 25 };
   return startTestStack({
     processEventsEntry: 'test/reliability/fixtures/flaky-process-events.ts',
     reconcileIntervalSeconds: 3,
@@ -23,8 +26,6 @@ export function startChaosStack(options: {
       POWERTOOLS_METRICS_DISABLED: 'true',
       READER_TIMEOUT_RETRY_DELAY_MS: '100',
       STUCK_ACTION_AFTER_SECONDS: '4',
-      RELIABILITY_FAIL_EVERY: '8',
-      RELIABILITY_FAIL_BATCH_EVERY: '25',
     },
     log: options.log,
     ...options.overrides,
