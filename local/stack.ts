@@ -82,7 +82,10 @@ export interface StackDependencies extends Dependencies {
 export interface LocalStack {
   apiUrl: string;
   state: StackState;
-  /** The handlers' environment, as a Lambda would have it (this process's own environment is left alone). */
+  /**
+   * The handlers' environment as the stack sets it; their settings are this process's environment (a shell's
+   * `STUCK_ACTION_AFTER_SECONDS=5 npm start`) with these values over it. The process's environment is left alone.
+   */
   env: Record<string, string>;
   /** What the handlers run on: this stack's table, emulator, clock and settings (`configure` changes settings). */
   deps: StackDependencies;
@@ -235,7 +238,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       },
       { step: 'initialize', name: 'countDynamoRequests' },
     );
-    let settings = parseConfig(env);
+    let settings = parseConfig({ ...process.env, ...env });
     const stripe = createStripeClient(secretKey, emulator.url, settings.STRIPE_TIMEOUT_MS);
     deps = {
       store: { db, table: tableName },
@@ -250,7 +253,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
         if (value === undefined) delete env[name];
         else env[name] = value;
       }
-      settings = parseConfig(env);
+      settings = parseConfig({ ...process.env, ...env });
       if (deps !== undefined) deps.settings = settings;
     };
 

@@ -55,7 +55,11 @@ describe('visiblePayment and visibleReader', () => {
 
     // Assess
     expect(error).toBeInstanceOf(ReaderNotFoundError);
-    expect(toApiError(error)).toMatchObject({ status: 404, code: 'reader_not_found', message: 'No reader with this id.' });
+    expect(toApiError(error)).toMatchObject({
+      status: 404,
+      code: 'reader_not_found',
+      message: 'No reader with this id.',
+    });
   });
 });
 
