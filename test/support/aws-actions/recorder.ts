@@ -16,7 +16,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { expect, inject } from 'vitest';
-import { runningFunction } from './attribution.ts';
+import { runningEnvironment, runningFunction } from './attribution.ts';
 import { permissionKey, permissionsOf, type SentCommand, sdkCallOf } from './permissions.ts';
 import { recordFile, type UsedPermission } from './run.ts';
 
@@ -67,7 +67,7 @@ function record(client: SdkClient, command: SdkCommand): void {
   const call = sdkCallOf({ client, command });
   const testPath = expect.getState().testPath;
   const testFile = testPath === undefined ? undefined : relative(repositoryRoot, testPath);
-  for (const permission of permissionsOf(call, process.env)) {
+  for (const permission of permissionsOf(call, runningEnvironment())) {
     const key = `${fn}|${permissionKey(permission)}|${testFile ?? ''}`;
     if (state.written.has(key)) continue;
     state.written.add(key);
