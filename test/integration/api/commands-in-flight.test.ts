@@ -5,6 +5,7 @@
  * hold that window open.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
 import { newPaymentRecord } from '../../../shared/payments/record.ts';
 import { savePayment } from '../../../shared/store/payments.ts';
 import {
@@ -20,6 +21,15 @@ import { type ApiClient, apiClient, emulatorRequests, eventually, newOrderId } f
 
 /** How long the emulator keeps a reader command travelling, and the pause before a retry after a timeout. */
 const WINDOW_MS = 3_000;
+
+/** The emulator's controls; its clock is the handlers' clock too. */
+const clock = () => emulatorControls(parts.emulator.url);
+
+/** Close the window at once: the clock moves past it, so the command lands (or is sent again) without a wait. */
+async function windowClosed<T>(processing: Promise<T>): Promise<T> {
+  await clock().advanceClock(WINDOW_MS / 1000);
+  return processing;
+}
 
 let parts: LocalParts;
 let cashier: ApiClient;
@@ -56,8 +66,8 @@ async function claimedButUnanswered(paymentId: string, readerId: string) {
     (response) => response.body.payment.attempts === 1,
   );
   expect(claimed.body.payment.attempts).toBe(1);
-  const nextSecond = (Math.floor(Date.now() / 1000) + 1) * 1000;
-  await new Promise((resolve) => setTimeout(resolve, nextSecond - Date.now() + 20));
+  const now = parts.deps.clock.now();
+  await clock().advanceClock(((Math.floor(now / 1000) + 1) * 1000 - now + 20) / 1000);
   // Wrapped: an async function returning the promise itself would wait for it.
   return { processing };
 }
@@ -82,7 +92,7 @@ describe.each(windows)('while a process command is on its way ($name)', ({ open 
 
     // Act
     const refreshed = await cashier.get(payment.id, { refresh: 'true' });
-    const processed = await processing;
+    const processed = await windowClosed(processing);
     await presentCard(parts.emulator, readerA1);
     const settled = await eventually(
       () => cashier.get(payment.id, { refresh: 'true' }),
@@ -111,7 +121,7 @@ describe.each(windows)('while a process command is on its way ($name)', ({ open 
     // Act
     await cashier.get(payment.id, { refresh: 'true' });
     const second = await cashier.process(payment.id, { readerId: readerA2 });
-    await processing;
+    await windowClosed(processing);
     const readerTwo = await cashier.getReader(readerA2);
 
     // Assess
@@ -129,7 +139,7 @@ describe.each(windows)('while a process command is on its way ($name)', ({ open 
 
     // Act
     const canceled = await cashier.cancelAction(readerA1, { paymentId: payment.id });
-    await processing;
+    await windowClosed(processing);
     const after = await cashier.get(payment.id);
 
     // Assess
@@ -147,7 +157,7 @@ describe.each(windows)('while a process command is on its way ($name)', ({ open 
 
     // Act
     const patched = await cashier.update(payment.id, { amount: 4000 });
-    const processed = await processing;
+    const processed = await windowClosed(processing);
     await presentCard(parts.emulator, readerA1);
     const settled = await eventually(
       () => cashier.get(payment.id, { refresh: 'true' }),
@@ -169,7 +179,7 @@ describe.each(windows)('while a process command is on its way ($name)', ({ open 
 
     // Act
     const early = await cashier.cancel(payment.id);
-    await processing;
+    await windowClosed(processing);
     const late = await cashier.cancel(payment.id);
     const reader = await cashier.getReader(readerA1);
 

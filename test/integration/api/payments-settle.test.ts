@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
 import {
   claimsFor,
@@ -158,7 +159,7 @@ describe('POST /payments/{id}/capture', () => {
     // Prepare
     await emulatorControl(parts.emulator, '/_emulator/config', { captureWindowSeconds: 1 });
     const payment = await authorized();
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await emulatorControls(parts.emulator.url).advanceClock(1.5);
 
     // Act
     const response = await cashierA.capture(payment.id);

@@ -16,6 +16,7 @@ import { reconcileSettings } from '../../../shared/reconcile/settings.ts';
 import { savePayment } from '../../../shared/store/payments.ts';
 import type { LocalStack } from '../../support/stack.ts';
 import {
+  advance,
   directRun,
   emulator,
   emulatorRequests,
@@ -24,7 +25,6 @@ import {
   paymentView,
   type ReconcileSummary,
   scheduledRun,
-  sleep,
   startPayment,
   startReconcileStack,
   stored,
@@ -69,8 +69,7 @@ async function authorizedPayment(readerId: string): Promise<PaymentResource> {
 
 async function untilAged(payment: PaymentResource, ms: number): Promise<void> {
   const { authorizedAt } = await stored(stack, payment.id);
-  const wait = Date.parse(authorizedAt!) + ms + 50 - Date.now();
-  if (wait > 0) await sleep(wait);
+  await advance(stack, Date.parse(authorizedAt!) + ms + 50 - stack.deps.clock.now());
 }
 
 async function paymentIntentReads(id: string): Promise<number> {
@@ -105,9 +104,9 @@ describe('an authorization left uncaptured', () => {
     const readsAfterFlagging = await paymentIntentReads(payment.id);
     const quiet = await scheduledRun(stack);
     const readsAfterQuietRun = await paymentIntentReads(payment.id);
-    // Stripe releases the hold only after the charge's capture_before (ten seconds after the authorization, later
-    // than waitFor's timeout from here): wait for the deadline, then for Stripe to show the authorization expired.
-    await sleep(Math.max(0, Date.parse(realDeadline) - Date.now()));
+    // Stripe releases the hold only after the charge's capture_before (ten seconds after the authorization): move
+    // the clock past it, then wait for Stripe to show the authorization expired.
+    await advance(stack, Date.parse(realDeadline) - stack.deps.clock.now() + 1_000);
     const released = await waitFor(
       () => stripe.paymentIntents.retrieve(payment.id),
       (intent) => intent.status === 'canceled',

@@ -9,12 +9,12 @@ import type { PaymentResource } from '../../../shared/payments/resource.ts';
 import { isHandledEventType } from '../../../shared/stripe/event-types.ts';
 import type { LocalStack } from '../../support/stack.ts';
 import {
+  advance,
   drained,
   emulator,
   eventsOf,
   paymentView,
   scheduledRun,
-  sleep,
   startPayment,
   startReconcileStack,
   stored,
@@ -45,8 +45,7 @@ afterEach(async () => {
 /** Wait until the payment's reader action is older than the stuck threshold. */
 async function pastStuckThreshold(payment: PaymentResource): Promise<void> {
   const record = await stored(stack, payment.id);
-  const wait = record.attemptLog.at(-1)!.startedAtMs + 1_100 - Date.now();
-  if (wait > 0) await sleep(wait);
+  await advance(stack, record.attemptLog.at(-1)!.startedAtMs + 1_100 - stack.deps.clock.now());
 }
 
 async function stripeStatus(id: string, status: Stripe.PaymentIntent.Status): Promise<Stripe.PaymentIntent> {

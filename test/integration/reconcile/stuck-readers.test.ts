@@ -14,6 +14,7 @@ import { createReconcileRun } from '../../../shared/reconcile/run-context.ts';
 import { reconcileSettings } from '../../../shared/reconcile/settings.ts';
 import { api, type LocalStack } from '../../support/stack.ts';
 import {
+  advance,
   directRun,
   emulator,
   emulatorRequests,
@@ -22,7 +23,6 @@ import {
   paymentView as paymentViewOf,
   type ReconcileSummary,
   scheduledRun,
-  sleep,
   startPayment,
   startReconcileStack,
   stored,
@@ -108,8 +108,7 @@ async function cancelActionRequests(readerId: string) {
 async function ageAtLeast(payment: PaymentResource, seconds: number): Promise<void> {
   const record = await stored(stack, payment.id);
   const startedAtMs = record.attemptLog.at(-1)!.startedAtMs;
-  const wait = startedAtMs + seconds * 1000 + 50 - Date.now();
-  if (wait > 0) await sleep(wait);
+  await advance(stack, startedAtMs + seconds * 1000 + 50 - stack.deps.clock.now());
 }
 
 const total = (summaries: ReconcileSummary[], pick: (summary: ReconcileSummary) => number) =>
@@ -375,6 +374,8 @@ describe('a card being authorized when the action is old enough to cancel', () =
     // Act
     const busy = await scheduledRun(stack);
     const during = await paymentView(payment.id);
+    // The authorization finishes once its delay has passed.
+    await advance(stack, 8_000);
     await waitFor(
       () => stripe.paymentIntents.retrieve(payment.id),
       (intent) => intent.status === 'succeeded',

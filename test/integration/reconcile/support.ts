@@ -155,6 +155,11 @@ export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boo
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Move the stack's time on by `ms`: the emulator's clock, which the handlers read too. Nothing waits for it. */
+export async function advance(stack: LocalStack, ms: number): Promise<void> {
+  if (ms > 0) await emulatorControls(stack.state.stripe.apiBase).advanceClock(ms / 1000);
+}
+
 /** Counts the event processor's batches and the records they held, so a test can wait for what it queued. */
 export function watchBatches(stack: LocalStack): { readonly count: number; readonly received: number } {
   let count = 0;

@@ -462,7 +462,8 @@ async function deadLetters(): Promise<number> {
   return Number(Attributes.ApproximateNumberOfMessages);
 }
 
-/** Wait for the start of the next second, so a few steps fit in one. */
+/** Move the clock to the start of the next second, so a few steps fit in one. */
 async function startOfSecond(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 5));
+  const now = stack.deps.clock.now();
+  await emulatorControls(stack.state.stripe.apiBase).advanceClock((1000 - (now % 1000) + 5) / 1000);
 }

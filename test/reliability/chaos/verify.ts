@@ -4,16 +4,11 @@
  * no PaymentIntent the table does not know, no reader action shown running that the reader is not running, and
  * nothing in the DLQ but the poison messages put on the queue on purpose.
  */
+
 import type Stripe from 'stripe';
+import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
 import { api, type LocalStack } from '../../support/stack.ts';
-import {
-  drainMessages,
-  effectiveWrites,
-  emulatorRequests,
-  queueDrained,
-  sleep,
-  tableItems,
-} from '../support/probes.ts';
+import { drainMessages, effectiveWrites, emulatorRequests, queueDrained, tableItems } from '../support/probes.ts';
 
 /** The money a payment record and its PaymentIntent must agree on. */
 const MONEY_FIELDS = [
@@ -50,8 +45,9 @@ type RecordItem = Record<string, unknown> & {
 
 /** Wait for every delivery (retries and delays included) to land and the queue to stay empty. */
 export async function settle(stack: LocalStack, quietMs: number): Promise<void> {
-  // The emulator's delayed deliveries (≤ 1.5 s) and retries (100 ms doubling, 3 times) are over by then.
-  await sleep(2_000);
+  // The emulator's delayed deliveries (≤ 1.5 s) and retries (100 ms doubling, 3 times) are due by then: moving
+  // its clock on sends them now.
+  await emulatorControls(stack.state.stripe.apiBase).advanceClock(2);
   await queueDrained(stack, { quietMs, timeoutMs: 120_000 });
 }
 
