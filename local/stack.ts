@@ -16,7 +16,7 @@ import { routes as allRoutes, backgroundFunctions, type RouteDefinition } from '
 import { createDocumentClient } from '../shared/store/client.ts';
 import { createStripeClient } from '../shared/stripe/client.ts';
 import type { Clock } from '../shared/time.ts';
-import { type LocalDynamoDb, startDynamoDb } from './dynamodb.ts';
+import { type LocalDynamoDb, startDynamoDb, useDynamoDb } from './dynamodb.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
 import { createJwtIssuer, createJwtVerifier, type JwtIssuer, type TokenRequest } from './jwt-issuer.ts';
 import { type LocalFunction, repositoryRoot } from './lambda.ts';
@@ -34,6 +34,11 @@ export interface StackOptions {
   apiPort?: number;
   sqsPort?: number;
   dynamoDbPort?: number;
+  /**
+   * A DynamoDB Local already running (a test run's shared one): the stack creates its table there and deletes it on
+   * stop, instead of starting its own. Not with `dataDir`.
+   */
+  dynamoDbEndpoint?: string;
   emulatorPort?: number;
   /** Interface of every server the stack starts itself; 127.0.0.1 by default. */
   host?: string;
@@ -145,7 +150,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
   await assertPortFree(ports.api, [host], 'API_PORT');
   await assertPortFree(ports.sqs, [host], 'SQS_PORT');
   await assertPortFree(ports.emulator, [host], 'STRIPE_EMULATOR_PORT');
-  await assertPortFree(ports.dynamodb, ['0.0.0.0', host], 'DYNAMODB_PORT');
+  if (options.dynamoDbEndpoint === undefined) await assertPortFree(ports.dynamodb, ['0.0.0.0', host], 'DYNAMODB_PORT');
 
   const issuer = await createJwtIssuer();
   const secretKey = `sk_test_${randomBytes(24).toString('hex')}`;
@@ -180,12 +185,14 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
 
     const [dynamodb, sqs, emulator] = await startInParallel(cleanups, [
       () =>
-        startDynamoDb({
-          port: ports.dynamodb,
-          tableName,
-          region,
-          ...(options.dataDir ? { dataDir: join(options.dataDir, 'dynamodb') } : {}),
-        }),
+        options.dynamoDbEndpoint !== undefined && options.dataDir === undefined
+          ? useDynamoDb(options.dynamoDbEndpoint, tableName, region)
+          : startDynamoDb({
+              port: ports.dynamodb,
+              tableName,
+              region,
+              ...(options.dataDir ? { dataDir: join(options.dataDir, 'dynamodb') } : {}),
+            }),
       () =>
         startSqs({
           port: ports.sqs,

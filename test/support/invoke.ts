@@ -16,7 +16,7 @@ import type {
   Context,
   SQSEvent,
 } from 'aws-lambda';
-import { startDynamoDb } from '../../local/dynamodb.ts';
+import { startDynamoDb, useDynamoDb } from '../../local/dynamodb.ts';
 import { handlerClock } from '../../local/stack.ts';
 import { emulatorControls } from '../../local/stripe-emulator/control-client.ts';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../local/stripe-emulator/index.ts';
@@ -27,6 +27,7 @@ import { LOCATIONS_CLAIM } from '../../shared/http/caller.ts';
 import type { DeclaredResponses } from '../../shared/http/declared-responses.ts';
 import { logger } from '../../shared/http/logger.ts';
 import { responseValidator } from './openapi.ts';
+import { sharedDynamoDbEndpoint } from './shared-dynamodb.ts';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 
@@ -202,7 +203,9 @@ export async function startLocalParts(
   const tableName = `payments-${randomUUID().slice(0, 8)}`;
   const [dynamo, emulator] = await Promise.all([
     // Java starts slowly on a loaded machine (the whole suite runs two files at a time).
-    startDynamoDb({ port: 0, tableName, startTimeoutMs: 50_000 }),
+    sharedDynamoDbEndpoint() === undefined
+      ? startDynamoDb({ port: 0, tableName, startTimeoutMs: 50_000 })
+      : useDynamoDb(sharedDynamoDbEndpoint() as string, tableName),
     startEmulator({
       port: 0,
       authorizationDelayMs: 50,

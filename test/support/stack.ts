@@ -2,8 +2,8 @@
  * The local stack for integration tests: every part in this test process, every port picked free, nothing
  * written to `.local/`, so a suite runs beside a developer's `npm start`.
  *
- * One stack per test file: the handlers' clients (Stripe, SQS, DynamoDB) are created once per process from
- * the environment the first stack set.
+ * Each stack hands its handlers dependencies of its own, so a test file may start several. In a test run, the
+ * stacks share the run's DynamoDB Local, each with a table of its own.
  *
  * ```ts
  * let stack: LocalStack;
@@ -12,8 +12,10 @@
  * const response = await api(stack, 'POST', '/payments', { token: stack.state.locations[0].token, body });
  * ```
  */
+import { randomUUID } from 'node:crypto';
 import type { LocalStack, StackOptions } from '../../local/stack.ts';
 import { startStack } from '../../local/stack.ts';
+import { sharedDynamoDbEndpoint } from './shared-dynamodb.ts';
 
 export type { LocalStack, StackOptions, StackState } from '../../local/stack.ts';
 
@@ -23,12 +25,15 @@ export type { LocalStack, StackOptions, StackState } from '../../local/stack.ts'
  * `{ emulator: { authorizationDelayMs: 50 } }`, `{ reconcileIntervalSeconds: 0.5 }`).
  */
 export function startTestStack(overrides: StackOptions = {}): Promise<LocalStack> {
+  const shared = overrides.dataDir === undefined ? sharedDynamoDbEndpoint() : undefined;
   return startStack({
     apiPort: 0,
     sqsPort: 0,
     dynamoDbPort: 0,
     emulatorPort: 0,
     stateFile: false,
+    // The run's DynamoDB Local, with a table of this stack's own.
+    ...(shared === undefined ? {} : { dynamoDbEndpoint: shared, tableName: `payments-${randomUUID().slice(0, 8)}` }),
     ...overrides,
     queue: { waitTimeSeconds: 2, ...overrides.queue },
     emulator: { webhookRetryBaseMs: 100, ...overrides.emulator },
