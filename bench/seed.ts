@@ -4,10 +4,10 @@
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ALL_PAYMENTS_LIST_KEY } from '../shared/payments/index-attributes.ts';
-import { newPaymentRecord } from '../shared/payments/record.ts';
 import type { PaymentRecord } from '../shared/payments/types.ts';
 import { paymentItem } from '../shared/store/payments.ts';
 import { paymentsTable } from '../shared/store/table.ts';
+import { newPayment } from '../test/support/fixtures.ts';
 import { mapPool } from './pool.ts';
 import { stripeId } from './signed-events.ts';
 
@@ -17,28 +17,7 @@ const BATCH_SIZE = 25;
 /** A payment the API created and nothing has happened to yet (`requires_payment_method`), stored at version 1. */
 export function openPayment(locationId: string, createdAt: Date): PaymentRecord {
   const id = stripeId('pi');
-  const record = newPaymentRecord(
-    {
-      paymentIntent: {
-        id,
-        status: 'requires_payment_method',
-        amount: 1500,
-        currency: 'usd',
-        amountCapturable: 0,
-        amountReceived: 0,
-        lastPaymentError: null,
-        cancellationReason: null,
-        latestCharge: null,
-      },
-      orderId: `seed-${id}`,
-      locationId,
-      captureMethod: 'automatic',
-      description: null,
-      metadata: {},
-    },
-    createdAt,
-  );
-  return { ...record, version: 1 };
+  return { ...newPayment({ id, locationId, createdAt, orderId: `seed-${id}`, amount: 1500 }), version: 1 };
 }
 
 /** A healthy, finished payment: paid on a reader and its action done, in no index but the two listing ones. */

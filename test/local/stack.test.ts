@@ -21,7 +21,7 @@ let stateFile: string;
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), 'local-stack-'));
   stateFile = join(stateDir, 'stack.json');
-  stack = await startTestStack({ stateFile, env: { STUCK_ACTION_AFTER_SECONDS: '2.5' } });
+  stack = await startTestStack({ stateFile, env: { STUCK_ACTION_AFTER_SECONDS: '2.5' } }, { ownDynamoDb: true });
 });
 
 afterAll(async () => {

@@ -24,8 +24,12 @@ export type { LocalStack, StackOptions, StackState } from '../../local/stack.ts'
  * retries (100 ms); `overrides` win (e.g. `{ env: { STUCK_ACTION_AFTER_SECONDS: '1' } }`,
  * `{ emulator: { authorizationDelayMs: 50 } }`, `{ reconcileIntervalSeconds: 0.5 }`).
  */
-export function startTestStack(overrides: StackOptions = {}): Promise<LocalStack> {
-  const shared = overrides.dataDir === undefined ? sharedDynamoDbEndpoint() : undefined;
+export function startTestStack(
+  overrides: StackOptions = {},
+  /** `ownDynamoDb`: start a DynamoDB Local of its own rather than use the run's (tests of the stack itself). */
+  options: { ownDynamoDb?: boolean } = {},
+): Promise<LocalStack> {
+  const shared = overrides.dataDir === undefined && !options.ownDynamoDb ? sharedDynamoDbEndpoint() : undefined;
   return startStack({
     apiPort: 0,
     sqsPort: 0,

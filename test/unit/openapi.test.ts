@@ -3,8 +3,8 @@ import type { DeclaredResponses } from '../../shared/http/declared-responses.ts'
 import { ERROR_CODES } from '../../shared/http/errors.ts';
 import { toPaymentResource, toReaderResource } from '../../shared/payments/resource.ts';
 import { routes } from '../../shared/routes.ts';
+import { processing } from '../support/fixtures.ts';
 import { openapi, responseValidator } from '../support/openapi.ts';
-import { processing } from './payments/fixtures.ts';
 
 const METHODS = ['get', 'post', 'patch', 'put', 'delete'];
 

@@ -6,8 +6,8 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
-import { newPaymentRecord } from '../../../shared/payments/record.ts';
 import { savePayment } from '../../../shared/store/payments.ts';
+import { newPayment as storedPayment } from '../../support/fixtures.ts';
 import {
   claimsFor,
   emulatorControl,
@@ -196,27 +196,13 @@ describe('a process command Stripe refuses', () => {
   it('says the payment is missing when its PaymentIntent is gone at Stripe, not the reader', async () => {
     // Prepare: a payment whose PaymentIntent Stripe does not hold
     const paymentIntent = { id: 'pi_gone000000000000' };
-    const record = newPaymentRecord(
-      {
-        paymentIntent: {
-          id: paymentIntent.id,
-          status: 'requires_payment_method',
-          amount: 2500,
-          currency: 'usd',
-          amountCapturable: 0,
-          amountReceived: 0,
-          lastPaymentError: null,
-          cancellationReason: null,
-          latestCharge: null,
-        },
-        orderId: newOrderId(),
-        locationId,
-        captureMethod: 'automatic',
-        description: null,
-        metadata: {},
-      },
-      new Date(),
-    );
+    const record = storedPayment({
+      id: paymentIntent.id,
+      amount: 2500,
+      orderId: newOrderId(),
+      locationId,
+      createdAt: new Date(),
+    });
     await savePayment(parts.deps.store, record);
 
     // Act

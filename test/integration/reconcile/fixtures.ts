@@ -9,34 +9,24 @@ import { newPaymentRecord, startProcessAttempt } from '../../../shared/payments/
 import type { PaymentRecord } from '../../../shared/payments/types.ts';
 import { paymentItem, savePayment } from '../../../shared/store/payments.ts';
 import { paymentIntentSnapshot } from '../../../shared/stripe/snapshots.ts';
+import { newPayment, paymentIntent } from '../../support/fixtures.ts';
 
 const MINUTE = 60_000;
 
 /** A payment record that has never touched Stripe (its id is made up), created `ageMs` ago. */
 export function healthyPayment(n: number, kind: HealthyKind, nowMs: number, locationId: string): PaymentRecord {
   const createdAtMs = nowMs - 30 * MINUTE + n;
-  let record = newPaymentRecord(
-    {
-      paymentIntent: {
-        id: `pi_healthy_${String(n).padStart(6, '0')}`,
-        status: 'requires_payment_method',
-        amount: 1000 + n,
-        currency: 'usd',
-        amountCapturable: 0,
-        amountReceived: 0,
-        lastPaymentError: null,
-        cancellationReason: null,
-        latestCharge: null,
-      },
-      orderId: `healthy-${n}`,
+  const record = {
+    ...newPayment({
+      id: `pi_healthy_${String(n).padStart(6, '0')}`,
       locationId,
+      createdAt: new Date(createdAtMs),
+      orderId: `healthy-${n}`,
+      amount: 1000 + n,
       captureMethod: kind === 'awaiting_capture' ? 'manual' : 'automatic',
-      description: null,
-      metadata: {},
-    },
-    new Date(createdAtMs),
-  );
-  record = { ...record, version: 1 };
+    }),
+    version: 1,
+  };
   const startedAtMs = nowMs - 10_000;
   switch (kind) {
     case 'succeeded':
@@ -111,21 +101,7 @@ export function unknownStuckPayment(
     orderId: string;
   },
 ): Promise<PaymentRecord> {
-  return insertStuck(
-    store,
-    {
-      id: 'pi_unknown_to_stripe',
-      status: 'requires_payment_method',
-      amount: 2000,
-      currency: 'usd',
-      amountCapturable: 0,
-      amountReceived: 0,
-      lastPaymentError: null,
-      cancellationReason: null,
-      latestCharge: null,
-    },
-    input,
-  );
+  return insertStuck(store, paymentIntent({ id: 'pi_unknown_to_stripe', amount: 2000 }), input);
 }
 
 async function insertStuck(

@@ -17,13 +17,14 @@ import { lambdaContext } from '../../../local/lambda.ts';
 import type { BatchOutcome } from '../../../local/queue-poller.ts';
 import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
 import { recordProcessAccepted } from '../../../shared/payments/process.ts';
-import { newPaymentRecord, startProcessAttempt } from '../../../shared/payments/record.ts';
+import { startProcessAttempt } from '../../../shared/payments/record.ts';
 import type { PaymentResource } from '../../../shared/payments/resource.ts';
 import type { PaymentRecord } from '../../../shared/payments/types.ts';
 import { EventAlreadyAppliedError, readPaymentForEvent, savePaymentWithEvent } from '../../../shared/store/events.ts';
 import { getPayment, savePayment, updatePayment, VersionConflictError } from '../../../shared/store/payments.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
 import { readerActionObservation } from '../../../shared/stripe/snapshots.ts';
+import { newPayment } from '../../support/fixtures.ts';
 import { sqsEvent } from '../../support/invoke.ts';
 import { api, type LocalStack, startTestStack } from '../../support/stack.ts';
 
@@ -168,19 +169,8 @@ function connectionErrorEvent(paymentIntentId: string, readerId: string): string
  */
 async function paymentUnknownToStripe(readerId: string): Promise<PaymentRecord> {
   const now = new Date();
-  const snapshot = {
-    id: `pi_missing${randomUUID().replaceAll('-', '').slice(0, 14)}`,
-    status: 'requires_payment_method',
-    amount: 1500,
-    currency: 'usd',
-    amountCapturable: 0,
-    amountReceived: 0,
-    lastPaymentError: null,
-    cancellationReason: null,
-    latestCharge: null,
-  };
-  const input = { orderId: `order-${randomUUID()}`, locationId: location.id, captureMethod: 'automatic' as const };
-  const record = newPaymentRecord({ paymentIntent: snapshot, ...input, description: null, metadata: {} }, now);
+  const id = `pi_missing${randomUUID().replaceAll('-', '').slice(0, 14)}`;
+  const record = newPayment({ id, amount: 1500, locationId: location.id, createdAt: now });
   return savePayment(
     stack.deps.store,
     startProcessAttempt(record, { readerId, startedAtMs: now.getTime() - 5_000 }, now),

@@ -21,7 +21,7 @@ import {
   readerAction,
   sec,
   T0,
-} from './fixtures.ts';
+} from '../../support/fixtures.ts';
 
 const NOW = at(T0 + 10 * 60_000);
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatMoney } from '../../../shared/payments/money.ts';
 import { decideCapture, decideExistingOrder, requestedCaptureAmount } from '../../../shared/payments/rules.ts';
 import type { CaptureMethod } from '../../../shared/payments/types.ts';
-import { aPayment } from './fixtures.ts';
+import { aPayment } from '../../support/fixtures.ts';
 
 describe('decideCapture of a captured payment', () => {
   const captured = (amountReceived: number) =>

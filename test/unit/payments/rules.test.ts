@@ -7,7 +7,7 @@ import {
   decideProcess,
 } from '../../../shared/payments/rules.ts';
 import type { PaymentStatus } from '../../../shared/payments/types.ts';
-import { aPayment, processing, READER } from './fixtures.ts';
+import { aPayment, processing, READER } from '../../support/fixtures.ts';
 
 describe('decideProcess', () => {
   it.each<[PaymentStatus, string]>([

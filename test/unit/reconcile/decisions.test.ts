@@ -36,7 +36,7 @@ import {
   readerAction,
   sec,
   T0,
-} from '../payments/fixtures.ts';
+} from '../../support/fixtures.ts';
 
 /** The attempt started at T0 + 1 min; the reads are five minutes later. */
 const STARTED = T0 + 60_000;

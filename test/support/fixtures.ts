@@ -1,5 +1,8 @@
-/** Builders for payment records and observations used by the domain's unit tests. */
-import { newPaymentRecord, startProcessAttempt } from '../../../shared/payments/record.ts';
+/**
+ * Test data, in one place for unit tests, integration tests and the benchmarks: Stripe snapshots, payment records
+ * and observations, built with the domain's own constructors so they hold what the API would have stored.
+ */
+import { newPaymentRecord, startProcessAttempt } from '../../shared/payments/record.ts';
 import type {
   ChargeSnapshot,
   ObservationOrigin,
@@ -8,7 +11,8 @@ import type {
   PaymentRecord,
   ReaderActionObservation,
   ReaderActionStatus,
-} from '../../../shared/payments/types.ts';
+} from '../../shared/payments/types.ts';
+import { unixSeconds } from '../../shared/time.ts';
 
 export const PI = 'pi_123';
 export const READER = 'tmr_A';
@@ -30,6 +34,28 @@ export function paymentIntent(overrides: Partial<PaymentIntentSnapshot> = {}): P
     latestCharge: null,
     ...overrides,
   };
+}
+
+/** A payment the API has just created (`requires_payment_method`, nothing else happened), as first stored. */
+export function newPayment(input: {
+  id: string;
+  locationId: string;
+  createdAt: Date;
+  orderId?: string;
+  amount?: number;
+  captureMethod?: PaymentRecord['captureMethod'];
+}): PaymentRecord {
+  return newPaymentRecord(
+    {
+      paymentIntent: paymentIntent({ id: input.id, amount: input.amount ?? 1299 }),
+      orderId: input.orderId ?? `order-${input.id}`,
+      locationId: input.locationId,
+      captureMethod: input.captureMethod ?? 'automatic',
+      description: null,
+      metadata: {},
+    },
+    input.createdAt,
+  );
 }
 
 /** A new payment created at T0. */
@@ -74,7 +100,7 @@ export function charge(overrides: Partial<ChargeSnapshot> = {}): ChargeSnapshot 
     brand: 'visa',
     last4: '4242',
     captureBefore: null,
-    created: Math.floor(T0 / 1000) + 120,
+    created: unixSeconds(T0) + 120,
     ...overrides,
   };
 }
@@ -110,4 +136,5 @@ export function readerAction(
   return observation;
 }
 
-export const sec = (ms: number) => Math.floor(ms / 1000);
+/** Unix seconds, as Stripe's `created`. */
+export const sec = unixSeconds;
