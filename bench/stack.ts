@@ -3,11 +3,13 @@
  * of the way (the benchmark runs it itself), quiet handler logs, and the counters the figures are read from —
  * the emulator's request log (Stripe requests) and a per-command tally on the handlers' DynamoDB client.
  */
+import { randomUUID } from 'node:crypto';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type LocalStack, type StackOptions, startStack } from '../local/stack.ts';
 import { emulatorControls } from '../local/stripe-emulator/control-client.ts';
 import { createDynamoClient } from '../shared/store/client.ts';
+import { sharedDynamoDbEndpoint } from '../test/support/shared-dynamodb.ts';
 
 export type { LocalStack } from '../local/stack.ts';
 
@@ -165,7 +167,10 @@ export class BenchStack {
   }
 
   static async start(options: BenchStackOptions): Promise<BenchStack> {
+    // Inside a test run (the bench's smoke test), the run's DynamoDB Local, with a table of the bench's own.
+    const shared = sharedDynamoDbEndpoint();
     const stackOptions: StackOptions = {
+      ...(shared === undefined ? {} : { dynamoDbEndpoint: shared, tableName: `bench-${randomUUID().slice(0, 8)}` }),
       apiPort: 0,
       sqsPort: 0,
       dynamoDbPort: 0,

@@ -10,10 +10,11 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import fc from 'fast-check';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalDynamoDb, startDynamoDb } from '../../local/dynamodb.ts';
+import { type LocalDynamoDb, startDynamoDb, useDynamoDb } from '../../local/dynamodb.ts';
 import { lambdaContext } from '../../local/lambda.ts';
 import { environmentDependencies } from '../../shared/environment.ts';
 import { getPayment, savePayment, updatePayment } from '../../shared/store/payments.ts';
+import { sharedDynamoDbEndpoint } from '../support/shared-dynamodb.ts';
 import {
   applyStep,
   buildTimeline,
@@ -34,6 +35,9 @@ const RUNS = 20;
 /** SQS moves a message to the DLQ after this many receives (the queue's `maxReceiveCount`). */
 const MAX_RECEIVES = 5;
 
+/** A table of this file's own (the run's DynamoDB Local may hold others). */
+const TABLE = `reliability-processor-${process.pid}`;
+
 let dynamodb: LocalDynamoDb;
 let stripe: StripeReads;
 let processEvents: ProcessEvents;
@@ -41,11 +45,13 @@ const previousEnv = { ...process.env };
 
 beforeAll(async () => {
   [dynamodb, stripe] = await Promise.all([
-    startDynamoDb({ port: 0, tableName: 'reliability-processor' }),
+    sharedDynamoDbEndpoint() === undefined
+      ? startDynamoDb({ port: 0, tableName: TABLE })
+      : useDynamoDb(sharedDynamoDbEndpoint() as string, TABLE),
     startStripeReads(),
   ]);
   Object.assign(process.env, {
-    TABLE_NAME: 'reliability-processor',
+    TABLE_NAME: TABLE,
     DYNAMODB_ENDPOINT: dynamodb.endpoint,
     STRIPE_API_BASE: stripe.url,
     STRIPE_SECRET_KEY: 'sk_test_reliability_reads',

@@ -298,7 +298,7 @@ export async function presentCard(emulator: Emulator, readerId: string, cardNumb
   if (!response.ok) throw new Error(`present_payment_method: ${response.status} ${await response.text()}`);
 }
 
-/** Bring a simulated reader back to idle and online (waiting out an authorization under way). */
+/** Bring a simulated reader back to idle and online (moving the clock past an authorization under way). */
 export async function idleReader(emulator: Emulator, readerId: string): Promise<void> {
   await emulatorControl(emulator, `/_emulator/readers/${readerId}/online`);
   const deadline = Date.now() + 10_000;
@@ -310,7 +310,8 @@ export async function idleReader(emulator: Emulator, readerId: string): Promise<
     if (response.ok || response.status !== 400 || Date.now() > deadline) return;
     const body = (await response.json()) as { error?: { code?: string } };
     if (body.error?.code !== 'terminal_reader_busy') return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // An authorization under way ends once its delay has passed: move the clock past it.
+    await emulatorControls(emulator.url).advanceClock(10);
   }
 }
 
