@@ -4,6 +4,8 @@
  * `npm run test:chaos` runs a full one (`chaos-run.ts`); `chaos-smoke.test.ts` a bounded one inside `npm test`.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { BatchOutcome } from '../../../local/queue-poller.ts';
 import { ORDER_CLAIM_GRACE_MS } from '../../../shared/operations/create-payment.ts';
@@ -135,6 +137,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       tokens: [stack.state.adminToken, ...stack.state.locations.map((location) => location.token)],
       cardNumbers: Object.values(TEST_CARDS),
     });
+    const problems = [
+      ...workload.stats.problems,
+      ...verification.problems,
+      ...leaks.map((leak) => `${leak.kind} in a log line: ${leak.line.slice(0, 200)}`),
+    ];
+    // What the handlers and the stack logged, for whoever looks into a problem (the seed alone replays the
+    // workload, not its timing).
+    if (problems.length > 0) {
+      mkdirSync(PROBLEM_LOG_DIRECTORY, { recursive: true });
+      writeFileSync(
+        join(PROBLEM_LOG_DIRECTORY, `chaos-${options.seed}.log`),
+        `${[...problems.map((problem) => `PROBLEM ${problem}`), ...lines].join('\n')}\n`,
+      );
+    }
     return {
       seed: options.seed,
       durationMs: Date.now() - started,
@@ -159,11 +175,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       verification,
       logLines: lines.length,
       leaks,
-      problems: [
-        ...workload.stats.problems,
-        ...verification.problems,
-        ...leaks.map((leak) => `${leak.kind} in a log line: ${leak.line.slice(0, 200)}`),
-      ],
+      problems,
     };
   } finally {
     // Batches still in flight log while the stack stops: they are captured too.
@@ -171,6 +183,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     output.stop();
   }
 }
+
+/** Where a run with problems leaves its captured log lines. */
+const PROBLEM_LOG_DIRECTORY = join(import.meta.dirname, '../../../.test-output');
 
 const sum = (values: Iterable<number>) => [...values].reduce((total, value) => total + value, 0);
 
