@@ -314,8 +314,8 @@ export class Workload {
         );
         if (pressed.status === 200) this.stats.customerCancels += 1;
       } else {
-        await this.tap(register, view, cards[cardIndex] ?? TEST_CARDS.visa, tip, opened);
-        cardIndex += 1;
+        // A card the reader never took (offline, or no longer showing the payment) is still in the customer's hand.
+        if (await this.tap(register, view, cards[cardIndex] ?? TEST_CARDS.visa, tip, opened)) cardIndex += 1;
         if (walkAway) {
           this.stats.walkedAway += 1;
           return;
@@ -340,27 +340,39 @@ export class Workload {
     opened.lastSeen = answers.find((answer) => answer.body.payment)?.body.payment?.status ?? opened.lastSeen;
   }
 
-  /** The customer taps `number`, if the reader still shows this payment (a customer sees the screen). */
-  private async tap(register: Register, payment: PaymentResource, number: string, tip: number, opened: OpenedPayment) {
+  /**
+   * The customer taps `number`, if the reader still shows this payment (a customer sees the screen). Whether the
+   * reader took the card.
+   */
+  private async tap(
+    register: Register,
+    payment: PaymentResource,
+    number: string,
+    tip: number,
+    opened: OpenedPayment,
+  ): Promise<boolean> {
     for (let tries = 0; tries < 6; tries += 1) {
       try {
         const reader = await this.stripe.terminal.readers.retrieve(register.readerId);
         const action = 'action' in reader ? reader.action : null;
-        if (action?.status !== 'in_progress' || action.process_payment_intent?.payment_intent !== payment.id) return;
+        if (action?.status !== 'in_progress' || action.process_payment_intent?.payment_intent !== payment.id) {
+          return false;
+        }
         this.stats.taps += 1;
         opened.taps += 1;
         await this.stripe.testHelpers.terminal.readers.presentPaymentMethod(register.readerId, {
           card_present: { number },
           ...(tip > 0 ? { amount_tip: tip } : {}),
         });
-        return;
+        return true;
       } catch (error) {
         this.stats.tapsRefused += 1;
         // An offline reader takes no card: wait for it to come back.
-        if ((error as { code?: string }).code !== 'terminal_reader_offline') return;
+        if ((error as { code?: string }).code !== 'terminal_reader_offline') return false;
         await sleep(300);
       }
     }
+    return false;
   }
 
   /** Watch the payment (webhooks) for a moment, then check with Stripe; free the reader if it is stuck. */
