@@ -10,6 +10,7 @@ import type { LocalStack } from '../../support/stack.ts';
 import { batchWritePayments, HEALTHY_KINDS, healthyPayment, stuckPayment } from './fixtures.ts';
 import {
   directRun,
+  drained,
   paymentView,
   startPayment,
   startReconcileStack,
@@ -17,6 +18,7 @@ import {
   stripeFor,
   tap,
   waitFor,
+  watchBatches,
 } from './support.ts';
 
 const HEALTHY_PAYMENTS = 3_000;
@@ -26,10 +28,12 @@ let stack: LocalStack;
 let stripe: Stripe;
 /** DynamoDB commands sent through the stack's client (the handlers' and this test's), with the index each query named. */
 const sent: { command: string; indexName?: string }[] = [];
+let batches: ReturnType<typeof watchBatches>;
 
 beforeAll(async () => {
   stack = await startReconcileStack({ STUCK_ACTION_AFTER_SECONDS: '60', CAPTURE_WARNING_AFTER_HOURS: '1' });
   stripe = stripeFor(stack);
+  batches = watchBatches(stack);
   stack.deps.store.db.middlewareStack.add(
     (next, context) => (args) => {
       const { IndexName } = args.input as { IndexName?: string };
@@ -85,6 +89,8 @@ describe('a run over a table of thousands of healthy payments', () => {
     const aging = [await authorized(location.readers[1]!, 'aged'), await authorized(location.readers[1]!, 'aged')];
     const pastDeadline = await authorized(location.readers[1]!, 'past_deadline');
     const candidates = stuck.length + aging.length + 1;
+    // The payments' own events are applied first: the processor shares the table, and its reads are not the run's.
+    await drained(stack, batches);
     sent.length = 0;
     const requestsBefore = stack.dynamoRequests();
 
