@@ -381,7 +381,8 @@ describe('GET /payments/{id}', () => {
       })
     ).body.payment;
     await presentCard(parts.emulator, readerA1);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The authorization completes once its delay has passed.
+    await emulatorControls(parts.emulator.url).advanceClock(0.3);
     const before = parts.dynamoRequests();
 
     // Act
