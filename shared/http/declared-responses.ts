@@ -2,29 +2,10 @@
  * Each handler declares the statuses and error codes it can answer with, next to its code. `openapi.yaml` is
  * checked against these declarations, and the integration tests check every answer against them.
  */
-import type { ErrorCode } from './errors.ts';
+import { ERROR_STATUS, type ErrorCode } from './errors.ts';
 
 /** Status → error codes answered with it (empty for success statuses). */
 export type DeclaredResponses = Readonly<Record<number, readonly string[]>>;
-
-/** The status each error code is answered with. */
-export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
-  validation_error: 400,
-  invalid_json: 400,
-  unsupported_media_type: 415,
-  unauthorized: 401,
-  forbidden: 403,
-  payment_not_found: 404,
-  reader_not_found: 404,
-  invalid_state: 409,
-  order_conflict: 409,
-  reader_busy: 409,
-  reader_offline: 503,
-  reader_timeout: 504,
-  stripe_unavailable: 502,
-  stripe_timeout: 504,
-  internal_error: 500,
-};
 
 export interface ResponseDeclaration {
   success: number[];

@@ -4,7 +4,7 @@
  * `{"error": {code, message, retryable, details?, requestId}}`. Messages say what to do next in words a cashier's
  * app can show.
  */
-import { type FailureCode, OperationFailure, type ValidationIssue } from '../payments/failures.ts';
+import { OperationFailure, type ValidationIssue } from '../payments/failures.ts';
 
 export interface ApiErrorInit {
   status: number;
@@ -107,25 +107,12 @@ export class ForbiddenError extends ApiError {
 /** Seconds a POS should wait before retrying a command to a busy reader. */
 export const READER_BUSY_RETRY_AFTER_SECONDS = 2;
 
-/** The status each operation outcome is answered with. */
-const FAILURE_STATUS: Record<FailureCode, number> = {
-  invalid_input: 400,
-  payment_not_found: 404,
-  reader_not_found: 404,
-  invalid_state: 409,
-  order_conflict: 409,
-  reader_busy: 409,
-  reader_offline: 503,
-  reader_timeout: 504,
-  stripe_unavailable: 502,
-  stripe_timeout: 504,
-};
-
 /** The answer to an operation's outcome. */
 function failureAnswer(failure: OperationFailure): ApiError {
+  const code: ErrorCode = failure.code === 'invalid_input' ? 'validation_error' : failure.code;
   return new ApiError({
-    status: FAILURE_STATUS[failure.code],
-    code: failure.code === 'invalid_input' ? 'validation_error' : failure.code,
+    status: ERROR_STATUS[code],
+    code,
     message: failure.message,
     retryable: failure.retryable,
     details: failure.details,
@@ -174,3 +161,22 @@ export const ERROR_CODES = [
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** The status each error code is answered with. */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
+  validation_error: 400,
+  invalid_json: 400,
+  unsupported_media_type: 415,
+  unauthorized: 401,
+  forbidden: 403,
+  payment_not_found: 404,
+  reader_not_found: 404,
+  invalid_state: 409,
+  order_conflict: 409,
+  reader_busy: 409,
+  reader_offline: 503,
+  reader_timeout: 504,
+  stripe_unavailable: 502,
+  stripe_timeout: 504,
+  internal_error: 500,
+};
