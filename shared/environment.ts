@@ -29,14 +29,17 @@ function fromEnvironment(): Dependencies {
     },
     stripe() {
       const { STRIPE_API_BASE, STRIPE_TIMEOUT_MS } = this.settings;
-      // Loaded at first use: a function that never calls Stripe does not load the SDK at cold start.
-      stripe ??= Promise.all([stripeSecretKey(this.settings), import('./stripe/client.ts')]).then(
-        ([key, { createStripeClient }]) => createStripeClient(key, STRIPE_API_BASE, STRIPE_TIMEOUT_MS),
-      );
-      // A failed secret read is not kept: the next invocation tries again.
-      stripe.catch(() => {
-        stripe = undefined;
-      });
+      if (stripe === undefined) {
+        // Loaded at first use: a function that never calls Stripe does not load the SDK at cold start.
+        const loading = Promise.all([stripeSecretKey(this.settings), import('./stripe/client.ts')]).then(
+          ([key, { createStripeClient }]) => createStripeClient(key, STRIPE_API_BASE, STRIPE_TIMEOUT_MS),
+        );
+        // A failed secret read is not kept: the next invocation tries again.
+        loading.catch(() => {
+          if (stripe === loading) stripe = undefined;
+        });
+        stripe = loading;
+      }
       return stripe;
     },
   };
