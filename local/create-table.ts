@@ -4,8 +4,10 @@
  */
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -18,6 +20,7 @@ export async function createPaymentsTable(client: DynamoDBClient, name: string):
       new CreateTableCommand({
         TableName: name,
         BillingMode: 'PAY_PER_REQUEST',
+        StreamSpecification: { StreamEnabled: true, StreamViewType: paymentsTable.streamViewType },
         AttributeDefinitions: keyAttributeDefinitions().map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
         KeySchema: [
           { AttributeName: paymentsTable.partitionKey.name, KeyType: 'HASH' },
@@ -34,14 +37,27 @@ export async function createPaymentsTable(client: DynamoDBClient, name: string):
       }),
     );
   } catch (error) {
-    if (error instanceof ResourceInUseException) return;
-    throw error;
+    if (!(error instanceof ResourceInUseException)) throw error;
+    await enableStream(client, name);
+    return;
   }
   await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: name });
   await client.send(
     new UpdateTimeToLiveCommand({
       TableName: name,
       TimeToLiveSpecification: { Enabled: true, AttributeName: paymentsTable.timeToLiveAttribute },
+    }),
+  );
+}
+
+/** A table kept from before the change stream was part of its definition (`LOCAL_DATA_DIR`) gets it now. */
+async function enableStream(client: DynamoDBClient, name: string): Promise<void> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+  if (Table?.StreamSpecification?.StreamEnabled) return;
+  await client.send(
+    new UpdateTableCommand({
+      TableName: name,
+      StreamSpecification: { StreamEnabled: true, StreamViewType: paymentsTable.streamViewType },
     }),
   );
 }

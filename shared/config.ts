@@ -49,6 +49,14 @@ export interface Config {
   RECONCILE_TIME_BUDGET_MS: number;
   /** Minimum spacing of the reconciler's Stripe calls (20/s stays under test mode's 25/s). */
   RECONCILE_STRIPE_CALL_INTERVAL_MS: number;
+
+  /** The WebSocket API's connection management endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
+  LIVE_ENDPOINT?: string;
+  /** The issuer and audiences (comma-separated) of POS tokens, for the WebSocket API's `$connect` authorizer. */
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+  /** Where the issuer publishes its keys; `{JWT_ISSUER}/.well-known/jwks.json` (Cognito's) when unset. */
+  JWKS_URI?: string;
 }
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -135,6 +143,10 @@ export function parseConfig(env: Environment): Config {
     STALE_AUTHORIZATION_ACTION: read.oneOf('STALE_AUTHORIZATION_ACTION', ['capture', 'cancel', 'none'], 'none'),
     RECONCILE_TIME_BUDGET_MS: read.number('RECONCILE_TIME_BUDGET_MS', { min: 1, integer: true }, 45_000),
     RECONCILE_STRIPE_CALL_INTERVAL_MS: read.number('RECONCILE_STRIPE_CALL_INTERVAL_MS', { min: 0, integer: true }, 50),
+    LIVE_ENDPOINT: read.url('LIVE_ENDPOINT'),
+    JWT_ISSUER: read.url('JWT_ISSUER'),
+    JWT_AUDIENCE: read.string('JWT_AUDIENCE'),
+    JWKS_URI: read.url('JWKS_URI'),
   });
   if (read.problems.length > 0) throw new Error(`Invalid configuration: ${read.problems.join('; ')}`);
   return config;

@@ -70,3 +70,15 @@ export const backgroundFunctions = {
   processEvents: { name: 'ProcessStripeEvents', entry: 'functions/webhook/process-events.ts' },
   reconcile: { name: 'Reconcile', entry: 'functions/reconcile/reconcile.ts' },
 } as const;
+
+/**
+ * The live-updates WebSocket API's functions (`shared/live/definition.ts`): the `$connect` authorizer, the
+ * connection's open and close, the client's messages, and the notifier on the table's change stream.
+ */
+export const liveFunctions = {
+  authorize: { name: 'LiveAuthorize', entry: 'functions/live/authorize.ts' },
+  connect: { name: 'LiveConnect', entry: 'functions/live/connect.ts' },
+  disconnect: { name: 'LiveDisconnect', entry: 'functions/live/disconnect.ts' },
+  message: { name: 'LiveMessage', entry: 'functions/live/message.ts' },
+  notify: { name: 'LiveNotify', entry: 'functions/live/notify.ts' },
+} as const;

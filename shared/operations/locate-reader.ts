@@ -4,7 +4,7 @@
  */
 import type { Dependencies } from '../dependencies.ts';
 import { ReaderNotFoundError } from '../payments/failures.ts';
-import { getReaderLocation, putReaderLocation, type ReaderLocation, readerLocationOf } from '../store/readers.ts';
+import { getReaderLocation, type ReaderLocation, readerLocationOf, recordReaders } from '../store/readers.ts';
 import { retrieveReader } from '../stripe/calls.ts';
 import { readerSnapshot } from '../stripe/snapshots.ts';
 import { type Access, visibleReader } from './access.ts';
@@ -21,10 +21,11 @@ export async function locateReader(
 ): Promise<ReaderLocation> {
   const known = cached ?? (await getReaderLocation(deps.store, readerId));
   if (known !== undefined) return visibleReader(access, known);
-  const reader = await retrieveReader(deps, readerId);
-  const location =
-    reader === undefined ? undefined : readerLocationOf(readerSnapshot(reader), new Date(deps.clock.now()));
-  if (location === undefined) throw new ReaderNotFoundError();
-  await putReaderLocation(deps.store, location);
+  const found = await retrieveReader(deps, readerId);
+  const reader = found === undefined ? undefined : readerSnapshot(found);
+  const now = new Date(deps.clock.now());
+  const location = reader === undefined ? undefined : readerLocationOf(reader, now);
+  if (reader === undefined || location === undefined) throw new ReaderNotFoundError();
+  await recordReaders(deps.store, [reader], now);
   return visibleReader(access, location);
 }

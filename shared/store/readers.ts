@@ -1,10 +1,14 @@
 /**
- * The reader → location cache (`READER#{id}` / `READER`), so authorizing a reader command costs no Stripe call.
- * Learned from Stripe the first time a reader is seen, refreshed by `GET /readers` and the reconciler.
+ * Readers as last read from Stripe (`READER#{id}` / `READER`): the reader → location cache, so authorizing a reader
+ * command costs no Stripe call, and the reader's state with a `version` that grows with every change, which the
+ * live updates publish. Learned from Stripe the first time a reader is seen, refreshed by `GET /readers` and the
+ * reconciler; a read that shows nothing new writes nothing.
  */
-import { BatchGetCommand, BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mapConcurrently } from '../concurrency.ts';
 import type { Store } from '../dependencies.ts';
-import type { PaymentRecord, ReaderSnapshot } from '../payments/types.ts';
+import type { PaymentRecord, ReaderActionSnapshot, ReaderSnapshot } from '../payments/types.ts';
 import { PAYMENT_SORT_KEY, paymentFromItem, paymentPk } from './payments.ts';
 
 export const READER_SORT_KEY = 'READER';
@@ -20,10 +24,6 @@ export interface ReaderLocation {
   label: string | null;
   deviceType: string;
   updatedAt: string;
-}
-
-function readerItem(reader: ReaderLocation): Record<string, unknown> {
-  return { pk: readerPk(reader.readerId), sk: READER_SORT_KEY, entity: 'reader', ...reader };
 }
 
 function readerFromItem(item: Record<string, unknown>): ReaderLocation {
@@ -55,20 +55,140 @@ export async function getReaderLocation(store: Store, readerId: string): Promise
   return Item === undefined ? undefined : readerFromItem(Item);
 }
 
-export async function putReaderLocation(store: Store, reader: ReaderLocation): Promise<void> {
-  await store.db.send(new PutCommand({ TableName: store.table, Item: readerItem(reader) }));
+/** A reader as stored, with the version of its latest change. */
+export interface VersionedReader {
+  reader: ReaderSnapshot;
+  version: number;
 }
 
-/** Cache many readers at once (25 per request, DynamoDB's batch limit). */
-export async function putReaderLocations(store: Store, readers: ReaderLocation[]): Promise<void> {
-  for (let start = 0; start < readers.length; start += 25) {
-    let requests: Record<string, unknown>[] | undefined = readers
-      .slice(start, start + 25)
-      .map((reader) => ({ PutRequest: { Item: readerItem(reader) } }));
-    for (let round = 0; requests !== undefined && requests.length > 0 && round < 5; round += 1) {
-      const output = await store.db.send(new BatchWriteCommand({ RequestItems: { [store.table]: requests as never } }));
-      requests = output.UnprocessedItems?.[store.table] as Record<string, unknown>[] | undefined;
+/** What a change of the reader is told by: the fields of the Reader resource. */
+function fingerprintOf(reader: ReaderSnapshot): string {
+  return JSON.stringify([reader.locationId, reader.label, reader.deviceType, reader.status, reader.action]);
+}
+
+/** The reader as stored (its Reader resource fields), when the item holds them. */
+export function readerFromStoredItem(item: Record<string, unknown>): VersionedReader | undefined {
+  if (item.entity !== 'reader' || typeof item.readerId !== 'string') return undefined;
+  return {
+    reader: {
+      id: item.readerId,
+      label: typeof item.label === 'string' ? item.label : null,
+      locationId: typeof item.locationId === 'string' ? item.locationId : null,
+      deviceType: String(item.deviceType ?? ''),
+      status: item.status === 'online' ? 'online' : 'offline',
+      action: (item.action as ReaderActionSnapshot | null | undefined) ?? null,
+    },
+    version: Number(item.version ?? 0),
+  };
+}
+
+/**
+ * Store what Stripe just said of these readers (those without a location are not kept): one batch read, then a
+ * write for each reader that changed. Returns each kept reader with its version.
+ */
+export async function recordReaders(
+  store: Store,
+  readers: readonly ReaderSnapshot[],
+  now: Date,
+): Promise<(VersionedReader & { changed: boolean })[]> {
+  const located = readers.filter((reader) => reader.locationId !== null);
+  const stored = await storedFingerprints(
+    store,
+    located.map((reader) => reader.id),
+  );
+  return mapConcurrently(located, 16, async (reader) => {
+    const fingerprint = fingerprintOf(reader);
+    const current = stored.get(reader.id);
+    if (current?.fingerprint === fingerprint) return { reader, version: current.version, changed: false };
+    return { reader, version: await writeReader(store, reader, fingerprint, now), changed: true };
+  });
+}
+
+async function storedFingerprints(
+  store: Store,
+  readerIds: readonly string[],
+): Promise<Map<string, { fingerprint: string; version: number }>> {
+  const found = new Map<string, { fingerprint: string; version: number }>();
+  for (let start = 0; start < readerIds.length; start += 100) {
+    let keys: Record<string, unknown>[] | undefined = readerIds
+      .slice(start, start + 100)
+      .map((readerId) => ({ pk: readerPk(readerId), sk: READER_SORT_KEY }));
+    for (let round = 0; keys !== undefined && keys.length > 0 && round < 5; round += 1) {
+      const output: BatchGetCommandOutput = await store.db.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [store.table]: {
+              Keys: keys,
+              ProjectionExpression: '#readerId, #fingerprint, #version',
+              ExpressionAttributeNames: {
+                '#readerId': 'readerId',
+                '#fingerprint': 'fingerprint',
+                '#version': 'version',
+              },
+            },
+          },
+        }),
+      );
+      for (const item of output.Responses?.[store.table] ?? []) {
+        found.set(String(item.readerId), {
+          fingerprint: String(item.fingerprint ?? ''),
+          version: Number(item.version ?? 0),
+        });
+      }
+      keys = output.UnprocessedKeys?.[store.table]?.Keys;
     }
+  }
+  return found;
+}
+
+/** Write the reader unless the stored one already says the same (another writer was first); returns its version. */
+async function writeReader(store: Store, reader: ReaderSnapshot, fingerprint: string, now: Date): Promise<number> {
+  try {
+    const { Attributes } = await store.db.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { pk: readerPk(reader.id), sk: READER_SORT_KEY },
+        UpdateExpression:
+          'SET #entity = :entity, #readerId = :readerId, #locationId = :locationId, #label = :label, ' +
+          '#deviceType = :deviceType, #status = :status, #action = :action, #fingerprint = :fingerprint, ' +
+          '#updatedAt = :updatedAt ADD #version :one',
+        ConditionExpression: 'attribute_not_exists(#fingerprint) OR #fingerprint <> :fingerprint',
+        ExpressionAttributeNames: Object.fromEntries(
+          [
+            'entity',
+            'readerId',
+            'locationId',
+            'label',
+            'deviceType',
+            'status',
+            'action',
+            'fingerprint',
+            'updatedAt',
+            'version',
+          ].map((name) => [`#${name}`, name]),
+        ),
+        ExpressionAttributeValues: {
+          ':entity': 'reader',
+          ':readerId': reader.id,
+          ':locationId': reader.locationId,
+          ':label': reader.label,
+          ':deviceType': reader.deviceType,
+          ':status': reader.status,
+          ':action': reader.action,
+          ':fingerprint': fingerprint,
+          ':updatedAt': now.toISOString(),
+          ':one': 1,
+        },
+        ReturnValues: 'UPDATED_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return Number(Attributes?.version ?? 0);
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    // The document client leaves this item as DynamoDB sent it.
+    const version = (error.Item?.version as { N?: string } | undefined)?.N;
+    return Number(version ?? 0);
   }
 }
 

@@ -7,6 +7,10 @@
  * - `ORDER#{locationId}#{orderId}` / `ORDER`      the order's live PaymentIntent and its generation
  * - `READER#{readerId}` / `READER`                reader → location cache (authorizing a reader command costs no Stripe call)
  * - `EVENT#{eventId}` / `EVENT`                   an applied Stripe event (dedupe), expires after `expiresAt`
+ * - `CONNECTION#{connectionId}` / `CONNECTION`    a live-updates WebSocket connection and its topics, expires with it
+ * - `TOPIC#{topic}` / `CONNECTION#{connectionId}` a connection's subscription to a topic (`location#…`, `payment#…`)
+ *
+ * The table's change stream (new and old images) feeds the live-updates notifier (`shared/live/definition.ts`).
  *
  * Indexes (all sparse: an item is in an index only while it carries the index's key attributes):
  * - `byLocation`            payments of one location, newest first
@@ -31,6 +35,8 @@ export const paymentsTable = {
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
   timeToLiveAttribute: 'expiresAt',
+  /** Every change, with the item before and after it: the notifier publishes what a client can see of it. */
+  streamViewType: 'NEW_AND_OLD_IMAGES',
   indexes: {
     byLocation: {
       indexName: 'byLocation',
@@ -67,6 +73,7 @@ export const paymentsTable = {
   partitionKey: KeyAttribute;
   sortKey: KeyAttribute;
   timeToLiveAttribute: string;
+  streamViewType: 'NEW_AND_OLD_IMAGES';
   indexes: Record<string, IndexDefinition>;
 };
 

@@ -250,3 +250,15 @@ export async function listReaders(deps: StripeAccess, locationId?: string): Prom
   if (locationId !== undefined) params.location = locationId;
   return client.terminal.readers.list(params).autoPagingToArray({ limit: 10_000 });
 }
+
+/** Whether Stripe has this Terminal location (a deleted one is gone). */
+export async function locationExists(deps: StripeAccess, id: string): Promise<boolean> {
+  const client = await deps.stripe();
+  try {
+    const location = await client.terminal.locations.retrieve(id);
+    return !('deleted' in location && location.deleted);
+  } catch (error) {
+    if (stripeErrorCode(error) === 'resource_missing') return false;
+    throw error;
+  }
+}

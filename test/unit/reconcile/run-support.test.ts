@@ -5,13 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../shared/config.ts';
 import { paymentRiskMetrics } from '../../../shared/metrics-names.ts';
-import { changedReaderLocations } from '../../../shared/operations/refresh-reader-cache.ts';
 import type { PaymentFlag } from '../../../shared/payments/types.ts';
 import { flagChanges, flagClearedMetrics, flagSetMetrics } from '../../../shared/reconcile/flags.ts';
 import { createRunBudget, createStripeCallPacer } from '../../../shared/reconcile/pacing.ts';
 import { isReplayedAnswer } from '../../../shared/reconcile/run-context.ts';
 import { candidateCutoffs, reconcileSettings, runDeadline } from '../../../shared/reconcile/settings.ts';
-import type { ReaderLocation } from '../../../shared/store/readers.ts';
 import type { Clock } from '../../../shared/time.ts';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
@@ -181,33 +179,6 @@ describe('flagChanges', () => {
       capture_deadline_approaching: 'CaptureDeadlineApproachingCleared',
       authorization_expired: 'AuthorizationsExpiredCleared',
     });
-  });
-});
-
-describe('changedReaderLocations', () => {
-  const reader = (readerId: string, locationId: string): ReaderLocation => ({
-    readerId,
-    locationId,
-    label: `Register ${readerId}`,
-    deviceType: 'simulated_wisepos_e',
-    updatedAt: new Date(NOW).toISOString(),
-  });
-
-  it('writes readers never written, and readers that moved, but not unchanged ones', () => {
-    // Prepare
-    const written = new Map([
-      ['tmr_A', JSON.stringify(['tml_1', 'Register tmr_A', 'simulated_wisepos_e'])],
-      ['tmr_B', JSON.stringify(['tml_1', 'Register tmr_B', 'simulated_wisepos_e'])],
-    ]);
-
-    // Act
-    const changed = changedReaderLocations(
-      [reader('tmr_A', 'tml_1'), reader('tmr_B', 'tml_2'), reader('tmr_C', 'tml_1')],
-      written,
-    );
-
-    // Assess
-    expect(changed.map((entry) => entry.readerId)).toEqual(['tmr_B', 'tmr_C']);
   });
 });
 
