@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const reader = location?.readers[0];
   const lines = [
     `ready in ${((Date.now() - started) / 1000).toFixed(1)} s: POS API at ${state.apiUrl} (details in ${relative(repositoryRoot, DEFAULT_STATE_FILE)})`,
-    `  Stripe emulator ${state.stripe.apiBase} · DynamoDB Local ${state.dynamodb.endpoint} · SQS ${state.sqs.endpoint}`,
+    `  Live updates ${state.liveUrl} · Stripe emulator ${state.stripe.apiBase} · DynamoDB Local ${state.dynamodb.endpoint} · SQS ${state.sqs.endpoint}`,
     '',
     '  Try it:',
     `  TOKEN=$(node -p "require('./.local/stack.json').locations[0].token")`,
@@ -66,6 +66,12 @@ async function main(): Promise<void> {
     `  curl -s -X POST ${state.stripe.apiBase}/v1/test_helpers/terminal/readers/${reader ?? 'tmr_…'}/present_payment_method \\`,
     `    -u ${state.stripe.secretKey}:`,
     `  curl -s ${state.apiUrl}/payments/PAYMENT_ID -H "authorization: Bearer $TOKEN"`,
+    '',
+    "  Watch it live, in another terminal (the location's payments and readers over the WebSocket API):",
+    '  npm run live',
+    '',
+    '  Watch it live (any WebSocket client, e.g. `npx wscat`):',
+    `  npx wscat -c "${state.liveUrl}?token=$TOKEN"   then send {"action":"subscribe","locationId":"${location?.id ?? 'tml_…'}"}`,
     '',
     '  Ctrl-C stops everything.',
   ];

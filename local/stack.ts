@@ -11,8 +11,12 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { backgroundProfiles, routeProfiles } from '../infra/handler-profiles.ts';
 import { parseConfig } from '../shared/config.ts';
 import type { Dependencies } from '../shared/dependencies.ts';
+import { createConnections } from '../shared/live/connections.ts';
+import { MESSAGE_ROUTES, notifierStream } from '../shared/live/definition.ts';
+import type { AuthorizerDependencies, LiveDependencies } from '../shared/live/dependencies.ts';
+import { createTokenVerifier } from '../shared/live/token.ts';
 import { eventQueue } from '../shared/queue/definition.ts';
-import { routes as allRoutes, backgroundFunctions, type RouteDefinition } from '../shared/routes.ts';
+import { routes as allRoutes, backgroundFunctions, liveFunctions, type RouteDefinition } from '../shared/routes.ts';
 import { createDocumentClient } from '../shared/store/client.ts';
 import { createStripeClient } from '../shared/stripe/client.ts';
 import type { Clock } from '../shared/time.ts';
@@ -24,14 +28,18 @@ import { assertPortFree, PortInUseError } from './ports.ts';
 import { type QueuePoller, startQueuePoller } from './queue-poller.ts';
 import { type LocalScheduler, startScheduler } from './scheduler.ts';
 import { type LocalSqs, startSqs } from './sqs.ts';
+import { type StreamPoller, startStreamPoller } from './stream-poller.ts';
 import { type Emulator, type EmulatorClock, startEmulator, type Timing } from './stripe-emulator/index.ts';
+import { type LocalWebSocketGateway, startWebSocketGateway } from './websocket-gateway.ts';
 
 /** Where `npm start` writes what a POS developer (or a script) needs to call the running stack. */
 export const DEFAULT_STATE_FILE = join(repositoryRoot, '.local', 'stack.json');
 
 export interface StackOptions {
-  /** Ports; 0 picks a free one. Defaults: 3000, 4566, 8000, 12111. */
+  /** Ports; 0 picks a free one. Defaults: 3000, 4566, 8000, 12111, 3001. */
   apiPort?: number;
+  /** The live-updates WebSocket API. */
+  wsPort?: number;
   sqsPort?: number;
   dynamoDbPort?: number;
   /**
@@ -55,6 +63,8 @@ export interface StackOptions {
   emulator?: Partial<Timing>;
   /** Route table; `shared/routes.ts` by default (tests swap in fixture handlers). */
   routes?: readonly RouteDefinition[];
+  /** Live updates: how often the table's stream is read when it had nothing new (Lambda: 250 ms); default 50. */
+  streamPollIntervalMs?: number;
   /** Handler entries of the background functions; `shared/routes.ts` by default. */
   processEventsEntry?: string;
   reconcileEntry?: string;
@@ -77,10 +87,14 @@ export interface StackState {
   sqs: { endpoint: string; queueUrl: string; dlqUrl: string };
   locations: { id: string; displayName: string; readers: string[]; token: string }[];
   adminToken: string;
+  liveUrl: string;
 }
 
-/** What every handler of a stack runs on: the operations' dependencies and the event queue's client. */
-export interface StackDependencies extends Dependencies {
+/**
+ * What every handler of a stack runs on: the operations' dependencies, the event queue's client and the live-updates
+ * connections.
+ */
+export interface StackDependencies extends Dependencies, LiveDependencies {
   queue: SQSClient;
 }
 
@@ -104,6 +118,9 @@ export interface LocalStack {
   emulator: Emulator;
   poller: QueuePoller;
   scheduler: LocalScheduler;
+  /** The live-updates WebSocket API and the notifier's stream reader. */
+  live: LocalWebSocketGateway;
+  streamPoller: StreamPoller;
   issuer: JwtIssuer;
   /** A token for these locations (`'*'`: all), signed by the stack's issuer. */
   token(locations: TokenRequest['locations'], request?: Omit<TokenRequest, 'locations'>): Promise<string>;
@@ -134,6 +151,9 @@ const routeTimeouts = Object.fromEntries(
   Object.entries(routeProfiles).map(([name, profile]) => [name, profile.timeoutSeconds]),
 );
 
+/** The live-updates functions' timeouts as the CDK app sets them. */
+const liveProfiles: Record<string, number> = {};
+
 /** Start every part and resolve once all are up (`GET /health` then answers). */
 export async function startStack(options: StackOptions = {}): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
@@ -145,11 +165,13 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     sqs: options.sqsPort ?? 4566,
     dynamodb: options.dynamoDbPort ?? 8000,
     emulator: options.emulatorPort ?? 12111,
+    ws: options.wsPort ?? 3001,
   };
   // Every busy port is reported before anything starts, so a conflict costs nothing to fix.
   await assertPortFree(ports.api, [host], 'API_PORT');
   await assertPortFree(ports.sqs, [host], 'SQS_PORT');
   await assertPortFree(ports.emulator, [host], 'STRIPE_EMULATOR_PORT');
+  await assertPortFree(ports.ws, [host], 'WS_PORT');
   if (options.dynamoDbEndpoint === undefined) await assertPortFree(ports.dynamodb, ['0.0.0.0', host], 'DYNAMODB_PORT');
 
   const issuer = await createJwtIssuer();
@@ -247,13 +269,43 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     );
     let settings = parseConfig({ ...process.env, ...env });
     const stripe = createStripeClient(secretKey, emulator.url, settings.STRIPE_TIMEOUT_MS);
+    const clock = handlerClock(emulator.clock);
+    const authorizerDeps: AuthorizerDependencies = {
+      clock,
+      verifier: createTokenVerifier({ issuer: issuer.issuer, audiences: [issuer.audience], jwks: issuer.jwks }),
+    };
+    const liveFunction = (fn: { name: string; entry: string }, dependencies: () => object): LocalFunction => ({
+      ...fn,
+      timeoutSeconds: liveProfiles[fn.name] ?? 29,
+      root,
+      dependencies,
+    });
+    const live = await startWebSocketGateway({
+      port: ports.ws,
+      host,
+      region,
+      functions: {
+        authorize: liveFunction(liveFunctions.authorize, () => authorizerDeps),
+        connect: liveFunction(liveFunctions.connect, dependencies),
+        disconnect: liveFunction(liveFunctions.disconnect, dependencies),
+        messages: Object.fromEntries(
+          MESSAGE_ROUTES.map((route) => [route, liveFunction(liveFunctions.message, dependencies)]),
+        ),
+      },
+      log,
+    });
+    cleanups.push(() => live.close());
     deps = {
       store: { db, table: tableName },
       stripe: async () => stripe,
       // The emulator's clock: moving its time moves the handlers' time with it.
-      clock: handlerClock(emulator.clock),
+      clock,
       settings,
       queue: sqs.client,
+      connections: createConnections(live.managementEndpoint, region, {
+        accessKeyId: 'local',
+        secretAccessKey: 'local',
+      }),
     };
     const configure = (changes: Record<string, string | undefined>) => {
       for (const [name, value] of Object.entries(changes)) {
@@ -297,6 +349,23 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     });
     cleanups.push(() => scheduler.stop());
 
+    const streamPoller = await startStreamPoller({
+      client: dynamodb.client,
+      endpoint: dynamodb.endpoint,
+      region,
+      tableName,
+      function: liveFunction(liveFunctions.notify, dependencies),
+      batchSize: notifierStream.batchSize,
+      filterPatterns: notifierStream.filterPatterns,
+      bisectBatchOnError: notifierStream.bisectBatchOnError,
+      retryAttempts: notifierStream.retryAttempts,
+      // A table kept across restarts: what changed before this start is not published again.
+      startingPosition: options.dataDir === undefined ? 'TRIM_HORIZON' : 'LATEST',
+      pollIntervalMs: options.streamPollIntervalMs ?? 50,
+      log,
+    });
+    cleanups.push(() => streamPoller.stop());
+
     const state: StackState = {
       apiUrl: gateway.url,
       stripe: { apiBase: emulator.url, secretKey, webhookSecret },
@@ -311,6 +380,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
         })),
       ),
       adminToken: await issuer.sign({ locations: '*', username: 'admin' }),
+      liveUrl: live.url,
     };
 
     const stateFile = options.stateFile === undefined ? DEFAULT_STATE_FILE : options.stateFile;
@@ -333,6 +403,8 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       emulator,
       poller,
       scheduler,
+      live,
+      streamPoller,
       issuer,
       token: (locations, request = {}) => issuer.sign({ ...request, locations }),
       stop: stopAll,

@@ -52,6 +52,8 @@ export interface Config {
 
   /** The WebSocket API's connection management endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
   LIVE_ENDPOINT?: string;
+  /** Topics one live-updates connection may hold at once. */
+  LIVE_MAX_SUBSCRIPTIONS: number;
   /** The issuer and audiences (comma-separated) of POS tokens, for the WebSocket API's `$connect` authorizer. */
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
@@ -144,6 +146,7 @@ export function parseConfig(env: Environment): Config {
     RECONCILE_TIME_BUDGET_MS: read.number('RECONCILE_TIME_BUDGET_MS', { min: 1, integer: true }, 45_000),
     RECONCILE_STRIPE_CALL_INTERVAL_MS: read.number('RECONCILE_STRIPE_CALL_INTERVAL_MS', { min: 0, integer: true }, 50),
     LIVE_ENDPOINT: read.url('LIVE_ENDPOINT'),
+    LIVE_MAX_SUBSCRIPTIONS: read.number('LIVE_MAX_SUBSCRIPTIONS', { min: 1, max: 1000, integer: true }, 100),
     JWT_ISSUER: read.url('JWT_ISSUER'),
     JWT_AUDIENCE: read.string('JWT_AUDIENCE'),
     JWKS_URI: read.url('JWKS_URI'),

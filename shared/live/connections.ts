@@ -20,15 +20,24 @@ export interface Connections {
 /** How long one post may take: a slow connection must not hold the others. */
 const POST_TIMEOUT_MS = 3_000;
 
-export function createConnections(endpoint: string, region: string): Connections {
-  const client = new ApiGatewayManagementApiClient({ endpoint, region, maxAttempts: 2 });
+/** `credentials`: given locally, where the local WebSocket gateway accepts any; on AWS the function's role. */
+export function createConnections(
+  endpoint: string,
+  region: string,
+  credentials?: { accessKeyId: string; secretAccessKey: string },
+): Connections {
+  const client = new ApiGatewayManagementApiClient({
+    endpoint,
+    region,
+    maxAttempts: 2,
+    ...(credentials === undefined ? {} : { credentials }),
+  });
   return {
     async post(connectionId, message) {
       try {
-        await client.send(
-          new PostToConnectionCommand({ ConnectionId: connectionId, Data: JSON.stringify(message) }),
-          { abortSignal: AbortSignal.timeout(POST_TIMEOUT_MS) },
-        );
+        await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: JSON.stringify(message) }), {
+          abortSignal: AbortSignal.timeout(POST_TIMEOUT_MS),
+        });
         return 'sent';
       } catch (error) {
         if (error instanceof GoneException) return 'gone';

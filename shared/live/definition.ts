@@ -12,8 +12,6 @@ export const MESSAGE_ROUTES = ['subscribe', 'unsubscribe', 'ping', '$default'] a
 export const liveLimits = {
   /** A client message larger than this is answered `message_too_large` (API Gateway's own frame limit is 32 KB). */
   maxMessageBytes: 4096,
-  /** Topics one connection may hold at once; one more is answered `too_many_subscriptions`. */
-  maxSubscriptionsPerConnection: 100,
   /** API Gateway closes a connection after 2 hours, or after 10 minutes without a message. */
   maxConnectionSeconds: 2 * 60 * 60,
   idleTimeoutSeconds: 10 * 60,

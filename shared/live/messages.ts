@@ -11,10 +11,7 @@ const Id = z
   .regex(/^[A-Za-z0-9_]+$/, 'Must be a Stripe id such as pi_… or tml_….');
 
 /** Exactly one of `locationId` and `paymentId`. */
-const Subject = z.union([
-  z.strictObject({ locationId: Id }),
-  z.strictObject({ paymentId: Id }),
-]);
+const Subject = z.union([z.strictObject({ locationId: Id }), z.strictObject({ paymentId: Id })]);
 
 export const ClientMessage = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('ping') }),
@@ -26,14 +23,26 @@ export const CLIENT_ACTIONS = ['subscribe', 'unsubscribe', 'ping'] as const;
 
 export type Subject = z.infer<typeof Subject>;
 
-export type ErrorCode =
-  | 'invalid_message'
-  | 'unknown_action'
-  | 'message_too_large'
-  | 'not_found'
-  | 'too_many_subscriptions'
-  | 'token_expired'
-  | 'unavailable';
+export const ERROR_CODES = [
+  'invalid_message',
+  'unknown_action',
+  'message_too_large',
+  'not_found',
+  'too_many_subscriptions',
+  'token_expired',
+  'unavailable',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Every `type` the service sends. */
+export const SERVER_MESSAGE_TYPES = [
+  'pong',
+  'subscribed',
+  'unsubscribed',
+  'payment.updated',
+  'reader.updated',
+  'error',
+] as const;
 
 export type ServerMessage =
   | { type: 'pong' }

@@ -3,7 +3,7 @@
  * state is read, so a change made in between is either in that state or published after it; a client keeps the
  * highest `version` it has seen.
  */
-import { canActFor, type Caller } from '../http/caller.ts';
+import { type Caller, canActFor } from '../http/caller.ts';
 import { liveLimits } from '../live/definition.ts';
 import type { LiveDependencies } from '../live/dependencies.ts';
 import { type ErrorCode, parseClientMessage, type ServerMessage, type Subject } from '../live/messages.ts';
@@ -113,15 +113,16 @@ async function addSubscription(
     connection.connectionId,
     topic,
     connection.expiresAt,
-    liveLimits.maxSubscriptionsPerConnection,
+    deps.settings.LIVE_MAX_SUBSCRIPTIONS,
   );
   if (outcome === 'too_many_subscriptions') {
     return error(
       'too_many_subscriptions',
-      `A connection holds at most ${liveLimits.maxSubscriptionsPerConnection} subscriptions: unsubscribe first.`,
+      `A connection holds at most ${deps.settings.LIVE_MAX_SUBSCRIPTIONS} subscriptions: unsubscribe first.`,
       'subscribe',
     );
   }
-  if (outcome === 'connection_gone') return error('not_found', 'This connection is closing: connect again.', 'subscribe');
+  if (outcome === 'connection_gone')
+    return error('not_found', 'This connection is closing: connect again.', 'subscribe');
   return undefined;
 }

@@ -71,9 +71,7 @@ export async function publish(
   publication: Publication,
   options: { concurrency: number; onFailure?: (connectionId: string, error: unknown) => void },
 ): Promise<Delivery> {
-  const connections = [
-    ...(await subscribersOf(deps.store, publication.topics, Math.floor(deps.clock.now() / 1000))),
-  ];
+  const connections = [...(await subscribersOf(deps.store, publication.topics, Math.floor(deps.clock.now() / 1000)))];
   const delivery: Delivery = { subscribers: connections.length, sent: 0, gone: 0, failed: 0 };
   await mapConcurrently(connections, options.concurrency, async (connectionId) => {
     try {

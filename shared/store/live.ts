@@ -88,7 +88,13 @@ export async function subscribe(
           {
             Put: {
               TableName: store.table,
-              Item: { pk: topicPk(topic), sk: connectionPk(connectionId), entity: 'subscription', connectionId, expiresAt },
+              Item: {
+                pk: topicPk(topic),
+                sk: connectionPk(connectionId),
+                entity: 'subscription',
+                connectionId,
+                expiresAt,
+              },
             },
           },
         ],
