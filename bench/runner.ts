@@ -23,6 +23,7 @@ import {
 } from './scenarios/cold-start.ts';
 import { type EndToEndResult, measureEndToEnd } from './scenarios/end-to-end.ts';
 import { type EventDelivery, type EventDynamoResult, measureEventDynamo } from './scenarios/event-dynamo.ts';
+import { type LiveUpdatesResult, measureFanOut, measurePushVsPoll } from './scenarios/live-updates.ts';
 import {
   MAX_RECONCILER_READ_RATIO,
   measureReconcilerAt,
@@ -47,6 +48,12 @@ export interface BenchScale {
   reconciler: { small: number; large: number; runs: number };
   throughput: { events: number; concurrency: number; duplicateEvery: number; drainTimeoutMs: number };
   coldStart: { runs: number; functions?: readonly string[] };
+  live: {
+    payments: number;
+    lanes: number;
+    pollIntervalMs: number;
+    fanOut: { clients: number; payments: number; lanes: number };
+  };
 }
 
 /** What issue 7 asks for, within about ten minutes on two cores. */
@@ -57,6 +64,7 @@ export const FULL_SCALE: BenchScale = {
   reconciler: { small: 1_000, large: 50_000, runs: 3 },
   throughput: { events: 10_000, concurrency: 50, duplicateEvery: 20, drainTimeoutMs: 8 * 60_000 },
   coldStart: { runs: 7 },
+  live: { payments: 200, lanes: 8, pollIntervalMs: 2_000, fanOut: { clients: 500, payments: 100, lanes: 4 } },
 };
 
 /** A few of everything: the smoke test's scale. */
@@ -67,6 +75,7 @@ export const SMOKE_SCALE: BenchScale = {
   reconciler: { small: 20, large: 120, runs: 1 },
   throughput: { events: 30, concurrency: 5, duplicateEvery: 5, drainTimeoutMs: 60_000 },
   coldStart: { runs: 1, functions: [RECEIVER_FUNCTION, 'Health'] },
+  live: { payments: 4, lanes: 2, pollIntervalMs: 2_000, fanOut: { clients: 20, payments: 3, lanes: 2 } },
 };
 
 /** Everything measured, as `bench/results.json` holds it. */
@@ -82,6 +91,7 @@ export interface BenchResults {
   reconciler?: ReconcilerReadsResult;
   throughput?: WebhookThroughputResult;
   coldStart?: ColdStartResult;
+  live?: LiveUpdatesResult;
   /** Scenarios that failed to run, with their error. */
   errors: Record<string, string>;
   rows: Row[];
@@ -109,6 +119,7 @@ const SECTIONS = {
   endToEnd: '6. End to end: tap -> GET /payments/{id}',
   coldStart: '7. Cold start proxy (import time vs bare SDK handler)',
   size: '8. Bundle size (minified ESM)',
+  live: '9. Live updates: WebSocket push vs polling GET every 2 s',
 } as const;
 
 /** Run every scenario at `scale`, then judge and tabulate. A scenario that throws is reported, not fatal. */
@@ -153,6 +164,15 @@ export async function runBench(scale: BenchScale, options: RunOptions = {}): Pro
     results.apiDynamo = await attempt('DynamoDB requests per API call', () => measureApiDynamo(bench));
     results.eventDynamo = await attempt('DynamoDB requests per webhook event', () => measureEventDynamo(bench));
     results.endToEnd = await attempt('end to end', () => measureEndToEnd(bench, scale.endToEnd));
+    const pushVsPoll = await attempt('live updates: push vs polling', () =>
+      measurePushVsPoll(bench, {
+        payments: scale.live.payments,
+        lanes: scale.live.lanes,
+        pollIntervalMs: scale.live.pollIntervalMs,
+      }),
+    );
+    const fanOut = await attempt('live updates: fan-out', () => measureFanOut(bench, scale.live.fanOut));
+    results.live = { ...(pushVsPoll ? { pushVsPoll } : {}), ...(fanOut ? { fanOut } : {}) };
     const missing = reconcilerMissing();
     const small = missing
       ? undefined
@@ -204,7 +224,95 @@ export function judge(results: BenchResults): Row[] {
     ...endToEndRows(results),
     ...coldStartRows(results),
     ...sizeRows(results),
+    ...liveRows(results),
   ];
+}
+
+/** Push p99 at most this fraction of polling's p50. */
+export const MAX_PUSH_P99_TO_POLL_P50 = 0.1;
+
+function liveRows(results: BenchResults): Row[] {
+  const section = SECTIONS.live;
+  const rows: Row[] = [];
+  const measured = results.live?.pushVsPoll;
+  if (measured === undefined) {
+    rows.push(
+      notMeasured(
+        section,
+        'tap -> payment.updated, push vs polling',
+        'push p99 <= polling p50 / 10',
+        errorOf(results, 'live updates: push'),
+      ),
+    );
+  } else {
+    const ms = (value: number) => formatMs(value);
+    const goal = measured.pollMs.p50 * MAX_PUSH_P99_TO_POLL_P50;
+    rows.push(
+      {
+        section,
+        figure: `push: tap -> payment.updated succeeded (${measured.payments} payments, ${measured.lanes} readers)`,
+        measured: `p50 ${ms(measured.pushMs.p50)}, p99 ${ms(measured.pushMs.p99)}`,
+        goal: 'report',
+        verdict: 'report',
+        why: `max ${ms(measured.pushMs.max)}; the table's stream read every 50 ms when idle (Lambda: 4 times a second)`,
+      },
+      {
+        section,
+        figure: `polling GET every ${measured.pollIntervalMs / 1000} s: tap -> status seen`,
+        measured: `p50 ${ms(measured.pollMs.p50)}, p99 ${ms(measured.pollMs.p99)}`,
+        goal: 'report',
+        verdict: 'report',
+        why: 'the same payments, followed at the same time',
+      },
+      {
+        section,
+        figure: 'push p99 against polling p50',
+        measured: `${ms(measured.pushMs.p99)} vs ${ms(measured.pollMs.p50)} (${(measured.pushMs.p99 / measured.pollMs.p50).toFixed(3)}x)`,
+        goal: `<= ${ms(goal)} (a tenth)`,
+        verdict: measured.pushMs.p99 <= goal ? 'pass' : 'fail',
+      },
+      {
+        section,
+        figure: 'HTTP requests per payment, polling POS vs subscribed POS',
+        measured: `${measured.httpRequestsPerPayment.polling.toFixed(2)} vs ${measured.httpRequestsPerPayment.subscribed.toFixed(2)}`,
+        goal: 'report',
+        verdict: 'report',
+        why: `the create, plus for the polling POS every GET until the outcome (with the tap within one interval of the create; a slower customer costs one GET per ${measured.pollIntervalMs / 1000} s more); the subscribed POS got ${measured.messagesPerPayment.toFixed(2)} WebSocket messages per payment`,
+      },
+    );
+  }
+  const fanOut = results.live?.fanOut;
+  if (fanOut === undefined) {
+    rows.push(
+      notMeasured(
+        section,
+        'fan-out: every client gets every final state',
+        'none lost',
+        errorOf(results, 'live updates: fan'),
+      ),
+    );
+  } else {
+    const complete = fanOut.received === fanOut.expected && fanOut.clientsMissing === 0;
+    rows.push(
+      {
+        section,
+        figure: `fan-out: ${fanOut.clients} clients on one location, ${fanOut.payments} payments`,
+        measured: `${formatCount(fanOut.received)} of ${formatCount(fanOut.expected)} final states`,
+        goal: 'every one, none lost',
+        verdict: complete ? 'pass' : 'fail',
+        ...(complete ? {} : { why: `${fanOut.clientsMissing} client(s) missed a final state` }),
+      },
+      {
+        section,
+        figure: 'fan-out: tap -> final state at each client',
+        measured: `p50 ${formatMs(fanOut.deliveryMs.p50)}, p99 ${formatMs(fanOut.deliveryMs.p99)}`,
+        goal: 'report',
+        verdict: 'report',
+        why: `${formatCount(fanOut.messages)} messages in ${formatMs(fanOut.durationMs)}, everything on this machine's 2 cores (the clients too)`,
+      },
+    );
+  }
+  return rows;
 }
 
 function notMeasured(section: string, figure: string, goal: string, why: string): Row {

@@ -175,6 +175,7 @@ export class BenchStack {
       sqsPort: 0,
       dynamoDbPort: 0,
       emulatorPort: 0,
+      wsPort: 0,
       stateFile: false,
       // The benchmark runs the reconciler itself (`scheduler.runNow()`), so its timer must never fire.
       reconcileIntervalSeconds: 3600,

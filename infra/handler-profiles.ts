@@ -8,18 +8,20 @@
  */
 
 import { eventQueue } from '../shared/queue/definition.ts';
-import type { backgroundFunctions } from '../shared/routes.ts';
+import type { backgroundFunctions, liveFunctions } from '../shared/routes.ts';
 import type { paymentsTable } from '../shared/store/table.ts';
 
 export type IndexName = keyof typeof paymentsTable.indexes;
 
 /**
- * The DynamoDB actions a function may be granted on the table's items. A transaction is authorized part by part
- * (a Put needs `PutItem`, an Update `UpdateItem`, a Delete `DeleteItem`); there is no action of its own for it.
+ * The DynamoDB actions a function may be granted on the table itself (its items, and `Query` of the base table's
+ * keys; an index is granted apart, on its own ARN). A transaction is authorized part by part (a Put needs
+ * `PutItem`, an Update `UpdateItem`, a Delete `DeleteItem`); there is no action of its own for it.
  */
 export type TableItemAction =
   | 'dynamodb:GetItem'
   | 'dynamodb:BatchGetItem'
+  | 'dynamodb:Query'
   | 'dynamodb:PutItem'
   | 'dynamodb:UpdateItem'
   | 'dynamodb:DeleteItem'
@@ -45,6 +47,11 @@ export interface HandlerProfile {
    * URL to shorten a record's retry delay, and sending a body that is not an event straight to the DLQ.
    */
   consumesEvents?: boolean;
+  /**
+   * Posts to live-updates connections: `execute-api:ManageConnections` on the WebSocket stage's
+   * `POST @connections` only, and the stage's connection management URL (`LIVE_ENDPOINT`).
+   */
+  postsToConnections?: boolean;
   /** Reserved concurrency; the webhook receiver's comes from the stage settings. */
   reservedConcurrency?: number;
 }
@@ -61,22 +68,36 @@ const posRoute = { memoryMb: 1024, timeoutSeconds: API_TIMEOUT_SECONDS, stripeSe
 /** Reads a payment (strongly consistent) and stores its changes with version-conditional puts. */
 const paymentReadWrite: readonly TableItemAction[] = ['dynamodb:GetItem', 'dynamodb:PutItem'];
 
+/**
+ * Stores what Stripe said of readers (`recordReaders`): one batch read of the stored ones, then the readers that
+ * changed in one version-conditional put (one reader) or transaction of puts (several).
+ */
+const recordReaders: readonly TableItemAction[] = ['dynamodb:BatchGetItem', 'dynamodb:PutItem'];
+
+/** Removes a live connection (a delete returning its topics) and its subscriptions (batch deletes). */
+const removeConnection: readonly TableItemAction[] = ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
 /** Profiles of the route handlers, by route name (`shared/routes.ts`). */
 export const routeProfiles: Readonly<Record<string, HandlerProfile>> = {
   // Claims the order (put), starts its next generation (update), stores the payment with its order in one
-  // transaction (put + update); reads payments, and reads and fills the reader cache for `readerId`.
-  CreatePayment: { ...posRoute, table: { items: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] } },
+  // transaction (put + update); reads payments, reads the reader cache for `readerId` (get) and, for a reader
+  // not in it yet, stores what Stripe says of it.
+  CreatePayment: {
+    ...posRoute,
+    table: { items: [...paymentReadWrite, 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'] },
+  },
   UpdatePayment: { ...posRoute, table: { items: paymentReadWrite } },
-  // Reads the payment and the reader's cache entry in one batch.
-  ProcessPayment: { ...posRoute, table: { items: ['dynamodb:BatchGetItem', ...paymentReadWrite] } },
+  // Reads the payment and the reader's cache entry in one batch; a reader not in the cache yet is looked up
+  // at Stripe and stored.
+  ProcessPayment: { ...posRoute, table: { items: [...paymentReadWrite, 'dynamodb:BatchGetItem'] } },
   CapturePayment: { ...posRoute, table: { items: paymentReadWrite } },
   CancelPayment: { ...posRoute, table: { items: paymentReadWrite } },
   CancelReaderAction: { ...posRoute, table: { items: paymentReadWrite } },
   // `?refresh=true` re-reads the PaymentIntent and the reader from Stripe and stores what it learnt.
   GetPayment: { ...posRoute, table: { items: paymentReadWrite } },
-  // Both refresh the reader → location cache from Stripe: every reader listed in batches, one reader with a put.
-  ListReaders: { ...posRoute, table: { items: ['dynamodb:BatchWriteItem'] } },
-  GetReader: { ...posRoute, table: { items: ['dynamodb:PutItem'] } },
+  // Both store what Stripe just said of the readers they read, and nothing else.
+  ListReaders: { ...posRoute, table: { items: recordReaders } },
+  GetReader: { ...posRoute, table: { items: recordReaders } },
   // Queries the two listing indexes and nothing else; DynamoDB only, so a short timeout surfaces a
   // problem instead of hiding it.
   ListPayments: { memoryMb: 512, timeoutSeconds: 10, table: { indexes: ['byLocation', 'byCreated'] } },
@@ -105,14 +126,56 @@ export const backgroundProfiles: Readonly<Record<keyof typeof backgroundFunction
     memoryMb: 1024,
     timeoutSeconds: 60,
     // Its cursor item (get, put), payments (version-conditional puts, re-read on a conflict), order claims it
-    // settles (the create path's put + update transaction, an update to set a refused one aside), and the reader
-    // cache it refreshes in batches.
+    // settles (the create path's put + update transaction, an update to set a refused one aside), and the readers
+    // it refreshes from Stripe (a batch read, the ones that changed in one put or transaction).
     table: {
-      items: [...paymentReadWrite, 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
+      items: [...paymentReadWrite, 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'],
       indexes: ['activeReaderActions', 'awaitingCaptureByAge', 'awaitingCaptureByDeadline', 'pendingOrders'],
     },
     stripeSecretKey: true,
     reservedConcurrency: 1,
+  },
+};
+
+/**
+ * Profiles of the live-updates WebSocket API's functions, by `shared/routes.ts` `liveFunctions` key. API Gateway
+ * gives a WebSocket integration 29 s, as the HTTP API does.
+ */
+export const liveProfiles: Readonly<Record<keyof typeof liveFunctions, HandlerProfile>> = {
+  // Checks the `$connect` token against the issuer's keys (fetched once per cold start) and touches nothing
+  // else; a POS waits on it to connect, and RSA verification is CPU work, so more than the smallest size.
+  authorize: { memoryMb: 512, timeoutSeconds: 10 },
+  // Stores the connection (one put); DynamoDB only, so a short timeout.
+  connect: { memoryMb: 512, timeoutSeconds: 10, table: { items: ['dynamodb:PutItem'] } },
+  // Removes the connection and its subscriptions; DynamoDB only.
+  disconnect: { memoryMb: 512, timeoutSeconds: 10, table: { items: removeConnection } },
+  // A POS waits on its answer, like a POS route. Reads a payment (get); subscribes in a transaction (update of
+  // the connection + put of the subscription); unsubscribes (delete + update); stores a location's readers as
+  // Stripe lists them; removes a connection found gone when answering. Calls Stripe (readers, location) and
+  // answers on the connection.
+  message: {
+    memoryMb: 1024,
+    timeoutSeconds: API_TIMEOUT_SECONDS,
+    table: {
+      items: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:BatchGetItem',
+        ...removeConnection,
+      ],
+    },
+    stripeSecretKey: true,
+    postsToConnections: true,
+  },
+  // A cashier waits on what it pushes. Queries a topic's subscriptions on the base table's keys, posts to each
+  // connection (a bounded number at once, each post cut off after 3 s), and removes connections found gone.
+  // A batch is at most `notifierStream.batchSize` records; one that runs out of time is retried (bisected).
+  notify: {
+    memoryMb: 1024,
+    timeoutSeconds: 60,
+    table: { items: ['dynamodb:Query', ...removeConnection] },
+    postsToConnections: true,
   },
 };
 

@@ -1,7 +1,8 @@
 /**
  * The whole service in one stack, wired the way the local stack wires it: the POS API and Stripe's webhook
  * on one HTTP API, the webhook receiver queueing events for the processor, the reconciler on a one-minute
- * schedule, one table, two secrets, and the alarms and dashboard of the payment path.
+ * schedule, the live-updates WebSocket API with its notifier on the table's change stream, one table, two
+ * secrets, and the alarms and dashboard of the payment path.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,8 +12,10 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { eventQueue } from '../shared/queue/definition.ts';
-import { backgroundFunctions, routes } from '../shared/routes.ts';
+import { backgroundFunctions, liveFunctions, routes } from '../shared/routes.ts';
 import { EventQueue } from './constructs/event-queue.ts';
+import { LiveApi } from './constructs/live-api.ts';
+import { LiveNotifierSource } from './constructs/live-notifier-source.ts';
 import { PaymentPathMonitoring } from './constructs/payment-path-monitoring.ts';
 import { PaymentsFunction } from './constructs/payments-function.ts';
 import { PaymentsTable } from './constructs/payments-table.ts';
@@ -23,6 +26,7 @@ import { StripeSecrets } from './constructs/stripe-secrets.ts';
 import {
   backgroundProfiles,
   type HandlerProfile,
+  liveProfiles,
   RECONCILE_TIME_BUDGET_MARGIN_MS,
   routeProfile,
 } from './handler-profiles.ts';
@@ -40,7 +44,7 @@ export interface PaymentsStackProps extends StackProps {
 const WEBHOOK_ROUTE = 'ReceiveStripeWebhook';
 
 export class PaymentsStack extends Stack {
-  /** Every function, by route name or background function name (`shared/routes.ts`). */
+  /** Every function, by route name, background function name or live function name (`shared/routes.ts`). */
   readonly functions = new Map<string, PaymentsFunction>();
   readonly table: PaymentsTable;
   readonly events: EventQueue;
@@ -48,12 +52,16 @@ export class PaymentsStack extends Stack {
   readonly identity: PosIdentity;
   readonly api: PosApi;
   readonly reconcileSchedule: ReconcileSchedule;
+  readonly liveApi: LiveApi;
+  readonly liveNotifierSource: LiveNotifierSource;
   readonly monitoring: PaymentPathMonitoring;
 
   constructor(scope: Construct, id: string, props: PaymentsStackProps) {
     super(scope, id, props);
     const { settings, projectRoot } = props;
-    const entries = [...routes, ...Object.values(backgroundFunctions)].map((handler) => handler.entry);
+    const entries = [...routes, ...Object.values(backgroundFunctions), ...Object.values(liveFunctions)].map(
+      (handler) => handler.entry,
+    );
     const missing = entries.filter((entry) => !existsSync(join(projectRoot, entry)));
     if (missing.length > 0) {
       throw new Error(`Handler entries of shared/routes.ts missing under ${projectRoot}: ${missing.join(', ')}`);
@@ -63,7 +71,9 @@ export class PaymentsStack extends Stack {
     this.events = new EventQueue(this, 'StripeEvents', { settings });
     this.secrets = new StripeSecrets(this, 'Stripe', { settings });
     this.identity = new PosIdentity(this, 'PosIdentity', { settings });
-    const { table, events, secrets, identity } = this;
+    // Before the functions: the ones that post to connections are given the stage's management URL.
+    this.liveApi = new LiveApi(this, 'LiveApi', { settings });
+    const { table, events, secrets, identity, liveApi } = this;
 
     const environmentFor = (profile: HandlerProfile): HandlerEnvironment => ({
       // Every function loads shared/config.ts, which requires the table name even where no access is granted.
@@ -75,6 +85,7 @@ export class PaymentsStack extends Stack {
       ...(profile.webhookSecret ? { STRIPE_WEBHOOK_SECRET_ARN: secrets.webhookSigningSecret.secretArn } : {}),
       ...(profile.sendsEvents || profile.consumesEvents ? { EVENT_QUEUE_URL: events.queue.queueUrl } : {}),
       ...(profile.consumesEvents ? { EVENT_DLQ_URL: events.deadLetterQueue.queueUrl } : {}),
+      ...(profile.postsToConnections ? { LIVE_ENDPOINT: liveApi.callbackUrl } : {}),
     });
 
     const addFunction = (
@@ -92,7 +103,7 @@ export class PaymentsStack extends Stack {
         settings,
         environment: { ...environmentFor(profile), ...extraEnvironment },
       });
-      this.grantProfile(handler, profile, { table, events, secrets });
+      this.grantProfile(handler, profile, { table, events, secrets, liveApi });
       this.functions.set(name, handler);
       return handler;
     };
@@ -140,10 +151,56 @@ export class PaymentsStack extends Stack {
     reconciler.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });
     this.reconcileSchedule = new ReconcileSchedule(this, 'Reconcile', { reconciler: reconciler.function, settings });
 
+    const live = {
+      authorize: addFunction(
+        liveFunctions.authorize.name,
+        liveFunctions.authorize.entry,
+        'Live updates: checks the POS ID token of a WebSocket $connect',
+        liveProfiles.authorize,
+        // The same issuer and audiences as the HTTP API's JWT authorizer.
+        { JWT_ISSUER: identity.issuer, JWT_AUDIENCE: identity.audience.join(',') },
+      ),
+      connect: addFunction(
+        liveFunctions.connect.name,
+        liveFunctions.connect.entry,
+        'Live updates: stores a WebSocket connection',
+        liveProfiles.connect,
+      ),
+      disconnect: addFunction(
+        liveFunctions.disconnect.name,
+        liveFunctions.disconnect.entry,
+        'Live updates: removes a WebSocket connection and its subscriptions',
+        liveProfiles.disconnect,
+      ),
+      message: addFunction(
+        liveFunctions.message.name,
+        liveFunctions.message.entry,
+        "Live updates: answers a client's subscribe, unsubscribe and ping",
+        liveProfiles.message,
+      ),
+      notify: addFunction(
+        liveFunctions.notify.name,
+        liveFunctions.notify.entry,
+        'Live updates: pushes payment and reader changes from the table stream to subscribers',
+        liveProfiles.notify,
+      ),
+    };
+    liveApi.addRoutes({
+      authorize: live.authorize.function,
+      connect: live.connect.function,
+      disconnect: live.disconnect.function,
+      message: live.message.function,
+    });
+    this.liveNotifierSource = new LiveNotifierSource(this, 'LiveNotifierSource', {
+      table: table.table,
+      notifier: live.notify.function,
+      settings,
+    });
+
     this.api = new PosApi(this, 'PosApi', {
       settings,
       routes,
-      functions: new Map([...this.functions].map(([name, handler]) => [name, handler.function])),
+      functions: new Map(routes.map((route) => [route.name, this.functionNamed(route.name).function])),
       jwtIssuer: identity.issuer,
       jwtAudience: identity.audience,
     });
@@ -162,6 +219,11 @@ export class PaymentsStack extends Stack {
       eventQueue: events.queue,
       eventDeadLetterQueue: events.deadLetterQueue,
       scheduleDeadLetterQueue: this.reconcileSchedule.deadLetterQueue,
+      live: {
+        stage: liveApi.stage,
+        notifier: live.notify.function,
+        streamDeadLetterQueue: this.liveNotifierSource.deadLetterQueue,
+      },
     });
 
     const apiUrl = this.api.url;
@@ -169,6 +231,10 @@ export class PaymentsStack extends Stack {
     new CfnOutput(this, 'WebhookUrl', {
       value: `${apiUrl}${webhookRoute.path.replace(/^\//, '')}`,
       description: 'Register this URL as the Stripe webhook endpoint',
+    });
+    new CfnOutput(this, 'LiveUrl', {
+      value: liveApi.url,
+      description: 'WebSocket URL for live updates (connect with ?token=<ID token>)',
     });
     new CfnOutput(this, 'JwtIssuer', { value: identity.issuer });
     if (identity.userPool && identity.client) {
@@ -182,15 +248,23 @@ export class PaymentsStack extends Stack {
     new CfnOutput(this, 'EventQueueUrl', { value: events.queue.queueUrl });
     new CfnOutput(this, 'EventDeadLetterQueueName', { value: events.deadLetterQueue.queueName });
     new CfnOutput(this, 'EventDeadLetterQueueArn', { value: events.deadLetterQueue.queueArn });
+    new CfnOutput(this, 'LiveStreamDeadLetterQueueName', { value: this.liveNotifierSource.deadLetterQueue.queueName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+  }
+
+  /** The function of that name (`shared/routes.ts`). */
+  functionNamed(name: string): PaymentsFunction {
+    const handler = this.functions.get(name);
+    if (handler === undefined) throw new Error(`The stack has no function ${name}`);
+    return handler;
   }
 
   /** Turns a profile into the function's IAM statements: its resources, its actions, nothing more. */
   private grantProfile(
     handler: PaymentsFunction,
     profile: HandlerProfile,
-    resources: { table: PaymentsTable; events: EventQueue; secrets: StripeSecrets },
+    resources: { table: PaymentsTable; events: EventQueue; secrets: StripeSecrets; liveApi: LiveApi },
   ): void {
     const { role } = handler;
     const itemActions = profile.table?.items ?? [];
@@ -226,5 +300,6 @@ export class PaymentsStack extends Stack {
         new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [resources.events.deadLetterQueue.queueArn] }),
       );
     }
+    if (profile.postsToConnections) resources.liveApi.grantPostToConnections(role);
   }
 }

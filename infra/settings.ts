@@ -45,7 +45,7 @@ export interface StageSettings {
   metricsNamespace: string;
   /** Concurrency set aside for the webhook receiver, so POS traffic can never starve Stripe's deliveries. */
   webhookReservedConcurrency: number;
-  /** Default route throttling of the API stage (applies to each route separately). */
+  /** Default route throttling of the HTTP API's and the WebSocket API's stages (applies to each route separately). */
   apiThrottle: { rateLimit: number; burstLimit: number };
   /** Browser origins allowed by CORS; undefined: no CORS configuration at all. */
   corsOrigins?: string[];

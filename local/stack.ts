@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { backgroundProfiles, routeProfiles } from '../infra/handler-profiles.ts';
+import { backgroundProfiles, liveProfiles as liveFunctionProfiles, routeProfiles } from '../infra/handler-profiles.ts';
 import { parseConfig } from '../shared/config.ts';
 import type { Dependencies } from '../shared/dependencies.ts';
 import { createConnections } from '../shared/live/connections.ts';
@@ -108,6 +108,11 @@ export interface LocalStack {
   env: Record<string, string>;
   /** What the handlers run on: this stack's table, emulator, clock and settings (`configure` changes settings). */
   deps: StackDependencies;
+  /**
+   * What the live-updates functions run on: the same, with a DynamoDB client of their own, as their Lambdas have on
+   * AWS, so the notifier's reads are not counted among the API's (`dynamoRequests()`).
+   */
+  liveDeps: StackDependencies;
   /** Change handler settings from now on, as a redeploy with these environment variables would (`undefined` unsets). */
   configure(env: Record<string, string | undefined>): void;
   /** DynamoDB requests the handlers sent so far (the API's request budget). */
@@ -152,7 +157,12 @@ const routeTimeouts = Object.fromEntries(
 );
 
 /** The live-updates functions' timeouts as the CDK app sets them. */
-const liveProfiles: Record<string, number> = {};
+const liveProfiles: Record<string, number> = Object.fromEntries(
+  Object.entries(liveFunctionProfiles).map(([key, profile]) => [
+    liveFunctions[key as keyof typeof liveFunctions].name,
+    profile.timeoutSeconds,
+  ]),
+);
 
 /** Start every part and resolve once all are up (`GET /health` then answers). */
 export async function startStack(options: StackOptions = {}): Promise<LocalStack> {
@@ -181,9 +191,14 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
   const cleanups: (() => Promise<void>)[] = [];
   // Filled in once DynamoDB, SQS and the emulator are up; the gateway answers 503 until then.
   let deps: StackDependencies | undefined;
+  let liveDeps: StackDependencies | undefined;
   const dependencies = () => {
     if (deps === undefined) throw new Error('The stack is still starting');
     return deps;
+  };
+  const liveDependencies = () => {
+    if (liveDeps === undefined) throw new Error('The stack is still starting');
+    return liveDeps;
   };
   const stopAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => log(String(error)));
@@ -286,10 +301,10 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       region,
       functions: {
         authorize: liveFunction(liveFunctions.authorize, () => authorizerDeps),
-        connect: liveFunction(liveFunctions.connect, dependencies),
-        disconnect: liveFunction(liveFunctions.disconnect, dependencies),
+        connect: liveFunction(liveFunctions.connect, liveDependencies),
+        disconnect: liveFunction(liveFunctions.disconnect, liveDependencies),
         messages: Object.fromEntries(
-          MESSAGE_ROUTES.map((route) => [route, liveFunction(liveFunctions.message, dependencies)]),
+          MESSAGE_ROUTES.map((route) => [route, liveFunction(liveFunctions.message, liveDependencies)]),
         ),
       },
       log,
@@ -307,6 +322,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
         secretAccessKey: 'local',
       }),
     };
+    liveDeps = { ...deps, store: { db: createDocumentClient(region, dynamodb.endpoint), table: tableName } };
     const configure = (changes: Record<string, string | undefined>) => {
       for (const [name, value] of Object.entries(changes)) {
         if (value === undefined) delete env[name];
@@ -314,6 +330,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       }
       settings = parseConfig({ ...process.env, ...env });
       if (deps !== undefined) deps.settings = settings;
+      if (liveDeps !== undefined) liveDeps.settings = settings;
     };
 
     const poller = startQueuePoller({
@@ -329,6 +346,8 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
         dependencies,
       },
       batchSize: eventQueue.batchSize,
+      // As many batches at once as the event source mapping's maximum concurrency allows.
+      concurrency: eventQueue.maxConcurrency,
       waitTimeSeconds: options.queue?.waitTimeSeconds ?? 20,
       log,
     });
@@ -354,7 +373,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       endpoint: dynamodb.endpoint,
       region,
       tableName,
-      function: liveFunction(liveFunctions.notify, dependencies),
+      function: liveFunction(liveFunctions.notify, liveDependencies),
       batchSize: notifierStream.batchSize,
       filterPatterns: notifierStream.filterPatterns,
       bisectBatchOnError: notifierStream.bisectBatchOnError,
@@ -395,6 +414,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       state,
       env,
       deps,
+      liveDeps,
       configure,
       dynamoRequests: () => requestCount,
       gateway,

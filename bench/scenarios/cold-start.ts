@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { functionBundling, functionNodeOptions } from '../../infra/bundling.ts';
 import { handlerExists, repositoryRoot } from '../../local/lambda.ts';
-import { backgroundFunctions, routes } from '../../shared/routes.ts';
+import { backgroundFunctions, liveFunctions, routes } from '../../shared/routes.ts';
 import { type Bundle, bundle, importChain } from '../bundle.ts';
 import { median } from '../stats.ts';
 
@@ -31,12 +31,14 @@ export interface FunctionEntry {
   entry: string;
 }
 
-/** Every Lambda function the CDK app builds: one per route, and the background ones. */
+/** Every Lambda function the CDK app builds: one per route, the background ones and the live-updates ones. */
 export function appFunctions(): FunctionEntry[] {
   const byEntry = new Map<string, FunctionEntry>();
   for (const route of routes)
     if (!byEntry.has(route.entry)) byEntry.set(route.entry, { name: route.name, entry: route.entry });
-  for (const fn of Object.values(backgroundFunctions)) byEntry.set(fn.entry, { name: fn.name, entry: fn.entry });
+  for (const fn of [...Object.values(backgroundFunctions), ...Object.values(liveFunctions)]) {
+    byEntry.set(fn.entry, { name: fn.name, entry: fn.entry });
+  }
   return [...byEntry.values()];
 }
 

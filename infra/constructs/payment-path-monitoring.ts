@@ -1,9 +1,10 @@
 /**
- * Alarms on everything that means a payment event is lost, late or money is at risk, all to one SNS topic,
- * and a dashboard of the payment path: POS API → Stripe → webhook → queue → processor, plus the reconciler.
+ * Alarms on everything that means a payment event is lost, late or money is at risk, or that the POS stops
+ * hearing of changes, all to one SNS topic, and a dashboard of the payment path: POS API → Stripe → webhook →
+ * queue → processor, plus the reconciler, and the live updates (table stream → notifier → WebSocket API).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
-import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { HttpApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
   AlarmStatusWidget,
@@ -24,6 +25,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { notifierStream } from '../../shared/live/definition.ts';
 import { paymentRiskMetrics } from '../../shared/metrics-names.ts';
 import { eventQueue } from '../../shared/queue/definition.ts';
 import type { StageSettings } from '../settings.ts';
@@ -40,12 +42,32 @@ export interface PaymentPathMonitoringProps {
   eventQueue: IQueue;
   eventDeadLetterQueue: IQueue;
   scheduleDeadLetterQueue: IQueue;
+  live: {
+    /** The WebSocket API's stage (its metrics carry the API id and the stage). */
+    stage: WebSocketStage;
+    /** The notifier on the table's change stream. */
+    notifier: IFunction;
+    /** Where the stream event source mapping describes a batch the notifier failed for good. */
+    streamDeadLetterQueue: IQueue;
+  };
 }
 
 /** Events are applied within seconds; ten minutes means several failed attempts on the oldest one. */
 const OLDEST_EVENT_AGE_ALARM_SECONDS = 600;
 
 const WEBHOOK_SERVER_ERRORS_METRIC = 'WebhookServerErrors';
+
+/**
+ * The notifier publishes a change within a second of it. A minute behind the stream means the POS hears of
+ * payments late (failing batches retried, or the notifier throttled): the polling fallback is what works then.
+ */
+const NOTIFIER_ITERATOR_AGE_ALARM_MS = 60_000;
+
+/** The Powertools service of the notifier's metrics (`functions/live/notify.ts`). */
+const LIVE_NOTIFIER_SERVICE = 'live-notifier';
+
+/** The notifier's custom metrics per invocation (`functions/live/notify.ts`). */
+const liveDeliveryMetrics = ['LiveMessagesSent', 'LiveConnectionsGone', 'LiveDeliveryFailures'] as const;
 
 export class PaymentPathMonitoring extends Construct {
   readonly topic: Topic;
@@ -106,6 +128,20 @@ export class PaymentPathMonitoring extends Construct {
         period: fiveMinutes,
         label: metricName,
       });
+    const { live } = props;
+    const streamDlqDepth = live.streamDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      statistic: Stats.MAXIMUM,
+      period: oneMinute,
+    });
+    const notifierIteratorAge = live.notifier.metric('IteratorAge', { statistic: Stats.MAXIMUM, period: oneMinute });
+    const liveDelivery = (metricName: (typeof liveDeliveryMetrics)[number]) =>
+      new Metric({
+        namespace: settings.metricsNamespace,
+        metricName,
+        dimensionsMap: { service: LIVE_NOTIFIER_SERVICE },
+        statistic: Stats.SUM,
+        period: oneMinute,
+      });
     const stuckReaders = riskMetric(paymentRiskMetrics.stuckReaders);
     const captureDeadlineApproaching = riskMetric(paymentRiskMetrics.captureDeadlineApproaching);
     const authorizationsExpired = riskMetric(paymentRiskMetrics.authorizationsExpired);
@@ -155,6 +191,28 @@ export class PaymentPathMonitoring extends Construct {
       'The reconciler failed repeatedly: stuck readers and aging authorizations are not being checked.',
     );
     this.alarm(
+      'LiveNotifierErrors',
+      errors(live.notifier),
+      1,
+      'The live-updates notifier failed (crash or timeout): its batch is retried, and the POS hears of changes late.',
+    );
+    this.alarm(
+      'LiveNotifierIteratorAge',
+      notifierIteratorAge,
+      NOTIFIER_ITERATOR_AGE_ALARM_MS,
+      'The live-updates notifier is more than a minute behind the table stream: the POS hears of changes late ' +
+        '(polling still shows them).',
+      ComparisonOperator.GREATER_THAN_THRESHOLD,
+    );
+    this.alarm(
+      'LiveStreamDeadLetters',
+      streamDlqDepth,
+      1,
+      `A batch of table changes failed in the notifier ${notifierStream.retryAttempts} times or aged out: those ` +
+        'changes were never pushed (clients polling or resubscribing still see them). The message names the shard ' +
+        'and sequence numbers.',
+    );
+    this.alarm(
       'StuckReaders',
       stuckReaders,
       1,
@@ -190,7 +248,9 @@ export class PaymentPathMonitoring extends Construct {
       });
     this.dashboard.addWidgets(
       new TextWidget({
-        markdown: `# Payment path (${settings.stage})\nPOS API → Stripe → webhook → SQS → processor; reconciler every minute.`,
+        markdown:
+          `# Payment path (${settings.stage})\nPOS API → Stripe → webhook → SQS → processor; reconciler every ` +
+          'minute; live updates: table stream → notifier → WebSocket API.',
         width: 24,
         height: 2,
       }),
@@ -223,6 +283,27 @@ export class PaymentPathMonitoring extends Construct {
       lambdaGraph('Duration p99', (fn) => fn.metricDuration({ statistic: Stats.p(99), period: oneMinute })),
       lambdaGraph('Throttles', (fn) => fn.metricThrottles({ period: oneMinute })),
     );
+    const liveMetric = (metricName: string) =>
+      live.stage.metric(metricName, { statistic: Stats.SUM, period: oneMinute });
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Live updates: connections and messages',
+        width: 8,
+        left: [liveMetric('ConnectCount'), liveMetric('MessageCount')],
+        right: [liveMetric('ClientError'), liveMetric('IntegrationError'), liveMetric('ExecutionError')],
+      }),
+      new GraphWidget({
+        title: 'Live notifier: stream iterator age (ms) and errors',
+        width: 8,
+        left: [notifierIteratorAge],
+        right: [live.notifier.metricErrors({ period: oneMinute }), streamDlqDepth],
+      }),
+      new GraphWidget({
+        title: 'Live deliveries: sent / connection gone / failed',
+        width: 8,
+        left: liveDeliveryMetrics.map(liveDelivery),
+      }),
+    );
     this.dashboard.addWidgets(
       new GraphWidget({ title: 'Stuck readers', width: 8, left: [stuckReaders] }),
       new GraphWidget({ title: 'Capture deadline approaching', width: 8, left: [captureDeadlineApproaching] }),
@@ -230,12 +311,18 @@ export class PaymentPathMonitoring extends Construct {
     );
   }
 
-  private alarm(id: string, metric: IMetric, threshold: number, description: string): void {
+  private alarm(
+    id: string,
+    metric: IMetric,
+    threshold: number,
+    description: string,
+    comparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+  ): void {
     const alarm = new Alarm(this, id, {
       metric,
       threshold,
       evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      comparisonOperator,
       // No data means nothing happened: no events, no failures, nothing stuck.
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: description,

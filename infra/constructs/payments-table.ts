@@ -1,8 +1,8 @@
 /**
- * The payments table, built from `shared/store/table.ts`: the same keys, indexes and TTL attribute the local
- * stack gives DynamoDB Local, so the two cannot drift apart.
+ * The payments table, built from `shared/store/table.ts`: the same keys, indexes, TTL attribute and change stream
+ * the local stack gives DynamoDB Local, so the two cannot drift apart.
  */
-import { type Attribute, AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { type Attribute, AttributeType, Billing, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { type KeyAttribute, paymentsTable } from '../../shared/store/table.ts';
 import type { IndexName } from '../handler-profiles.ts';
@@ -24,6 +24,8 @@ export class PaymentsTable extends Construct {
       })),
       // Applied-event markers expire on their own after Stripe's retry window.
       timeToLiveAttribute: paymentsTable.timeToLiveAttribute,
+      // Every change with the item before and after it, for the live-updates notifier.
+      dynamoStream: StreamViewType[paymentsTable.streamViewType],
       // POS traffic follows opening hours: on-demand costs nothing at night and never throttles a rush.
       billing: Billing.onDemand(),
       // The table is the record of which payment is authorized or captured: restorable to any second.
@@ -31,6 +33,13 @@ export class PaymentsTable extends Construct {
       deletionProtection: settings.deletionProtection,
       removalPolicy: settings.removalPolicy,
     });
+  }
+
+  /** The ARN of the table's change stream. */
+  get streamArn(): string {
+    const arn = this.table.tableStreamArn;
+    if (arn === undefined) throw new Error('The payments table has no stream');
+    return arn;
   }
 
   /** The ARN of one index, for an IAM statement that allows `Query` on it and nothing else. */

@@ -4,9 +4,15 @@
  * live updates publish. Learned from Stripe the first time a reader is seen, refreshed by `GET /readers` and the
  * reconciler; a read that shows nothing new writes nothing.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type BatchGetCommandOutput, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mapConcurrently } from '../concurrency.ts';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  GetCommand,
+  PutCommand,
+  type PutCommandInput,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Store } from '../dependencies.ts';
 import type { PaymentRecord, ReaderActionSnapshot, ReaderSnapshot } from '../payments/types.ts';
 import { PAYMENT_SORT_KEY, paymentFromItem, paymentPk } from './payments.ts';
@@ -83,8 +89,9 @@ export function readerFromStoredItem(item: Record<string, unknown>): VersionedRe
 }
 
 /**
- * Store what Stripe just said of these readers (those without a location are not kept): one batch read, then a
- * write for each reader that changed. Returns each kept reader with its version.
+ * Store what Stripe just said of these readers (those without a location are not kept): one batch read, then one
+ * write for all the readers that changed, each conditional on the version read, so versions only grow. A reader
+ * another writer changed in between is read and written again. Returns each kept reader with its version.
  */
 export async function recordReaders(
   store: Store,
@@ -92,16 +99,35 @@ export async function recordReaders(
   now: Date,
 ): Promise<(VersionedReader & { changed: boolean })[]> {
   const located = readers.filter((reader) => reader.locationId !== null);
-  const stored = await storedFingerprints(
-    store,
-    located.map((reader) => reader.id),
-  );
-  return mapConcurrently(located, 16, async (reader) => {
-    const fingerprint = fingerprintOf(reader);
-    const current = stored.get(reader.id);
-    if (current?.fingerprint === fingerprint) return { reader, version: current.version, changed: false };
-    return { reader, version: await writeReader(store, reader, fingerprint, now), changed: true };
-  });
+  const recorded = new Map<string, VersionedReader & { changed: boolean }>();
+  let pending = located;
+  for (let round = 0; pending.length > 0; round += 1) {
+    const stored = await storedFingerprints(
+      store,
+      pending.map((reader) => reader.id),
+    );
+    const changed: { reader: ReaderSnapshot; fingerprint: string; version: number }[] = [];
+    for (const reader of pending) {
+      const fingerprint = fingerprintOf(reader);
+      const current = stored.get(reader.id);
+      if (current?.fingerprint === fingerprint)
+        recorded.set(reader.id, { reader, version: current.version, changed: false });
+      else changed.push({ reader, fingerprint, version: current?.version ?? 0 });
+    }
+    const lost = new Set<string>();
+    for (let start = 0; start < changed.length; start += 100) {
+      const chunk = changed.slice(start, start + 100);
+      if (await writeReaders(store, chunk, now)) {
+        for (const { reader, version } of chunk)
+          recorded.set(reader.id, { reader, version: version + 1, changed: true });
+      } else {
+        for (const { reader } of chunk) lost.add(reader.id);
+      }
+    }
+    pending = pending.filter((reader) => lost.has(reader.id));
+    if (pending.length > 0 && round >= 2) throw new Error('Readers kept changing while being stored');
+  }
+  return located.map((reader) => recorded.get(reader.id) as VersionedReader & { changed: boolean });
 }
 
 async function storedFingerprints(
@@ -141,54 +167,54 @@ async function storedFingerprints(
   return found;
 }
 
-/** Write the reader unless the stored one already says the same (another writer was first); returns its version. */
-async function writeReader(store: Store, reader: ReaderSnapshot, fingerprint: string, now: Date): Promise<number> {
+/** The reader's item at its next version. */
+function readerItem(reader: ReaderSnapshot, fingerprint: string, version: number, now: Date): Record<string, unknown> {
+  return {
+    pk: readerPk(reader.id),
+    sk: READER_SORT_KEY,
+    entity: 'reader',
+    readerId: reader.id,
+    locationId: reader.locationId,
+    label: reader.label,
+    deviceType: reader.deviceType,
+    status: reader.status,
+    action: reader.action,
+    fingerprint,
+    version,
+    updatedAt: now.toISOString(),
+  };
+}
+
+/**
+ * Write the changed readers at their next version, each only if its stored version is still the one read: one put,
+ * or one transaction for several. False when another writer was first (nothing is written then).
+ */
+async function writeReaders(
+  store: Store,
+  changed: readonly { reader: ReaderSnapshot; fingerprint: string; version: number }[],
+  now: Date,
+): Promise<boolean> {
+  const puts = changed.map(({ reader, fingerprint, version }) => ({
+    TableName: store.table,
+    Item: readerItem(reader, fingerprint, version + 1, now),
+    ConditionExpression: version === 0 ? 'attribute_not_exists(#version)' : '#version = :version',
+    ExpressionAttributeNames: { '#version': 'version' },
+    ...(version === 0 ? {} : { ExpressionAttributeValues: { ':version': version } }),
+  }));
   try {
-    const { Attributes } = await store.db.send(
-      new UpdateCommand({
-        TableName: store.table,
-        Key: { pk: readerPk(reader.id), sk: READER_SORT_KEY },
-        UpdateExpression:
-          'SET #entity = :entity, #readerId = :readerId, #locationId = :locationId, #label = :label, ' +
-          '#deviceType = :deviceType, #status = :status, #action = :action, #fingerprint = :fingerprint, ' +
-          '#updatedAt = :updatedAt ADD #version :one',
-        ConditionExpression: 'attribute_not_exists(#fingerprint) OR #fingerprint <> :fingerprint',
-        ExpressionAttributeNames: Object.fromEntries(
-          [
-            'entity',
-            'readerId',
-            'locationId',
-            'label',
-            'deviceType',
-            'status',
-            'action',
-            'fingerprint',
-            'updatedAt',
-            'version',
-          ].map((name) => [`#${name}`, name]),
-        ),
-        ExpressionAttributeValues: {
-          ':entity': 'reader',
-          ':readerId': reader.id,
-          ':locationId': reader.locationId,
-          ':label': reader.label,
-          ':deviceType': reader.deviceType,
-          ':status': reader.status,
-          ':action': reader.action,
-          ':fingerprint': fingerprint,
-          ':updatedAt': now.toISOString(),
-          ':one': 1,
-        },
-        ReturnValues: 'UPDATED_NEW',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    return Number(Attributes?.version ?? 0);
+    if (puts.length === 1) await store.db.send(new PutCommand(puts[0] as PutCommandInput));
+    else if (puts.length > 1)
+      await store.db.send(new TransactWriteCommand({ TransactItems: puts.map((Put) => ({ Put })) }));
+    return true;
   } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    // The document client leaves this item as DynamoDB sent it.
-    const version = (error.Item?.version as { N?: string } | undefined)?.N;
-    return Number(version ?? 0);
+    if (error instanceof ConditionalCheckFailedException) return false;
+    if (
+      error instanceof TransactionCanceledException &&
+      (error.CancellationReasons ?? []).some((reason) => reason.Code === 'ConditionalCheckFailed')
+    ) {
+      return false;
+    }
+    throw error;
   }
 }
 

@@ -1,3 +1,8 @@
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -26,6 +31,10 @@ const dynamo = new DynamoDBClient({ region });
 const documents = DynamoDBDocumentClient.from(dynamo);
 const sqs = new SQSClient({ region });
 const secrets = new SecretsManagerClient({ region });
+const connections = new ApiGatewayManagementApiClient({
+  region,
+  endpoint: 'https://abc123.execute-api.us-east-1.amazonaws.com/dev',
+});
 
 const env = {
   EVENT_QUEUE_URL: 'http://127.0.0.1:4566/000000000000/stripe-events',
@@ -53,6 +62,12 @@ describe('the IAM permissions of an SDK call', () => {
       documents,
       new QueryCommand({ TableName, IndexName: 'byLocation', KeyConditionExpression: 'x' }),
       ['dynamodb:Query on table/index/byLocation'],
+    ],
+    [
+      'a query of the table itself',
+      documents,
+      new QueryCommand({ TableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'x' } }),
+      ['dynamodb:Query on table'],
     ],
     [
       'a batch read',
@@ -107,6 +122,18 @@ describe('the IAM permissions of an SDK call', () => {
       sqs,
       new ChangeMessageVisibilityCommand({ QueueUrl: env.EVENT_QUEUE_URL, ReceiptHandle: 'r', VisibilityTimeout: 2 }),
       ['sqs:ChangeMessageVisibility on eventQueue'],
+    ],
+    [
+      'a message to a live-updates connection',
+      connections,
+      new PostToConnectionCommand({ ConnectionId: 'abc=', Data: '{}' }),
+      ['execute-api:ManageConnections on liveApi/POST/@connections'],
+    ],
+    [
+      'closing a live-updates connection',
+      connections,
+      new DeleteConnectionCommand({ ConnectionId: 'abc=' }),
+      ['execute-api:ManageConnections on liveApi/DELETE/@connections'],
     ],
     [
       'a secret read',

@@ -21,7 +21,8 @@ import type {
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { repositoryRoot } from '../../local/lambda.ts';
-import { backgroundFunctions, routes } from '../../shared/routes.ts';
+import { backgroundFunctions, liveFunctions, routes } from '../../shared/routes.ts';
+import { putConnection } from '../../shared/store/live.ts';
 import {
   apiEvent,
   claimsFor,
@@ -77,7 +78,40 @@ async function startSecretsManager(values: Record<string, string>): Promise<Secr
   };
 }
 
+/** API Gateway's connection management API (`@connections`): every post is accepted and kept. */
+interface ConnectionsStandIn {
+  /** The stage's management URL, as `LIVE_ENDPOINT` names it. */
+  url: string;
+  posts: { connectionId: string; message: Record<string, unknown> }[];
+  close(): Promise<void>;
+}
+
+async function startConnectionsApi(): Promise<ConnectionsStandIn> {
+  const posts: ConnectionsStandIn['posts'] = [];
+  const server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => {
+      body += chunk.toString('utf8');
+    });
+    request.on('end', () => {
+      const connection = /^\/dev\/@connections\/([^/?]+)$/.exec(request.url ?? '');
+      if (request.method === 'POST' && connection !== null) {
+        posts.push({ connectionId: decodeURIComponent(connection[1]!), message: JSON.parse(body) });
+      }
+      response.writeHead(connection === null ? 404 : 200);
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/dev`,
+    posts,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
 let secretsManager: SecretsManagerStandIn;
+let connectionsApi: ConnectionsStandIn;
 let parts: LocalParts;
 let warm: { create: HandlerModule; process: HandlerModule; get: HandlerModule };
 
@@ -86,7 +120,9 @@ let warm: { create: HandlerModule; process: HandlerModule; get: HandlerModule };
  * secret cache (kept outside the modules Vitest reloads) empty.
  */
 async function coldStart<T>(name: string): Promise<T> {
-  const fn = [...routes, ...Object.values(backgroundFunctions)].find((candidate) => candidate.name === name);
+  const fn = [...routes, ...Object.values(backgroundFunctions), ...Object.values(liveFunctions)].find(
+    (candidate) => candidate.name === name,
+  );
   if (fn === undefined) throw new Error(`No function ${name}`);
   vi.resetModules();
   clearCaches();
@@ -98,6 +134,7 @@ beforeAll(async () => {
     [KEY_ARN]: 'sk_test_integration',
     [WEBHOOK_SECRET_ARN]: WEBHOOK_SECRET,
   });
+  connectionsApi = await startConnectionsApi();
   parts = await startLocalParts({
     env: {
       STRIPE_SECRET_KEY: '',
@@ -105,6 +142,7 @@ beforeAll(async () => {
       STRIPE_WEBHOOK_SECRET: '',
       STRIPE_WEBHOOK_SECRET_ARN: WEBHOOK_SECRET_ARN,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+      LIVE_ENDPOINT: connectionsApi.url,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       // Every cold start builds its own loggers, from the environment.
@@ -126,6 +164,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await parts?.close();
   await secretsManager?.close();
+  await connectionsApi?.close();
 });
 
 const location = () => parts.locations[0]!;
@@ -354,6 +393,46 @@ describe('a cold start with only the Stripe key’s ARN', () => {
     expect(summary).toMatchObject({ failures: 0 });
     expect(summary?.stripeCalls).toBeGreaterThan(0);
     expect(reads).toEqual([KEY_ARN]);
+  });
+});
+
+describe('a live-updates cold start with only the Stripe key’s ARN', () => {
+  it('LiveMessage reads the key to list the readers of a location subscribed to', async () => {
+    // Prepare
+    const connectionId = `Conn${randomUUID().replaceAll('-', '').slice(0, 12)}=`;
+    const expiresAt = Math.floor(Date.now() / 1000) + 3600;
+    await putConnection(parts.deps.store, {
+      connectionId,
+      sub: 'pos-user-1',
+      locations: location().id,
+      connectedAt: new Date().toISOString(),
+      expiresAt,
+    });
+    const event = {
+      requestContext: {
+        connectionId,
+        routeKey: 'subscribe',
+        authorizer: { sub: 'pos-user-1', locations: location().id, expiresAt },
+      },
+      body: JSON.stringify({ action: 'subscribe', locationId: location().id }),
+      isBase64Encoded: false,
+    };
+
+    // Act
+    let result: APIGatewayProxyStructuredResultV2 | undefined;
+    const reads = await readsDuring(async () => {
+      const { handler } = await coldStart<{
+        handler: (event: unknown, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+      }>(liveFunctions.message.name);
+      result = await handler(event, lambdaContext());
+    });
+
+    // Assess
+    expect(result).toEqual({ statusCode: 200 });
+    expect(reads).toEqual([KEY_ARN]);
+    const answer = connectionsApi.posts.find((post) => post.connectionId === connectionId)?.message;
+    expect(answer).toMatchObject({ type: 'subscribed', locationId: location().id });
+    expect(answer?.readers).toHaveLength(location().readers.length);
   });
 });
 

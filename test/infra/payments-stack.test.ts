@@ -5,10 +5,10 @@ import { Validations } from 'aws-cdk-lib';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backgroundProfiles, type HandlerProfile, routeProfiles } from '../../infra/handler-profiles.ts';
+import { backgroundProfiles, type HandlerProfile, liveProfiles, routeProfiles } from '../../infra/handler-profiles.ts';
 import { paymentRiskMetrics } from '../../shared/metrics-names.ts';
 import { eventQueue } from '../../shared/queue/definition.ts';
-import { backgroundFunctions, routes } from '../../shared/routes.ts';
+import { backgroundFunctions, liveFunctions, routes } from '../../shared/routes.ts';
 import { paymentsTable } from '../../shared/store/table.ts';
 import { actionsOf, logicalId, removeCloudAssembly, roleGrants, type Synthesized, synthesize } from './synth.ts';
 
@@ -40,7 +40,15 @@ const profileOf = (name: string): HandlerProfile => {
   const background = (Object.keys(backgroundFunctions) as (keyof typeof backgroundFunctions)[]).find(
     (key) => backgroundFunctions[key].name === name,
   );
-  const profile = background === undefined ? routeProfiles[name] : backgroundProfiles[background];
+  const live = (Object.keys(liveFunctions) as (keyof typeof liveFunctions)[]).find(
+    (key) => liveFunctions[key].name === name,
+  );
+  const profile =
+    background !== undefined
+      ? backgroundProfiles[background]
+      : live !== undefined
+        ? liveProfiles[live]
+        : routeProfiles[name];
   if (!profile) throw new Error(`no profile for ${name}`);
   return profile;
 };
@@ -55,12 +63,13 @@ const indexArn = (tableId: string, indexName: string) => ({
 const allFunctionNames = [
   ...routes.map((route) => route.name),
   ...Object.values(backgroundFunctions).map((fn) => fn.name),
+  ...Object.values(liveFunctions).map((fn) => fn.name),
 ];
 const posRoutes = routes.filter((route) => route.auth === 'jwt');
 const publicRoutes = routes.filter((route) => route.auth === 'none');
 
 describe('Lambda functions', () => {
-  it('builds one function per route and background function, and nothing else', () => {
+  it('builds one function per route, background and live function, and nothing else', () => {
     // Assess
     dev.template.resourceCountIs('AWS::Lambda::Function', allFunctionNames.length);
     expect([...dev.stack.functions.keys()].sort()).toEqual([...allFunctionNames].sort());
@@ -234,8 +243,8 @@ describe('event queue', () => {
       ([, resource]) => resource.Type === 'AWS::SQS::Queue',
     );
 
-    // Assess
-    expect(queues).toHaveLength(3);
+    // Assess: the event queue, its DLQ, the schedule's DLQ and the notifier's stream DLQ.
+    expect(queues).toHaveLength(4);
     for (const [id, queue] of queues) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
       dev.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -270,8 +279,17 @@ describe('event queue', () => {
   });
 
   it('feeds the processor in batches, reporting failed items only, with bounded concurrency', () => {
-    // Assess
-    dev.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // Prepare
+    const fromQueue = Object.values(resourcesOf(dev.template)).filter(
+      (resource) =>
+        resource.Type === 'AWS::Lambda::EventSourceMapping' &&
+        JSON.stringify(resource.Properties.EventSourceArn) ===
+          JSON.stringify(arnOf(logicalId(dev.stack, dev.stack.events.queue))),
+    );
+
+    // Assess (the other mapping, the table stream's, is live-api.test.ts's)
+    dev.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    expect(fromQueue).toHaveLength(1);
     dev.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: arnOf(logicalId(dev.stack, dev.stack.events.queue)),
       FunctionName: ref(functionId(dev, backgroundFunctions.processEvents.name)),
@@ -314,8 +332,13 @@ describe('payments table', () => {
 });
 
 describe('HTTP API', () => {
+  // The HTTP API's routes; the WebSocket API's are live-api.test.ts's.
   const routeResources = (synth: Synthesized) =>
-    Object.values(resourcesOf(synth.template)).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route');
+    Object.values(resourcesOf(synth.template)).filter(
+      (resource) =>
+        resource.Type === 'AWS::ApiGatewayV2::Route' &&
+        JSON.stringify(resource.Properties.ApiId) === JSON.stringify(ref(logicalId(synth.stack, synth.stack.api.api))),
+    );
   const routeByKey = (synth: Synthesized, key: string) =>
     routeResources(synth).find((resource) => resource.Properties.RouteKey === key)?.Properties;
 
@@ -663,7 +686,13 @@ describe('alarms and dashboard', () => {
     const body = JSON.stringify(dashboard?.Properties.DashboardBody);
 
     // Assess
-    for (const title of ['Alarms', 'Event queue: oldest message', 'Dead-letter queues', 'Stuck readers']) {
+    for (const title of [
+      'Alarms',
+      'Event queue: oldest message',
+      'Dead-letter queues',
+      'Stuck readers',
+      'Live notifier: stream iterator age',
+    ]) {
       expect(body).toContain(title);
     }
   });
@@ -682,6 +711,8 @@ describe('stack outputs', () => {
       'TableName',
       'EventQueueName',
       'EventDeadLetterQueueName',
+      'LiveUrl',
+      'LiveStreamDeadLetterQueueName',
     ]) {
       dev.template.hasOutput(name, {});
     }
@@ -734,8 +765,8 @@ describe('prod and dev', () => {
       (resource) => resource.Type === 'AWS::Logs::LogGroup',
     );
 
-    // Assess
-    expect(logGroups.length).toBe(allFunctionNames.length + 1);
+    // Assess: one per function, and the access logs of the HTTP and the WebSocket API.
+    expect(logGroups.length).toBe(allFunctionNames.length + 2);
     for (const logGroup of logGroups) expect(logGroup.Properties.RetentionInDays).toBe(days);
   });
 });

@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { IndexName } from '../../infra/handler-profiles.ts';
-import { backgroundFunctions, routes } from '../../shared/routes.ts';
+import { backgroundFunctions, liveFunctions, routes } from '../../shared/routes.ts';
 import { paymentsTable } from '../../shared/store/table.ts';
 import { type Permission, permissionKey } from '../support/aws-actions/permissions.ts';
 import {
@@ -33,6 +33,7 @@ interface UnusedGrant {
 const functionNames = [
   ...routes.map((route) => route.name),
   ...Object.values(backgroundFunctions).map((fn) => fn.name),
+  ...Object.values(liveFunctions).map((fn) => fn.name),
 ];
 
 const grantedWithoutUse: readonly UnusedGrant[] = [
@@ -55,6 +56,31 @@ const grantedWithoutUse: readonly UnusedGrant[] = [
     reason:
       'The SQS event source mapping receives and deletes the records with the function’s role (what SqsEventSource ' +
       'grants); locally the stack’s queue poller does that, outside the function.',
+  },
+  {
+    functions: [liveFunctions.notify.name],
+    actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
+    resource: 'tableStream',
+    reason:
+      'The DynamoDB event source mapping reads the table’s stream with the function’s role (what DynamoEventSource ' +
+      'grants); locally the stack’s stream poller does that, outside the function.',
+  },
+  {
+    functions: [liveFunctions.notify.name],
+    actions: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+    resource: 'liveStreamDeadLetterQueue',
+    reason:
+      'The event source mapping describes a stream batch that failed for good in its on-failure queue, with the ' +
+      'function’s role (what SqsDlq grants); the function itself never sends to it.',
+  },
+  {
+    functions: [liveFunctions.message.name],
+    actions: ['dynamodb:BatchWriteItem'],
+    resource: 'table',
+    reason:
+      'A connection found gone when its answer is posted is removed with its subscriptions (batch deletes, ' +
+      'shared/store/live.ts); that needs a client that leaves between sending a frame and its answer, a race no ' +
+      'test makes. The notifier’s and $disconnect’s removals are reached.',
   },
   {
     functions: [backgroundFunctions.processEvents.name],
@@ -105,6 +131,11 @@ function resourceNames(functionName: string): Map<string, string> {
     [arn(stack.events.deadLetterQueue.queueArn), 'eventDeadLetterQueue'],
     [arn(stack.secrets.secretKey.secretArn), 'stripeSecretKey'],
     [arn(stack.secrets.webhookSigningSecret.secretArn), 'webhookSigningSecret'],
+    [arn(stack.table.streamArn), 'tableStream'],
+    [arn(stack.liveNotifierSource.deadLetterQueue.queueArn), 'liveStreamDeadLetterQueue'],
+    // As `test/support/aws-actions/permissions.ts` names a call of the connection management API.
+    [arn(stack.liveApi.connectionsArn('POST')), 'liveApi/POST/@connections'],
+    [arn(stack.liveApi.connectionsArn('DELETE')), 'liveApi/DELETE/@connections'],
   ]);
   for (const index of Object.keys(paymentsTable.indexes) as IndexName[]) {
     names.set(arn(stack.table.indexArn(index)), `table/index/${paymentsTable.indexes[index].indexName}`);

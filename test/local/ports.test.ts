@@ -25,6 +25,7 @@ async function stackOptions(overrides: StackOptions): Promise<StackOptions> {
     sqsPort: await freePort(),
     dynamoDbPort: await freePort(),
     emulatorPort: await freePort(),
+    wsPort: await freePort(),
     stateFile: false,
     log: () => undefined,
     ...overrides,
@@ -37,6 +38,7 @@ describe('a port already in use', () => {
     { variable: 'SQS_PORT', option: 'sqsPort' },
     { variable: 'DYNAMODB_PORT', option: 'dynamoDbPort' },
     { variable: 'STRIPE_EMULATOR_PORT', option: 'emulatorPort' },
+    { variable: 'WS_PORT', option: 'wsPort' },
   ] as const)('stops the start with an error naming the port and $variable', async ({ variable, option }) => {
     // Prepare
     const options = await stackOptions({ [option]: busyPort });

@@ -35,7 +35,16 @@ describe('the local stack', () => {
     const state = JSON.parse(await readFile(stateFile, 'utf8')) as StackState;
 
     // Assess
-    expect(Object.keys(state).sort()).toEqual(['adminToken', 'apiUrl', 'dynamodb', 'locations', 'sqs', 'stripe']);
+    expect(Object.keys(state).sort()).toEqual([
+      'adminToken',
+      'apiUrl',
+      'dynamodb',
+      'liveUrl',
+      'locations',
+      'sqs',
+      'stripe',
+    ]);
+    expect(state.liveUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     expect(state.apiUrl).toBe(stack.apiUrl);
     expect(state.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(state.stripe).toEqual({

@@ -35,6 +35,7 @@ export function startTestStack(
     sqsPort: 0,
     dynamoDbPort: 0,
     emulatorPort: 0,
+    wsPort: 0,
     stateFile: false,
     // The run's DynamoDB Local, with a table of this stack's own.
     ...(shared === undefined ? {} : { dynamoDbEndpoint: shared, tableName: `payments-${randomUUID().slice(0, 8)}` }),

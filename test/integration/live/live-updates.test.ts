@@ -473,7 +473,7 @@ describe('the notifier failing', () => {
     await client.request({ action: 'subscribe', paymentId: payment.id });
     let failures = 3;
     const name = 'failTopicQueries';
-    stack.deps.store.db.middlewareStack.add(
+    stack.liveDeps.store.db.middlewareStack.add(
       (next) => async (args) => {
         const input = args.input as { ExpressionAttributeValues?: Record<string, unknown> };
         const key = JSON.stringify(input.ExpressionAttributeValues ?? {});
@@ -500,7 +500,7 @@ describe('the notifier failing', () => {
       expect(latestPayment(client.messages, payment.id)).toEqual(canceled);
       expect(stack.streamPoller.failed).toEqual([]);
     } finally {
-      stack.deps.store.db.middlewareStack.remove(name);
+      stack.liveDeps.store.db.middlewareStack.remove(name);
     }
   });
 });

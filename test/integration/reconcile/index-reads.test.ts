@@ -114,10 +114,14 @@ describe('a run over a table of thousands of healthy payments', () => {
       'awaitingCaptureByAge',
       'pendingOrders',
     ]);
-    // Besides the four index queries, one read: where the previous run stopped.
-    expect(reads).toHaveLength(5);
-    // Each candidate costs at most one write here; nothing grows with the 3,000 healthy payments.
-    expect(requests).toBeLessThanOrEqual(reads.length + candidates + 2);
+    // Besides the four index queries, two reads: where the previous run stopped, and the stored readers (one batch per
+    // 100 readers, to write only those whose state changed).
+    expect(reads).toHaveLength(6);
+    expect(reads.filter(({ command }) => command.startsWith('BatchGet'))).toHaveLength(1);
+    // Each candidate costs at most one write here, each reader whose state changed one more; nothing grows with the
+    // 3,000 healthy payments.
+    expect(requests).toBeLessThanOrEqual(reads.length + candidates + 2 + summary.readersCached);
+    expect(summary.readersCached).toBeLessThanOrEqual(stack.state.locations.flatMap((l) => l.readers).length);
     // Four queries of a few items each: well under 1 capacity unit apiece (a scan would need hundreds).
     expect(summary.indexCapacityUnits).toBeLessThan(6);
     for (const payment of stuck) {

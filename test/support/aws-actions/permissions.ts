@@ -1,7 +1,7 @@
 /**
  * The IAM permissions an AWS SDK call needs: the action IAM checks (which is not always the API operation's name)
- * on each resource the call touches, the resource named as the stack names it (`table`, `eventQueue` …) so a
- * recorded call and a template statement can be compared.
+ * on each resource the call touches, the resource named as the stack names it (`table`, `eventQueue`,
+ * `liveApi/POST/@connections` …) so a recorded call and a template statement can be compared.
  */
 
 /** One permission: an IAM action (`dynamodb:GetItem`) on a named resource (`table`, `table/index/byLocation`). */
@@ -45,6 +45,18 @@ const servicePrefixes: Readonly<Record<string, string>> = {
   DynamoDB: 'dynamodb',
   SQS: 'sqs',
   'Secrets Manager': 'secretsmanager',
+  ApiGatewayManagementApi: 'execute-api',
+};
+
+/**
+ * The connection management API of the live-updates WebSocket API (`@connections`): every operation is
+ * `execute-api:ManageConnections`, authorized on the stage's `{method}/@connections/{connectionId}`. The service
+ * has one such API, named `liveApi` here and in the role check, whatever endpoint the handlers were given.
+ */
+const connectionMethods: Readonly<Record<string, string>> = {
+  PostToConnection: 'POST',
+  GetConnection: 'GET',
+  DeleteConnection: 'DELETE',
 };
 
 /** DynamoDB's transaction parts are authorized as the single-item actions they stand for; there is no TransactWriteItems action. */
@@ -72,6 +84,15 @@ export function permissionsOf(call: SdkCall, env: HandlerEnvironment): Permissio
   const prefix = servicePrefixes[call.service];
   if (prefix === undefined) return [{ action: `${call.service}:${call.operation}`, resource: '(unknown service)' }];
   if (prefix === 'dynamodb') return dynamoPermissions(call);
+  if (prefix === 'execute-api') {
+    const method = connectionMethods[call.operation];
+    return [
+      {
+        action: 'execute-api:ManageConnections',
+        resource: method === undefined ? `liveApi (${call.operation})` : `liveApi/${method}/@connections`,
+      },
+    ];
+  }
   if (prefix === 'sqs') {
     const action = `sqs:${sqsBatchActions[call.operation] ?? call.operation}`;
     return [{ action, resource: queueName(String(call.input.QueueUrl ?? ''), env) }];

@@ -1,11 +1,11 @@
 /**
- * A Vite plugin for test runs: rewrites each handler entry of `shared/routes.ts` so that its exported `handler`
- * runs as its function (`attribution.ts`). Only `export const handler = …` is supported; an entry written another
- * way fails the transform loudly instead of leaving its AWS calls unattributed.
+ * A Vite plugin for test runs: rewrites each handler entry of `shared/routes.ts` (routes, background and live
+ * functions) so that its exported `handler` runs as its function (`attribution.ts`). Only `export const handler = …`
+ * is supported; an entry written another way fails the transform loudly instead of leaving its AWS calls unattributed.
  */
 import { resolve } from 'node:path';
 import type { Plugin } from 'vitest/config';
-import { backgroundFunctions, routes } from '../../../shared/routes.ts';
+import { backgroundFunctions, liveFunctions, routes } from '../../../shared/routes.ts';
 
 const HANDLER_EXPORT = /^export const handler\b/m;
 const attribution = resolve(import.meta.dirname, 'attribution.ts');
@@ -13,7 +13,10 @@ const attribution = resolve(import.meta.dirname, 'attribution.ts');
 /** The plugin, for the handler entries under `root` (the repository root). */
 export function attributeHandlers(root: string): Plugin {
   const functionOf = new Map(
-    [...routes, ...Object.values(backgroundFunctions)].map((fn) => [resolve(root, fn.entry), fn.name]),
+    [...routes, ...Object.values(backgroundFunctions), ...Object.values(liveFunctions)].map((fn) => [
+      resolve(root, fn.entry),
+      fn.name,
+    ]),
   );
   return {
     name: 'attribute-handlers',

@@ -5,12 +5,13 @@
  * its SQS poller, a test reading the table) are not the functions' and are not recorded.
  *
  * Every SDK client's `send` is the one of `@smithy/core`'s `Client` (the document client's too), so patching it
- * once sees DynamoDB, SQS and the Secrets Manager client Powertools builds. A client stubbed with
- * aws-sdk-client-mock sends nothing, and nothing is recorded for it.
+ * once sees DynamoDB, SQS, API Gateway's connection management API and the Secrets Manager client Powertools builds.
+ * A client stubbed with aws-sdk-client-mock sends nothing, and nothing is recorded for it.
  */
 import { appendFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -48,7 +49,7 @@ if (file !== state.file) {
 
 if (!state.patched) {
   const base = Object.getPrototypeOf(DynamoDBClient.prototype) as SdkClient;
-  for (const client of [DynamoDBDocumentClient, SQSClient, SecretsManagerClient]) {
+  for (const client of [DynamoDBDocumentClient, SQSClient, SecretsManagerClient, ApiGatewayManagementApiClient]) {
     if (!(client.prototype instanceof (base.constructor as new () => unknown))) {
       throw new Error(`${client.name} does not extend the SDK client the recorder patches: AWS calls would go unseen`);
     }
