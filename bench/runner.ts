@@ -64,7 +64,7 @@ export const FULL_SCALE: BenchScale = {
   reconciler: { small: 1_000, large: 50_000, runs: 3 },
   throughput: { events: 10_000, concurrency: 50, duplicateEvery: 20, drainTimeoutMs: 8 * 60_000 },
   coldStart: { runs: 7 },
-  live: { payments: 200, lanes: 8, pollIntervalMs: 2_000, fanOut: { clients: 500, payments: 100, lanes: 4 } },
+  live: { payments: 200, lanes: 4, pollIntervalMs: 2_000, fanOut: { clients: 500, payments: 100, lanes: 4 } },
 };
 
 /** A few of everything: the smoke test's scale. */
@@ -228,6 +228,10 @@ export function judge(results: BenchResults): Row[] {
   ];
 }
 
+/** How often an idle stream is read: by Lambda's event source mapping, and by the local stack's reader. */
+const AWS_STREAM_POLL_MS = 250;
+const LOCAL_STREAM_POLL_MS = 50;
+
 /** Push p99 at most this fraction of polling's p50. */
 export const MAX_PUSH_P99_TO_POLL_P50 = 0.1;
 
@@ -270,6 +274,7 @@ function liveRows(results: BenchResults): Row[] {
         measured: `${ms(measured.pushMs.p99)} vs ${ms(measured.pollMs.p50)} (${(measured.pushMs.p99 / measured.pollMs.p50).toFixed(3)}x)`,
         goal: `<= ${ms(goal)} (a tenth)`,
         verdict: measured.pushMs.p99 <= goal ? 'pass' : 'fail',
+        why: `on AWS the stream's event source mapping polls 4 times a second, up to ${ms(AWS_STREAM_POLL_MS - LOCAL_STREAM_POLL_MS)} more than here: push p99 about ${ms(measured.pushMs.p99 + AWS_STREAM_POLL_MS - LOCAL_STREAM_POLL_MS)}, ${((measured.pushMs.p99 + AWS_STREAM_POLL_MS - LOCAL_STREAM_POLL_MS) / measured.pollMs.p50).toFixed(2)}x polling's p50`,
       },
       {
         section,
@@ -277,7 +282,7 @@ function liveRows(results: BenchResults): Row[] {
         measured: `${measured.httpRequestsPerPayment.polling.toFixed(2)} vs ${measured.httpRequestsPerPayment.subscribed.toFixed(2)}`,
         goal: 'report',
         verdict: 'report',
-        why: `the create, plus for the polling POS every GET until the outcome (with the tap within one interval of the create; a slower customer costs one GET per ${measured.pollIntervalMs / 1000} s more); the subscribed POS got ${measured.messagesPerPayment.toFixed(2)} WebSocket messages per payment`,
+        why: `the create, plus for the polling POS every GET from the tap to the outcome (each second the customer takes to tap costs it ${(1000 / measured.pollIntervalMs).toFixed(1)} GET more); the subscribed POS sends none and got ${measured.messagesPerPayment.toFixed(2)} WebSocket messages per payment`,
       },
     );
   }

@@ -24,6 +24,8 @@ export const handlerTunables = {
   readerTimeoutRetries: 'READER_TIMEOUT_RETRIES',
   readerTimeoutRetryDelayMs: 'READER_TIMEOUT_RETRY_DELAY_MS',
   reconcileStripeCallIntervalMs: 'RECONCILE_STRIPE_CALL_INTERVAL_MS',
+  liveMaxSubscriptions: 'LIVE_MAX_SUBSCRIPTIONS',
+  jwksUri: 'JWKS_URI',
 } as const satisfies Record<string, keyof Config>;
 
 export type HandlerEnvironment = Partial<Record<keyof Config, string>>;

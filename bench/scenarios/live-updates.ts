@@ -3,9 +3,9 @@
  *
  * Push vs polling: each payment is created on a reader (automatic capture) and, from then on, followed two ways at
  * once: by a WebSocket client subscribed to the location, and by a POS polling `GET /payments/{id}` every 2 s
- * (the field's usual interval). The customer taps after a random pause within the polling interval, as a real tap
- * falls anywhere between two polls. Each figure is tap → `succeeded` seen. Payments run in lanes, one per reader
- * (extra simulated readers are registered for it), so the run takes about a minute.
+ * (the field's usual interval), whose next poll after the tap falls anywhere in the interval, as a real tap falls
+ * anywhere between two polls. Each figure is tap → `succeeded` seen. Payments run in lanes, one per reader (extra
+ * simulated readers are registered for it), so the run takes about a minute.
  *
  * Fan-out: `clients` connections subscribed to one location, then `payments` payments; every client must get every
  * payment's final state; each delivery is timed from the tap.
@@ -28,7 +28,10 @@ export interface PushVsPollResult {
   pollIntervalMs: number;
   pushMs: LatencyFigures;
   pollMs: LatencyFigures;
-  /** HTTP requests per payment: the create (with the reader) and, for the polling POS, every GET until the outcome. */
+  /**
+   * HTTP requests per payment: the create (with the reader) and, for the polling POS, every GET from the tap until
+   * the outcome (a POS also polls while the customer reaches for the card: one more GET per interval of that).
+   */
   httpRequestsPerPayment: { polling: number; subscribed: number };
   /** WebSocket messages the subscribed POS received per payment (each a change it could see). */
   messagesPerPayment: number;
@@ -163,12 +166,13 @@ export async function measurePushVsPoll(
           const payment = await createPayment(bench, { captureMethod: 'automatic', readerId });
           creates += 1;
           const pushed = succeeded(subscriber, payment.id);
-          // The polling POS: GET now and every interval, until the outcome shows.
-          const pollStarted = performance.now();
+          // The polling POS polls every interval; the tap falls anywhere between two of its polls.
+          const tapped = performance.now();
+          await bench.tap(readerId);
+          const firstPoll = tapped + Math.random() * options.pollIntervalMs;
           const polled = (async () => {
             for (let n = 0; ; n += 1) {
-              const due = pollStarted + n * options.pollIntervalMs;
-              await sleep(Math.max(0, due - performance.now()));
+              await sleep(Math.max(0, firstPoll + n * options.pollIntervalMs - performance.now()));
               gets += 1;
               const read = await bench.api<{ payment: { status: string } }>('GET', `/payments/${payment.id}`, {
                 token: bench.location.token,
@@ -177,9 +181,6 @@ export async function measurePushVsPoll(
               if (n > 30) throw new Error(`payment ${payment.id}: not succeeded after ${n} polls`);
             }
           })();
-          await sleep(Math.random() * options.pollIntervalMs);
-          const tapped = performance.now();
-          await bench.tap(readerId);
           const [pushedAt, polledAt] = await Promise.all([pushed, polled]);
           push.push(pushedAt - tapped);
           poll.push(polledAt - tapped);

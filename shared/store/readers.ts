@@ -88,6 +88,9 @@ export function readerFromStoredItem(item: Record<string, unknown>): VersionedRe
   };
 }
 
+/** Each round, a writer that lost a race reads again; someone wins every round, so racers are done within their number. */
+const MAX_WRITE_ROUNDS = 10;
+
 /**
  * Store what Stripe just said of these readers (those without a location are not kept): one batch read, then one
  * write for all the readers that changed, each conditional on the version read, so versions only grow. A reader
@@ -125,7 +128,7 @@ export async function recordReaders(
       }
     }
     pending = pending.filter((reader) => lost.has(reader.id));
-    if (pending.length > 0 && round >= 2) throw new Error('Readers kept changing while being stored');
+    if (pending.length > 0 && round >= MAX_WRITE_ROUNDS) throw new Error('Readers kept changing while being stored');
   }
   return located.map((reader) => recorded.get(reader.id) as VersionedReader & { changed: boolean });
 }

@@ -17,6 +17,7 @@ import { captureOutput, findLeaks, type Leak, TEST_CARDS } from '../support/log-
 import { webhookAttempts } from '../support/probes.ts';
 import { type Register, Workload, type WorkloadStats } from './cashiers.ts';
 import { FaultInjector } from './faults.ts';
+import { liveProblems, liveSettled, watchLocation } from './live.ts';
 import { seededRandom } from './random.ts';
 import { startChaosStack } from './stack.ts';
 import { settle, type Verification, verify } from './verify.ts';
@@ -58,6 +59,8 @@ export interface ChaosReport {
   /** Seconds spent starting the stack, under load, settling and checking. */
   phases: { start: number; load: number; settle: number; verify: number };
   verification: Verification;
+  /** Messages the location's live subscribers received. */
+  liveMessages: number;
   logLines: number;
   leaks: Leak[];
   /** Everything that went wrong; a good run has none. */
@@ -99,6 +102,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       reconciler.failures += (summary?.failures ?? 0) + (outcome.error === undefined ? 0 : 1);
     });
 
+    // A POS per location follows everything live from the start.
+    const watchers = await Promise.all(stack.state.locations.map((location) => watchLocation(stack, location)));
     const registers: Register[] = stack.state.locations.flatMap((location) =>
       location.readers.map((readerId) => ({ locationId: location.id, token: location.token, readerId })),
     );
@@ -129,6 +134,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     phase.settle = lap();
     const verification = await verify(stack, stripe, { poisonSent: faults.poisonSent, quietMs: QUIET_MS });
     const deliveries = await webhookAttempts(stack);
+    await liveSettled(stack, QUIET_MS);
+    const live = {
+      messages: watchers.reduce((total, watcher) => total + watcher.messages, 0),
+      problems: await liveProblems(stack, watchers),
+    };
+    await Promise.all(watchers.map((watcher) => watcher.close()));
     phase.verify = lap();
 
     const lines = output.lines();
@@ -140,6 +151,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const problems = [
       ...workload.stats.problems,
       ...verification.problems,
+      ...live.problems,
       ...leaks.map((leak) => `${leak.kind} in a log line: ${leak.line.slice(0, 200)}`),
     ];
     // What the handlers and the stack logged, for whoever looks into a problem (the seed alone replays the
@@ -171,6 +183,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         failedDeliveries: deliveries.filter((delivery) => delivery.status !== 200).length,
       },
       reconciler,
+      liveMessages: live.messages,
       phases: { start: phase.start, load: phase.load, settle: phase.settle, verify: phase.verify },
       verification,
       logLines: lines.length,
@@ -220,6 +233,7 @@ export function formatReport(report: ChaosReport): string {
     ...v.behindBeforeRefresh.map((line) => `    behind before the refresh: ${line}`),
     `  captured ${v.captured} PaymentIntents, at most ${v.mostCapturesOfOnePaymentIntent} capture each; ` +
       `at most ${v.mostLivePaymentIntentsOfOneOrder} live PaymentIntent per order`,
+    `  live updates: ${report.liveMessages} messages to the locations' subscribers, each ending on every payment as stored`,
     `  DLQ: ${v.deadLetters} messages, all of them the ${report.poisonSent} poisoned on purpose (${v.deadLetterCopies} sent twice after a failed record)`,
     `  logs: ${report.logLines} lines scanned, ${report.leaks.length} with a secret or card number`,
     `  refusals: ${refusals.join('; ') || 'none'}`,
