@@ -23,6 +23,7 @@ const SDK_CLIENTS: Record<string, string> = {
   '@aws-sdk/lib-dynamodb': 'DynamoDBDocumentClient',
   '@aws-sdk/client-sqs': 'SQSClient',
   '@aws-sdk/client-secrets-manager': 'SecretsManagerClient',
+  '@aws-sdk/client-apigatewaymanagementapi': 'ApiGatewayManagementApiClient',
 };
 
 /** One function of the app. */

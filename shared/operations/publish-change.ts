@@ -3,6 +3,7 @@
  * connection subscribed to it or to its location. The Payment and Reader resources are the HTTP API's, whole; a
  * change the resource does not show (the attempt bookkeeping, the audit trail) is not published.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { mapConcurrently } from '../concurrency.ts';
 import type { LiveDependencies } from '../live/dependencies.ts';
 import type { ServerMessage } from '../live/messages.ts';
@@ -52,7 +53,7 @@ export function publicationOf(change: ItemChange): Publication | undefined {
 function sameAsBefore(now: object, before: object): boolean {
   const { updatedAt: _now, ...restNow } = now as { updatedAt?: string };
   const { updatedAt: _before, ...restBefore } = before as { updatedAt?: string };
-  return JSON.stringify(restNow) === JSON.stringify(restBefore);
+  return isDeepStrictEqual(restNow, restBefore);
 }
 
 export interface Delivery {

@@ -67,11 +67,28 @@ export function toPaymentResource(record: PaymentRecord): PaymentResource {
     captureMethod: record.captureMethod,
     status: record.status,
     readerId: record.readerId,
-    readerAction: record.readerAction === null ? null : { ...record.readerAction },
-    lastPaymentError: record.lastPaymentError === null ? null : { ...record.lastPaymentError },
+    // Fields named one by one: the JSON has the same key order however the record was stored or read.
+    readerAction:
+      record.readerAction === null
+        ? null
+        : {
+            type: record.readerAction.type,
+            status: record.readerAction.status,
+            failureCode: record.readerAction.failureCode,
+            failureMessage: record.readerAction.failureMessage,
+            updatedAt: record.readerAction.updatedAt,
+          },
+    lastPaymentError:
+      record.lastPaymentError === null
+        ? null
+        : {
+            code: record.lastPaymentError.code,
+            declineCode: record.lastPaymentError.declineCode,
+            message: record.lastPaymentError.message,
+          },
     amountCapturable: record.amountCapturable,
     amountReceived: record.amountReceived,
-    card: record.card === null ? null : { ...record.card },
+    card: record.card === null ? null : { brand: record.card.brand, last4: record.card.last4 },
     // The deadline matters only while the authorization is waiting to be captured.
     captureBefore: record.status === 'requires_capture' ? record.captureBefore : null,
     flags: [...record.flags],
@@ -89,6 +106,15 @@ export function toReaderResource(reader: ReaderSnapshot): ReaderResource {
     locationId: reader.locationId,
     deviceType: reader.deviceType,
     status: reader.status,
-    action: reader.action === null ? null : { ...reader.action },
+    action:
+      reader.action === null
+        ? null
+        : {
+            type: reader.action.type,
+            status: reader.action.status,
+            failureCode: reader.action.failureCode,
+            failureMessage: reader.action.failureMessage,
+            paymentIntentId: reader.action.paymentIntentId,
+          },
   };
 }

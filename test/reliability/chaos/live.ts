@@ -3,6 +3,7 @@
  * the faults did to the events, the processor and the readers, each must end holding every payment of its location
  * exactly as stored, by keeping the highest version it was sent: no final state lost, none older shown last.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { WebSocket } from 'ws';
 import { toPaymentResource } from '../../../shared/payments/resource.ts';
@@ -109,10 +110,16 @@ export async function liveProblems(stack: LocalStack, watchers: readonly LiveWat
     }
     const { updatedAt: _stored, ...expected } = toPaymentResource(record);
     const { updatedAt: _pushed, ...pushed } = seen.payment;
-    if (JSON.stringify(pushed) !== JSON.stringify(expected) || seen.version > record.version) {
+    const differing = Object.keys(expected).filter(
+      (key) => !isDeepStrictEqual((pushed as Record<string, unknown>)[key], (expected as Record<string, unknown>)[key]),
+    );
+    if (differing.length > 0 || seen.version > record.version) {
       problems.push(
         `live: payment ${record.id} ends as version ${seen.version} ${seen.payment.status} at its location, ` +
-          `stored as version ${record.version} ${record.status}`,
+          `stored as version ${record.version} ${record.status}` +
+          (differing.length > 0
+            ? `; differs in ${differing.map((key) => `${key}: ${JSON.stringify((pushed as Record<string, unknown>)[key])} vs ${JSON.stringify((expected as Record<string, unknown>)[key])}`).join(', ')}`
+            : ''),
       );
     }
   }
