@@ -72,12 +72,13 @@ function logsAbout(paymentId: string, message: string): Record<string, unknown>[
     .filter((entry) => entry.message === message && entry.paymentId === paymentId);
 }
 
-/** The EMF documents (CloudWatch embedded metric format) written since `since` log lines. */
+/** The reconciler's EMF documents (CloudWatch embedded metric format) written since `since` log lines. */
 function metricDocuments(since: number): Record<string, unknown>[] {
   return logLines
     .slice(since)
     .filter((line) => line.startsWith('{') && line.includes('"_aws"'))
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((document) => document.service === 'reconciler');
 }
 
 /** A payment whose reader dropped off after the card was presented: its action stays `in_progress`. */
