@@ -7,8 +7,11 @@ import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } fro
 import { callerFromClaims } from '../../shared/http/caller.ts';
 import { logger } from '../../shared/http/logger.ts';
 import { injectable } from '../../shared/injectable.ts';
+import {
+  type AuthorizerDependencies,
+  authorizerEnvironmentDependencies,
+} from '../../shared/live/authorizer-dependencies.ts';
 import { liveLimits } from '../../shared/live/definition.ts';
-import { type AuthorizerDependencies, authorizerEnvironmentDependencies } from '../../shared/live/dependencies.ts';
 
 /** What API Gateway answers 401 for; any other error is a 500. */
 const UNAUTHORIZED = 'Unauthorized';
