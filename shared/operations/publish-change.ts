@@ -82,7 +82,7 @@ export async function publish(
         return;
       }
       delivery.gone += 1;
-      await removeConnection(deps.store, connectionId);
+      await removeConnection(deps.store, connectionId, publication.topics);
     } catch (error) {
       delivery.failed += 1;
       options.onFailure?.(connectionId, error);

@@ -130,8 +130,15 @@ export async function unsubscribe(store: Store, connectionId: string, topic: Top
   }
 }
 
-/** Remove the connection and every subscription it holds. */
-export async function removeConnection(store: Store, connectionId: string): Promise<void> {
+/**
+ * Remove the connection and every subscription it holds, and its subscriptions to `alsoTopics` (a subscription an
+ * unsubscribe racing a subscribe left outside the connection's topics would otherwise wait for its TTL).
+ */
+export async function removeConnection(
+  store: Store,
+  connectionId: string,
+  alsoTopics: readonly Topic[] = [],
+): Promise<void> {
   const { Attributes } = await store.db.send(
     new DeleteCommand({
       TableName: store.table,
@@ -139,7 +146,7 @@ export async function removeConnection(store: Store, connectionId: string): Prom
       ReturnValues: 'ALL_OLD',
     }),
   );
-  const topics = [...((Attributes?.topics as Set<Topic> | undefined) ?? [])];
+  const topics = [...new Set([...((Attributes?.topics as Set<Topic> | undefined) ?? []), ...alsoTopics])];
   for (let start = 0; start < topics.length; start += 25) {
     let requests: Record<string, unknown>[] | undefined = topics.slice(start, start + 25).map((topic) => ({
       DeleteRequest: { Key: { pk: topicPk(topic), sk: connectionPk(connectionId) } },

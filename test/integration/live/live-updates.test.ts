@@ -404,14 +404,23 @@ describe('subscriptions end', () => {
     expect(client.messages.filter(isPayment(left.id, (live) => live.status === 'canceled'))).toEqual([]);
   });
 
-  it('a connection that is gone is removed by the notifier, and the others still get the change', async () => {
+  it('a connection that is gone is removed by the notifier, orphaned subscriptions too, and the others still get the change', async () => {
     // Prepare
     const client = await connect();
     const payment = await createPayment();
     await client.request({ action: 'subscribe', paymentId: payment.id });
     const gone = 'GoneConnection0=';
+    // A subscription whose connection item is already gone (an unsubscribe that raced a subscribe leaves one).
+    const orphan = 'OrphanSubscrip=';
     const expiresAt = Math.floor(Date.now() / 1000) + 3600;
     for (const Item of [
+      {
+        pk: `TOPIC#payment#${payment.id}`,
+        sk: `CONNECTION#${orphan}`,
+        entity: 'subscription',
+        connectionId: orphan,
+        expiresAt,
+      },
       {
         pk: `CONNECTION#${gone}`,
         sk: 'CONNECTION',
@@ -437,8 +446,8 @@ describe('subscriptions end', () => {
     // Assess
     await expect
       .poll(async () =>
-        [...(await liveItems('connection')), ...(await liveItems('subscription'))].filter(
-          (item) => String(item.sk).includes(gone) || String(item.pk).includes(gone),
+        [...(await liveItems('connection')), ...(await liveItems('subscription'))].filter((item) =>
+          [gone, orphan].some((id) => String(item.sk).includes(id) || String(item.pk).includes(id)),
         ),
       )
       .toEqual([]);
