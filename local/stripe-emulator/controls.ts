@@ -3,11 +3,13 @@
  * stack and tests drive the hard cases — a reader offline, a customer's cancel, timeouts, lost connections,
  * failing API requests, webhook faults — read the request log, change timing, move the clock forward and reset.
  */
+
 import type { EmulatorCore } from './core.ts';
 import { StripeError } from './errors.ts';
 import type { Timing } from './options.ts';
 import { REQUEST_FAULT_KINDS, type RequestFault } from './request-faults.ts';
 import type { AuthorizationFault, CommandFault } from './state/store.ts';
+import { REFUND_FAILURE_REASONS } from './state/store.ts';
 import { customerCancel, isReaderConflict, readerState, readerView, setOnline } from './terminal/reader-machine.ts';
 import type { DeliverySettings } from './webhooks/delivery.ts';
 
@@ -211,6 +213,10 @@ function route(core: EmulatorCore, method: string, path: string, body: Record<st
     const fault = requestFault(body);
     core.requestFaults.arm(fault);
     return { status: 200, body: fault };
+  }
+  if (first === 'refunds' && second === 'next' && parts.length === 2) {
+    core.store.nextRefundFailure = oneOf(body.failureReason, REFUND_FAILURE_REASONS, 'failureReason');
+    return { status: 200, body: { nextRefundFailure: core.store.nextRefundFailure } };
   }
   if (first === 'config' && parts.length === 1) return configControl(core, body);
   if (first === 'clock' && second === 'advance' && parts.length === 2) return advanceClock(core, body);

@@ -112,6 +112,9 @@ export class EmulatorCore {
     this.requestFaults.release();
     this.store.paymentIntents.clear();
     this.store.charges.clear();
+    this.store.refunds.clear();
+    this.store.refundTimers.clear();
+    this.store.nextRefundFailure = null;
     this.store.paymentMethods.clear();
     this.store.locations.clear();
     this.store.readers.clear();

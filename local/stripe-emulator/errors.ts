@@ -119,6 +119,8 @@ export const errors = {
       `Amount must be at least ${formatMinimum(minimum, currency)} ${currency}`,
       'amount',
     ),
+  chargeAlreadyRefunded: (chargeId: string): StripeError =>
+    invalidRequest(400, 'charge_already_refunded', `Charge ${chargeId} has already been refunded.`),
   amountTooLarge: (param: string, message: string): StripeError =>
     invalidRequest(400, 'amount_too_large', message, param),
   paymentIntentUnexpectedState: (message: string): StripeError =>

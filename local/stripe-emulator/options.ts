@@ -28,6 +28,8 @@ export interface Timing {
    * so a second command sent at the same moment is `terminal_reader_busy`. 0 (default) answers at once.
    */
   readerCommandLatencyMs: number;
+  /** From a card refund's creation (`pending`) to its outcome (`succeeded`, or `failed` when armed). */
+  refundDelayMs: number;
 }
 
 /** Options of `startEmulator`; every one has a default. */
@@ -60,6 +62,7 @@ export const DEFAULT_TIMING: Timing = {
   webhookRetries: 3,
   webhookRetryBaseMs: 1000,
   readerCommandLatencyMs: 0,
+  refundDelayMs: 500,
 };
 
 /** The default port of `npm run emulator`. */
@@ -73,6 +76,7 @@ export function timingFrom(options: Partial<Timing>): Timing {
     webhookRetries: options.webhookRetries ?? DEFAULT_TIMING.webhookRetries,
     webhookRetryBaseMs: options.webhookRetryBaseMs ?? DEFAULT_TIMING.webhookRetryBaseMs,
     readerCommandLatencyMs: options.readerCommandLatencyMs ?? DEFAULT_TIMING.readerCommandLatencyMs,
+    refundDelayMs: options.refundDelayMs ?? DEFAULT_TIMING.refundDelayMs,
   };
 }
 
@@ -82,6 +86,7 @@ const TIMING_ENV: Record<keyof Timing, string> = {
   webhookRetries: 'EMULATOR_WEBHOOK_RETRIES',
   webhookRetryBaseMs: 'EMULATOR_WEBHOOK_RETRY_BASE_MS',
   readerCommandLatencyMs: 'EMULATOR_READER_COMMAND_LATENCY_MS',
+  refundDelayMs: 'EMULATOR_REFUND_DELAY_MS',
 };
 
 function nonNegativeNumber(name: string, raw: string): number {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Stripe from 'stripe';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { emulatorControls } from '../../local/stripe-emulator/control-client.ts';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../local/stripe-emulator/index.ts';
 import {
   control,
@@ -83,6 +84,28 @@ describe('State kept in a data directory (dataDir)', () => {
       'charge.captured',
       'payment_intent.succeeded',
     ]);
+  });
+
+  it('a refund pending when the emulator stopped settles after the restart', async () => {
+    // Prepare
+    const before = await start({ refundDelayMs: 60_000 });
+    const reader = firstReader(before.emulator);
+    const paymentIntent = await authorize(before.stripe, reader);
+    await before.stripe.paymentIntents.capture(paymentIntent.id);
+    const refund = await before.stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 400 });
+
+    // Act
+    const after = await start({ refundDelayMs: 1_000 });
+    const kept = await after.stripe.refunds.retrieve(refund.id);
+    await emulatorControls(after.emulator.url).advanceClock(2);
+    const settled = await after.stripe.refunds.retrieve(refund.id);
+
+    // Assess
+    expect(kept).toMatchObject({ status: 'pending', amount: 400 });
+    expect(settled.status).toBe('succeeded');
+    expect(await after.stripe.charges.retrieve(String(paymentIntent.latest_charge ?? settled.charge))).toMatchObject({
+      amount_refunded: 400,
+    });
   });
 
   it('keeps locations, readers with their device state, and webhook endpoints, without seeding twice', async () => {

@@ -227,12 +227,12 @@ describe('Request parsing, validation, authentication and errors', () => {
 
   it('answers an unknown URL with a Stripe 404', async () => {
     // Act
-    const response = await rawApi(emulator, 'POST', '/v1/refunds', 'charge=ch_1');
+    const response = await rawApi(emulator, 'POST', '/v1/disputes', 'charge=ch_1');
 
     // Assess
     expect(response.status).toBe(404);
     expect((response.body.error as { message: string }).message).toBe(
-      'Unrecognized request URL (POST: /v1/refunds). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.',
+      'Unrecognized request URL (POST: /v1/disputes). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.',
     );
   });
 

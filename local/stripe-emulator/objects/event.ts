@@ -17,6 +17,10 @@ export interface EmittedEventObjects {
   'charge.captured': Stripe.Charge;
   'charge.expired': Stripe.Charge;
   'charge.refunded': Stripe.Charge;
+  'charge.refund.updated': Stripe.Refund;
+  'refund.created': Stripe.Refund;
+  'refund.updated': Stripe.Refund;
+  'refund.failed': Stripe.Refund;
   'terminal.reader.action_succeeded': Stripe.Terminal.Reader;
   'terminal.reader.action_failed': Stripe.Terminal.Reader;
   'terminal.reader.action_updated': Stripe.Terminal.Reader;
@@ -96,6 +100,26 @@ const builders: { [T in EmittedEventType]: (common: Common, object: EmittedEvent
   'terminal.reader.action_updated': (common, object): Stripe.TerminalReaderActionUpdatedEvent => ({
     ...common,
     type: 'terminal.reader.action_updated',
+    data: { object },
+  }),
+  'charge.refund.updated': (common, object): Stripe.ChargeRefundUpdatedEvent => ({
+    ...common,
+    type: 'charge.refund.updated',
+    data: { object },
+  }),
+  'refund.created': (common, object): Stripe.RefundCreatedEvent => ({
+    ...common,
+    type: 'refund.created',
+    data: { object },
+  }),
+  'refund.updated': (common, object): Stripe.RefundUpdatedEvent => ({
+    ...common,
+    type: 'refund.updated',
+    data: { object },
+  }),
+  'refund.failed': (common, object): Stripe.RefundFailedEvent => ({
+    ...common,
+    type: 'refund.failed',
     data: { object },
   }),
 };

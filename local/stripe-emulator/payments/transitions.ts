@@ -115,7 +115,7 @@ export function decline(
   return error;
 }
 
-function latestCharge(core: EmulatorCore, paymentIntent: Stripe.PaymentIntent): Stripe.Charge | undefined {
+export function latestCharge(core: EmulatorCore, paymentIntent: Stripe.PaymentIntent): Stripe.Charge | undefined {
   const id = paymentIntent.latest_charge;
   return typeof id === 'string' ? core.store.charges.get(id) : undefined;
 }

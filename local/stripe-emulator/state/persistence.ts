@@ -15,6 +15,7 @@ import type Stripe from 'stripe';
 import type { SavedClock } from '../clock.ts';
 import type { EmulatorCore } from '../core.ts';
 import type { SavedKey } from '../idempotency.ts';
+import { scheduleRefund } from '../payments/refunds.ts';
 import { scheduleExpiry } from '../payments/transitions.ts';
 import { resumePayment } from '../terminal/reader-machine.ts';
 import type { EndpointState, ReaderState, SavedReaderPayment } from './store.ts';
@@ -33,6 +34,8 @@ export interface SavedState {
   version: typeof STATE_VERSION;
   paymentIntents: Stripe.PaymentIntent[];
   charges: Stripe.Charge[];
+  /** Absent from files saved before the emulator had refunds. */
+  refunds?: Stripe.Refund[];
   paymentMethods: Stripe.PaymentMethod[];
   locations: Stripe.Terminal.Location[];
   readers: SavedReader[];
@@ -54,6 +57,7 @@ export function captureState(core: EmulatorCore): SavedState {
     version: STATE_VERSION,
     paymentIntents: [...store.paymentIntents.values()],
     charges: [...store.charges.values()],
+    refunds: [...store.refunds.values()],
     paymentMethods: [...store.paymentMethods.values()],
     locations: [...store.locations.values()],
     readers: [...store.readers.values()].map(({ commandInFlight: _inFlight, payment, ...reader }) => ({
@@ -88,6 +92,11 @@ export function restoreState(core: EmulatorCore, saved: SavedState): void {
   if (saved.clock !== undefined) core.clock.restore(saved.clock);
   for (const paymentIntent of saved.paymentIntents) store.paymentIntents.set(paymentIntent.id, paymentIntent);
   for (const charge of saved.charges) store.charges.set(charge.id, charge);
+  for (const refund of saved.refunds ?? []) {
+    store.refunds.set(refund.id, refund);
+    // A refund still pending when the emulator stopped settles as if just created.
+    if (refund.status === 'pending') scheduleRefund(core, refund.id, core.timing.refundDelayMs);
+  }
   for (const paymentMethod of saved.paymentMethods) store.paymentMethods.set(paymentMethod.id, paymentMethod);
   for (const location of saved.locations) store.locations.set(location.id, location);
   for (const event of saved.events) store.events.set(event.id, event);

@@ -8,6 +8,17 @@ import type Stripe from 'stripe';
 import type { ClockTimer } from '../clock.ts';
 import type { PresentedCard } from '../terminal/cards.ts';
 
+/** Why a card refund fails, as Stripe's `failure_reason` says. */
+export const REFUND_FAILURE_REASONS = [
+  'declined',
+  'expired_or_canceled_card',
+  'insufficient_funds',
+  'lost_or_stolen_card',
+  'merchant_request',
+  'unknown',
+] as const;
+export type RefundFailureReason = (typeof REFUND_FAILURE_REASONS)[number];
+
 /** A fault armed for the reader's next command (`/_emulator/readers/{id}/next-command`). */
 export type CommandFault = 'timeout' | 'timeout_after_delivery';
 
@@ -71,6 +82,11 @@ export interface EndpointState {
 export class Store {
   readonly paymentIntents = new Map<string, Stripe.PaymentIntent>();
   readonly charges = new Map<string, Stripe.Charge>();
+  readonly refunds = new Map<string, Stripe.Refund>();
+  /** The outcome the next card refund ends in (`/_emulator/refunds/next`); null: it succeeds. */
+  nextRefundFailure: RefundFailureReason | null = null;
+  /** Timers of the refunds still `pending`, by refund id. */
+  readonly refundTimers = new Map<string, ClockTimer>();
   readonly paymentMethods = new Map<string, Stripe.PaymentMethod>();
   readonly locations = new Map<string, Stripe.Terminal.Location>();
   readonly readers = new Map<string, ReaderState>();

@@ -1,0 +1,147 @@
+/**
+ * Refunds of card-present charges. A refund of a captured charge is `pending`, then after `refundDelayMs`
+ * `succeeded` (or `failed`, when `/_emulator/refunds/next` armed a failure, which gives the amount back to the
+ * charge). A refund of an uncaptured authorization releases it at once: the PaymentIntent is canceled.
+ */
+import type Stripe from 'stripe';
+import type { EmulatorCore } from '../core.ts';
+import { errors } from '../errors.ts';
+import { newId, unixSeconds } from '../ids.ts';
+import type { EventBatch } from '../webhooks/event-batch.ts';
+import { cancel } from './transitions.ts';
+
+/** What is left to refund of a charge: captured, less every refund not failed or canceled. */
+export function refundableAmount(charge: Stripe.Charge): number {
+  return charge.amount_captured - charge.amount_refunded;
+}
+
+function buildRefund(input: {
+  charge: Stripe.Charge;
+  amount: number;
+  reason: Stripe.Refund.Reason | null;
+  metadata: Stripe.Metadata;
+  status: 'pending' | 'succeeded';
+  now: number;
+}): Stripe.Refund {
+  const { charge } = input;
+  return {
+    id: newId('re'),
+    object: 'refund',
+    amount: input.amount,
+    balance_transaction: input.status === 'succeeded' ? newId('txn') : null,
+    charge: charge.id,
+    created: unixSeconds(input.now),
+    currency: charge.currency,
+    customer: typeof charge.customer === 'string' ? charge.customer : null,
+    customer_account: null,
+    destination_details: {
+      type: 'card',
+      card: { reference_status: 'pending', reference_type: 'acquirer_reference_number', type: 'refund' },
+    },
+    metadata: input.metadata,
+    payment_intent: typeof charge.payment_intent === 'string' ? charge.payment_intent : null,
+    reason: input.reason,
+    receipt_number: null,
+    source_transfer_reversal: null,
+    status: input.status,
+    transfer_reversal: null,
+  } as Stripe.Refund;
+}
+
+/** Refund `amount` (default: all that is left) of `charge`. */
+export function createRefund(
+  core: EmulatorCore,
+  charge: Stripe.Charge,
+  input: { amount: number | undefined; reason: Stripe.Refund.Reason | null; metadata: Stripe.Metadata },
+  events: EventBatch,
+): Stripe.Refund {
+  const paymentIntent =
+    typeof charge.payment_intent === 'string' ? core.store.paymentIntents.get(charge.payment_intent) : undefined;
+  if (!charge.captured && paymentIntent?.status === 'requires_capture') {
+    return releaseAuthorization(core, charge, paymentIntent, input, events);
+  }
+  if (!charge.paid || !charge.captured) {
+    throw errors.invalidRequest(`Charge ${charge.id} has no captured amount to refund.`, 'charge');
+  }
+  const left = refundableAmount(charge);
+  if (left <= 0) throw errors.chargeAlreadyRefunded(charge.id);
+  const amount = input.amount ?? left;
+  if (amount > left) {
+    throw errors.amountTooLarge(
+      'amount',
+      `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`,
+    );
+  }
+  const { reason, metadata } = input;
+  const refund = buildRefund({ charge, amount, reason, metadata, status: 'pending', now: core.clock.now() });
+  core.store.refunds.set(refund.id, refund);
+  charge.amount_refunded += amount;
+  charge.refunded = charge.amount_refunded >= charge.amount_captured;
+  events.emit('refund.created', refund);
+  events.emit('charge.refunded', charge);
+  scheduleRefund(core, refund.id, core.timing.refundDelayMs);
+  return refund;
+}
+
+/** An uncaptured authorization refunded: the hold is released (the PaymentIntent canceled), the refund done. */
+function releaseAuthorization(
+  core: EmulatorCore,
+  charge: Stripe.Charge,
+  paymentIntent: Stripe.PaymentIntent,
+  input: { amount: number | undefined; reason: Stripe.Refund.Reason | null; metadata: Stripe.Metadata },
+  events: EventBatch,
+): Stripe.Refund {
+  if (input.amount !== undefined && input.amount !== charge.amount) {
+    throw errors.invalidRequest(
+      'An uncaptured charge can only be refunded in full, which releases the authorization.',
+      'amount',
+    );
+  }
+  const { reason, metadata } = input;
+  const refund = buildRefund({
+    charge,
+    amount: charge.amount,
+    reason,
+    metadata,
+    status: 'succeeded',
+    now: core.clock.now(),
+  });
+  core.store.refunds.set(refund.id, refund);
+  events.emit('refund.created', refund);
+  cancel(core, paymentIntent, null, events);
+  return refund;
+}
+
+/** Settle a pending refund after `delayMs` on the emulator's clock. */
+export function scheduleRefund(core: EmulatorCore, refundId: string, delayMs: number): void {
+  const timer = core.timers.after(delayMs, () => {
+    core.store.refundTimers.delete(refundId);
+    settleRefund(core, refundId);
+  });
+  core.store.refundTimers.set(refundId, timer);
+}
+
+function settleRefund(core: EmulatorCore, refundId: string): void {
+  const refund = core.store.refunds.get(refundId);
+  if (refund === undefined || refund.status !== 'pending') return;
+  const charge = typeof refund.charge === 'string' ? core.store.charges.get(refund.charge) : undefined;
+  const events = core.batch();
+  const failure = core.store.nextRefundFailure;
+  core.store.nextRefundFailure = null;
+  if (failure !== null) {
+    refund.status = 'failed';
+    refund.failure_reason = failure;
+    refund.failure_balance_transaction = newId('txn');
+    if (charge !== undefined) {
+      charge.amount_refunded -= refund.amount;
+      charge.refunded = charge.amount_refunded >= charge.amount_captured && charge.amount_captured > 0;
+    }
+    events.emit('refund.failed', refund);
+  } else {
+    refund.status = 'succeeded';
+    refund.balance_transaction = newId('txn');
+    events.emit('refund.updated', refund);
+  }
+  events.emit('charge.refund.updated', refund);
+  core.publish(events);
+}

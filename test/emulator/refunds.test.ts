@@ -1,0 +1,160 @@
+/**
+ * The emulator's refunds through the official SDK: pending then succeeded on the emulator's clock, partial and full,
+ * the charge's refunded amounts, the events, Stripe's refusals, an armed failure, and an uncaptured authorization
+ * released by a refund.
+ */
+import type Stripe from 'stripe';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { emulatorControls } from '../../local/stripe-emulator/control-client.ts';
+import { type Emulator, startEmulator } from '../../local/stripe-emulator/index.ts';
+import { control, FAST, firstReader, sdk, settledReader, stripeError, terminalPaymentIntent } from './support.ts';
+
+let emulator: Emulator;
+let stripe: Stripe;
+
+beforeAll(async () => {
+  emulator = await startEmulator({ ...FAST, refundDelayMs: 2_000 });
+  stripe = sdk(emulator);
+});
+afterAll(() => emulator.close());
+beforeEach(() => control(emulator, '/reset'));
+
+/** A card-present payment authorized on the reader; captured unless `captureMethod` is manual. */
+async function paid(captureMethod: 'automatic' | 'manual' = 'automatic'): Promise<Stripe.PaymentIntent> {
+  const paymentIntent = await terminalPaymentIntent(stripe, { amount: 2000, capture_method: captureMethod });
+  const reader = firstReader(emulator);
+  await stripe.terminal.readers.processPaymentIntent(reader, { payment_intent: paymentIntent.id });
+  await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader);
+  await settledReader(stripe, reader);
+  return stripe.paymentIntents.retrieve(paymentIntent.id);
+}
+
+const advance = (seconds: number) => emulatorControls(emulator.url).advanceClock(seconds);
+
+async function eventTypes(): Promise<string[]> {
+  const events = await stripe.events.list({ limit: 100 });
+  return events.data
+    .map((event) => event.type)
+    .filter((type) => type.startsWith('refund.') || type.startsWith('charge.refund'))
+    .reverse();
+}
+
+describe('refunds', () => {
+  it('refunds part of a payment: pending, then succeeded once the delay has passed on the clock', async () => {
+    // Prepare
+    const paymentIntent = await paid();
+
+    // Act
+    const refund = await stripe.refunds.create({
+      payment_intent: paymentIntent.id,
+      amount: 500,
+      reason: 'requested_by_customer',
+      metadata: { pos: 'r-1' },
+    });
+    const chargeNow = await stripe.charges.retrieve(refund.charge as string);
+    await advance(3);
+    const settled = await stripe.refunds.retrieve(refund.id);
+
+    // Assess
+    expect(refund).toMatchObject({
+      object: 'refund',
+      amount: 500,
+      currency: 'usd',
+      status: 'pending',
+      payment_intent: paymentIntent.id,
+      charge: paymentIntent.latest_charge,
+      reason: 'requested_by_customer',
+      metadata: { pos: 'r-1' },
+    });
+    expect(chargeNow).toMatchObject({ amount_refunded: 500, refunded: false });
+    expect(settled.status).toBe('succeeded');
+    expect(settled.balance_transaction).toMatch(/^txn_/);
+    expect(await eventTypes()).toEqual([
+      'refund.created',
+      'charge.refunded',
+      'refund.updated',
+      'charge.refund.updated',
+    ]);
+  });
+
+  it('refunds what is left by default, then refuses another refund as Stripe does', async () => {
+    // Prepare
+    const paymentIntent = await paid();
+    await stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 1200 });
+
+    // Act
+    const rest = await stripe.refunds.create({ charge: paymentIntent.latest_charge as string });
+    const again = await stripeError(stripe.refunds.create({ payment_intent: paymentIntent.id }));
+    const charge = await stripe.charges.retrieve(paymentIntent.latest_charge as string);
+
+    // Assess
+    expect(rest.amount).toBe(800);
+    expect(charge).toMatchObject({ amount_refunded: 2000, refunded: true });
+    expect(again).toMatchObject({ statusCode: 400, code: 'charge_already_refunded' });
+  });
+
+  it('refuses more than is left (amount_too_large) and a PaymentIntent with nothing to refund', async () => {
+    // Prepare
+    const paymentIntent = await paid();
+    const unpaid = await terminalPaymentIntent(stripe, { amount: 1000 });
+
+    // Act
+    const tooMuch = await stripeError(stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 2001 }));
+    const nothing = await stripeError(stripe.refunds.create({ payment_intent: unpaid.id }));
+    const neither = await stripeError(stripe.refunds.create({}));
+
+    // Assess
+    expect(tooMuch).toMatchObject({ statusCode: 400, code: 'amount_too_large', param: 'amount' });
+    expect(nothing).toMatchObject({ statusCode: 400, param: 'payment_intent' });
+    expect(neither).toMatchObject({ statusCode: 400 });
+  });
+
+  it('fails the next refund when armed, giving the amount back to the charge', async () => {
+    // Prepare
+    const paymentIntent = await paid();
+    await control(emulator, '/refunds/next', { failureReason: 'expired_or_canceled_card' });
+
+    // Act
+    const refund = await stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 700 });
+    await advance(3);
+    const failed = await stripe.refunds.retrieve(refund.id);
+    const charge = await stripe.charges.retrieve(paymentIntent.latest_charge as string);
+
+    // Assess
+    expect(failed).toMatchObject({ status: 'failed', failure_reason: 'expired_or_canceled_card' });
+    expect(charge.amount_refunded).toBe(0);
+    expect(await eventTypes()).toEqual(['refund.created', 'charge.refunded', 'refund.failed', 'charge.refund.updated']);
+  });
+
+  it('releases an uncaptured authorization: the refund is done and the PaymentIntent canceled', async () => {
+    // Prepare
+    const paymentIntent = await paid('manual');
+
+    // Act
+    const refund = await stripe.refunds.create({ payment_intent: paymentIntent.id });
+    const after = await stripe.paymentIntents.retrieve(paymentIntent.id);
+
+    // Assess
+    expect(refund).toMatchObject({ status: 'succeeded', amount: 2000 });
+    expect(after.status).toBe('canceled');
+  });
+
+  it('lists a PaymentIntent’s refunds newest first, updates metadata, and cancels none of a card’s', async () => {
+    // Prepare
+    const paymentIntent = await paid();
+    const first = await stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 100 });
+    const second = await stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 200 });
+
+    // Act
+    const listed = await stripe.refunds.list({ payment_intent: paymentIntent.id });
+    const updated = await stripe.refunds.update(first.id, { metadata: { note: 'kept' } });
+    const cancel = await stripeError(stripe.refunds.cancel(second.id));
+    const missing = await stripeError(stripe.refunds.retrieve('re_missing'));
+
+    // Assess
+    expect(listed.data.map((refund) => refund.id)).toEqual([second.id, first.id]);
+    expect(updated.metadata).toEqual({ note: 'kept' });
+    expect(cancel).toMatchObject({ statusCode: 400 });
+    expect(missing).toMatchObject({ statusCode: 404, code: 'resource_missing' });
+  });
+});
