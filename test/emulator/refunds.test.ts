@@ -158,3 +158,103 @@ describe('refunds', () => {
     expect(missing).toMatchObject({ statusCode: 404, code: 'resource_missing' });
   });
 });
+
+describe('refunds on the reader (refund_payment)', () => {
+  /** An Interac payment (cad), taken with Stripe's Interac test card; Interac is captured at once. */
+  async function interacPaid(): Promise<Stripe.PaymentIntent> {
+    const paymentIntent = await terminalPaymentIntent(stripe, {
+      amount: 3000,
+      currency: 'cad',
+      allowed_payment_method_types: ['card_present', 'interac_present'],
+      capture_method: 'automatic',
+    });
+    const reader = firstReader(emulator);
+    await stripe.terminal.readers.processPaymentIntent(reader, { payment_intent: paymentIntent.id });
+    await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader, {
+      type: 'interac_present',
+      interac_present: { number: '4506445006931933' },
+    });
+    await settledReader(stripe, reader);
+    return stripe.paymentIntents.retrieve(paymentIntent.id);
+  }
+
+  it('waits for the card, then refunds and succeeds the action with the refund', async () => {
+    // Prepare
+    const paymentIntent = await paid();
+    const reader = firstReader(emulator);
+
+    // Act
+    const asked = await stripe.terminal.readers.refundPayment(reader, {
+      payment_intent: paymentIntent.id,
+      amount: 600,
+      metadata: { pos: 'r-2' },
+    });
+    await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader);
+    const done = await stripe.terminal.readers.retrieve(reader);
+
+    // Assess
+    expect(asked.action).toMatchObject({
+      type: 'refund_payment',
+      status: 'in_progress',
+      refund_payment: { amount: 600, charge: paymentIntent.latest_charge, payment_intent: paymentIntent.id },
+    });
+    const action = (done as Stripe.Terminal.Reader).action;
+    expect(action).toMatchObject({ type: 'refund_payment', status: 'succeeded' });
+    const refund = await stripe.refunds.retrieve(action?.refund_payment?.refund as string);
+    expect(refund).toMatchObject({ amount: 600, payment_intent: paymentIntent.id, metadata: { pos: 'r-2' } });
+    const types = (await stripe.events.list({ limit: 10 })).data.map((event) => event.type);
+    expect(types).toContain('terminal.reader.action_succeeded');
+  });
+
+  it('refunds Interac only with the Interac card on a reader', async () => {
+    // Prepare
+    const paymentIntent = await interacPaid();
+    const reader = firstReader(emulator);
+
+    // Act
+    const online = await stripeError(stripe.refunds.create({ payment_intent: paymentIntent.id }));
+    await stripe.terminal.readers.refundPayment(reader, { payment_intent: paymentIntent.id });
+    const otherCard = await stripeError(stripe.testHelpers.terminal.readers.presentPaymentMethod(reader));
+    await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader, {
+      type: 'interac_present',
+      interac_present: { number: '4506445006931933' },
+    });
+    const done = (await stripe.terminal.readers.retrieve(reader)) as Stripe.Terminal.Reader;
+
+    // Assess
+    expect(paymentIntent).toMatchObject({ status: 'succeeded', currency: 'cad' });
+    expect(online).toMatchObject({ statusCode: 400, param: 'charge' });
+    expect(otherCard).toMatchObject({ statusCode: 400 });
+    expect(done.action).toMatchObject({ type: 'refund_payment', status: 'succeeded' });
+    const refund = await stripe.refunds.retrieve(done.action?.refund_payment?.refund as string);
+    expect(refund.amount).toBe(3000);
+  });
+
+  it('refuses too large an amount at once, keeps a busy reader busy, and lets the customer cancel', async () => {
+    // Prepare
+    const paymentIntent = await paid();
+    const reader = firstReader(emulator);
+
+    // Act
+    const tooMuch = await stripeError(
+      stripe.terminal.readers.refundPayment(reader, { payment_intent: paymentIntent.id, amount: 5000 }),
+    );
+    await stripe.terminal.readers.refundPayment(reader, {
+      payment_intent: paymentIntent.id,
+      refund_payment_config: { enable_customer_cancellation: true },
+    });
+    const busy = await stripeError(stripe.terminal.readers.refundPayment(reader, { payment_intent: paymentIntent.id }));
+    const canceled = await control(emulator, `/readers/${reader}/customer-cancel`);
+
+    // Assess
+    expect(tooMuch).toMatchObject({ statusCode: 400, code: 'amount_too_large' });
+    expect(busy).toMatchObject({ code: 'terminal_reader_busy' });
+    expect(canceled.status).toBe(200);
+    expect(canceled.body.action).toMatchObject({
+      type: 'refund_payment',
+      status: 'failed',
+      failure_code: 'customer_canceled',
+    });
+    expect((await stripe.refunds.list({ payment_intent: paymentIntent.id })).data).toEqual([]);
+  });
+});

@@ -15,6 +15,7 @@ import {
   processPaymentIntent,
   readerState,
   readerView,
+  refundPayment,
   setReaderDisplay,
 } from '../terminal/reader-machine.ts';
 import { expandObject } from './expand.ts';
@@ -74,6 +75,18 @@ const readerListRules = paramsOf<Stripe.Terminal.ReaderListParams>({
   status: rule.string(['offline', 'online']),
 });
 const cancelActionRules = paramsOf<Stripe.Terminal.ReaderCancelActionParams>({ expand: rule.expand() });
+const refundPaymentRules = paramsOf<Stripe.Terminal.ReaderRefundPaymentParams>({
+  amount: rule.integer(1),
+  charge: rule.string(),
+  expand: rule.expand(),
+  metadata: rule.metadata(),
+  payment_intent: rule.string(),
+  refund_application_fee: rule.boolean(),
+  refund_payment_config: rule.hashOf<Stripe.Terminal.ReaderRefundPaymentParams.RefundPaymentConfig>({
+    enable_customer_cancellation: rule.boolean(),
+  }),
+  reverse_transfer: rule.boolean(),
+});
 const processRules = paramsOf<Stripe.Terminal.ReaderProcessPaymentIntentParams>({
   payment_intent: rule.required(rule.string()),
   expand: rule.expand(),
@@ -309,6 +322,16 @@ export const terminalRoutes: Route[] = [
           reader(call),
           paramsAs<Stripe.Terminal.ReaderProcessPaymentIntentParams>(call),
         ),
+      ),
+  },
+  {
+    method: 'POST',
+    pattern: '/v1/terminal/readers/:reader/refund_payment',
+    rules: refundPaymentRules,
+    handle: async (call) =>
+      respondReader(
+        call,
+        await refundPayment(call.core, reader(call), paramsAs<Stripe.Terminal.ReaderRefundPaymentParams>(call)),
       ),
   },
   {

@@ -48,11 +48,41 @@ function buildRefund(input: {
   } as Stripe.Refund;
 }
 
-/** Refund `amount` (default: all that is left) of `charge`. */
+/** Whether a charge must be refunded with the card present on a reader (Interac). */
+export function needsCardPresentRefund(charge: Stripe.Charge): boolean {
+  return charge.payment_method_details?.type === 'interac_present';
+}
+
+/** The amount a refund of `charge` may take: `requested`, or all that is left; Stripe's refusals otherwise. */
+export function refundAmount(charge: Stripe.Charge, requested: number | undefined): number {
+  if (!charge.paid || !charge.captured) {
+    throw errors.invalidRequest(`Charge ${charge.id} has no captured amount to refund.`, 'charge');
+  }
+  const left = refundableAmount(charge);
+  if (left <= 0) throw errors.chargeAlreadyRefunded(charge.id);
+  const amount = requested ?? left;
+  if (amount > left) {
+    throw errors.amountTooLarge(
+      'amount',
+      `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`,
+    );
+  }
+  return amount;
+}
+
+/**
+ * Refund `amount` (default: all that is left) of `charge`. `inPerson`: made on a reader with the card presented
+ * (the only way to refund Interac).
+ */
 export function createRefund(
   core: EmulatorCore,
   charge: Stripe.Charge,
-  input: { amount: number | undefined; reason: Stripe.Refund.Reason | null; metadata: Stripe.Metadata },
+  input: {
+    amount: number | undefined;
+    reason: Stripe.Refund.Reason | null;
+    metadata: Stripe.Metadata;
+    inPerson?: boolean;
+  },
   events: EventBatch,
 ): Stripe.Refund {
   const paymentIntent =
@@ -60,18 +90,13 @@ export function createRefund(
   if (!charge.captured && paymentIntent?.status === 'requires_capture') {
     return releaseAuthorization(core, charge, paymentIntent, input, events);
   }
-  if (!charge.paid || !charge.captured) {
-    throw errors.invalidRequest(`Charge ${charge.id} has no captured amount to refund.`, 'charge');
-  }
-  const left = refundableAmount(charge);
-  if (left <= 0) throw errors.chargeAlreadyRefunded(charge.id);
-  const amount = input.amount ?? left;
-  if (amount > left) {
-    throw errors.amountTooLarge(
-      'amount',
-      `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})`,
+  if (needsCardPresentRefund(charge) && input.inPerson !== true) {
+    throw errors.invalidRequest(
+      'Interac payments must be refunded in person: use refund_payment on a Terminal reader with the card.',
+      'charge',
     );
   }
+  const amount = refundAmount(charge, input.amount);
   const { reason, metadata } = input;
   const refund = buildRefund({ charge, amount, reason, metadata, status: 'pending', now: core.clock.now() });
   core.store.refunds.set(refund.id, refund);

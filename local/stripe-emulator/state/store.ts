@@ -34,7 +34,8 @@ export type PaymentFlow = 'process' | 'collect' | 'confirm';
  * - `reading`: a card was presented for `collect_payment_method` and is being read;
  * - `collected`: the card was read, waiting for `confirm_payment_intent`;
  * - `authorizing`: a card was presented and the authorization is under way (not cancellable);
- * - `stuck`: the reader dropped off mid-payment; the action stays `in_progress` until `cancel_action`.
+ * - `stuck`: the reader dropped off mid-payment; the action stays `in_progress` until `cancel_action`;
+ * - `awaiting_refund_card`: `refund_payment` asks for the card the charge was paid with.
  */
 export type ReaderPayment =
   | { stage: 'awaiting_card'; flow: 'process' | 'collect'; paymentIntent: string; customerCancellation: boolean }
@@ -47,7 +48,15 @@ export type ReaderPayment =
       card: CardOnReader;
       timer: ClockTimer;
     }
-  | { stage: 'stuck'; flow: PaymentFlow; paymentIntent: string };
+  | { stage: 'stuck'; flow: PaymentFlow; paymentIntent: string }
+  /** `refund_payment`: the reader asks for the card the charge was paid with. */
+  | {
+      stage: 'awaiting_refund_card';
+      charge: string;
+      amount: number;
+      metadata: Record<string, string>;
+      customerCancellation: boolean;
+    };
 
 type WithoutTimer<T> = T extends unknown ? Omit<T, 'timer'> : never;
 

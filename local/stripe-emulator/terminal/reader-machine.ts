@@ -8,6 +8,7 @@ import type Stripe from 'stripe';
 import type { EmulatorCore } from '../core.ts';
 import { docUrl, errors } from '../errors.ts';
 import { buildPaymentMethod } from '../objects/payment-method.ts';
+import { createRefund, refundAmount } from '../payments/refunds.ts';
 import { authorize, decline } from '../payments/transitions.ts';
 import type { CardOnReader, ReaderPayment, ReaderState, SavedReaderPayment } from '../state/store.ts';
 import { authorizationOutcome, type PresentedCard } from './cards.ts';
@@ -250,6 +251,114 @@ export async function confirmPaymentIntent(
   return readerView(core, state);
 }
 
+/**
+ * `refund_payment`: the reader asks for the card `charge` (or the PaymentIntent's latest charge) was paid with; once
+ * it is presented the refund is made and the action succeeds. Stripe's refusals of the amount come at once.
+ */
+export async function refundPayment(
+  core: EmulatorCore,
+  state: ReaderState,
+  params: Stripe.Terminal.ReaderRefundPaymentParams,
+): Promise<Stripe.Terminal.Reader> {
+  const charge = chargeOfRefund(core, params);
+  const amount = refundAmount(charge, params.amount);
+  await sendCommand(core, state, {
+    check: () => {
+      refundAmount(charge, amount);
+    },
+    apply: () => {
+      const metadata = { ...(params.metadata ?? {}) } as Record<string, string>;
+      state.reader.action = newAction('refund_payment', {
+        refund_payment: {
+          amount,
+          charge: charge.id,
+          metadata,
+          ...(typeof charge.payment_intent === 'string' ? { payment_intent: charge.payment_intent } : {}),
+          refund_application_fee: params.refund_application_fee ?? false,
+          reverse_transfer: params.reverse_transfer ?? false,
+          ...(params.refund_payment_config === undefined
+            ? {}
+            : {
+                refund_payment_config: {
+                  enable_customer_cancellation: params.refund_payment_config.enable_customer_cancellation === true,
+                },
+              }),
+        },
+      });
+      state.payment = {
+        stage: 'awaiting_refund_card',
+        charge: charge.id,
+        amount,
+        metadata,
+        customerCancellation: params.refund_payment_config?.enable_customer_cancellation === true,
+      };
+    },
+  });
+  return readerView(core, state);
+}
+
+function chargeOfRefund(core: EmulatorCore, params: Stripe.Terminal.ReaderRefundPaymentParams): Stripe.Charge {
+  if (params.charge !== undefined && params.payment_intent !== undefined) {
+    throw errors.invalidRequest('You may only specify one of these parameters: charge, payment_intent.', 'charge');
+  }
+  if (params.charge !== undefined) {
+    const charge = core.store.charges.get(params.charge);
+    if (charge === undefined) throw errors.resourceMissing('charge', params.charge, 'charge');
+    return charge;
+  }
+  if (params.payment_intent === undefined) {
+    throw errors.invalidRequest(
+      'One of the following params should be provided for this request: payment_intent or charge.',
+      'payment_intent',
+    );
+  }
+  const paymentIntent = referencedPaymentIntent(core, params.payment_intent);
+  const charge =
+    typeof paymentIntent.latest_charge === 'string' ? core.store.charges.get(paymentIntent.latest_charge) : undefined;
+  if (charge === undefined) {
+    throw errors.invalidRequest(
+      `This PaymentIntent (${paymentIntent.id}) does not have a successful charge to refund.`,
+      'payment_intent',
+    );
+  }
+  return charge;
+}
+
+/** The card for a `refund_payment`: it must be of the type the charge was paid with; then the refund is made. */
+function refundWithCard(core: EmulatorCore, state: ReaderState, presentation: Presentation): Stripe.Terminal.Reader {
+  const payment = state.payment;
+  const action = state.reader.action;
+  if (payment?.stage !== 'awaiting_refund_card' || action === null) return readerView(core, state);
+  const charge = core.store.charges.get(payment.charge);
+  const presentedType = presentation.card.type === 'card' ? 'card_present' : presentation.card.type;
+  if (charge !== undefined && charge.payment_method_details?.type !== presentedType) {
+    throw errors.invalidRequest(
+      `This charge was paid with ${charge.payment_method_details?.type}: present the same kind of card to refund it.`,
+      'type',
+    );
+  }
+  const events = core.batch();
+  state.payment = null;
+  try {
+    if (charge === undefined) throw errors.resourceMissing('charge', payment.charge, 'charge');
+    const refund = createRefund(
+      core,
+      charge,
+      { amount: payment.amount, reason: null, metadata: payment.metadata, inPerson: true },
+      events,
+    );
+    if (action.refund_payment !== undefined) action.refund_payment.refund = refund.id;
+    action.status = 'succeeded';
+    events.emit('terminal.reader.action_succeeded', readerView(core, state));
+  } catch (error) {
+    const message = (error as Error).message;
+    failAction(action, 'refund_failed', message, null);
+    events.emit('terminal.reader.action_failed', readerView(core, state));
+  }
+  core.publish(events);
+  return readerView(core, state);
+}
+
 /** `set_reader_display`: show a cart. The reader acknowledges at once; Stripe sends no webhook for it. */
 export async function setReaderDisplay(
   core: EmulatorCore,
@@ -320,6 +429,7 @@ export function presentPaymentMethod(
 ): Stripe.Terminal.Reader {
   if (!state.online) throw errors.readerOffline();
   const payment = state.payment;
+  if (payment?.stage === 'awaiting_refund_card') return refundWithCard(core, state, presentation);
   if (payment?.stage !== 'awaiting_card') {
     throw errors.invalidRequest(
       'This reader has no action waiting for a payment method. Start one with process_payment_intent or collect_payment_method first.',
@@ -346,7 +456,7 @@ export function presentPaymentMethod(
 export function customerCancel(core: EmulatorCore, state: ReaderState): Stripe.Terminal.Reader {
   const payment = state.payment;
   const action = state.reader.action;
-  if (payment?.stage !== 'awaiting_card' || action === null) {
+  if ((payment?.stage !== 'awaiting_card' && payment?.stage !== 'awaiting_refund_card') || action === null) {
     throw new ReaderConflict('The reader has no action the customer can cancel now.');
   }
   if (!payment.customerCancellation) {
