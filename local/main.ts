@@ -70,9 +70,6 @@ async function main(): Promise<void> {
     "  Watch it live, in another terminal (the location's payments and readers over the WebSocket API):",
     '  npm run live',
     '',
-    '  Watch it live (any WebSocket client, e.g. `npx wscat`):',
-    `  npx wscat -c "${state.liveUrl}?token=$TOKEN"   then send {"action":"subscribe","locationId":"${location?.id ?? 'tml_…'}"}`,
-    '',
     '  Ctrl-C stops everything.',
   ];
   console.log(lines.join('\n'));
