@@ -101,7 +101,10 @@ export const badMetadata = fc.oneof(
     .letrec((tie) => ({
       nested: fc.oneof({ depthSize: 'small' }, fc.string(), fc.dictionary(fc.string(), tie('nested'))),
     }))
-    .nested.filter((value) => typeof value === 'object'),
+    // Only what is not valid metadata: an empty map or one of strings alone is.
+    .nested.filter(
+      (value) => typeof value === 'object' && Object.values(value as object).some((inner) => typeof inner !== 'string'),
+    ),
 );
 
 /** A field name that no route accepts, including the prototype-polluting ones. */
