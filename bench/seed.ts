@@ -3,12 +3,12 @@
  * builder, so each carries exactly the index attributes the API would have given it.
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mapConcurrently } from '../shared/concurrency.ts';
 import { ALL_PAYMENTS_LIST_KEY } from '../shared/payments/index-attributes.ts';
 import type { PaymentRecord } from '../shared/payments/types.ts';
 import { paymentItem } from '../shared/store/payments.ts';
 import { paymentsTable } from '../shared/store/table.ts';
 import { newPayment } from '../test/support/fixtures.ts';
-import { mapPool } from './pool.ts';
 import { stripeId } from './signed-events.ts';
 
 /** DynamoDB's BatchWriteItem limit. */
@@ -56,7 +56,7 @@ export async function writePayments(
   const batches: PaymentRecord[][] = [];
   for (let start = 0; start < records.length; start += BATCH_SIZE)
     batches.push(records.slice(start, start + BATCH_SIZE));
-  await mapPool(batches, concurrency, async (batch) => {
+  await mapConcurrently(batches, concurrency, async (batch) => {
     let requests: Record<string, unknown>[] | undefined = batch.map((record) => ({
       PutRequest: { Item: paymentItem(record) },
     }));

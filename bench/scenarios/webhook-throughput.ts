@@ -6,10 +6,10 @@
  * in the payment's history.
  */
 import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mapConcurrently } from '../../shared/concurrency.ts';
 import type { PaymentRecord } from '../../shared/payments/types.ts';
 import { EVENT_SORT_KEY, eventPk } from '../../shared/store/events.ts';
 import { PAYMENT_SORT_KEY, paymentPk } from '../../shared/store/payments.ts';
-import { mapPool } from '../pool.ts';
 import { openPayment, writePayments } from '../seed.ts';
 import { deliver, paymentSucceededEvent, signDelivery } from '../signed-events.ts';
 import { type BenchStack, sleep } from '../stack.ts';
@@ -60,7 +60,7 @@ export async function measureWebhookThroughput(
   const failedBefore = bench.failedRecords;
 
   const started = performance.now();
-  const statuses = await mapPool(order, options.concurrency, (index) =>
+  const statuses = await mapConcurrently(order, options.concurrency, (index) =>
     // Signed at send time, as each of Stripe's attempts is.
     deliver(bench.stack.apiUrl, signDelivery(bodies[index] as { id: string; body: string }, secret)).catch(() => 0),
   );
@@ -138,7 +138,7 @@ async function batchGet(
 ): Promise<Record<string, unknown>[]> {
   const chunks: Record<string, string>[][] = [];
   for (let start = 0; start < keys.length; start += 100) chunks.push(keys.slice(start, start + 100));
-  const pages = await mapPool(chunks, 4, async (chunk) => {
+  const pages = await mapConcurrently(chunks, 4, async (chunk) => {
     const found: Record<string, unknown>[] = [];
     let pending: Record<string, unknown>[] | undefined = chunk;
     for (let round = 0; pending !== undefined && pending.length > 0; round += 1) {

@@ -7,14 +7,15 @@
  * The event source mapping reads the stream and writes to that queue with the notifier's role: those grants are
  * the Lambda service's, not the function code's.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { FilterCriteria, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { notifierStream } from '../../shared/live/definition.ts';
 import type { StageSettings } from '../settings.ts';
+import { failureDestinationQueue } from './failure-destination-queue.ts';
 
 export class LiveNotifierSource extends Construct {
   /** Where a stream batch the notifier could not handle is described (shard, sequence numbers), not its records. */
@@ -23,17 +24,9 @@ export class LiveNotifierSource extends Construct {
 
   constructor(scope: Construct, id: string, props: { table: ITableV2; notifier: IFunction; settings: StageSettings }) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.deadLetterQueue = failureDestinationQueue(this, 'DeadLetters', {
       removalPolicy: props.settings.removalPolicy,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        "This queue is the stream event source mapping's on-failure destination (DestinationConfig.OnFailure), not " +
-        'an SQS redrive target, so cdk-nag does not recognise it as a dead-letter queue; an alarm fires on its first message.',
+      receives: "the stream event source mapping's on-failure destination (DestinationConfig.OnFailure)",
     });
 
     this.eventSource = new DynamoEventSource(props.table, {

@@ -8,9 +8,10 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageSettings } from '../settings.ts';
+import { failureDestinationQueue } from './failure-destination-queue.ts';
 
 export class ReconcileSchedule extends Construct {
   readonly schedule: Schedule;
@@ -18,17 +19,9 @@ export class ReconcileSchedule extends Construct {
 
   constructor(scope: Construct, id: string, props: { reconciler: IFunction; settings: StageSettings }) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.deadLetterQueue = failureDestinationQueue(this, 'DeadLetters', {
       removalPolicy: props.settings.removalPolicy,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        "This queue is the Scheduler target's dead-letter queue (DeadLetterConfig of the schedule), not an SQS " +
-        'redrive target, so cdk-nag does not recognise it as one; an alarm fires on its first message.',
+      receives: "the Scheduler target's dead-letter queue (DeadLetterConfig of the schedule)",
     });
 
     // Its own role, so the acknowledgment below sits on the one role it concerns.

@@ -3,7 +3,7 @@ import type Stripe from 'stripe';
 import { errors } from '../errors.ts';
 import { pagination, paramsOf, rule } from '../http/params.ts';
 import { type ApiCall, paramsAs, type Route } from '../http/router.ts';
-import { createRefund } from '../payments/refunds.ts';
+import { chargeToRefund, createRefund } from '../payments/refunds.ts';
 import { expandObject } from './expand.ts';
 import { createdMatches, listPage, newestFirst } from './list.ts';
 import { mergeMetadata } from './metadata.ts';
@@ -42,41 +42,9 @@ function findRefund(call: ApiCall): Stripe.Refund {
   return refund;
 }
 
-/** The charge a create names, directly or through its PaymentIntent's latest charge. */
-function chargeToRefund(call: ApiCall, params: Stripe.RefundCreateParams): Stripe.Charge {
-  const { store } = call.core;
-  if (params.charge !== undefined && params.payment_intent !== undefined) {
-    throw errors.invalidRequest('You may only specify one of these parameters: charge, payment_intent.', 'charge');
-  }
-  if (params.charge !== undefined) {
-    const charge = store.charges.get(params.charge);
-    if (charge === undefined) throw errors.resourceMissing('charge', params.charge, 'charge');
-    return charge;
-  }
-  if (params.payment_intent !== undefined) {
-    const paymentIntent = store.paymentIntents.get(params.payment_intent);
-    if (paymentIntent === undefined) {
-      throw errors.resourceMissing('payment_intent', params.payment_intent, 'payment_intent');
-    }
-    const charge =
-      typeof paymentIntent.latest_charge === 'string' ? store.charges.get(paymentIntent.latest_charge) : undefined;
-    if (charge === undefined || !charge.paid) {
-      throw errors.invalidRequest(
-        `This PaymentIntent (${paymentIntent.id}) does not have a successful charge to refund.`,
-        'payment_intent',
-      );
-    }
-    return charge;
-  }
-  throw errors.invalidRequest(
-    'One of the following params should be provided for this request: payment_intent or charge.',
-    'charge',
-  );
-}
-
 function create(call: ApiCall): Stripe.Refund {
   const params = paramsAs<Stripe.RefundCreateParams>(call);
-  const charge = chargeToRefund(call, params);
+  const charge = chargeToRefund(call.core, params);
   const refund = createRefund(
     call.core,
     charge,

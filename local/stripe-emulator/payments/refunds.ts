@@ -48,6 +48,44 @@ function buildRefund(input: {
   } as Stripe.Refund;
 }
 
+/**
+ * The charge a refund names: `charge` itself, or the latest charge of `payment_intent` (which must have one that
+ * succeeded); exactly one of the two.
+ */
+export function chargeToRefund(
+  core: EmulatorCore,
+  params: { charge?: string | undefined; payment_intent?: string | undefined },
+): Stripe.Charge {
+  const { store } = core;
+  if (params.charge !== undefined && params.payment_intent !== undefined) {
+    throw errors.invalidRequest('You may only specify one of these parameters: charge, payment_intent.', 'charge');
+  }
+  if (params.charge !== undefined) {
+    const charge = store.charges.get(params.charge);
+    if (charge === undefined) throw errors.resourceMissing('charge', params.charge, 'charge');
+    return charge;
+  }
+  if (params.payment_intent === undefined) {
+    throw errors.invalidRequest(
+      'One of the following params should be provided for this request: payment_intent or charge.',
+      'charge',
+    );
+  }
+  const paymentIntent = store.paymentIntents.get(params.payment_intent);
+  if (paymentIntent === undefined) {
+    throw errors.resourceMissing('payment_intent', params.payment_intent, 'payment_intent');
+  }
+  const charge =
+    typeof paymentIntent.latest_charge === 'string' ? store.charges.get(paymentIntent.latest_charge) : undefined;
+  if (charge === undefined || !charge.paid) {
+    throw errors.invalidRequest(
+      `This PaymentIntent (${paymentIntent.id}) does not have a successful charge to refund.`,
+      'payment_intent',
+    );
+  }
+  return charge;
+}
+
 /** Whether a charge must be refunded with the card present on a reader (Interac). */
 export function needsCardPresentRefund(charge: Stripe.Charge): boolean {
   return charge.payment_method_details?.type === 'interac_present';

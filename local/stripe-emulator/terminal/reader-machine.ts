@@ -8,7 +8,7 @@ import type Stripe from 'stripe';
 import type { EmulatorCore } from '../core.ts';
 import { docUrl, errors } from '../errors.ts';
 import { buildPaymentMethod } from '../objects/payment-method.ts';
-import { createRefund, refundAmount } from '../payments/refunds.ts';
+import { chargeToRefund, createRefund, refundAmount } from '../payments/refunds.ts';
 import { authorize, decline } from '../payments/transitions.ts';
 import type { CardOnReader, ReaderPayment, ReaderState, SavedReaderPayment } from '../state/store.ts';
 import { authorizationOutcome, type PresentedCard } from './cards.ts';
@@ -260,7 +260,7 @@ export async function refundPayment(
   state: ReaderState,
   params: Stripe.Terminal.ReaderRefundPaymentParams,
 ): Promise<Stripe.Terminal.Reader> {
-  const charge = chargeOfRefund(core, params);
+  const charge = chargeToRefund(core, params);
   const amount = refundAmount(charge, params.amount);
   await sendCommand(core, state, {
     check: () => {
@@ -295,33 +295,6 @@ export async function refundPayment(
     },
   });
   return readerView(core, state);
-}
-
-function chargeOfRefund(core: EmulatorCore, params: Stripe.Terminal.ReaderRefundPaymentParams): Stripe.Charge {
-  if (params.charge !== undefined && params.payment_intent !== undefined) {
-    throw errors.invalidRequest('You may only specify one of these parameters: charge, payment_intent.', 'charge');
-  }
-  if (params.charge !== undefined) {
-    const charge = core.store.charges.get(params.charge);
-    if (charge === undefined) throw errors.resourceMissing('charge', params.charge, 'charge');
-    return charge;
-  }
-  if (params.payment_intent === undefined) {
-    throw errors.invalidRequest(
-      'One of the following params should be provided for this request: payment_intent or charge.',
-      'payment_intent',
-    );
-  }
-  const paymentIntent = referencedPaymentIntent(core, params.payment_intent);
-  const charge =
-    typeof paymentIntent.latest_charge === 'string' ? core.store.charges.get(paymentIntent.latest_charge) : undefined;
-  if (charge === undefined) {
-    throw errors.invalidRequest(
-      `This PaymentIntent (${paymentIntent.id}) does not have a successful charge to refund.`,
-      'payment_intent',
-    );
-  }
-  return charge;
 }
 
 /** The card for a `refund_payment`: it must be of the type the charge was paid with; then the refund is made. */
