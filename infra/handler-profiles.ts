@@ -92,6 +92,11 @@ export const routeProfiles: Readonly<Record<string, HandlerProfile>> = {
   ProcessPayment: { ...posRoute, table: { items: [...paymentReadWrite, 'dynamodb:BatchGetItem'] } },
   CapturePayment: { ...posRoute, table: { items: paymentReadWrite } },
   CancelPayment: { ...posRoute, table: { items: paymentReadWrite } },
+  // Claims the refund in the payment (a version-conditional put) and records Stripe's answer; with `readerId`,
+  // reads the payment and the reader's cache entry in one batch, as processing does.
+  RefundPayment: { ...posRoute, table: { items: [...paymentReadWrite, 'dynamodb:BatchGetItem'] } },
+  // Reads the payment; DynamoDB only.
+  ListRefunds: { memoryMb: 512, timeoutSeconds: 10, table: { items: ['dynamodb:GetItem'] } },
   CancelReaderAction: { ...posRoute, table: { items: paymentReadWrite } },
   // `?refresh=true` re-reads the PaymentIntent and the reader from Stripe and stores what it learnt.
   GetPayment: { ...posRoute, table: { items: paymentReadWrite } },
@@ -130,7 +135,13 @@ export const backgroundProfiles: Readonly<Record<keyof typeof backgroundFunction
     // it refreshes from Stripe (a batch read, the ones that changed in one put or transaction).
     table: {
       items: [...paymentReadWrite, 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'],
-      indexes: ['activeReaderActions', 'awaitingCaptureByAge', 'awaitingCaptureByDeadline', 'pendingOrders'],
+      indexes: [
+        'activeReaderActions',
+        'awaitingCaptureByAge',
+        'awaitingCaptureByDeadline',
+        'unsettledRefunds',
+        'pendingOrders',
+      ],
     },
     stripeSecretKey: true,
     reservedConcurrency: 1,

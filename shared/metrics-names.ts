@@ -14,6 +14,8 @@ export const paymentRiskMetrics = {
   captureDeadlineApproaching: 'CaptureDeadlineApproaching',
   /** Authorizations that passed `captureBefore` uncaptured: the funds went back to the customer. */
   authorizationsExpired: 'AuthorizationsExpired',
+  /** Refunds that failed at Stripe (or that Stripe refused to make): the customer's money did not go back. */
+  refundsFailed: 'RefundsFailed',
 } as const;
 
 export type PaymentRiskMetric = (typeof paymentRiskMetrics)[keyof typeof paymentRiskMetrics];

@@ -46,6 +46,20 @@ export const routes: readonly RouteDefinition[] = [
     entry: 'functions/payments/cancel.ts',
     auth: 'jwt',
   },
+  {
+    name: 'RefundPayment',
+    method: 'POST',
+    path: '/payments/{id}/refunds',
+    entry: 'functions/payments/refund.ts',
+    auth: 'jwt',
+  },
+  {
+    name: 'ListRefunds',
+    method: 'GET',
+    path: '/payments/{id}/refunds',
+    entry: 'functions/payments/list-refunds.ts',
+    auth: 'jwt',
+  },
   { name: 'ListReaders', method: 'GET', path: '/readers', entry: 'functions/readers/list.ts', auth: 'jwt' },
   { name: 'GetReader', method: 'GET', path: '/readers/{id}', entry: 'functions/readers/get.ts', auth: 'jwt' },
   {

@@ -10,7 +10,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import type { Dependencies } from '../../shared/dependencies.ts';
 import { environmentDependencies } from '../../shared/environment.ts';
 import { injectable } from '../../shared/injectable.ts';
-import { METRICS_NAMESPACE } from '../../shared/metrics-names.ts';
+import { METRICS_NAMESPACE, paymentRiskMetrics } from '../../shared/metrics-names.ts';
 import { reconcile } from '../../shared/operations/reconcile.ts';
 import type { PaymentFlag } from '../../shared/payments/types.ts';
 import { flagClearedMetrics, flagSetMetrics, reconcileMetrics } from '../../shared/reconcile/flags.ts';
@@ -54,6 +54,8 @@ function publish(summary: ReconcileSummary): void {
   count(reconcileMetrics.staleAuthorizationsCaptured, summary.authorizationsCaptured);
   count(reconcileMetrics.staleAuthorizationsCanceled, summary.authorizationsCanceled);
   count(reconcileMetrics.reconcileFailures, summary.failures);
+  count(reconcileMetrics.refundsSettled, summary.refundsSettled);
+  count(paymentRiskMetrics.refundsFailed, summary.refundsFailed);
   count(
     reconcileMetrics.reconcileCandidates,
     Object.values(summary.candidates).reduce((sum, n) => sum + n, 0),

@@ -16,8 +16,8 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { Dependencies } from '../../shared/dependencies.ts';
 import { environmentDependencies } from '../../shared/environment.ts';
 import { injectable } from '../../shared/injectable.ts';
-import { METRICS_NAMESPACE } from '../../shared/metrics-names.ts';
-import { applyEvent, type EventOutcome } from '../../shared/operations/apply-event.ts';
+import { METRICS_NAMESPACE, paymentRiskMetrics } from '../../shared/metrics-names.ts';
+import { applyEvent, type EventLog, type EventOutcome } from '../../shared/operations/apply-event.ts';
 import { createQueueClient } from '../../shared/queue/client.ts';
 import { eventQueue } from '../../shared/queue/definition.ts';
 import { parseQueuedEvent } from '../../shared/stripe/event-observations.ts';
@@ -67,6 +67,15 @@ async function processBatch(deps: ProcessorDependencies, event: SQSEvent, contex
   }
 }
 
+/** The operation's log: the logger, and a metric for every refund that failed (an alarm watches it). */
+const eventLog: EventLog = {
+  warn: (message, details) => logger.warn(message, details),
+  refundFailed: (refund) => {
+    logger.warn('Refund failed', { ...refund });
+    count(paymentRiskMetrics.refundsFailed);
+  },
+};
+
 async function handleRecord(
   deps: ProcessorDependencies,
   record: SQSRecord,
@@ -91,7 +100,7 @@ async function handleRecord(
   }
 
   const keys = { ...ids(queued.event), paymentId: queued.paymentIntentId };
-  const outcome = await inPaymentOrder(queued.paymentIntentId, () => applyEvent(deps, queued, logger));
+  const outcome = await inPaymentOrder(queued.paymentIntentId, () => applyEvent(deps, queued, eventLog));
   if (outcome === 'unrecorded_attempt') {
     const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
     const ageSeconds = deps.clock.now() / 1000 - queued.event.created;

@@ -6,13 +6,14 @@
 import type { Dependencies } from '../dependencies.ts';
 import { currentAttempt } from '../payments/record.ts';
 import { applyObservations } from '../payments/reducer.ts';
+import { amountCommitted } from '../payments/refunds.ts';
 import type { Observation, ObservationOrigin, PaymentRecord } from '../payments/types.ts';
 import { EventAlreadyAppliedError, readPaymentForEvent, savePaymentWithEvent } from '../store/events.ts';
 import { applyToPayment, VersionConflictError } from '../store/payments.ts';
-import { retrievePaymentIntent, retrieveReader } from '../stripe/calls.ts';
+import { listRefunds, retrievePaymentIntent, retrieveReader } from '../stripe/calls.ts';
 import { stripeErrorCode } from '../stripe/errors.ts';
 import { authorizedElsewhere, mayBelongToUnrecordedAttempt, type PaymentEvent } from '../stripe/event-observations.ts';
-import { paymentIntentObservation, readerActionObservation } from '../stripe/snapshots.ts';
+import { paymentIntentObservation, readerActionObservation, refundObservation } from '../stripe/snapshots.ts';
 import { cancelReaderAction, readerRunsPayment } from '../stripe/terminal.ts';
 import { unixSeconds } from '../time.ts';
 
@@ -25,12 +26,38 @@ export type EventOutcome = 'applied' | 'unchanged' | 'stale' | 'duplicate' | 'un
 /** Where the operation reports what an operator should know. */
 export interface EventLog {
   warn(message: string, details: Record<string, unknown>): void;
+  /** A refund the event moved to `failed` (money the customer was promised did not go back). */
+  refundFailed?(details: FailedRefund): void;
+}
+
+export interface FailedRefund {
+  paymentId: string;
+  refundId: string | null;
+  amount: number;
+  currency: string;
+  failureReason: string | null;
+}
+
+/** The refunds that are `failed` in `after` and were not in `before`. */
+export function newlyFailedRefunds(before: PaymentRecord, after: PaymentRecord): FailedRefund[] {
+  const failedBefore = new Set(
+    before.refunds.filter((refund) => refund.status === 'failed').map((refund) => refund.id ?? refund.key),
+  );
+  return after.refunds
+    .filter((refund) => refund.status === 'failed' && !failedBefore.has(refund.id ?? refund.key))
+    .map((refund) => ({
+      paymentId: after.id,
+      refundId: refund.id,
+      amount: refund.amount,
+      currency: refund.currency,
+      failureReason: refund.failureReason,
+    }));
 }
 
 /** Apply one event to its payment: one read, and one transactional write when the payment changed. */
 export async function applyEvent(deps: Dependencies, queued: PaymentEvent, log: EventLog): Promise<EventOutcome> {
   const { event } = queued;
-  const reads: { paymentIntent?: Observation; reader?: Observation | null } = {};
+  const reads: { paymentIntent?: Observation; reader?: Observation | null; refunds?: Observation[] } = {};
   for (let attempt = 1; ; attempt += 1) {
     const { payment, alreadyApplied } = await readPaymentForEvent(deps.store, queued.paymentIntentId, event.id);
     if (alreadyApplied) return 'duplicate';
@@ -48,7 +75,16 @@ export async function applyEvent(deps: Dependencies, queued: PaymentEvent, log: 
       const readAtMs = deps.clock.now();
       reads.paymentIntent = paymentIntentObservation(await retrievePaymentIntent(deps, payment.id), origin, readAtMs);
     }
-    let observations = reads.paymentIntent ? [reads.paymentIntent, ...queued.observations] : queued.observations;
+    if (reads.refunds === undefined && needsRefundsRead(queued, payment)) {
+      // What Stripe holds of the refunds decides before the event: a reader's lost answer, or refunds whose own
+      // events were lost (or that were made elsewhere).
+      reads.refunds = (await listRefunds(deps, payment.id)).map((refund) => refundObservation(refund, origin));
+    }
+    let observations = [
+      ...(reads.paymentIntent ? [reads.paymentIntent] : []),
+      ...(reads.refunds ?? []),
+      ...queued.observations,
+    ];
     const now = new Date(deps.clock.now());
     let result = applyObservations(payment, observations, now);
     if (result.verdict === 'ambiguous') {
@@ -64,6 +100,7 @@ export async function applyEvent(deps: Dependencies, queued: PaymentEvent, log: 
     try {
       const applied = { id: event.id, type: event.type, created: event.created, paymentIntentId: payment.id };
       await savePaymentWithEvent(deps.store, result.record, applied, now);
+      for (const failed of newlyFailedRefunds(payment, result.record)) log.refundFailed?.(failed);
       return 'applied';
     } catch (error) {
       if (error instanceof EventAlreadyAppliedError) return 'duplicate';
@@ -71,6 +108,13 @@ export async function applyEvent(deps: Dependencies, queued: PaymentEvent, log: 
       await deps.clock.sleep(Math.random() * 20 * attempt);
     }
   }
+}
+
+/** Whether the event needs the payment's refunds read from Stripe before it is applied. */
+function needsRefundsRead(queued: PaymentEvent, payment: PaymentRecord): boolean {
+  if (queued.readRefunds === 'always') return true;
+  if (queued.readRefunds !== 'unexplained' || payment.status !== 'succeeded') return false;
+  return queued.chargeAmountRefunded !== amountCommitted(payment);
 }
 
 /**

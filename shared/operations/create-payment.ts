@@ -22,8 +22,8 @@ import { cancelPaymentIntent, createPaymentIntent } from '../stripe/calls.ts';
 import { isStripeError, stripeErrorCode, toFailure } from '../stripe/errors.ts';
 import { paymentIntentObservation, paymentIntentSnapshot } from '../stripe/snapshots.ts';
 import type { Access } from './access.ts';
-import { locateReader } from './locate-reader.ts';
-import { type Processed, type ProcessOptions, processOnReader, readerElsewhereError } from './process-payment.ts';
+import { locateReader, readerElsewhereError } from './locate-reader.ts';
+import { type Processed, type ProcessOptions, processOnReader } from './process-payment.ts';
 import { refreshPayment } from './refresh-payment.ts';
 
 export interface CreatePaymentRequest extends OrderPaymentInput {

@@ -3,7 +3,7 @@
  * seen, so authorizing a reader command usually costs no Stripe call.
  */
 import type { Dependencies } from '../dependencies.ts';
-import { ReaderNotFoundError } from '../payments/failures.ts';
+import { InvalidInputError, ReaderNotFoundError } from '../payments/failures.ts';
 import { getReaderLocation, type ReaderLocation, readerLocationOf, recordReaders } from '../store/readers.ts';
 import { retrieveReader } from '../stripe/calls.ts';
 import { readerSnapshot } from '../stripe/snapshots.ts';
@@ -28,4 +28,9 @@ export async function locateReader(
   if (reader === undefined || location === undefined) throw new ReaderNotFoundError();
   await recordReaders(deps.store, [reader], now);
   return visibleReader(access, location);
+}
+
+/** A reader at another location than the payment cannot take it. */
+export function readerElsewhereError(): InvalidInputError {
+  return new InvalidInputError([{ field: 'readerId', message: 'The reader is at another location than the payment.' }]);
 }

@@ -8,7 +8,7 @@
  */
 import type Stripe from 'stripe';
 import type { Dependencies } from '../dependencies.ts';
-import { InvalidInputError, InvalidStateError, invalidStateMessage } from '../payments/failures.ts';
+import { InvalidStateError, invalidStateMessage } from '../payments/failures.ts';
 import { recordProcessAccepted, recordProcessRefused, withdrawProcessAttempt } from '../payments/process.ts';
 import { currentAttempt, isCommandInFlight, startProcessAttempt } from '../payments/record.ts';
 import { decideProcess } from '../payments/rules.ts';
@@ -21,7 +21,7 @@ import { readerActionObservation } from '../stripe/snapshots.ts';
 import { type ProcessCommandOutcome, readerRunsPayment, sendProcessCommand } from '../stripe/terminal.ts';
 import { unixSeconds } from '../time.ts';
 import { type Access, visiblePayment } from './access.ts';
-import { locateReader } from './locate-reader.ts';
+import { locateReader, readerElsewhereError } from './locate-reader.ts';
 import { refreshPayment } from './refresh-payment.ts';
 
 export interface ProcessOptions {
@@ -66,11 +66,6 @@ export async function processPayment(
   const reader = await locateReader(deps, request.readerId, access, found.reader);
   if (reader.locationId !== payment.locationId) throw readerElsewhereError();
   return processOnReader(deps, payment, request.readerId, options);
-}
-
-/** A reader at another location than the payment cannot take it. */
-export function readerElsewhereError(): InvalidInputError {
-  return new InvalidInputError([{ field: 'readerId', message: 'The reader is at another location than the payment.' }]);
 }
 
 /**

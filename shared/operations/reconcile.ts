@@ -27,6 +27,7 @@ import {
   saveReconcileCursor,
 } from '../store/reconcile-queries.ts';
 import { reconcileAgingAuthorization, reconcileExpiredAuthorization } from './reconcile-authorization.ts';
+import { reconcileUnsettledRefunds } from './reconcile-refunds.ts';
 import { reconcileStuckAction } from './reconcile-stuck-action.ts';
 import { refreshReaderCache } from './refresh-reader-cache.ts';
 import { CANDIDATE_PAGE_SIZE, settlePendingOrders } from './settle-pending-orders.ts';
@@ -41,12 +42,14 @@ interface Pass {
 
 /**
  * In order of urgency: a cashier waits on a stuck reader; an expired authorization is money already released;
- * an aging one can still be saved. Deadlines come before ages, so a payment in both is read once, as expired.
+ * an aging one can still be saved; a refund left unsettled is money already sent (or promised) back. Deadlines come
+ * before ages, so a payment in both is read once, as expired.
  */
 const PASSES: readonly Pass[] = [
   { index: 'activeReaderActions', upTo: (c) => c.actionStartedBy, reconcile: reconcileStuckAction },
   { index: 'awaitingCaptureByDeadline', upTo: (c) => c.captureDeadlineBy, reconcile: reconcileExpiredAuthorization },
   { index: 'awaitingCaptureByAge', upTo: (c) => c.authorizedBy, reconcile: reconcileAgingAuthorization },
+  { index: 'unsettledRefunds', upTo: (c) => c.refundCheckBy, reconcile: reconcileUnsettledRefunds },
 ];
 
 export interface ReconcileOptions {

@@ -12,6 +12,7 @@ import { retrievePaymentIntent, retrieveReader } from '../stripe/calls.ts';
 import { paymentIntentObservation, readerActionObservation, readerSnapshot } from '../stripe/snapshots.ts';
 import { unixSeconds } from '../time.ts';
 import { type Access, visiblePayment } from './access.ts';
+import { refreshRefunds } from './refund-payment.ts';
 
 /** The payment `id` as recorded, or (`refresh`) as Stripe holds it now. */
 export async function readPayment(
@@ -21,7 +22,7 @@ export async function readPayment(
   options: { refresh: boolean },
 ): Promise<PaymentRecord> {
   const stored = visiblePayment(access, await getPayment(deps.store, id));
-  return options.refresh ? refreshPayment(deps, stored) : stored;
+  return options.refresh ? refreshRefunds(deps, await refreshPayment(deps, stored)) : stored;
 }
 
 /** A reader already read by the caller, and when that read started. */

@@ -10,6 +10,9 @@ export const FAILURE_CODES = [
   'reader_not_found',
   'invalid_state',
   'order_conflict',
+  'refund_exceeds_balance',
+  'card_present_refund_required',
+  'idempotency_key_reused',
   'reader_busy',
   'reader_offline',
   'reader_timeout',
@@ -98,6 +101,42 @@ export class OrderConflictError extends OperationFailure {
       code: 'order_conflict',
       message:
         'This order already has a payment with another amount, currency or capture method: change its amount with PATCH /payments/{id}, or cancel it and create the order again.',
+      details,
+    });
+  }
+}
+
+/** A refund for more than is left to refund (`details.refundable`: what is left, pending refunds counted). */
+export class RefundExceedsBalanceError extends OperationFailure {
+  constructor(refundable: number, formatted: string) {
+    super({
+      code: 'refund_exceeds_balance',
+      message:
+        refundable > 0
+          ? `At most ${formatted} of this payment can still be refunded.`
+          : 'Nothing of this payment is left to refund: it has been refunded in full (or the rest is being refunded).',
+      details: { refundable },
+    });
+  }
+}
+
+/** Interac (and any payment Stripe only refunds in person) needs the card on a reader. */
+export class CardPresentRefundRequiredError extends OperationFailure {
+  constructor() {
+    super({
+      code: 'card_present_refund_required',
+      message:
+        'This payment can only be refunded with the card on a reader: send the refund again with a readerId and ask the customer to present the card.',
+    });
+  }
+}
+
+/** The same `Idempotency-Key` was used for another refund request. */
+export class IdempotencyKeyReusedError extends OperationFailure {
+  constructor(details: { refundId: string | null }) {
+    super({
+      code: 'idempotency_key_reused',
+      message: 'This Idempotency-Key was already used for a different refund request: use a new key for a new refund.',
       details,
     });
   }

@@ -40,4 +40,12 @@ export const idempotencyKeys = {
    * request's id), `n` moves on after a replayed error (a busy reader's answer is stored under its key).
    */
   cancelReaderAction: (readerId: string, subject: string, n: number) => key(['cancel-action', readerId, subject, n]),
+  /** An online refund: one per POS `Idempotency-Key` on the payment, so a retried request never refunds twice. */
+  refund: (paymentId: string, refundKey: string) => key(['refund', paymentId, bounded(refundKey)]),
+  /**
+   * A reader refund's `refund_payment` command: `command` numbers the payment's reader refund claims, `tryNumber`
+   * moves on after a verified reader timeout or a replayed error, as for `process`.
+   */
+  refundOnReader: (paymentId: string, command: number, tryNumber: number) =>
+    key(['refund-reader', paymentId, command, tryNumber]),
 };

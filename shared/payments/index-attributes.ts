@@ -11,6 +11,8 @@ export const ALL_PAYMENTS_LIST_KEY = 'PAYMENTS';
 export const ACTIVE_ACTION_KEY = 'ACTIVE_ACTION';
 /** Partition value of the `awaitingCapture*` indexes. */
 export const AWAITING_CAPTURE_KEY = 'AWAITING_CAPTURE';
+/** Partition value of the `unsettledRefunds` index. */
+export const UNSETTLED_REFUND_KEY = 'UNSETTLED_REFUND';
 
 export interface PaymentIndexAttributes {
   locationKey: string;
@@ -22,6 +24,8 @@ export interface PaymentIndexAttributes {
   awaitingCaptureKey?: string;
   authorizedAt?: string;
   captureBefore?: string;
+  unsettledRefundKey?: string;
+  refundCheckAt?: string;
 }
 
 /** The `byLocation` partition of a location. */
@@ -36,8 +40,9 @@ export function createdKey(record: Pick<PaymentRecord, 'createdAt' | 'id'>): str
 
 /**
  * Index attributes for `record`: listing keys always; `activeActionKey` + `actionStartedAt` only while the
- * payment awaits its reader action's outcome (see `isAwaitingOutcome`); `awaitingCaptureKey` + `authorizedAt` + `captureBefore` only while the payment
- * is `requires_capture`.
+ * payment awaits its reader action's outcome (see `isAwaitingOutcome`); `awaitingCaptureKey` + `authorizedAt` +
+ * `captureBefore` only while the payment is `requires_capture`; `unsettledRefundKey` + `refundCheckAt` only while a
+ * refund is unsettled.
  */
 export function paymentIndexAttributes(record: PaymentRecord): PaymentIndexAttributes {
   const attributes: PaymentIndexAttributes = {
@@ -54,6 +59,10 @@ export function paymentIndexAttributes(record: PaymentRecord): PaymentIndexAttri
     attributes.awaitingCaptureKey = AWAITING_CAPTURE_KEY;
     attributes.authorizedAt = record.authorizedAt;
     attributes.captureBefore = record.captureBefore;
+  }
+  if (record.refundCheckAt !== null) {
+    attributes.unsettledRefundKey = UNSETTLED_REFUND_KEY;
+    attributes.refundCheckAt = record.refundCheckAt;
   }
   return attributes;
 }

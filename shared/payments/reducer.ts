@@ -14,6 +14,13 @@ import {
   isPaymentStatus,
   withHistory,
 } from './record.ts';
+import {
+  acceptsRefundStatus,
+  isRefundRequestInFlight,
+  refundStatusAfterReaderFailure,
+  refundStatusOf,
+  withRefundSchedule,
+} from './refunds.ts';
 import type {
   ChargeObservation,
   ChargeSnapshot,
@@ -24,6 +31,9 @@ import type {
   PaymentStatus,
   ReaderActionObservation,
   ReaderActionState,
+  RefundObservation,
+  RefundRecord,
+  RefundRefusedObservation,
 } from './types.ts';
 
 /**
@@ -56,7 +66,13 @@ export function applyObservation(record: PaymentRecord, observation: Observation
     case 'charge':
       return applyCharge(record, observation, now);
     case 'reader_action':
-      return applyReaderAction(record, observation, now);
+      return isAboutRefund(observation)
+        ? applyRefundReaderAction(record, observation, now)
+        : applyReaderAction(record, observation, now);
+    case 'refund':
+      return applyRefund(record, observation, now);
+    case 'refund_refused':
+      return applyRefundRefused(record, observation, now);
   }
 }
 
@@ -156,6 +172,7 @@ function withCharge(record: PaymentRecord, charge: ChargeSnapshot): PaymentRecor
   return {
     ...record,
     chargeId: charge.id,
+    paymentMethodType: charge.paymentMethodType ?? record.paymentMethodType,
     card: charge.brand !== null || charge.last4 !== null ? { brand: charge.brand, last4: charge.last4 } : record.card,
     captureBefore:
       charge.captureBefore !== null ? new Date(charge.captureBefore * 1000).toISOString() : record.captureBefore,
@@ -289,8 +306,206 @@ const TRACKED_FIELDS = [
   'captureBefore',
   'flags',
   'readerAction',
+  'paymentMethodType',
+  'refunds',
 ] as const satisfies readonly (keyof PaymentRecord)[];
 
 function differs(before: PaymentRecord, after: PaymentRecord): boolean {
   return TRACKED_FIELDS.some((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
+}
+
+/**
+ * A reader event of a `refund_payment` action, or a read the backend made for a refund (`forRefundKey`). Other reads
+ * are about the payment's process attempt, whatever action the reader shows.
+ */
+function isAboutRefund(observation: ReaderActionObservation): boolean {
+  if (observation.forRefundKey !== undefined) return true;
+  return observation.origin.source === 'webhook' && observation.action?.type === 'refund_payment';
+}
+
+/** The record with the refund at `index` replaced, the reconciler's schedule kept in step. */
+function withRefundAt(record: PaymentRecord, index: number, refund: RefundRecord, now: Date): PaymentRecord {
+  const refunds = index < 0 ? [...record.refunds, refund] : record.refunds.with(index, refund);
+  return withRefundSchedule({ ...record, refunds }, now);
+}
+
+function withoutAnswerDue(refund: RefundRecord): RefundRecord {
+  if (refund.answerDueByMs === undefined) return refund;
+  const { answerDueByMs: _answered, ...answered } = refund;
+  return answered;
+}
+
+/**
+ * A refund as Stripe holds it. It is matched to the refund the record knows by its id, or by the POS's key in its
+ * metadata to the claim that asked for it; a refund made elsewhere (the Dashboard) is added. A refund object is the
+ * truth about a refund: it overrides what a reader's action alone suggested.
+ */
+function applyRefund(record: PaymentRecord, observation: RefundObservation, now: Date): ObservationResult {
+  const { refund } = observation;
+  const status = refundStatusOf(refund.status);
+  if (refund.paymentIntentId !== record.id || status === undefined) return stale(record);
+  let index = record.refunds.findIndex((known) => known.id === refund.id);
+  if (index < 0 && refund.key !== null) {
+    index = record.refunds.findIndex((known) => known.id === null && known.key === refund.key);
+  }
+  const at = now.toISOString();
+  const current = record.refunds[index];
+  if (current !== undefined && current.id !== null && !acceptsRefundStatus(current.status, status)) {
+    return stale(record);
+  }
+  const reason = current?.reason ?? (isRefundReason(refund.reason) ? refund.reason : null);
+  let next: RefundRecord = {
+    key: current?.key ?? refund.key,
+    requestHash: current?.requestHash ?? null,
+    id: refund.id,
+    amount: refund.amount,
+    currency: refund.currency,
+    status,
+    reason,
+    method: current?.method ?? 'api',
+    readerId: current?.readerId ?? null,
+    readerAction: current?.readerAction ?? null,
+    failureReason: status === 'failed' ? (refund.failureReason ?? current?.failureReason ?? null) : null,
+    requestedAtMs: current?.requestedAtMs ?? refund.created * 1000,
+    createdAt: current?.createdAt ?? new Date(refund.created * 1000).toISOString(),
+    updatedAt: at,
+  };
+  if (current?.command !== undefined) next.command = current.command;
+  // The refund exists: the reader's action that made it succeeded, whatever its own event says or when it comes.
+  if (next.readerAction !== null && next.readerAction.status !== 'succeeded') {
+    next = {
+      ...next,
+      readerAction: {
+        ...next.readerAction,
+        status: 'succeeded',
+        failureCode: null,
+        failureMessage: null,
+        updatedAt: at,
+      },
+    };
+  }
+  if (current !== undefined && !refundDiffers(current, next)) return unchanged(record);
+  const updated = withRefundAt(record, index, withoutAnswerDue(next), now);
+  return finish(record, updated, observation, `refund ${refund.id} ${status}`, now);
+}
+
+function isRefundReason(reason: string | null): reason is NonNullable<RefundRecord['reason']> {
+  return reason === 'requested_by_customer' || reason === 'duplicate' || reason === 'fraudulent';
+}
+
+/** Fields of a refund the API shows (its bookkeeping aside). */
+function refundDiffers(before: RefundRecord, after: RefundRecord): boolean {
+  const shown = (refund: RefundRecord) =>
+    JSON.stringify([
+      refund.id,
+      refund.amount,
+      refund.status,
+      refund.reason,
+      refund.failureReason,
+      refund.readerAction?.status ?? null,
+      refund.readerAction?.failureCode ?? null,
+    ]);
+  return shown(before) !== shown(after);
+}
+
+/** Stripe refused to make a claimed refund, or holds none for a claim whose request is over: it failed. */
+function applyRefundRefused(
+  record: PaymentRecord,
+  observation: RefundRefusedObservation,
+  now: Date,
+): ObservationResult {
+  const index = record.refunds.findIndex((refund) => refund.key === observation.key);
+  const current = record.refunds[index];
+  if (current === undefined || current.id !== null || current.status !== 'pending') return stale(record);
+  if (isRefundRequestInFlight(current, now.getTime())) return stale(record);
+  const at = now.toISOString();
+  const next: RefundRecord = {
+    ...withoutAnswerDue(current),
+    status: 'failed',
+    failureReason: observation.failureReason,
+    readerAction:
+      current.readerAction === null
+        ? null
+        : { ...current.readerAction, status: 'failed', failureCode: observation.failureReason, updatedAt: at },
+    updatedAt: at,
+  };
+  const updated = withRefundAt(record, index, next, now);
+  return finish(record, updated, observation, `refund ${observation.key} failed ${observation.failureReason}`, now);
+}
+
+/**
+ * A reader refund's `refund_payment` action: its event, the reader's answer to the command, or a read of the reader
+ * made for the refund. The action's metadata names the refund (the POS's key). A read showing the reader no longer
+ * on it, in a later second than the command and after the command can no longer arrive, ends it: succeeded when
+ * Stripe holds the refund (learnt first, from a list of the payment's refunds), canceled otherwise.
+ */
+function applyRefundReaderAction(
+  record: PaymentRecord,
+  observation: ReaderActionObservation,
+  now: Date,
+): ObservationResult {
+  const key = observation.forRefundKey ?? observation.action?.refundKey ?? null;
+  if (key === null) return stale(record);
+  const index = record.refunds.findIndex((refund) => refund.key === key && refund.method === 'reader');
+  const current = record.refunds[index];
+  if (current === undefined || current.readerId !== observation.readerId || current.readerAction === null) {
+    return stale(record);
+  }
+  const { action } = observation;
+  const ours =
+    action !== null &&
+    action.type === 'refund_payment' &&
+    action.paymentIntentId === record.id &&
+    action.refundKey === key;
+  const at = now.toISOString();
+  let next: RefundRecord = current;
+  if (ours && action.status === 'succeeded' && current.id === null && action.refundId) {
+    next = { ...next, id: action.refundId };
+  }
+  if (current.readerAction.status === 'in_progress') {
+    if (ours) {
+      if (action.status !== 'in_progress') {
+        next = {
+          ...next,
+          readerAction: {
+            type: 'refund_payment',
+            status: action.status,
+            failureCode: action.failureCode,
+            failureMessage: action.failureMessage,
+            updatedAt: at,
+          },
+        };
+        if (action.status === 'failed' && next.id === null) {
+          next = {
+            ...next,
+            status: refundStatusAfterReaderFailure(action.failureCode),
+            failureReason: action.failureCode,
+          };
+        }
+      }
+    } else {
+      const read = observation.origin.source !== 'webhook';
+      const later = observation.createdSeconds > unixSeconds(current.requestedAtMs);
+      if (!read || !later || observation.readerStatus === 'offline') return stale(record);
+      if (isRefundRequestInFlight(current, now.getTime())) return stale(record);
+      const succeeded = next.id !== null;
+      next = {
+        ...next,
+        readerAction: {
+          type: 'refund_payment',
+          status: succeeded ? 'succeeded' : 'failed',
+          failureCode: succeeded ? null : 'canceled',
+          failureMessage: succeeded ? null : 'The reader is no longer waiting for the card for this refund.',
+          updatedAt: at,
+        },
+      };
+      if (!succeeded) next = { ...next, status: 'canceled', failureReason: 'canceled' };
+    }
+  }
+  if (next === current || !refundDiffers(current, next)) return unchanged(record);
+  next = { ...next, updatedAt: at };
+  if (next.readerAction?.status !== 'in_progress' || next.id !== null) next = withoutAnswerDue(next);
+  const updated = withRefundAt(record, index, next, now);
+  const summary = `refund reader_action ${next.readerAction?.status ?? 'none'}${next.readerAction?.failureCode ? ` ${next.readerAction.failureCode}` : ''}`;
+  return finish(record, updated, observation, summary, now);
 }

@@ -1,6 +1,8 @@
 /**
  * The API's JSON for payments and readers (the contract's Payment and Reader resources).
  */
+
+import { amountRefunded } from './refunds.ts';
 import type {
   CaptureMethod,
   CardDetails,
@@ -10,6 +12,10 @@ import type {
   PaymentStatus,
   ReaderActionStatus,
   ReaderSnapshot,
+  RefundMethod,
+  RefundReason,
+  RefundRecord,
+  RefundStatus,
 } from './types.ts';
 
 /** The Payment resource, exactly as the API returns it. */
@@ -36,6 +42,34 @@ export interface PaymentResource {
   captureBefore: string | null;
   flags: PaymentFlag[];
   attempts: number;
+  /** Sum of the succeeded refunds. */
+  amountRefunded: number;
+  refunds: RefundResource[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The Refund resource. */
+export interface RefundResource {
+  /** Stripe's refund id; null while a reader refund waits for the card (no refund is made before). */
+  id: string | null;
+  /** The POS's `Idempotency-Key` the refund was asked for with; null for one made outside this API. */
+  idempotencyKey: string | null;
+  paymentId: string;
+  amount: number;
+  currency: string;
+  status: RefundStatus;
+  reason: RefundReason | null;
+  method: RefundMethod;
+  readerId: string | null;
+  readerAction: {
+    type: 'refund_payment';
+    status: ReaderActionStatus;
+    failureCode: string | null;
+    failureMessage: string | null;
+    updatedAt: string;
+  } | null;
+  failureReason: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -93,8 +127,38 @@ export function toPaymentResource(record: PaymentRecord): PaymentResource {
     captureBefore: record.status === 'requires_capture' ? record.captureBefore : null,
     flags: [...record.flags],
     attempts: record.attempts,
+    amountRefunded: amountRefunded(record),
+    refunds: record.refunds.map((refund) => toRefundResource(record.id, refund)),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
+  };
+}
+
+/** What the API shows of one of a payment's refunds. */
+export function toRefundResource(paymentId: string, refund: RefundRecord): RefundResource {
+  return {
+    id: refund.id,
+    idempotencyKey: refund.key,
+    paymentId,
+    amount: refund.amount,
+    currency: refund.currency,
+    status: refund.status,
+    reason: refund.reason,
+    method: refund.method,
+    readerId: refund.readerId,
+    readerAction:
+      refund.readerAction === null
+        ? null
+        : {
+            type: refund.readerAction.type,
+            status: refund.readerAction.status,
+            failureCode: refund.readerAction.failureCode,
+            failureMessage: refund.readerAction.failureMessage,
+            updatedAt: refund.readerAction.updatedAt,
+          },
+    failureReason: refund.failureReason,
+    createdAt: refund.createdAt,
+    updatedAt: refund.updatedAt,
   };
 }
 

@@ -41,6 +41,58 @@ export interface LastPaymentError {
   message: string | null;
 }
 
+/** Stripe's refund statuses as the API shows them (`requires_action` shows as `pending`). */
+export const REFUND_STATUSES = ['pending', 'succeeded', 'failed', 'canceled'] as const;
+export type RefundStatus = (typeof REFUND_STATUSES)[number];
+
+export const REFUND_REASONS = ['requested_by_customer', 'duplicate', 'fraudulent'] as const;
+export type RefundReason = (typeof REFUND_REASONS)[number];
+
+/** How a refund was made: online (`POST /v1/refunds`) or with the card on a reader (`refund_payment`). */
+export type RefundMethod = 'api' | 'reader';
+
+/** The state of a reader refund's `refund_payment` action. */
+export interface RefundReaderActionState {
+  type: 'refund_payment';
+  status: ReaderActionStatus;
+  failureCode: string | null;
+  failureMessage: string | null;
+  updatedAt: string;
+}
+
+/**
+ * One refund of a payment: claimed by the API before Stripe hears of it (so racing requests cannot refund more
+ * than was paid), then followed through Stripe's answers, events and reads. A refund made elsewhere (the Dashboard)
+ * is learnt from its events and has no `key`.
+ */
+export interface RefundRecord {
+  /** The POS's `Idempotency-Key`; null for a refund made outside this API. */
+  key: string | null;
+  /** Fingerprint of the request's body: the same key with another body is refused. */
+  requestHash: string | null;
+  /** Stripe's refund id, once there is a refund (a reader refund has none until the card is presented). */
+  id: string | null;
+  amount: number;
+  currency: string;
+  status: RefundStatus;
+  reason: RefundReason | null;
+  method: RefundMethod;
+  readerId: string | null;
+  readerAction: RefundReaderActionState | null;
+  failureReason: string | null;
+  /** Our clock when the refund was claimed (or first seen), ms. */
+  requestedAtMs: number;
+  /** For a reader refund: which of the payment's reader refund commands this is (its Stripe keys derive from it). */
+  command?: number;
+  /**
+   * Set while the Stripe request (the refund, or the reader's command) may still be on its way: until then a read
+   * that does not show it proves nothing.
+   */
+  answerDueByMs?: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** Card details for the receipt, from the successful charge. */
 export interface CardDetails {
   brand: string | null;
@@ -97,6 +149,8 @@ export interface PaymentRecord {
   amountReceived: number;
   card: CardDetails | null;
   chargeId: string | null;
+  /** The successful charge's payment method type: `card_present`, or `interac_present` (refunded on a reader only). */
+  paymentMethodType: string | null;
   cancellationReason: string | null;
   /** When the PaymentIntent was first seen in `requires_capture`. */
   authorizedAt: string | null;
@@ -111,6 +165,14 @@ export interface PaymentRecord {
   nextProcessTry: number;
   /** Amount changes made with `PATCH`, so each change gets its own idempotency key. */
   amountUpdates: number;
+  /** Refunds, oldest first. */
+  refunds: RefundRecord[];
+  /** Reader refund commands claimed so far (withdrawn ones included), so each gets keys of its own. */
+  refundCommands: number;
+  /** While a refund is unsettled: when the reconciler should look at it next (ISO). */
+  refundCheckAt: string | null;
+  /** Reconciler looks at the unsettled refunds so far (spaces the next look). */
+  refundChecks: number;
   /** Time of the PaymentIntent snapshot the status was taken from (event `created` or read time), ms. */
   paymentIntentObservedAtMs: number;
   /** Audit trail, oldest first, bounded. */
@@ -142,6 +204,10 @@ export interface ChargeSnapshot {
   status: string;
   brand: string | null;
   last4: string | null;
+  /** `payment_method_details.type`. */
+  paymentMethodType: string | null;
+  /** `amount_refunded`: pending and succeeded refunds. */
+  amountRefunded: number;
   /** `payment_method_details.card_present.capture_before`, unix seconds. */
   captureBefore: number | null;
   /** Unix seconds. */
@@ -154,8 +220,11 @@ export interface ReaderActionSnapshot {
   status: ReaderActionStatus;
   failureCode: string | null;
   failureMessage: string | null;
-  /** `action.process_payment_intent.payment_intent` (null for other action types). */
+  /** The PaymentIntent of a `process_payment_intent` or `refund_payment` action (null for other types). */
   paymentIntentId: string | null;
+  /** A `refund_payment` action's: the POS's refund key (from its metadata) and the refund once made. */
+  refundKey?: string | null;
+  refundId?: string | null;
 }
 
 /** A reader as the API shows it. */
@@ -210,9 +279,50 @@ export interface ReaderActionObservation {
    * matching by time.
    */
   forAttempt?: number;
+  /** Set by the backend when it read the reader for this refund (its key): what the reader shows is about it. */
+  forRefundKey?: string;
 }
 
-export type Observation = PaymentIntentObservation | ChargeObservation | ReaderActionObservation;
+/** Stripe's Refund, reduced to what the payment record follows. */
+export interface RefundSnapshot {
+  id: string;
+  paymentIntentId: string | null;
+  amount: number;
+  currency: string;
+  /** Stripe's status (`pending`, `requires_action`, `succeeded`, `failed`, `canceled`). */
+  status: string;
+  reason: string | null;
+  failureReason: string | null;
+  /** The POS's refund key, from the refund's metadata (null for a refund made elsewhere). */
+  key: string | null;
+  /** Unix seconds. */
+  created: number;
+}
+
+/** A refund as read from Stripe. */
+export interface RefundObservation {
+  kind: 'refund';
+  origin: ObservationOrigin;
+  refund: RefundSnapshot;
+}
+
+/**
+ * Stripe refused to make a claimed refund (seen when nobody waits for the answer: the reconciler's resend), or the
+ * claim was never sent and Stripe holds no refund for it.
+ */
+export interface RefundRefusedObservation {
+  kind: 'refund_refused';
+  origin: ObservationOrigin;
+  key: string;
+  failureReason: string;
+}
+
+export type Observation =
+  | PaymentIntentObservation
+  | ChargeObservation
+  | ReaderActionObservation
+  | RefundObservation
+  | RefundRefusedObservation;
 
 /** What `applyObservation` concluded. */
 export type ObservationVerdict =

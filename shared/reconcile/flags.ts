@@ -48,6 +48,8 @@ export const reconcileMetrics = {
   staleAuthorizationsCanceled: 'StaleAuthorizationsCanceled',
   /** Payments whose reconciliation failed this run (retried on the next). */
   reconcileFailures: 'ReconcileFailures',
+  /** Refunds left unsettled (events late or lost, requests cut short) that a run found settled. */
+  refundsSettled: 'ReconciledRefunds',
   /** Candidates read from the sparse indexes. */
   reconcileCandidates: 'ReconcileCandidates',
   /** Runs that stopped at their time budget with candidates left for the next run. */

@@ -31,6 +31,9 @@ export interface ReconcileSummary {
   actionsCanceled: number;
   authorizationsCaptured: number;
   authorizationsCanceled: number;
+  /** Refunds the run found settled (succeeded, failed or canceled), and of those the failed ones. */
+  refundsSettled: number;
+  refundsFailed: number;
   /** Order claims left without a recorded PaymentIntent that were settled from Stripe's side. */
   ordersSettled: number;
   /** Payments whose reconciliation failed (each is retried on a later run). */
@@ -50,13 +53,15 @@ export interface ReconcileSummary {
 /** A summary with every count at zero. */
 export function emptySummary(): ReconcileSummary {
   return {
-    candidates: { activeReaderActions: 0, awaitingCaptureByAge: 0, awaitingCaptureByDeadline: 0 },
+    candidates: { activeReaderActions: 0, awaitingCaptureByAge: 0, awaitingCaptureByDeadline: 0, unsettledRefunds: 0 },
     flagsSet: noFlagCounts(),
     flagsCleared: noFlagCounts(),
     outcomesRecorded: 0,
     actionsCanceled: 0,
     authorizationsCaptured: 0,
     authorizationsCanceled: 0,
+    refundsSettled: 0,
+    refundsFailed: 0,
     ordersSettled: 0,
     failures: 0,
     stripeCalls: 0,

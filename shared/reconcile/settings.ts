@@ -57,6 +57,8 @@ export interface CandidateCutoffs {
   authorizedBy: string;
   /** `awaitingCaptureByDeadline.captureBefore`: deadlines at or before this have passed. */
   captureDeadlineBy: string;
+  /** `unsettledRefunds.refundCheckAt`: payments whose next look at their refunds is due. */
+  refundCheckBy: string;
 }
 
 /** The cutoffs of a run that starts at `nowMs`. */
@@ -65,6 +67,7 @@ export function candidateCutoffs(nowMs: number, settings: ReconcileSettings): Ca
     actionStartedBy: new Date(nowMs - settings.stuckAfterMs).toISOString(),
     authorizedBy: new Date(nowMs - settings.captureWarningAfterMs).toISOString(),
     captureDeadlineBy: new Date(nowMs).toISOString(),
+    refundCheckBy: new Date(nowMs).toISOString(),
   };
 }
 

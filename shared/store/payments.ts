@@ -27,7 +27,7 @@ export class VersionConflictError extends Error {
 }
 
 /** Record fields that are also index keys: an index key may not be null, so a null one is left out. */
-const NULLABLE_INDEX_FIELDS = ['authorizedAt', 'captureBefore'] as const;
+const NULLABLE_INDEX_FIELDS = ['authorizedAt', 'captureBefore', 'refundCheckAt'] as const;
 
 /** The item stored for `record`: the record, its keys and its index attributes. */
 export function paymentItem(record: PaymentRecord): Record<string, unknown> {
@@ -62,6 +62,7 @@ export function paymentFromItem(item: Record<string, unknown>): PaymentRecord {
     amountReceived: field('amountReceived', 0),
     card: field('card', null),
     chargeId: field('chargeId', null),
+    paymentMethodType: field('paymentMethodType', null),
     cancellationReason: field('cancellationReason', null),
     authorizedAt: field('authorizedAt', null),
     captureBefore: field('captureBefore', null),
@@ -70,6 +71,10 @@ export function paymentFromItem(item: Record<string, unknown>): PaymentRecord {
     attemptLog: field('attemptLog', []),
     nextProcessTry: field('nextProcessTry', 0),
     amountUpdates: field('amountUpdates', 0),
+    refunds: field('refunds', []),
+    refundCommands: field('refundCommands', 0),
+    refundCheckAt: field('refundCheckAt', null),
+    refundChecks: field('refundChecks', 0),
     paymentIntentObservedAtMs: field('paymentIntentObservedAtMs', 0),
     history: field('history', []),
     version: field('version', 0),

@@ -1,6 +1,6 @@
 /**
  * The reconciler's reads: its candidates come only from the sparse indexes (`activeReaderActions`,
- * `awaitingCaptureByAge`, `awaitingCaptureByDeadline`), each queried oldest first up to a cutoff on its sort key,
+ * `awaitingCaptureByAge`, `awaitingCaptureByDeadline`, `unsettledRefunds`), each queried oldest first up to a cutoff on its sort key,
  * so a run reads the candidates and nothing else, however large the table grows. No scans.
  *
  * Where a run stopped (its time budget ran out) is kept in one item, `RECONCILER` / `CURSOR`, so the next run
@@ -9,18 +9,23 @@
  */
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Store } from '../dependencies.ts';
-import { ACTIVE_ACTION_KEY, AWAITING_CAPTURE_KEY } from '../payments/index-attributes.ts';
+import { ACTIVE_ACTION_KEY, AWAITING_CAPTURE_KEY, UNSETTLED_REFUND_KEY } from '../payments/index-attributes.ts';
 import type { PaymentRecord } from '../payments/types.ts';
 import { paymentFromItem } from './payments.ts';
 import { paymentsTable } from './table.ts';
 
 /** The sparse indexes the reconciler reads. */
-export type CandidateIndex = 'activeReaderActions' | 'awaitingCaptureByAge' | 'awaitingCaptureByDeadline';
+export type CandidateIndex =
+  | 'activeReaderActions'
+  | 'awaitingCaptureByAge'
+  | 'awaitingCaptureByDeadline'
+  | 'unsettledRefunds';
 
 const partitionValue: Record<CandidateIndex, string> = {
   activeReaderActions: ACTIVE_ACTION_KEY,
   awaitingCaptureByAge: AWAITING_CAPTURE_KEY,
   awaitingCaptureByDeadline: AWAITING_CAPTURE_KEY,
+  unsettledRefunds: UNSETTLED_REFUND_KEY,
 };
 
 /** A position in an index: the key attributes of the last item examined (a query's `ExclusiveStartKey`). */

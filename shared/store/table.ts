@@ -18,6 +18,7 @@
  * - `activeReaderActions`   payments whose reader action is `in_progress`, oldest action first (reconciler)
  * - `awaitingCaptureByAge`  `requires_capture` payments by authorization time (reconciler: approaching deadline)
  * - `awaitingCaptureByDeadline` the same payments by `captureBefore` (reconciler: expired authorizations)
+ * - `unsettledRefunds`      payments with a refund not settled yet, by when the reconciler should look (reconciler)
  * - `pendingOrders`         order claims whose PaymentIntent is not recorded yet, oldest first (reconciler)
  */
 export interface KeyAttribute {
@@ -62,6 +63,11 @@ export const paymentsTable = {
       indexName: 'awaitingCaptureByDeadline',
       partitionKey: { name: 'awaitingCaptureKey', type: 'S' },
       sortKey: { name: 'captureBefore', type: 'S' },
+    },
+    unsettledRefunds: {
+      indexName: 'unsettledRefunds',
+      partitionKey: { name: 'unsettledRefundKey', type: 'S' },
+      sortKey: { name: 'refundCheckAt', type: 'S' },
     },
     pendingOrders: {
       indexName: 'pendingOrders',

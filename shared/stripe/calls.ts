@@ -7,6 +7,7 @@ import type Stripe from 'stripe';
 import type { StripeAccess } from '../dependencies.ts';
 import { StripeTimeoutError } from '../payments/failures.ts';
 import { idempotencyKeys } from '../payments/idempotency.ts';
+import { REFUND_KEY_METADATA } from '../payments/refunds.ts';
 import type { CaptureMethod } from '../payments/types.ts';
 import { isReplayedError, isStripeError, stripeErrorCode } from './errors.ts';
 
@@ -119,6 +120,9 @@ export async function withFreshKeyAfterReplayedError<T>(
   }
 }
 
+/** The currency whose Terminal payments also accept Interac (`interac_present`). */
+export const INTERAC_CURRENCY = 'cad';
+
 export interface CreatePaymentIntentInput {
   locationId: string;
   orderId: string;
@@ -144,6 +148,15 @@ export async function createPaymentIntent(
     capture_method: input.captureMethod,
     metadata: { ...input.metadata, orderId: input.orderId, locationId: input.locationId },
   };
+  if (input.currency === INTERAC_CURRENCY) {
+    // Canada: Interac cards too. Interac is always captured at once (Stripe no longer allows it manual), so a manual
+    // payment asks for manual capture of card_present alone.
+    params.allowed_payment_method_types = ['card_present', 'interac_present'];
+    if (input.captureMethod === 'manual') {
+      params.capture_method = 'automatic';
+      params.payment_method_options = { card_present: { capture_method: 'manual' } };
+    }
+  }
   if (input.description !== null) params.description = input.description;
   const idempotencyKey = idempotencyKeys.createPayment(input.locationId, input.orderId, input.generation);
   return withKeyInUseRetry(deps, () => client.paymentIntents.create(params, { idempotencyKey }));
@@ -261,4 +274,44 @@ export async function locationExists(deps: StripeAccess, id: string): Promise<bo
     if (stripeErrorCode(error) === 'resource_missing') return false;
     throw error;
   }
+}
+
+export interface CreateRefundInput {
+  paymentIntentId: string;
+  /** The POS's `Idempotency-Key`: the Stripe key derives from it, and the refund's metadata carries it. */
+  refundKey: string;
+  amount: number;
+  reason: Stripe.RefundCreateParams.Reason | null;
+}
+
+/** Refund online, under the key `refund:{payment}:{key}`: the same request again is a replay, never a second refund. */
+export async function createRefund(
+  deps: StripeAccess,
+  input: CreateRefundInput,
+  options: { deadline?: number } = {},
+): Promise<Stripe.Refund> {
+  const client = await deps.stripe();
+  const params: Stripe.RefundCreateParams = {
+    payment_intent: input.paymentIntentId,
+    amount: input.amount,
+    metadata: { [REFUND_KEY_METADATA]: input.refundKey },
+  };
+  if (input.reason !== null) params.reason = input.reason;
+  const idempotencyKey = idempotencyKeys.refund(input.paymentIntentId, input.refundKey);
+  return sendUntil(deps, options.deadline, (requestOptions) =>
+    client.refunds.create(params, { ...requestOptions, idempotencyKey }),
+  );
+}
+
+/** Every refund of the PaymentIntent, newest first (one request for up to 100). */
+export async function listRefunds(
+  deps: StripeAccess,
+  paymentIntentId: string,
+  options: { deadline?: number } = {},
+): Promise<Stripe.Refund[]> {
+  const client = await deps.stripe();
+  const params: Stripe.RefundListParams = { payment_intent: paymentIntentId, limit: 100 };
+  if (options.deadline === undefined) return client.refunds.list(params).autoPagingToArray({ limit: 1_000 });
+  const page = await sendUntil(deps, options.deadline, (requestOptions) => client.refunds.list(params, requestOptions));
+  return page.data;
 }

@@ -17,7 +17,7 @@ import type {
 } from '../payments/types.ts';
 import { unixSeconds } from '../time.ts';
 import { isHandledEventType } from './event-types.ts';
-import { chargeSnapshot, paymentIntentObservation, readerActionObservation } from './snapshots.ts';
+import { chargeSnapshot, paymentIntentObservation, readerActionObservation, refundObservation } from './snapshots.ts';
 
 /** What identifies an event in logs, the dedupe item and the audit trail. */
 export interface EventSummary {
@@ -40,6 +40,14 @@ export interface PaymentEvent {
    * the PaymentIntent tells whether it was authorized.
    */
   readPaymentIntent: boolean;
+  /**
+   * Read the payment's refunds from Stripe before applying: a refund action that failed with `connection_error` may
+   * still have made its refund; `charge.refunded` may tell of refunds whose own events were lost (`unexplained`:
+   * only when its `amount_refunded` is not what the record accounts for).
+   */
+  readRefunds?: 'always' | 'unexplained';
+  /** `charge.refunded`: the charge's `amount_refunded`. */
+  chargeAmountRefunded?: number;
 }
 
 export type QueuedEvent =
@@ -85,11 +93,27 @@ const ChargeObject = z.looseObject({
   payment_intent: Expandable.nullable(),
   payment_method_details: z
     .looseObject({
+      type: z.string().nullish(),
       card_present: z
         .looseObject({ brand: z.string().nullish(), last4: z.string().nullish(), capture_before: z.number().nullish() })
         .nullish(),
+      interac_present: z.looseObject({ brand: z.string().nullish(), last4: z.string().nullish() }).nullish(),
     })
     .nullish(),
+  amount_refunded: z.number().int().nullish(),
+});
+
+const RefundObject = z.looseObject({
+  id: z.string().min(1),
+  object: z.literal('refund'),
+  amount: z.number().int(),
+  currency: z.string(),
+  status: z.string().nullish(),
+  created: z.number().int(),
+  payment_intent: Expandable.nullish(),
+  metadata: z.record(z.string(), z.string()).nullish(),
+  reason: z.string().nullish(),
+  failure_reason: z.string().nullish(),
 });
 
 const ReaderObject = z.looseObject({
@@ -102,6 +126,13 @@ const ReaderObject = z.looseObject({
       failure_code: z.string().nullish(),
       failure_message: z.string().nullish(),
       process_payment_intent: z.looseObject({ payment_intent: Expandable }).nullish(),
+      refund_payment: z
+        .looseObject({
+          payment_intent: Expandable.nullish(),
+          refund: Expandable.nullish(),
+          metadata: z.record(z.string(), z.string()).nullish(),
+        })
+        .nullish(),
     })
     .nullish(),
 });
@@ -144,6 +175,15 @@ export function observationsFromEvent(event: Stripe.Event): QueuedEvent {
     };
   }
 
+  if (event.type.startsWith('refund.') || event.type === 'charge.refund.updated') {
+    const parsed = RefundObject.safeParse(object);
+    if (!parsed.success) return unexpected;
+    const observation = refundObservation(parsed.data as unknown as Stripe.Refund, origin);
+    const paymentIntentId = observation.refund.paymentIntentId;
+    if (paymentIntentId === null) return { kind: 'ignored', event: summary, reason: 'refund_without_payment_intent' };
+    return { kind: 'payment', event: summary, paymentIntentId, observations: [observation], readPaymentIntent: false };
+  }
+
   if (event.type.startsWith('charge.')) {
     const parsed = ChargeObject.safeParse(object);
     if (!parsed.success) return unexpected;
@@ -152,13 +192,18 @@ export function observationsFromEvent(event: Stripe.Event): QueuedEvent {
       return { kind: 'ignored', event: summary, reason: 'charge_without_payment_intent' };
     }
     const observation: ChargeObservation = { kind: 'charge', origin, charge };
-    return {
+    const queued: PaymentEvent = {
       kind: 'payment',
       event: summary,
       paymentIntentId: charge.paymentIntentId,
       observations: [observation],
       readPaymentIntent: false,
     };
+    if (event.type === 'charge.refunded') {
+      queued.readRefunds = 'unexplained';
+      queued.chargeAmountRefunded = charge.amountRefunded;
+    }
+    return queued;
   }
 
   const parsed = ReaderObject.safeParse(object);
@@ -167,6 +212,18 @@ export function observationsFromEvent(event: Stripe.Event): QueuedEvent {
   const observation = readerActionObservation(parsed.data as unknown as Stripe.Terminal.Reader, origin, event.created);
   const action = observation.action;
   if (action === null) return { kind: 'ignored', event: summary, reason: 'no_reader_action' };
+  if (action.type === 'refund_payment' && action.paymentIntentId !== null && action.refundKey) {
+    const queued: PaymentEvent = {
+      kind: 'payment',
+      event: summary,
+      paymentIntentId: action.paymentIntentId,
+      observations: [observation],
+      readPaymentIntent: false,
+    };
+    // The reader lost Stripe's answer: the refund may have been made all the same.
+    if (action.status === 'failed' && action.failureCode === 'connection_error') queued.readRefunds = 'always';
+    return queued;
+  }
   if (action.type !== 'process_payment_intent' || action.paymentIntentId === null) {
     return { kind: 'ignored', event: summary, reason: 'not_a_payment_action' };
   }

@@ -12,6 +12,13 @@ export const handledEventTypes = [
   'payment_intent.canceled',
   // The charge carries the card brand/last4 and `capture_before`: learnt from the event, no extra API call.
   'charge.succeeded',
+  // Refunds: online and on the reader (whose outcome is also the reader's `refund_payment` action).
+  'refund.created',
+  'refund.updated',
+  'refund.failed',
+  'charge.refund.updated',
+  // The charge's `amount_refunded`: a refund whose own events were lost (or made elsewhere) shows here.
+  'charge.refunded',
 ] as const;
 
 export type HandledEventType = (typeof handledEventTypes)[number];

@@ -3,6 +3,7 @@
  * reconciler all read Stripe through these, so the reducer sees one shape whatever the source.
  */
 import type Stripe from 'stripe';
+import { REFUND_KEY_METADATA } from '../payments/refunds.ts';
 import type {
   ChargeSnapshot,
   ObservationOrigin,
@@ -11,22 +12,50 @@ import type {
   ReaderActionObservation,
   ReaderActionSnapshot,
   ReaderSnapshot,
+  RefundObservation,
+  RefundSnapshot,
 } from '../payments/types.ts';
 
 /** A charge object (or its id when not expanded) as a snapshot; null for an id alone. */
 export function chargeSnapshot(charge: Stripe.Charge | string | null | undefined): ChargeSnapshot | null {
   if (charge === null || charge === undefined || typeof charge === 'string') return null;
-  const cardPresent = charge.payment_method_details?.card_present;
+  const details = charge.payment_method_details;
+  const cardPresent = details?.card_present;
+  // An Interac charge's card details sit under its own type.
+  const card = cardPresent ?? details?.interac_present;
   const paymentIntent = charge.payment_intent;
   return {
     id: charge.id,
     paymentIntentId: typeof paymentIntent === 'string' ? paymentIntent : (paymentIntent?.id ?? null),
     status: charge.status,
-    brand: cardPresent?.brand ?? null,
-    last4: cardPresent?.last4 ?? null,
+    brand: card?.brand ?? null,
+    last4: card?.last4 ?? null,
+    paymentMethodType: details?.type ?? null,
+    amountRefunded: charge.amount_refunded ?? 0,
     captureBefore: cardPresent?.capture_before ?? null,
     created: charge.created,
   };
+}
+
+/** A refund object as a snapshot (its POS key from the metadata the API set). */
+export function refundSnapshot(refund: Stripe.Refund): RefundSnapshot {
+  const paymentIntent = refund.payment_intent;
+  const key = refund.metadata?.[REFUND_KEY_METADATA];
+  return {
+    id: refund.id,
+    paymentIntentId: typeof paymentIntent === 'string' ? paymentIntent : (paymentIntent?.id ?? null),
+    amount: refund.amount,
+    currency: refund.currency,
+    status: refund.status ?? 'pending',
+    reason: refund.reason ?? null,
+    failureReason: refund.failure_reason ?? null,
+    key: typeof key === 'string' && key.length > 0 ? key : null,
+    created: refund.created,
+  };
+}
+
+export function refundObservation(refund: Stripe.Refund, origin: ObservationOrigin): RefundObservation {
+  return { kind: 'refund', origin, refund: refundSnapshot(refund) };
 }
 
 export function paymentIntentSnapshot(paymentIntent: Stripe.PaymentIntent): PaymentIntentSnapshot {
@@ -59,8 +88,9 @@ export function readerActionSnapshot(
   action: Stripe.Terminal.Reader.Action | null | undefined,
 ): ReaderActionSnapshot | null {
   if (action === null || action === undefined) return null;
-  const paymentIntent = action.process_payment_intent?.payment_intent;
-  return {
+  const refund = action.refund_payment;
+  const paymentIntent = action.process_payment_intent?.payment_intent ?? refund?.payment_intent;
+  const snapshot: ReaderActionSnapshot = {
     type: action.type,
     // Anything Stripe may add besides the two end states is still running.
     status: action.status === 'succeeded' ? 'succeeded' : action.status === 'failed' ? 'failed' : 'in_progress',
@@ -68,6 +98,13 @@ export function readerActionSnapshot(
     failureMessage: action.failure_message ?? null,
     paymentIntentId: typeof paymentIntent === 'string' ? paymentIntent : (paymentIntent?.id ?? null),
   };
+  if (action.type === 'refund_payment') {
+    const key = refund?.metadata?.[REFUND_KEY_METADATA];
+    const made = refund?.refund;
+    snapshot.refundKey = typeof key === 'string' && key.length > 0 ? key : null;
+    snapshot.refundId = typeof made === 'string' ? made : (made?.id ?? null);
+  }
+  return snapshot;
 }
 
 export function readerSnapshot(reader: Stripe.Terminal.Reader): ReaderSnapshot {

@@ -9,6 +9,7 @@ import type { StripeAccess } from '../dependencies.ts';
 import { ReaderTimeoutError } from '../payments/failures.ts';
 import { idempotencyKeys } from '../payments/idempotency.ts';
 import { paymentActionStatus } from '../payments/reader-action.ts';
+import { REFUND_KEY_METADATA } from '../payments/refunds.ts';
 import { retrieveReader, withFreshKeyAfterReplayedError, withKeyInUseRetry } from './calls.ts';
 import { isOutcomeUnknown, isReplayedError, stripeErrorCode } from './errors.ts';
 import { readerSnapshot } from './snapshots.ts';
@@ -40,7 +41,7 @@ export interface ProcessCommand {
   deadline: number;
 }
 
-export type ProcessCommandOutcome =
+export type ReaderCommandOutcome =
   | { accepted: true; reader: Stripe.Terminal.Reader; startedAtMs: number; nextTry: number }
   /**
    * Not taken. `maybeDelivered`: Stripe gave no answer (a lost connection, its own failure), so the command may
@@ -48,20 +49,30 @@ export type ProcessCommandOutcome =
    */
   | { accepted: false; error: unknown; nextTry: number; maybeDelivered: boolean };
 
+export type ProcessCommandOutcome = ReaderCommandOutcome;
+
 /** Times a command Stripe gave no answer to is sent again under its own key, before the reader is asked. */
 const MAX_UNANSWERED_RESENDS = 2;
 
+/** A command for a reader, as `sendReaderCommand` sends it. */
+export interface ReaderCommand {
+  readerId: string;
+  /** First unused `try` of the command's idempotency key. */
+  firstTry: number;
+  /** The idempotency key of try `n`. */
+  keyFor: (tryNumber: number) => string;
+  /** Send the command under `idempotencyKey`. */
+  send: (client: Stripe, idempotencyKey: string) => Promise<Stripe.Terminal.Reader>;
+  /** Whether a read of the reader shows this command arrived (its action running or done). */
+  took: (reader: Stripe.Terminal.Reader) => boolean;
+  /** Epoch ms by which the command must be settled (inside API Gateway's 30 s). */
+  deadline: number;
+}
+
 /**
- * Ask the reader to process the PaymentIntent. A command Stripe gave no answer to (a lost connection, its own
- * failure) is sent again under the same key: Stripe then runs it, or replays what it did. After
- * `terminal_reader_timeout` the reader is read: if it holds this PaymentIntent the command did arrive (a false
- * negative) and that is success; otherwise the command is sent again under a new key (Stripe replays a stored
- * error for a reused key), at most `READER_TIMEOUT_RETRIES` times and only while another try fits before
- * `deadline`.
+ * Ask the reader to process the PaymentIntent (see `sendReaderCommand`).
  */
 export async function sendProcessCommand(deps: StripeAccess, command: ProcessCommand): Promise<ProcessCommandOutcome> {
-  const client = await deps.stripe();
-  const { READER_TIMEOUT_RETRIES, READER_TIMEOUT_RETRY_DELAY_MS, STRIPE_TIMEOUT_MS } = deps.settings;
   const processConfig: Stripe.Terminal.ReaderProcessPaymentIntentParams.ProcessConfig = {};
   if (command.skipTipping !== undefined) processConfig.skip_tipping = command.skipTipping;
   if (command.enableCustomerCancellation !== undefined) {
@@ -69,11 +80,31 @@ export async function sendProcessCommand(deps: StripeAccess, command: ProcessCom
   }
   const params: Stripe.Terminal.ReaderProcessPaymentIntentParams = { payment_intent: command.paymentIntentId };
   if (Object.keys(processConfig).length > 0) params.process_config = processConfig;
+  return sendReaderCommand(deps, {
+    readerId: command.readerId,
+    firstTry: command.firstTry,
+    keyFor: (n) => idempotencyKeys.processPayment(command.paymentIntentId, command.attempt, n),
+    send: (client, idempotencyKey) =>
+      client.terminal.readers.processPaymentIntent(command.readerId, params, { idempotencyKey }),
+    took: (reader) => readerTookCommand(reader, command.paymentIntentId),
+    deadline: command.deadline,
+  });
+}
 
+/**
+ * Send a reader its command with the seed guide's error handling. A command Stripe gave no answer to (a lost
+ * connection, its own failure) is sent again under the same key: Stripe then runs it, or replays what it did. After
+ * `terminal_reader_timeout` the reader is read: if it shows the command it did arrive (a false negative) and that
+ * is success; otherwise the command is sent again under a new key (Stripe replays a stored error for a reused key),
+ * at most `READER_TIMEOUT_RETRIES` times and only while another try fits before `deadline`.
+ */
+export async function sendReaderCommand(deps: StripeAccess, command: ReaderCommand): Promise<ReaderCommandOutcome> {
+  const client = await deps.stripe();
+  const { READER_TIMEOUT_RETRIES, READER_TIMEOUT_RETRY_DELAY_MS, STRIPE_TIMEOUT_MS } = deps.settings;
   let tryNumber = command.firstTry;
   let idempotencyKey = '';
   const nextKey = () => {
-    idempotencyKey = idempotencyKeys.processPayment(command.paymentIntentId, command.attempt, tryNumber);
+    idempotencyKey = command.keyFor(tryNumber);
     tryNumber += 1;
   };
   nextKey();
@@ -85,9 +116,7 @@ export async function sendProcessCommand(deps: StripeAccess, command: ProcessCom
   for (;;) {
     const startedAtMs = deps.clock.now();
     try {
-      const reader = await withKeyInUseRetry(deps, () =>
-        client.terminal.readers.processPaymentIntent(command.readerId, params, { idempotencyKey }),
-      );
+      const reader = await withKeyInUseRetry(deps, () => command.send(client, idempotencyKey));
       return { accepted: true, reader, startedAtMs, nextTry: tryNumber };
     } catch (error) {
       if (isReplayedError(error) && replays < MAX_REPLAYED_TRIES) {
@@ -106,7 +135,7 @@ export async function sendProcessCommand(deps: StripeAccess, command: ProcessCom
       const unsure = unanswered || code === 'terminal_reader_timeout' || (uncertain && code === 'terminal_reader_busy');
       if (!unsure) return { accepted: false, error, nextTry: tryNumber, maybeDelivered: false };
       const reader = await retrieveReader(deps, command.readerId).catch(() => undefined);
-      if (reader !== undefined && readerTookCommand(reader, command.paymentIntentId)) {
+      if (reader !== undefined && command.took(reader)) {
         return { accepted: true, reader, startedAtMs, nextTry: tryNumber };
       }
       if (unanswered) return { accepted: false, error, nextTry: tryNumber, maybeDelivered: true };
@@ -121,6 +150,51 @@ export async function sendProcessCommand(deps: StripeAccess, command: ProcessCom
       nextKey();
     }
   }
+}
+
+export interface RefundCommand {
+  paymentIntentId: string;
+  readerId: string;
+  /** The POS's key for the refund, carried in the action's (and the refund's) metadata. */
+  refundKey: string;
+  /** The payment's reader refund command number (its keys derive from it). */
+  command: number;
+  amount: number;
+  enableCustomerCancellation?: boolean;
+  deadline: number;
+}
+
+/** True when the reader's action is this refund's `refund_payment`, running or done. */
+export function readerTookRefund(reader: Stripe.Terminal.Reader, paymentIntentId: string, refundKey: string): boolean {
+  const action = readerSnapshot(reader).action;
+  return (
+    action !== null &&
+    action.type === 'refund_payment' &&
+    action.paymentIntentId === paymentIntentId &&
+    action.refundKey === refundKey &&
+    action.status !== 'failed'
+  );
+}
+
+/** Ask the reader to refund with the card presented (`refund_payment`), as `sendReaderCommand` sends commands. */
+export async function sendRefundCommand(deps: StripeAccess, command: RefundCommand): Promise<ReaderCommandOutcome> {
+  const params: Stripe.Terminal.ReaderRefundPaymentParams = {
+    payment_intent: command.paymentIntentId,
+    amount: command.amount,
+    metadata: { [REFUND_KEY_METADATA]: command.refundKey },
+  };
+  if (command.enableCustomerCancellation !== undefined) {
+    params.refund_payment_config = { enable_customer_cancellation: command.enableCustomerCancellation };
+  }
+  return sendReaderCommand(deps, {
+    readerId: command.readerId,
+    firstTry: 0,
+    keyFor: (n) => idempotencyKeys.refundOnReader(command.paymentIntentId, command.command, n),
+    send: (client, idempotencyKey) =>
+      client.terminal.readers.refundPayment(command.readerId, params, { idempotencyKey }),
+    took: (reader) => readerTookRefund(reader, command.paymentIntentId, command.refundKey),
+    deadline: command.deadline,
+  });
 }
 
 /**

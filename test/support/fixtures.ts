@@ -99,6 +99,8 @@ export function charge(overrides: Partial<ChargeSnapshot> = {}): ChargeSnapshot 
     status: 'succeeded',
     brand: 'visa',
     last4: '4242',
+    paymentMethodType: 'card_present',
+    amountRefunded: 0,
     captureBefore: null,
     created: unixSeconds(T0) + 120,
     ...overrides,

@@ -5,7 +5,9 @@ import * as capture from '../../../functions/payments/capture.ts';
 import * as create from '../../../functions/payments/create.ts';
 import * as getPayment from '../../../functions/payments/get.ts';
 import * as listPayments from '../../../functions/payments/list.ts';
+import * as listRefunds from '../../../functions/payments/list-refunds.ts';
 import * as processPayment from '../../../functions/payments/process.ts';
+import * as refund from '../../../functions/payments/refund.ts';
 import * as update from '../../../functions/payments/update.ts';
 import * as cancelAction from '../../../functions/readers/cancel-action.ts';
 import * as getReader from '../../../functions/readers/get.ts';
@@ -30,6 +32,21 @@ export function apiClient(claims: Claims) {
       invoke(cancel, apiEvent({ method: 'POST', route: '/payments/{id}/cancel', params: { id }, body, claims })),
     update: (id: string, body: unknown) =>
       invoke(update, apiEvent({ method: 'PATCH', route: '/payments/{id}', params: { id }, body, claims })),
+    /** `key`: the `Idempotency-Key` header (null: none sent). */
+    refund: (id: string, key: string | null, body?: unknown) =>
+      invoke(
+        refund,
+        apiEvent({
+          method: 'POST',
+          route: '/payments/{id}/refunds',
+          params: { id },
+          body,
+          claims,
+          ...(key === null ? {} : { headers: { 'Idempotency-Key': key } }),
+        }),
+      ),
+    listRefunds: (id: string) =>
+      invoke(listRefunds, apiEvent({ method: 'GET', route: '/payments/{id}/refunds', params: { id }, claims })),
     get: (id: string, query?: Record<string, string>) =>
       invoke(
         getPayment,

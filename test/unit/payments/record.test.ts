@@ -258,6 +258,8 @@ describe('toPaymentResource', () => {
         'captureBefore',
         'flags',
         'attempts',
+        'amountRefunded',
+        'refunds',
         'createdAt',
         'updatedAt',
       ].sort(),

@@ -64,7 +64,11 @@ function charge(overrides: Record<string, unknown> = {}) {
     status: 'succeeded',
     created: CREATED,
     payment_intent: PI,
-    payment_method_details: { card_present: { brand: 'visa', last4: '4242', capture_before: CREATED + 172_800 } },
+    amount_refunded: 0,
+    payment_method_details: {
+      type: 'card_present',
+      card_present: { brand: 'visa', last4: '4242', capture_before: CREATED + 172_800 },
+    },
     ...overrides,
   };
 }
@@ -193,6 +197,8 @@ describe('observationsFromEvent', () => {
           status: 'succeeded',
           brand: 'visa',
           last4: '4242',
+          paymentMethodType: 'card_present',
+          amountRefunded: 0,
           captureBefore: CREATED + 172_800,
           created: CREATED,
         },
