@@ -9,6 +9,7 @@ import type { Dependencies } from '../dependencies.ts';
 import { InvalidStateError, ReaderBusyError, ReaderNotFoundError, ReaderOfflineError } from '../payments/failures.ts';
 import { canceledActionObservation } from '../payments/process.ts';
 import { isCommandInFlight, isReaderActionInProgress } from '../payments/record.ts';
+import { canceledRefundActionObservation, findRefundByKey, refundActionSubject } from '../payments/refunds.ts';
 import type { Observation, PaymentRecord } from '../payments/types.ts';
 import { applyToPayment, getPayment } from '../store/payments.ts';
 import { retrieveReader } from '../stripe/calls.ts';
@@ -109,7 +110,11 @@ export async function clearReaderActionOnReader(
   const reader = visibleReader(access, readerSnapshot(found));
   if (paymentId !== undefined) visiblePayment(access, named);
 
-  const held = reader.action?.type === 'process_payment_intent' ? reader.action.paymentIntentId : null;
+  const action = reader.action;
+  // A payment's process action, or one of its reader refunds.
+  const held =
+    action?.type === 'process_payment_intent' || action?.type === 'refund_payment' ? action.paymentIntentId : null;
+  const refundKey = action?.type === 'refund_payment' ? (action.refundKey ?? null) : null;
   // The named payment's command may not have reached this reader yet: clearing it now would clear nothing.
   const shown = held !== null && held === named?.id && reader.action?.status === 'in_progress';
   if (named !== undefined && named.readerId === readerId && !shown && isCommandInFlight(named, deps.clock.now())) {
@@ -128,7 +133,13 @@ export async function clearReaderActionOnReader(
   }
 
   const payment = named ?? (held === null ? undefined : await getPayment(deps.store, held));
-  const subject = payment === undefined ? request.requestId : `${payment.id}:${payment.attempts}`;
+  const refund = refundKey === null || payment === undefined ? undefined : findRefundByKey(payment, refundKey);
+  const subject =
+    payment === undefined
+      ? request.requestId
+      : refund !== undefined
+        ? refundActionSubject(payment.id, refund)
+        : `${payment.id}:${payment.attempts}`;
   let cleared: Stripe.Terminal.Reader;
   try {
     cleared = await cancelReaderAction(deps, readerId, subject);
@@ -138,7 +149,11 @@ export async function clearReaderActionOnReader(
   }
   if (payment !== undefined && reader.action.status === 'in_progress') {
     const now = new Date(deps.clock.now());
-    await applyToPayment(deps.store, payment, [canceledActionObservation(payment, readerId, now)], now);
+    const observation =
+      refundKey !== null
+        ? canceledRefundActionObservation(payment.id, readerId, refundKey, now)
+        : canceledActionObservation(payment, readerId, now);
+    await applyToPayment(deps.store, payment, [observation], now);
   }
   return cleared;
 }

@@ -8,12 +8,19 @@
  * again under its own key, which makes the refund once or replays what Stripe did. Whatever stays unsettled is
  * looked at again later, each time after a longer wait, so a refund that stays pending for days costs little.
  */
-import { isRefundRequestInFlight, isRefundUnsettled, withRefundChecked } from '../payments/refunds.ts';
+import {
+  canceledRefundActionObservation,
+  isRefundRequestInFlight,
+  isRefundUnsettled,
+  refundActionSubject,
+  withRefundChecked,
+} from '../payments/refunds.ts';
 import type { Observation, PaymentRecord, RefundRecord } from '../payments/types.ts';
 import type { ReconcileRun } from '../reconcile/run-context.ts';
 import { createRefund, listRefunds, retrieveReader } from '../stripe/calls.ts';
 import { isOutcomeUnknown, stripeErrorCode } from '../stripe/errors.ts';
-import { readerActionObservation, refundObservation } from '../stripe/snapshots.ts';
+import { readerActionObservation, readerSnapshot, refundObservation } from '../stripe/snapshots.ts';
+import { cancelReaderAction } from '../stripe/terminal.ts';
 import { unixSeconds } from '../time.ts';
 
 /** A reader refund waiting on its reader, whose command can no longer be on its way. */
@@ -57,6 +64,8 @@ export async function reconcileUnsettledRefunds(candidate: PaymentRecord, run: R
     payment = await recordRefunds(run, payment, [...refunds, ...observations]);
   }
 
+  payment = await cancelStuckReaderRefunds(run, payment);
+
   for (const refund of payment.refunds.filter((r) => unanswered(r, run.clock.now()))) {
     const key = refund.key as string;
     try {
@@ -79,6 +88,41 @@ export async function reconcileUnsettledRefunds(candidate: PaymentRecord, run: R
     }
   }
   await run.change(payment, (record) => withRefundChecked(record, new Date(run.clock.now())), 'refund_check_scheduled');
+}
+
+/**
+ * Past `AUTO_CANCEL_STUCK_AFTER_SECONDS`, a reader still waiting for the card of a refund is freed, as a stuck
+ * payment's reader is: its action cancelled, the refund `canceled` (nothing was refunded; the POS can ask again).
+ */
+async function cancelStuckReaderRefunds(run: ReconcileRun, candidate: PaymentRecord): Promise<PaymentRecord> {
+  const cancelAfterMs = run.settings.autoCancelAfterMs;
+  if (cancelAfterMs === null) return candidate;
+  let payment = candidate;
+  const now = run.clock.now();
+  const stuck = payment.refunds.filter((r) => waitsOnReader(r, now) && now - r.requestedAtMs > cancelAfterMs);
+  for (const refund of stuck) {
+    const readerId = refund.readerId as string;
+    const key = refund.key as string;
+    const read = await run.stripe(() => retrieveReader(run.deps, readerId));
+    const action = read.result === undefined ? null : readerSnapshot(read.result).action;
+    const waiting = action?.type === 'refund_payment' && action.status === 'in_progress' && action.refundKey === key;
+    if (!waiting) continue;
+    try {
+      await run.stripe(() => cancelReaderAction(run.deps, readerId, refundActionSubject(payment.id, refund)));
+    } catch (error) {
+      const code = stripeErrorCode(error);
+      // A card being read cannot be interrupted; an offline reader is looked at again next time.
+      if (code === 'terminal_reader_busy' || code === 'terminal_reader_offline') continue;
+      throw error;
+    }
+    run.summary.actionsCanceled += 1;
+    run.logger.info('Stuck reader refund cancelled', { paymentId: payment.id, readerId, key });
+    const canceledAt = new Date(run.clock.now());
+    payment = await recordRefunds(run, payment, [
+      canceledRefundActionObservation(payment.id, readerId, key, canceledAt),
+    ]);
+  }
+  return payment;
 }
 
 /** Record what Stripe showed; count the refunds it settled and those that failed. */

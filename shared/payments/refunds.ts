@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { withHistory } from './record.ts';
-import type { PaymentRecord, RefundReason, RefundRecord, RefundStatus } from './types.ts';
+import type { PaymentRecord, ReaderActionObservation, RefundReason, RefundRecord, RefundStatus } from './types.ts';
 
 /** The refund's metadata key holding the POS's `Idempotency-Key`: how Stripe's refund is matched to its claim. */
 export const REFUND_KEY_METADATA = 'posRefundKey';
@@ -226,4 +226,34 @@ export function acceptsRefundStatus(current: RefundStatus, next: RefundStatus): 
 /** How a reader refund's action failure ends the refund when Stripe made none. */
 export function refundStatusAfterReaderFailure(failureCode: string | null): RefundStatus {
   return failureCode === 'customer_canceled' || failureCode === 'canceled' ? 'canceled' : 'failed';
+}
+
+/** The subject of the cancel-action key for a reader refund's command (see `idempotencyKeys.cancelReaderAction`). */
+export function refundActionSubject(paymentId: string, refund: Pick<RefundRecord, 'command' | 'key'>): string {
+  return `${paymentId}:refund:${refund.command ?? refund.key}`;
+}
+
+/** The backend cancelled a reader refund's action on `readerId` before a card was presented. */
+export function canceledRefundActionObservation(
+  paymentId: string,
+  readerId: string,
+  key: string,
+  now: Date,
+): ReaderActionObservation {
+  return {
+    kind: 'reader_action',
+    origin: { source: 'api' },
+    readerId,
+    action: {
+      type: 'refund_payment',
+      status: 'failed',
+      failureCode: 'canceled',
+      failureMessage: 'The reader action was canceled.',
+      paymentIntentId: paymentId,
+      refundKey: key,
+      refundId: null,
+    },
+    createdSeconds: Math.floor(now.getTime() / 1000),
+    forRefundKey: key,
+  };
 }

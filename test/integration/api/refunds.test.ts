@@ -412,6 +412,31 @@ describe('POST /payments/{id}/refunds on a reader', () => {
   });
 });
 
+describe('POST /readers/{id}/cancel-action on a reader refund', () => {
+  it.each([
+    ['naming the payment', true],
+    ['resetting the reader', false],
+  ])('cancels the refund the reader waits for (%s): canceled, nothing refunded', async (_, named) => {
+    // Prepare
+    const payment = await paid();
+    await cashierA.refund(payment.id, newKey(), { readerId: readerA2 });
+
+    // Act
+    const cleared = await cashierA.cancelAction(readerA2, named ? { paymentId: payment.id } : {});
+    const after = (await cashierA.get(payment.id)).body.payment;
+
+    // Assess
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.reader.action).toBeNull();
+    expect(after.refunds[0]).toMatchObject({
+      id: null,
+      status: 'canceled',
+      readerAction: { status: 'failed', failureCode: 'canceled' },
+    });
+    expect(after.amountRefunded).toBe(0);
+  });
+});
+
 describe('Interac', () => {
   async function interacPayment(captureMethod: 'automatic' | 'manual') {
     const created = await cashierA.create({

@@ -245,6 +245,26 @@ describe('the reconciler and unsettled refunds', () => {
     expect(made.filter((r) => r.idempotencyKey?.includes(payment.id))).toHaveLength(1);
   });
 
+  it('frees a reader still waiting for the card past AUTO_CANCEL_STUCK_AFTER_SECONDS: the refund is canceled', async () => {
+    // Prepare
+    const payment = await paid();
+    await refund(payment.id, { readerId: readerRefund });
+    stack.configure({ AUTO_CANCEL_STUCK_AFTER_SECONDS: '60' });
+    await pastFirstCheck();
+
+    // Act
+    const summary = await scheduledRun(stack).finally(() =>
+      stack.configure({ AUTO_CANCEL_STUCK_AFTER_SECONDS: undefined }),
+    );
+    const view = await paymentView(stack, payment.id);
+    const reader = await stripeFor(stack).terminal.readers.retrieve(readerRefund);
+
+    // Assess
+    expect(summary.actionsCanceled).toBe(1);
+    expect(view.refunds[0]).toMatchObject({ status: 'canceled', readerAction: { failureCode: 'canceled' } });
+    expect('action' in reader ? reader.action : null).toBeNull();
+  });
+
   it('looks again later, and later still, at a refund that stays pending', async () => {
     // Prepare
     const payment = await paid();
