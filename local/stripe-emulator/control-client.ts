@@ -1,11 +1,19 @@
 /**
- * A client for the emulator's `/_emulator` controls (faults, timing, webhooks, the request log, the clock): the one
- * place that knows how they are called, for the local stack, this project's tests and benchmarks, and a POS team's
- * own tests.
+ * A client for the emulator's `/_emulator` controls (faults, refund faults, timing, webhooks, the request log, the
+ * clock): the one place that knows how they are called, for the local stack, this project's tests and benchmarks,
+ * and a POS team's own tests.
  */
 import type { ClockState } from './clock.ts';
+import type { RefundFailureReason, RefundFault } from './state/store.ts';
 
 export type { ClockState } from './clock.ts';
+export type { RefundFailureReason, RefundFault } from './state/store.ts';
+
+/**
+ * What `nextRefund` arms: `fail`, the next card refund to settle fails with `failureReason` (default `declined`);
+ * `pending_forever`, the next card refund created stays `pending` and never settles.
+ */
+export type NextRefundFault = { fault: 'fail'; failureReason?: RefundFailureReason } | { fault: 'pending_forever' };
 
 /** A control's answer: its HTTP status and its JSON body (undefined when empty). */
 export interface ControlAnswer<T> {
@@ -32,6 +40,8 @@ export interface EmulatorControls {
   advanceClock(seconds: number): Promise<ClockState>;
   /** The emulator's clock now. */
   clock(): Promise<ClockState>;
+  /** Arm a fault for the next card refund (replacing any armed before) and resolve with what was armed. */
+  nextRefund(fault: NextRefundFault): Promise<RefundFault>;
 }
 
 /** The controls of the emulator at `baseUrl` (`http://127.0.0.1:12111`). A path may start with `/_emulator/`. */
@@ -58,5 +68,6 @@ export function emulatorControls(baseUrl: string): EmulatorControls {
     get,
     advanceClock: (seconds) => post<ClockState>('clock/advance', { seconds }),
     clock: () => get<ClockState>('clock'),
+    nextRefund: async (fault) => (await post<{ nextRefund: RefundFault }>('refunds/next', fault)).nextRefund,
   };
 }

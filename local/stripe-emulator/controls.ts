@@ -1,14 +1,15 @@
 /**
  * `/_emulator`: controls that are not part of Stripe's API (no key needed, JSON bodies), through which the local
  * stack and tests drive the hard cases — a reader offline, a customer's cancel, timeouts, lost connections,
- * failing API requests, webhook faults — read the request log, change timing, move the clock forward and reset.
+ * failing API requests, webhook faults, refunds that fail or never settle — read the request log, change timing,
+ * move the clock forward and reset.
  */
 
 import type { EmulatorCore } from './core.ts';
 import { StripeError } from './errors.ts';
 import type { Timing } from './options.ts';
 import { REQUEST_FAULT_KINDS, type RequestFault } from './request-faults.ts';
-import type { AuthorizationFault, CommandFault } from './state/store.ts';
+import type { AuthorizationFault, CommandFault, RefundFault } from './state/store.ts';
 import { REFUND_FAILURE_REASONS } from './state/store.ts';
 import { customerCancel, isReaderConflict, readerState, readerView, setOnline } from './terminal/reader-machine.ts';
 import type { DeliverySettings } from './webhooks/delivery.ts';
@@ -33,6 +34,7 @@ const AUTHORIZATION_FAULTS: readonly AuthorizationFault[] = [
   'connection_error_after_authorization',
   'disconnect',
 ];
+const REFUND_FAULTS: readonly RefundFault['fault'][] = ['fail', 'pending_forever'];
 const TIMING_KEYS: readonly (keyof Timing)[] = [
   'authorizationDelayMs',
   'captureWindowSeconds',
@@ -156,6 +158,25 @@ function requestFault(body: Record<string, unknown>): RequestFault {
   };
 }
 
+/**
+ * `POST /_emulator/refunds/next {"fault": "fail" | "pending_forever", "failureReason"?}`: arm a fault for the next
+ * card refund, replacing any armed before. `failureReason` (default `declined`) goes with `fail` only.
+ */
+function refundFault(body: Record<string, unknown>): RefundFault {
+  const unknown = Object.keys(body).filter((key) => key !== 'fault' && key !== 'failureReason');
+  if (unknown.length > 0) throw new ControlError(400, `Unknown field: ${unknown.join(', ')}`);
+  const fault = oneOf(body.fault, REFUND_FAULTS, 'fault');
+  if (fault === 'pending_forever') {
+    if (body.failureReason !== undefined) {
+      throw new ControlError(400, 'failureReason goes with fault "fail" only');
+    }
+    return { fault };
+  }
+  const failureReason =
+    body.failureReason === undefined ? 'declined' : oneOf(body.failureReason, REFUND_FAILURE_REASONS, 'failureReason');
+  return { fault, failureReason };
+}
+
 /** `POST /_emulator/clock/advance {"seconds": n}`: move the clock forward, running what falls due on the way. */
 function advanceClock(core: EmulatorCore, body: Record<string, unknown>): ControlResponse {
   const unknown = Object.keys(body).filter((key) => key !== 'seconds');
@@ -215,8 +236,8 @@ function route(core: EmulatorCore, method: string, path: string, body: Record<st
     return { status: 200, body: fault };
   }
   if (first === 'refunds' && second === 'next' && parts.length === 2) {
-    core.store.nextRefundFailure = oneOf(body.failureReason, REFUND_FAILURE_REASONS, 'failureReason');
-    return { status: 200, body: { nextRefundFailure: core.store.nextRefundFailure } };
+    core.store.nextRefundFault = refundFault(body);
+    return { status: 200, body: { nextRefund: core.store.nextRefundFault } };
   }
   if (first === 'config' && parts.length === 1) return configControl(core, body);
   if (first === 'clock' && second === 'advance' && parts.length === 2) return advanceClock(core, body);

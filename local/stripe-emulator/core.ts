@@ -114,7 +114,8 @@ export class EmulatorCore {
     this.store.charges.clear();
     this.store.refunds.clear();
     this.store.refundTimers.clear();
-    this.store.nextRefundFailure = null;
+    this.store.nextRefundFault = null;
+    this.store.refundsPendingForever.clear();
     this.store.paymentMethods.clear();
     this.store.locations.clear();
     this.store.readers.clear();

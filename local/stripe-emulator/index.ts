@@ -15,7 +15,13 @@ import { type EmulatorOptions, timingFrom } from './options.ts';
 import { StateFile } from './state/persistence.ts';
 
 export { type Clock, type ClockState, type ClockTimer, EmulatorClock } from './clock.ts';
-export { type ControlAnswer, type ControlOptions, type EmulatorControls, emulatorControls } from './control-client.ts';
+export {
+  type ControlAnswer,
+  type ControlOptions,
+  type EmulatorControls,
+  emulatorControls,
+  type NextRefundFault,
+} from './control-client.ts';
 export type { SeededState } from './core.ts';
 export { DEFAULT_PORT, type EmulatorOptions, optionsFromEnv, type SeedLocation, type Timing } from './options.ts';
 

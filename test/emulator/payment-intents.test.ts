@@ -342,3 +342,155 @@ describe('PaymentIntents', () => {
     expect(error.code).toBe('resource_missing');
   });
 });
+
+describe('payment_method_options[card_present][capture_method]: card held for capture, Interac captured at once', () => {
+  let emulator: Emulator;
+  let stripe: Stripe;
+
+  beforeAll(async () => {
+    emulator = await startEmulator(FAST);
+    stripe = sdk(emulator);
+  });
+  afterAll(() => emulator.close());
+  beforeEach(() => control(emulator, '/reset'));
+
+  /** A cad PaymentIntent for card_present and Interac, automatic at the top and manual for card_present. */
+  function canadian(captureMethod: 'manual' | 'manual_preferred' = 'manual'): Promise<Stripe.PaymentIntent> {
+    return stripe.paymentIntents.create({
+      amount: 2500,
+      currency: 'cad',
+      allowed_payment_method_types: ['card_present', 'interac_present'],
+      capture_method: 'automatic',
+      payment_method_options: { card_present: { capture_method: captureMethod } },
+    });
+  }
+
+  async function pay(
+    paymentIntent: Stripe.PaymentIntent,
+    card: Parameters<Stripe['testHelpers']['terminal']['readers']['presentPaymentMethod']>[1] = {},
+  ): Promise<{ paymentIntent: Stripe.PaymentIntent; charge: Stripe.Charge }> {
+    const reader = firstReader(emulator);
+    await stripe.terminal.readers.processPaymentIntent(reader, { payment_intent: paymentIntent.id });
+    await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader, card);
+    await settledReader(stripe, reader);
+    const after = await stripe.paymentIntents.retrieve(paymentIntent.id, { expand: ['latest_charge'] });
+    return { paymentIntent: after, charge: after.latest_charge as Stripe.Charge };
+  }
+
+  it.each(['manual', 'manual_preferred'] as const)(
+    'keeps card_present capture_method %s and holds a Visa authorization for capture',
+    async (captureMethod) => {
+      // Prepare
+      const created = await canadian(captureMethod);
+
+      // Act
+      const { paymentIntent, charge } = await pay(created, { card_present: { number: '4242424242424242' } });
+      const captured = await stripe.paymentIntents.capture(paymentIntent.id);
+
+      // Assess
+      expect(created).toMatchObject({
+        capture_method: 'automatic',
+        payment_method_types: ['card_present', 'interac_present'],
+        payment_method_options: { card_present: { capture_method: captureMethod } },
+      });
+      expect(paymentIntent).toMatchObject({ status: 'requires_capture', amount_capturable: 2500, amount_received: 0 });
+      expect(charge).toMatchObject({ captured: false, amount_captured: 0 });
+      expect(charge.payment_method_details?.type).toBe('card_present');
+      expect(charge.payment_method_details?.card_present?.capture_before).toEqual(expect.any(Number));
+      expect(captured).toMatchObject({ status: 'succeeded', amount_received: 2500 });
+    },
+  );
+
+  it('captures an Interac card at once on the same PaymentIntent', async () => {
+    // Prepare
+    const created = await canadian();
+
+    // Act
+    const { paymentIntent, charge } = await pay(created, {
+      type: 'interac_present',
+      interac_present: { number: '4506445006931933' },
+    });
+
+    // Assess
+    expect(paymentIntent).toMatchObject({ status: 'succeeded', amount_received: 2500, amount_capturable: 0 });
+    expect(charge).toMatchObject({ captured: true, amount_captured: 2500 });
+    expect(charge.payment_method_details?.type).toBe('interac_present');
+    const types = (await stripe.events.list()).data.map((event) => event.type);
+    expect(types).toContain('payment_intent.succeeded');
+    expect(types).not.toContain('payment_intent.amount_capturable_updated');
+  });
+
+  it('captures card_present at once without the option when the top-level capture_method is automatic', async () => {
+    // Prepare
+    const created = await stripe.paymentIntents.create({
+      amount: 2500,
+      currency: 'cad',
+      allowed_payment_method_types: ['card_present', 'interac_present'],
+      capture_method: 'automatic',
+    });
+
+    // Act
+    const { paymentIntent } = await pay(created);
+
+    // Assess
+    expect(created.payment_method_options?.card_present).not.toHaveProperty('capture_method');
+    expect(paymentIntent.status).toBe('succeeded');
+  });
+
+  it('refuses a card_present capture_method other than manual or manual_preferred', async () => {
+    // Act
+    const response = await rawApi(
+      emulator,
+      'POST',
+      '/v1/payment_intents',
+      'amount=1000&currency=cad&allowed_payment_method_types[0]=card_present&payment_method_options[card_present][capture_method]=automatic',
+    );
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'payment_method_options[card_present][capture_method]',
+    });
+  });
+
+  it('sets and unsets the option on update before payment, and refuses it once authorized', async () => {
+    // Prepare
+    const created = await stripe.paymentIntents.create({
+      amount: 2500,
+      currency: 'cad',
+      allowed_payment_method_types: ['card_present'],
+      capture_method: 'automatic',
+    });
+
+    // Act
+    const set = await stripe.paymentIntents.update(created.id, {
+      allowed_payment_method_types: ['card_present', 'interac_present'],
+      payment_method_options: { card_present: { capture_method: 'manual_preferred' } },
+    });
+    const unset = await rawApi(
+      emulator,
+      'POST',
+      `/v1/payment_intents/${created.id}`,
+      'payment_method_options[card_present][capture_method]=',
+    );
+    await stripe.paymentIntents.update(created.id, {
+      payment_method_options: { card_present: { capture_method: 'manual' } },
+    });
+    const { paymentIntent } = await pay(created);
+    const late = await stripeError(
+      stripe.paymentIntents.update(created.id, {
+        payment_method_options: { card_present: { capture_method: 'manual_preferred' } },
+      }),
+    );
+
+    // Assess
+    expect(set.payment_method_options?.card_present?.capture_method).toBe('manual_preferred');
+    expect(unset.status).toBe(200);
+    expect(unset.body.payment_method_options).toEqual({
+      card_present: { request_extended_authorization: false, request_incremental_authorization_support: false },
+    });
+    expect(paymentIntent.status).toBe('requires_capture');
+    expect(late).toMatchObject({ statusCode: 400, code: 'payment_intent_unexpected_state' });
+  });
+});

@@ -108,6 +108,29 @@ describe('State kept in a data directory (dataDir)', () => {
     });
   });
 
+  it('keeps the armed refund fault and a refund pending for good across a restart', async () => {
+    // Prepare
+    const before = await start({ refundDelayMs: 1_000 });
+    const reader = firstReader(before.emulator);
+    const paymentIntent = await authorize(before.stripe, reader);
+    await before.stripe.paymentIntents.capture(paymentIntent.id);
+    await emulatorControls(before.emulator.url).nextRefund({ fault: 'pending_forever' });
+    const stuck = await before.stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 300 });
+    await emulatorControls(before.emulator.url).nextRefund({ fault: 'fail', failureReason: 'lost_or_stolen_card' });
+
+    // Act
+    const after = await start({ refundDelayMs: 1_000 });
+    const failing = await after.stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 200 });
+    await emulatorControls(after.emulator.url).advanceClock(60);
+
+    // Assess
+    expect((await after.stripe.refunds.retrieve(stuck.id)).status).toBe('pending');
+    expect(await after.stripe.refunds.retrieve(failing.id)).toMatchObject({
+      status: 'failed',
+      failure_reason: 'lost_or_stolen_card',
+    });
+  });
+
   it('keeps locations, readers with their device state, and webhook endpoints, without seeding twice', async () => {
     // Prepare
     const before = await start();

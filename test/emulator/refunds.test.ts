@@ -1,12 +1,12 @@
 /**
  * The emulator's refunds through the official SDK: pending then succeeded on the emulator's clock, partial and full,
- * the charge's refunded amounts, the events, Stripe's refusals, an armed failure, and an uncaptured authorization
- * released by a refund.
+ * the charge's refunded amounts, the events, Stripe's refusals, an armed fault (failed, or pending for good), and an
+ * uncaptured authorization released by a refund.
  */
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { emulatorControls } from '../../local/stripe-emulator/control-client.ts';
-import { type Emulator, startEmulator } from '../../local/stripe-emulator/index.ts';
+import { type Emulator, type NextRefundFault, startEmulator } from '../../local/stripe-emulator/index.ts';
 import { control, FAST, firstReader, sdk, settledReader, stripeError, terminalPaymentIntent } from './support.ts';
 
 let emulator: Emulator;
@@ -30,6 +30,7 @@ async function paid(captureMethod: 'automatic' | 'manual' = 'automatic'): Promis
 }
 
 const advance = (seconds: number) => emulatorControls(emulator.url).advanceClock(seconds);
+const nextRefund = (fault: NextRefundFault) => emulatorControls(emulator.url).nextRefund(fault);
 
 async function eventTypes(): Promise<string[]> {
   const events = await stripe.events.list({ limit: 100 });
@@ -112,7 +113,7 @@ describe('refunds', () => {
   it('fails the next refund when armed, giving the amount back to the charge', async () => {
     // Prepare
     const paymentIntent = await paid();
-    await control(emulator, '/refunds/next', { failureReason: 'expired_or_canceled_card' });
+    const armed = await nextRefund({ fault: 'fail', failureReason: 'expired_or_canceled_card' });
 
     // Act
     const refund = await stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 700 });
@@ -121,9 +122,91 @@ describe('refunds', () => {
     const charge = await stripe.charges.retrieve(paymentIntent.latest_charge as string);
 
     // Assess
+    expect(armed).toEqual({ fault: 'fail', failureReason: 'expired_or_canceled_card' });
     expect(failed).toMatchObject({ status: 'failed', failure_reason: 'expired_or_canceled_card' });
+    expect(failed.failure_balance_transaction).toMatch(/^txn_/);
     expect(charge.amount_refunded).toBe(0);
     expect(await eventTypes()).toEqual(['refund.created', 'charge.refunded', 'refund.failed', 'charge.refund.updated']);
+  });
+
+  it('fails with declined when no failureReason is given, and only the next refund', async () => {
+    // Prepare
+    const paymentIntent = await paid();
+    await nextRefund({ fault: 'fail' });
+
+    // Act
+    const first = await stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 300 });
+    await advance(3);
+    const second = await stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 400 });
+    await advance(3);
+
+    // Assess
+    expect(await stripe.refunds.retrieve(first.id)).toMatchObject({ status: 'failed', failure_reason: 'declined' });
+    expect((await stripe.refunds.retrieve(second.id)).status).toBe('succeeded');
+  });
+
+  it('leaves the next refund pending for good (pending_forever), and settles the one after it', async () => {
+    // Prepare
+    const paymentIntent = await paid();
+    const armed = await nextRefund({ fault: 'pending_forever' });
+
+    // Act
+    const stuck = await stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 500 });
+    await advance(3_600);
+    const stillPending = await stripe.refunds.retrieve(stuck.id);
+    const eventsWhileStuck = await eventTypes();
+    const next = await stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 200 });
+    await advance(3);
+    const charge = await stripe.charges.retrieve(paymentIntent.latest_charge as string);
+
+    // Assess
+    expect(armed).toEqual({ fault: 'pending_forever' });
+    expect(stillPending).toMatchObject({ status: 'pending', balance_transaction: null });
+    expect(eventsWhileStuck).toEqual(['refund.created', 'charge.refunded']);
+    expect((await stripe.refunds.retrieve(next.id)).status).toBe('succeeded');
+    expect((await stripe.refunds.retrieve(stuck.id)).status).toBe('pending');
+    expect(charge.amount_refunded).toBe(700);
+  });
+
+  it('keeps a refund pending for good when a failure is armed after it', async () => {
+    // Prepare
+    const paymentIntent = await paid();
+    await nextRefund({ fault: 'pending_forever' });
+    const stuck = await stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 500 });
+
+    // Act
+    await nextRefund({ fault: 'fail', failureReason: 'insufficient_funds' });
+    await advance(60);
+    const failedNext = await stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 100 });
+    await advance(3);
+
+    // Assess
+    expect((await stripe.refunds.retrieve(stuck.id)).status).toBe('pending');
+    expect(await stripe.refunds.retrieve(failedNext.id)).toMatchObject({
+      status: 'failed',
+      failure_reason: 'insufficient_funds',
+    });
+  });
+
+  it.each([
+    ['an unknown fault', { fault: 'explode' }],
+    ['no fault (the older shape)', { failureReason: 'declined' }],
+    ['an unknown failure reason', { fault: 'fail', failureReason: 'bored' }],
+    ['a failure reason with pending_forever', { fault: 'pending_forever', failureReason: 'declined' }],
+    ['an unknown field', { fault: 'fail', reason: 'declined' }],
+  ])('answers 400 to %s, arming nothing', async (_case, body) => {
+    // Prepare
+    const paymentIntent = await paid();
+
+    // Act
+    const answer = await control(emulator, '/refunds/next', body);
+    const refund = await stripe.refunds.create({ payment_intent: paymentIntent.id, amount: 100 });
+    await advance(3);
+
+    // Assess
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatchObject({ message: expect.any(String) });
+    expect((await stripe.refunds.retrieve(refund.id)).status).toBe('succeeded');
   });
 
   it('releases an uncaptured authorization: the refund is done and the PaymentIntent canceled', async () => {
@@ -200,10 +283,16 @@ describe('refunds on the reader (refund_payment)', () => {
     });
     const action = (done as Stripe.Terminal.Reader).action;
     expect(action).toMatchObject({ type: 'refund_payment', status: 'succeeded' });
+    expect(action?.refund_payment?.refund).toMatch(/^re_/);
     const refund = await stripe.refunds.retrieve(action?.refund_payment?.refund as string);
     expect(refund).toMatchObject({ amount: 600, payment_intent: paymentIntent.id, metadata: { pos: 'r-2' } });
-    const types = (await stripe.events.list({ limit: 10 })).data.map((event) => event.type);
-    expect(types).toContain('terminal.reader.action_succeeded');
+    const succeeded = await stripe.events.list({ type: 'terminal.reader.action_succeeded', limit: 1 });
+    const announced = succeeded.data[0]?.data.object as Stripe.Terminal.Reader | undefined;
+    expect(announced?.action).toMatchObject({
+      type: 'refund_payment',
+      status: 'succeeded',
+      refund_payment: { refund: refund.id, metadata: { pos: 'r-2' } },
+    });
   });
 
   it('refunds Interac only with the Interac card on a reader', async () => {
@@ -256,5 +345,45 @@ describe('refunds on the reader (refund_payment)', () => {
       failure_code: 'customer_canceled',
     });
     expect((await stripe.refunds.list({ payment_intent: paymentIntent.id })).data).toEqual([]);
+    const failed = await stripe.events.list({ type: 'terminal.reader.action_failed', limit: 1 });
+    expect((failed.data[0]?.data.object as Stripe.Terminal.Reader | undefined)?.action).toMatchObject({
+      type: 'refund_payment',
+      status: 'failed',
+      failure_code: 'customer_canceled',
+    });
+  });
+
+  it('refuses a customer cancel when refund_payment did not enable it, and the refund goes on', async () => {
+    // Prepare
+    const paymentIntent = await paid();
+    const reader = firstReader(emulator);
+    await stripe.terminal.readers.refundPayment(reader, { payment_intent: paymentIntent.id, amount: 400 });
+
+    // Act
+    const refused = await control(emulator, `/readers/${reader}/customer-cancel`);
+    await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader);
+    const done = (await stripe.terminal.readers.retrieve(reader)) as Stripe.Terminal.Reader;
+
+    // Assess
+    expect(refused.status).toBe(409);
+    expect(done.action).toMatchObject({ type: 'refund_payment', status: 'succeeded' });
+  });
+
+  it('leaves a reader refund pending for good when pending_forever is armed', async () => {
+    // Prepare
+    const paymentIntent = await paid();
+    const reader = firstReader(emulator);
+    await nextRefund({ fault: 'pending_forever' });
+
+    // Act
+    await stripe.terminal.readers.refundPayment(reader, { payment_intent: paymentIntent.id });
+    await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader);
+    await advance(600);
+    const done = (await stripe.terminal.readers.retrieve(reader)) as Stripe.Terminal.Reader;
+
+    // Assess
+    expect(done.action).toMatchObject({ type: 'refund_payment', status: 'succeeded' });
+    const refund = await stripe.refunds.retrieve(done.action?.refund_payment?.refund as string);
+    expect(refund).toMatchObject({ status: 'pending', amount: 2000 });
   });
 });

@@ -3,7 +3,13 @@ import type Stripe from 'stripe';
 import { errors } from '../errors.ts';
 import { pagination, paramsOf, rule } from '../http/params.ts';
 import { type ApiCall, paramsAs, type Route } from '../http/router.ts';
-import { buildPaymentIntent, effectivePaymentMethodTypes, paymentMethodOptionsFor } from '../objects/payment-intent.ts';
+import {
+  buildPaymentIntent,
+  CARD_PRESENT_CAPTURE_METHODS,
+  type CardPresentCaptureMethod,
+  effectivePaymentMethodTypes,
+  paymentMethodOptionsFor,
+} from '../objects/payment-intent.ts';
 import { cancel, capture } from '../payments/transitions.ts';
 import { expandObject } from './expand.ts';
 import { createdMatches, listPage, newestFirst } from './list.ts';
@@ -180,6 +186,29 @@ function checkInteracCapture(types: string[] | null, captureMethod: string): voi
   }
 }
 
+const CARD_PRESENT_CAPTURE_PARAM = 'payment_method_options[card_present][capture_method]';
+
+/**
+ * `payment_method_options[card_present][capture_method]` as given: `manual` or `manual_preferred`, null when given
+ * empty (unset), undefined when not given. The rest of `payment_method_options` is accepted and not acted on.
+ */
+function cardPresentCaptureOf(options: unknown): CardPresentCaptureMethod | null | undefined {
+  if (options === undefined || options === '' || typeof options !== 'object' || options === null) return undefined;
+  const cardPresent = (options as Record<string, unknown>).card_present;
+  if (cardPresent === undefined || cardPresent === '') return undefined;
+  if (typeof cardPresent !== 'object' || cardPresent === null) {
+    throw errors.invalidHash('payment_method_options[card_present]');
+  }
+  const value = (cardPresent as Record<string, unknown>).capture_method;
+  if (value === undefined) return undefined;
+  if (value === '') return null;
+  if (typeof value !== 'string') throw errors.invalidString(CARD_PRESENT_CAPTURE_PARAM);
+  if (!(CARD_PRESENT_CAPTURE_METHODS as readonly string[]).includes(value)) {
+    throw errors.invalidEnum(CARD_PRESENT_CAPTURE_PARAM, CARD_PRESENT_CAPTURE_METHODS);
+  }
+  return value as CardPresentCaptureMethod;
+}
+
 function createPaymentIntent(call: ApiCall): Stripe.PaymentIntent {
   const params = paramsAs<WithLegacyTypes<Stripe.PaymentIntentCreateParams>>(call);
   const currency = checkCurrency(params.currency);
@@ -187,11 +216,13 @@ function createPaymentIntent(call: ApiCall): Stripe.PaymentIntent {
   const allowed = params.allowed_payment_method_types ?? params.payment_method_types ?? null;
   const captureMethod = params.capture_method ?? 'automatic_async';
   checkInteracCapture(allowed, captureMethod);
+  const cardPresentCaptureMethod = cardPresentCaptureOf(params.payment_method_options) ?? null;
   const paymentIntent = buildPaymentIntent(
     {
       amount: params.amount,
       currency,
       captureMethod,
+      cardPresentCaptureMethod,
       allowedPaymentMethodTypes: allowed,
       description: params.description ?? null,
       metadata: mergeMetadata({}, params.metadata),
@@ -214,8 +245,15 @@ function updatePaymentIntent(call: ApiCall): Stripe.PaymentIntent {
   const paymentIntent = findPaymentIntent(call);
   const params = paramsAs<WithLegacyTypes<Stripe.PaymentIntentUpdateParams>>(call);
   const allowedUpdate = params.allowed_payment_method_types ?? params.payment_method_types;
-  for (const field of ['amount', 'currency', 'capture_method', 'allowed_payment_method_types'] as const) {
-    const given = field === 'allowed_payment_method_types' ? allowedUpdate : params[field];
+  const cardPresentCapture = cardPresentCaptureOf(params.payment_method_options);
+  const updates = {
+    amount: params.amount,
+    currency: params.currency,
+    capture_method: params.capture_method,
+    allowed_payment_method_types: allowedUpdate,
+    [CARD_PRESENT_CAPTURE_PARAM]: cardPresentCapture,
+  };
+  for (const [field, given] of Object.entries(updates)) {
     if (given !== undefined && !UPDATABLE_STATUSES.includes(paymentIntent.status)) {
       throw errors.paymentIntentUnexpectedState(
         `This PaymentIntent's ${field} could not be updated because it has a status of ${paymentIntent.status}. You may only update the ${field} of a PaymentIntent with one of the following statuses: ${UPDATABLE_STATUSES.join(', ')}.`,
@@ -233,11 +271,16 @@ function updatePaymentIntent(call: ApiCall): Stripe.PaymentIntent {
   paymentIntent.currency = currency;
   paymentIntent.capture_method = captureMethod;
   if (allowedUpdate !== undefined) {
-    const types = effectivePaymentMethodTypes(allowedUpdate);
     paymentIntent.allowed_payment_method_types = allowedUpdate;
-    paymentIntent.payment_method_types = types;
-    paymentIntent.payment_method_options = paymentMethodOptionsFor(types);
+    paymentIntent.payment_method_types = effectivePaymentMethodTypes(allowedUpdate);
     paymentIntent.automatic_payment_methods = null;
+  }
+  if (allowedUpdate !== undefined || cardPresentCapture !== undefined) {
+    const kept = paymentIntent.payment_method_options?.card_present?.capture_method ?? null;
+    paymentIntent.payment_method_options = paymentMethodOptionsFor(
+      paymentIntent.payment_method_types,
+      cardPresentCapture === undefined ? kept : cardPresentCapture,
+    );
   }
   paymentIntent.metadata = mergeMetadata(paymentIntent.metadata, params.metadata);
   if (params.description !== undefined) paymentIntent.description = params.description;

@@ -8,6 +8,8 @@ export interface NewPaymentIntent {
   amount: number;
   currency: string;
   captureMethod: Stripe.PaymentIntent.CaptureMethod;
+  /** `payment_method_options[card_present][capture_method]`: overrides `captureMethod` for card_present. */
+  cardPresentCaptureMethod: CardPresentCaptureMethod | null;
   allowedPaymentMethodTypes: string[] | null;
   description: string | null;
   metadata: Stripe.Metadata;
@@ -28,11 +30,25 @@ export function effectivePaymentMethodTypes(allowed: string[] | null): string[] 
   return allowed === null ? ['card'] : [...allowed];
 }
 
-/** Stripe's per-type options: card_present carries its authorization flags. */
-export function paymentMethodOptionsFor(types: string[]): Stripe.PaymentIntent.PaymentMethodOptions {
+/** The capture methods `payment_method_options[card_present][capture_method]` takes. */
+export type CardPresentCaptureMethod = Stripe.PaymentIntent.PaymentMethodOptions.CardPresent.CaptureMethod;
+export const CARD_PRESENT_CAPTURE_METHODS: readonly CardPresentCaptureMethod[] = ['manual', 'manual_preferred'];
+
+/**
+ * Stripe's per-type options: card_present carries its authorization flags, and its own `capture_method` when one was
+ * given.
+ */
+export function paymentMethodOptionsFor(
+  types: string[],
+  cardPresentCaptureMethod: CardPresentCaptureMethod | null = null,
+): Stripe.PaymentIntent.PaymentMethodOptions {
   const options: Stripe.PaymentIntent.PaymentMethodOptions = {};
   if (types.includes('card_present')) {
-    options.card_present = { request_extended_authorization: false, request_incremental_authorization_support: false };
+    options.card_present = {
+      ...(cardPresentCaptureMethod === null ? {} : { capture_method: cardPresentCaptureMethod }),
+      request_extended_authorization: false,
+      request_incremental_authorization_support: false,
+    };
   }
   return options;
 }
@@ -72,7 +88,7 @@ export function buildPaymentIntent(input: NewPaymentIntent, now: number): Stripe
     on_behalf_of: input.onBehalfOf,
     payment_method: null,
     payment_method_configuration_details: null,
-    payment_method_options: paymentMethodOptionsFor(types),
+    payment_method_options: paymentMethodOptionsFor(types, input.cardPresentCaptureMethod),
     payment_method_types: types,
     payment_record: null,
     processing: null,

@@ -1,7 +1,8 @@
 /**
  * Refunds of card-present charges. A refund of a captured charge is `pending`, then after `refundDelayMs`
- * `succeeded` (or `failed`, when `/_emulator/refunds/next` armed a failure, which gives the amount back to the
- * charge). A refund of an uncaptured authorization releases it at once: the PaymentIntent is canceled.
+ * `succeeded` (or `failed`, when `/_emulator/refunds/next` armed `fail`, which gives the amount back to the
+ * charge; or `pending` for good, when it armed `pending_forever`). A refund of an uncaptured authorization releases
+ * it at once: the PaymentIntent is canceled.
  */
 import type Stripe from 'stripe';
 import type { EmulatorCore } from '../core.ts';
@@ -142,7 +143,12 @@ export function createRefund(
   charge.refunded = charge.amount_refunded >= charge.amount_captured;
   events.emit('refund.created', refund);
   events.emit('charge.refunded', charge);
-  scheduleRefund(core, refund.id, core.timing.refundDelayMs);
+  if (core.store.nextRefundFault?.fault === 'pending_forever') {
+    core.store.nextRefundFault = null;
+    core.store.refundsPendingForever.add(refund.id);
+  } else {
+    scheduleRefund(core, refund.id, core.timing.refundDelayMs);
+  }
   return refund;
 }
 
@@ -189,11 +195,11 @@ function settleRefund(core: EmulatorCore, refundId: string): void {
   if (refund === undefined || refund.status !== 'pending') return;
   const charge = typeof refund.charge === 'string' ? core.store.charges.get(refund.charge) : undefined;
   const events = core.batch();
-  const failure = core.store.nextRefundFailure;
-  core.store.nextRefundFailure = null;
-  if (failure !== null) {
+  const fault = core.store.nextRefundFault;
+  if (fault?.fault === 'fail') {
+    core.store.nextRefundFault = null;
     refund.status = 'failed';
-    refund.failure_reason = failure;
+    refund.failure_reason = fault.failureReason;
     refund.failure_balance_transaction = newId('txn');
     if (charge !== undefined) {
       charge.amount_refunded -= refund.amount;

@@ -41,8 +41,21 @@ export function cardError(
 }
 
 /**
- * Authorize `paymentIntent`: a charge is created, and the PaymentIntent moves to `requires_capture` (manual)
- * or `succeeded` (automatic, automatic_async). Emits `charge.succeeded` and the PaymentIntent's event.
+ * Whether an authorization with `card` waits for capture: the PaymentIntent's `capture_method` is manual, or the
+ * card is read as card_present and `payment_method_options[card_present][capture_method]` is `manual` or
+ * `manual_preferred`. An Interac card on an automatic PaymentIntent is captured at once.
+ */
+export function capturesManually(paymentIntent: Stripe.PaymentIntent, card: PresentedCard): boolean {
+  if (paymentIntent.capture_method === 'manual') return true;
+  if (card.type === 'interac_present') return false;
+  const option = paymentIntent.payment_method_options?.card_present?.capture_method;
+  return option === 'manual' || option === 'manual_preferred';
+}
+
+/**
+ * Authorize `paymentIntent`: a charge is created, and the PaymentIntent moves to `requires_capture` (manual, see
+ * `capturesManually`) or `succeeded` (automatic, automatic_async). Emits `charge.succeeded` and the PaymentIntent's
+ * event.
  */
 export function authorize(
   core: EmulatorCore,
@@ -50,7 +63,7 @@ export function authorize(
   where: AuthorizationContext,
   events: EventBatch,
 ): Stripe.Charge {
-  const manual = paymentIntent.capture_method === 'manual';
+  const manual = capturesManually(paymentIntent, where.card);
   const now = core.clock.now();
   const expiresAt = now + core.timing.captureWindowSeconds * 1000;
   const charge = buildCharge({

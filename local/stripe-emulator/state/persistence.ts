@@ -1,9 +1,10 @@
 /**
  * The emulator's state kept in a file (`<dataDir>/state.json`), so that a restarted emulator — and a restarted
  * local stack, whose DynamoDB Local keeps its data too — still knows the PaymentIntents, charges, readers and
- * keys the rest of the system refers to. What is saved is the object store, the idempotency keys and the clock's
- * offset (a restarted emulator must not go back in time); timers are started again on load, and the per-run
- * controls (request log, request faults, webhook delivery settings and retries, timing) start afresh.
+ * keys the rest of the system refers to. What is saved is the object store (with the fault armed for the next
+ * refund), the idempotency keys and the clock's offset (a restarted emulator must not go back in time); timers
+ * are started again on load, and the per-run controls (request log, request faults, webhook delivery settings and
+ * retries, timing) start afresh.
  *
  * Writes are cheap enough to follow every change: changes within a short window go out in one write, and a
  * write replaces the file atomically (a temporary file renamed over it), so a process killed mid-write leaves
@@ -18,7 +19,7 @@ import type { SavedKey } from '../idempotency.ts';
 import { scheduleRefund } from '../payments/refunds.ts';
 import { scheduleExpiry } from '../payments/transitions.ts';
 import { resumePayment } from '../terminal/reader-machine.ts';
-import type { EndpointState, ReaderState, SavedReaderPayment } from './store.ts';
+import type { EndpointState, ReaderState, RefundFault, SavedReaderPayment } from './store.ts';
 
 const STATE_VERSION = 1;
 /** Changes within this window are written together. */
@@ -36,6 +37,10 @@ export interface SavedState {
   charges: Stripe.Charge[];
   /** Absent from files saved before the emulator had refunds. */
   refunds?: Stripe.Refund[];
+  /** The fault armed for the next card refund; absent from files saved before the emulator had one. */
+  nextRefundFault?: RefundFault | null;
+  /** Refunds that stay `pending` for good (`pending_forever`). */
+  refundsPendingForever?: string[];
   paymentMethods: Stripe.PaymentMethod[];
   locations: Stripe.Terminal.Location[];
   readers: SavedReader[];
@@ -58,6 +63,8 @@ export function captureState(core: EmulatorCore): SavedState {
     paymentIntents: [...store.paymentIntents.values()],
     charges: [...store.charges.values()],
     refunds: [...store.refunds.values()],
+    nextRefundFault: store.nextRefundFault,
+    refundsPendingForever: [...store.refundsPendingForever],
     paymentMethods: [...store.paymentMethods.values()],
     locations: [...store.locations.values()],
     readers: [...store.readers.values()].map(({ commandInFlight: _inFlight, payment, ...reader }) => ({
@@ -92,10 +99,14 @@ export function restoreState(core: EmulatorCore, saved: SavedState): void {
   if (saved.clock !== undefined) core.clock.restore(saved.clock);
   for (const paymentIntent of saved.paymentIntents) store.paymentIntents.set(paymentIntent.id, paymentIntent);
   for (const charge of saved.charges) store.charges.set(charge.id, charge);
+  store.nextRefundFault = saved.nextRefundFault ?? null;
+  for (const id of saved.refundsPendingForever ?? []) store.refundsPendingForever.add(id);
   for (const refund of saved.refunds ?? []) {
     store.refunds.set(refund.id, refund);
-    // A refund still pending when the emulator stopped settles as if just created.
-    if (refund.status === 'pending') scheduleRefund(core, refund.id, core.timing.refundDelayMs);
+    // A refund still pending when the emulator stopped settles as if just created, unless it never settles.
+    if (refund.status === 'pending' && !store.refundsPendingForever.has(refund.id)) {
+      scheduleRefund(core, refund.id, core.timing.refundDelayMs);
+    }
   }
   for (const paymentMethod of saved.paymentMethods) store.paymentMethods.set(paymentMethod.id, paymentMethod);
   for (const location of saved.locations) store.locations.set(location.id, location);

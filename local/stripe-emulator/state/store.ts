@@ -10,6 +10,7 @@ import type { PresentedCard } from '../terminal/cards.ts';
 
 /** Why a card refund fails, as Stripe's `failure_reason` says. */
 export const REFUND_FAILURE_REASONS = [
+  'charge_for_pending_refund_disputed',
   'declined',
   'expired_or_canceled_card',
   'insufficient_funds',
@@ -18,6 +19,12 @@ export const REFUND_FAILURE_REASONS = [
   'unknown',
 ] as const;
 export type RefundFailureReason = (typeof REFUND_FAILURE_REASONS)[number];
+
+/**
+ * A fault armed for the next card refund (`/_emulator/refunds/next`): `fail`, the next refund to settle fails with
+ * `failureReason`; `pending_forever`, the next refund created stays `pending` and never settles.
+ */
+export type RefundFault = { fault: 'fail'; failureReason: RefundFailureReason } | { fault: 'pending_forever' };
 
 /** A fault armed for the reader's next command (`/_emulator/readers/{id}/next-command`). */
 export type CommandFault = 'timeout' | 'timeout_after_delivery';
@@ -92,10 +99,12 @@ export class Store {
   readonly paymentIntents = new Map<string, Stripe.PaymentIntent>();
   readonly charges = new Map<string, Stripe.Charge>();
   readonly refunds = new Map<string, Stripe.Refund>();
-  /** The outcome the next card refund ends in (`/_emulator/refunds/next`); null: it succeeds. */
-  nextRefundFailure: RefundFailureReason | null = null;
+  /** The fault armed for the next card refund (`/_emulator/refunds/next`); null: refunds succeed. */
+  nextRefundFault: RefundFault | null = null;
   /** Timers of the refunds still `pending`, by refund id. */
   readonly refundTimers = new Map<string, ClockTimer>();
+  /** Refunds that stay `pending` for good (`pending_forever`): no timer, not even after a restart. */
+  readonly refundsPendingForever = new Set<string>();
   readonly paymentMethods = new Map<string, Stripe.PaymentMethod>();
   readonly locations = new Map<string, Stripe.Terminal.Location>();
   readonly readers = new Map<string, ReaderState>();
