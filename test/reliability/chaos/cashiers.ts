@@ -1,7 +1,8 @@
 /**
  * The chaos run's workload: one cashier per reader, each taking payments one after another the way a POS does —
  * create, show on the reader, the customer taps (sometimes a declined card, a tip, the cancel button), check
- * the status, retry after declines and reader errors, free a stuck reader, capture or cancel — plus an intruder
+ * the status, retry after declines and reader errors, free a stuck reader, capture or cancel, and later refund some
+ * (online or with the card on the reader, in part, twice at once, the same request again) — plus an intruder
  * that tries to take busy readers with payments of its own. Every API call goes through the local gateway.
  *
  * The cashiers judge nothing about money: the run's checks compare the table with Stripe afterwards. What they
@@ -46,6 +47,10 @@ export interface WorkloadStats {
   walkedAway: number;
   /** Readers reset (`cancel-action` without a payment) after staying busy. */
   readersReset: number;
+  /** Refund requests answered 201/202 (made or started), and those refused for exceeding the balance. */
+  refundsAsked: number;
+  refundsStarted: number;
+  refundsRefused: number;
   payments: OpenedPayment[];
   /** Answers no client should get; any one fails the run. */
   problems: string[];
@@ -67,6 +72,8 @@ const DECLINE_CARDS = [
 const EXPECTED_ERRORS = new Set([
   '409 reader_busy',
   '409 invalid_state',
+  // Two refunds at once whose sum exceeds the balance: exactly one is made.
+  '409 refund_exceeds_balance',
   '503 reader_offline',
   '504 reader_timeout',
   '404 reader_not_found',
@@ -99,6 +106,9 @@ export class Workload {
     stuckReadersFreed: 0,
     walkedAway: 0,
     readersReset: 0,
+    refundsAsked: 0,
+    refundsStarted: 0,
+    refundsRefused: 0,
     payments: [],
     problems: [],
   };
@@ -170,11 +180,18 @@ export class Workload {
   }
 
   /** One API call, counted; an answer no client should get is a problem. */
-  private async call(register: Register, method: string, path: string, body?: unknown): Promise<PaymentAnswer> {
+  private async call(
+    register: Register,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<PaymentAnswer> {
     this.stats.apiCalls += 1;
     const answer: PaymentAnswer = await api(this.stack, method, path, {
       token: register.token,
       ...(body === undefined ? {} : { body }),
+      ...(headers === undefined ? {} : { headers }),
     });
     const route = path
       .replace(/pi_\w+/, '{id}')
@@ -325,6 +342,10 @@ export class Workload {
     }
 
     opened.lastSeen = view.status;
+    if (view.status === 'succeeded') {
+      await this.maybeRefund(register, view, orderId);
+      return;
+    }
     if (view.status !== 'requires_capture') return;
     const then = random.pick(['capture', 'capture', 'capture', 'capture twice', 'partial', 'cancel', 'leave'] as const);
     if (then === 'leave') return;
@@ -337,7 +358,89 @@ export class Workload {
     const answers = await Promise.all(
       captures.map(() => this.call(register, 'POST', `/payments/${view.id}/capture`, body)),
     );
-    opened.lastSeen = answers.find((answer) => answer.body.payment)?.body.payment?.status ?? opened.lastSeen;
+    const captured = answers.find((answer) => answer.body.payment)?.body.payment;
+    opened.lastSeen = captured?.status ?? opened.lastSeen;
+    if (captured?.status === 'succeeded') await this.maybeRefund(register, captured, orderId);
+  }
+
+  /**
+   * Now and then the customer brings the goods back: a refund online (all, a part, two parts at once that together
+   * exceed the balance, or one request sent twice), or on the reader with the card.
+   */
+  private async maybeRefund(register: Register, payment: PaymentResource, orderId: string): Promise<void> {
+    const random = this.random;
+    if (!random.chance(0.35) || payment.amountReceived <= 0) return;
+    const how = random.pick(['all', 'part', 'two at once', 'sent twice', 'on the reader'] as const);
+    const key = (n: number) => `${orderId}-return-${n}`;
+    const part = Math.max(1, Math.ceil(payment.amountReceived * 0.6));
+    switch (how) {
+      case 'all':
+        await this.refund(register, payment.id, key(1), {});
+        return;
+      case 'part':
+        await this.refund(register, payment.id, key(1), { amount: Math.max(1, payment.amountReceived - 50) });
+        return;
+      case 'two at once': {
+        const made = await Promise.all([
+          this.refund(register, payment.id, key(1), { amount: part }),
+          this.refund(register, payment.id, key(2), { amount: part }),
+        ]);
+        if (made.filter((status) => status === 201).length > 1) {
+          this.stats.problems.push(`payment ${payment.id}: two refunds of ${part} made of ${payment.amountReceived}`);
+        }
+        return;
+      }
+      case 'sent twice': {
+        const answers = await Promise.all(
+          [1, 2].map(() => this.refund(register, payment.id, key(1), { amount: part })),
+        );
+        if (answers.every((status) => status === 201)) {
+          this.stats.problems.push(`payment ${payment.id}: one refund request answered 201 twice`);
+        }
+        return;
+      }
+      case 'on the reader': {
+        const status = await this.refund(register, payment.id, key(1), { readerId: register.readerId });
+        if (status === 202 || status === 200) await this.tapForRefund(register, payment.id);
+        return;
+      }
+    }
+  }
+
+  /** A refund request, sent again with the same key while the answer is retryable; its final status. */
+  private async refund(
+    register: Register,
+    paymentId: string,
+    key: string,
+    body: Record<string, unknown>,
+  ): Promise<number> {
+    for (let tries = 0; tries < 12; tries += 1) {
+      this.stats.refundsAsked += 1;
+      const answer = await this.call(register, 'POST', `/payments/${paymentId}/refunds`, body, {
+        'idempotency-key': key,
+      });
+      if (answer.status === 201 || answer.status === 202) this.stats.refundsStarted += 1;
+      if (answer.body?.error?.code === 'refund_exceeds_balance') this.stats.refundsRefused += 1;
+      if (answer.status < 300 || answer.body?.error?.retryable !== true) return answer.status;
+      await this.backOff(answer);
+    }
+    return 0;
+  }
+
+  /** The customer presents the card for a refund, if the reader asks for it. */
+  private async tapForRefund(register: Register, paymentId: string): Promise<void> {
+    for (let tries = 0; tries < 6; tries += 1) {
+      try {
+        const reader = await this.stripe.terminal.readers.retrieve(register.readerId);
+        const action = 'action' in reader ? reader.action : null;
+        if (action?.status !== 'in_progress' || action.refund_payment?.payment_intent !== paymentId) return;
+        await this.stripe.testHelpers.terminal.readers.presentPaymentMethod(register.readerId, {});
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'terminal_reader_offline') return;
+        await sleep(300);
+      }
+    }
   }
 
   /**

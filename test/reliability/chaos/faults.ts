@@ -2,8 +2,9 @@
  * The chaos run's fault injector: every few hundred milliseconds one of every fault the emulator has — a reader
  * offline, busy (slow commands), command timeouts with and without delivery, connection errors before and after
  * authorization, disconnects, the customer's cancel button, webhooks dropped, held, duplicated, reversed,
- * delayed or resent, and Stripe failing API requests (a create or a reader command whose answer is lost, before or
- * after Stripe did the work) — plus poison messages put straight on the event queue.
+ * delayed or resent, Stripe failing API requests (a create, a refund or a reader command whose answer is lost, before
+ * or after Stripe did the work), refunds that fail at Stripe or stay pending — plus poison messages put straight on
+ * the event queue.
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type Stripe from 'stripe';
@@ -101,6 +102,9 @@ export class FaultInjector {
       'event resent',
       'create fails',
       'reader command answer lost',
+      'refund answer lost',
+      'refund fails',
+      'refund stays pending',
     ] as const);
     switch (fault) {
       case 'reader offline':
@@ -180,6 +184,22 @@ export class FaultInjector {
           count: random.between(1, 3),
           afterExecuting: random.chance(0.5),
         });
+        break;
+      case 'refund answer lost':
+        // A refund whose answer never came: the claim stays, and the same key (or the reconciler) finishes it once.
+        await emulatorControl(this.stack, 'faults', {
+          method: 'POST',
+          path: '/v1/refunds',
+          fault: random.pick(['server_error', 'connection_reset']),
+          count: random.between(1, 2),
+          afterExecuting: random.chance(0.5),
+        });
+        break;
+      case 'refund fails':
+        await emulatorControl(this.stack, 'refunds/next', { fault: 'fail', failureReason: 'expired_or_canceled_card' });
+        break;
+      case 'refund stays pending':
+        await emulatorControl(this.stack, 'refunds/next', { fault: 'pending_forever' });
         break;
       case 'event resent': {
         const events = await this.stripe.events.list({ limit: 20 });

@@ -10,6 +10,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { BatchOutcome } from '../../../local/queue-poller.ts';
 import { ORDER_CLAIM_GRACE_MS } from '../../../shared/operations/create-payment.ts';
 import { reconcile } from '../../../shared/operations/reconcile.ts';
+import { REFUND_FIRST_CHECK_AFTER_MS } from '../../../shared/payments/refunds.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
 import type { LocalStack } from '../../support/stack.ts';
 import type { ProcessorFaultCounts } from '../fixtures/flaky-process-events.ts';
@@ -27,7 +28,8 @@ import { settle, type Verification, verify } from './verify.ts';
  * settles it once it is older than any request can run. One run with its clock past that point stands in for it.
  */
 async function settleAbandonedOrders(stack: LocalStack): Promise<void> {
-  const later = stack.deps.clock.now() + ORDER_CLAIM_GRACE_MS + 1_000;
+  // Also past the first look at refunds left unsettled (an online refund whose answer was lost and never asked again).
+  const later = stack.deps.clock.now() + Math.max(ORDER_CLAIM_GRACE_MS, REFUND_FIRST_CHECK_AFTER_MS) + 1_000;
   const logger = new Logger({ serviceName: 'chaos-reconciler', logLevel: 'SILENT' });
   const clock = { now: () => later, sleep: async () => {} };
   await reconcile({ ...stack.deps, clock }, { logger, deadlineMs: later + 20_000 });
@@ -231,6 +233,8 @@ export function formatReport(report: ChaosReport): string {
       `${report.reconciler.actionsCanceled} stuck actions cancelled, ${report.reconciler.failures} failures`,
     `  recorded = Stripe: ${v.matchedBeforeRefresh}/${v.records} from events and the reconciler alone, ${v.matchedAfterRefresh}/${v.records} after a refresh`,
     ...v.behindBeforeRefresh.map((line) => `    behind before the refresh: ${line}`),
+    `  refunds: ${workload.refundsAsked} requests, ${workload.refundsStarted} made or started, ${workload.refundsRefused} refused for the balance; ` +
+      `${v.refundsMatched}/${v.refunds} Stripe refunds recorded as Stripe holds them`,
     `  captured ${v.captured} PaymentIntents, at most ${v.mostCapturesOfOnePaymentIntent} capture each; ` +
       `at most ${v.mostLivePaymentIntentsOfOneOrder} live PaymentIntent per order`,
     `  live updates: ${report.liveMessages} messages to the locations' subscribers, each ending on every payment as stored`,

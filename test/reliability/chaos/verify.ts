@@ -31,6 +31,9 @@ export interface Verification {
   captured: number;
   mostCapturesOfOnePaymentIntent: number;
   mostLivePaymentIntentsOfOneOrder: number;
+  /** Stripe refunds, and of them those the records show as Stripe holds them (after a refresh where behind). */
+  refunds: number;
+  refundsMatched: number;
   deadLetters: number;
   /** Poison messages in the DLQ more than once. */
   deadLetterCopies: number;
@@ -157,6 +160,9 @@ export async function verify(
   for (const [order, count] of liveByOrder)
     if (count > 1) problems.push(`order ${order} has ${count} live PaymentIntents`);
 
+  const refundCheck = await checkRefunds(stack, stripe, records, latest, options.quietMs);
+  problems.push(...refundCheck.problems);
+
   // The DLQ holds every poison message and nothing else. A poison message whose record failed after it was sent
   // there (the fault hook, or a crash) comes back and is sent again: at-least-once, so copies are allowed.
   const deadLetters = (await drainMessages(stack, stack.sqs.dlqUrl)).map((message) => message.Body ?? '');
@@ -178,8 +184,93 @@ export async function verify(
     captured: captures.size,
     mostCapturesOfOnePaymentIntent: mostCaptures,
     mostLivePaymentIntentsOfOneOrder: mostLive,
+    refunds: refundCheck.refunds,
+    refundsMatched: refundCheck.matched,
     deadLetters: deadLetters.length,
     deadLetterCopies: deadLetters.length - new Set(deadLetters).size,
     problems,
   };
+}
+
+interface RefundItem {
+  key: string | null;
+  id: string | null;
+  amount: number;
+  status: string;
+  method: string;
+  readerId: string | null;
+}
+
+/**
+ * Refunds: never more refunded than was paid, never two Stripe refunds for one POS key, every Stripe refund recorded
+ * with its status (a refresh first for a record behind), and every refund the record shows without a Stripe refund
+ * either ended (failed, canceled) or still waiting on its reader for the card.
+ */
+async function checkRefunds(
+  stack: LocalStack,
+  stripe: Stripe,
+  records: Map<string, RecordItem>,
+  paymentIntents: Stripe.PaymentIntent[],
+  quietMs: number,
+): Promise<{ refunds: number; matched: number; problems: string[] }> {
+  const problems: string[] = [];
+  const all = await stripe.refunds.list({ limit: 100 }).autoPagingToArray({ limit: 10_000 });
+  const byPayment = new Map<string, Stripe.Refund[]>();
+  for (const refund of all) {
+    const id = typeof refund.payment_intent === 'string' ? refund.payment_intent : refund.payment_intent?.id;
+    if (id !== undefined) byPayment.set(id, [...(byPayment.get(id) ?? []), refund]);
+  }
+  const disagreements = (record: RecordItem, refunds: Stripe.Refund[]): string[] => {
+    const ours = (record.refunds as RefundItem[] | undefined) ?? [];
+    const found: string[] = [];
+    for (const refund of refunds) {
+      const recorded = ours.find((item) => item.id === refund.id);
+      if (recorded === undefined) found.push(`refund ${refund.id} (${refund.status}) is not recorded`);
+      else if (recorded.status !== refund.status || recorded.amount !== refund.amount) {
+        found.push(
+          `refund ${refund.id}: ${recorded.status} ${recorded.amount} ≠ Stripe ${refund.status} ${refund.amount}`,
+        );
+      }
+    }
+    for (const item of ours.filter((refund) => refund.id === null && refund.status === 'pending')) {
+      if (item.method !== 'reader') found.push(`refund claim ${item.key} is pending with no refund at Stripe`);
+    }
+    return found;
+  };
+
+  const behind = [...records.values()].filter((record) => disagreements(record, byPayment.get(record.id) ?? []).length);
+  for (const record of behind) {
+    await api(stack, 'GET', `/payments/${record.id}?refresh=true`, { token: stack.state.adminToken });
+  }
+  let current = records;
+  if (behind.length > 0) {
+    await settle(stack, quietMs);
+    current = await paymentRecords(stack);
+  }
+  let matched = 0;
+  for (const record of current.values()) {
+    const refunds = byPayment.get(record.id) ?? [];
+    const found = disagreements(record, refunds);
+    matched += refunds.length - found.filter((line) => line.startsWith('refund re_')).length;
+    for (const line of found) problems.push(`payment ${record.id}: ${line}`);
+    // A reader refund still waiting must be on its reader.
+    for (const item of ((record.refunds as RefundItem[] | undefined) ?? []).filter(
+      (refund) => refund.id === null && refund.status === 'pending' && refund.method === 'reader',
+    )) {
+      const reader = (await stripe.terminal.readers.retrieve(item.readerId ?? '')) as Stripe.Terminal.Reader;
+      const waiting =
+        reader.action?.type === 'refund_payment' &&
+        reader.action.status === 'in_progress' &&
+        reader.action.refund_payment?.metadata?.posRefundKey === item.key;
+      if (!waiting) problems.push(`payment ${record.id}: reader refund ${item.key} pending, its reader not on it`);
+    }
+    const paid = paymentIntents.find((paymentIntent) => paymentIntent.id === record.id)?.amount_received ?? 0;
+    const committed = refunds
+      .filter((refund) => refund.status === 'pending' || refund.status === 'succeeded')
+      .reduce((sum, refund) => sum + refund.amount, 0);
+    if (committed > paid) problems.push(`payment ${record.id}: ${committed} refunded of ${paid} paid`);
+    const keys = refunds.map((refund) => refund.metadata?.posRefundKey).filter((key) => key !== undefined);
+    if (new Set(keys).size !== keys.length) problems.push(`payment ${record.id}: one refund key refunded twice`);
+  }
+  return { refunds: all.length, matched, problems };
 }
