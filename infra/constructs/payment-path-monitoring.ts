@@ -119,11 +119,11 @@ export class PaymentPathMonitoring extends Construct {
       period: oneMinute,
     });
     const errors = (fn: IFunction) => fn.metricErrors({ statistic: Stats.SUM, period: fiveMinutes });
-    const riskMetric = (metricName: string) =>
+    const riskMetric = (metricName: string, aggregate: 'MAX' | 'SUM' = 'MAX') =>
       // Metrics Insights aggregates over whatever dimensions the emitter adds (Powertools adds `service`),
-      // so the alarm does not depend on the reconciler's service name.
+      // so the alarm does not depend on the service name of the function that emits it.
       new MathExpression({
-        expression: `SELECT MAX(${metricName}) FROM "${settings.metricsNamespace}"`,
+        expression: `SELECT ${aggregate}(${metricName}) FROM "${settings.metricsNamespace}"`,
         usingMetrics: {},
         period: fiveMinutes,
         label: metricName,
@@ -145,6 +145,10 @@ export class PaymentPathMonitoring extends Construct {
     const stuckReaders = riskMetric(paymentRiskMetrics.stuckReaders);
     const captureDeadlineApproaching = riskMetric(paymentRiskMetrics.captureDeadlineApproaching);
     const authorizationsExpired = riskMetric(paymentRiskMetrics.authorizationsExpired);
+    // Counted by the processor (`refund.failed`, service `webhook-processor`) and by the reconciler (a refund it
+    // settled or finished that Stripe failed or refused, service `reconciler`): the sum over both is every refund
+    // that failed in the period, whichever function saw it.
+    const refundsFailed = riskMetric(paymentRiskMetrics.refundsFailed, 'SUM');
 
     this.alarm(
       'EventDeadLetters',
@@ -188,7 +192,7 @@ export class PaymentPathMonitoring extends Construct {
       'ReconcilerErrors',
       errors(props.reconciler),
       2,
-      'The reconciler failed repeatedly: stuck readers and aging authorizations are not being checked.',
+      'The reconciler failed repeatedly: stuck readers, aging authorizations and pending refunds are not being checked.',
     );
     this.alarm(
       'LiveNotifierErrors',
@@ -229,6 +233,13 @@ export class PaymentPathMonitoring extends Construct {
       authorizationsExpired,
       1,
       'Authorizations expired uncaptured: the funds went back to the customer (runbook, "Stale authorizations").',
+    );
+    this.alarm(
+      'RefundsFailed',
+      refundsFailed,
+      1,
+      'A refund failed at Stripe or Stripe refused to make it: the customer did not get the money back. Look at ' +
+        'the payment\'s refunds and their failureReason (runbook, "Failed refunds").',
     );
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
@@ -305,9 +316,10 @@ export class PaymentPathMonitoring extends Construct {
       }),
     );
     this.dashboard.addWidgets(
-      new GraphWidget({ title: 'Stuck readers', width: 8, left: [stuckReaders] }),
-      new GraphWidget({ title: 'Capture deadline approaching', width: 8, left: [captureDeadlineApproaching] }),
-      new GraphWidget({ title: 'Authorizations expired', width: 8, left: [authorizationsExpired] }),
+      new GraphWidget({ title: 'Stuck readers', width: 6, left: [stuckReaders] }),
+      new GraphWidget({ title: 'Capture deadline approaching', width: 6, left: [captureDeadlineApproaching] }),
+      new GraphWidget({ title: 'Authorizations expired', width: 6, left: [authorizationsExpired] }),
+      new GraphWidget({ title: 'Refunds failed', width: 6, left: [refundsFailed] }),
     );
   }
 

@@ -13,7 +13,7 @@ describe('handler profiles', () => {
 
   it('refuses to guess the access of a route it does not know', () => {
     // Act & Assess
-    expect(() => routeProfile('RefundPayment')).toThrow(/RefundPayment has no profile/);
+    expect(() => routeProfile('ExportPayments')).toThrow(/ExportPayments has no profile/);
   });
 
   // The API handlers declare their answers, including 502 `stripe_unavailable` when they call Stripe.

@@ -6,7 +6,7 @@ import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backgroundProfiles, type HandlerProfile, liveProfiles, routeProfiles } from '../../infra/handler-profiles.ts';
-import { paymentRiskMetrics } from '../../shared/metrics-names.ts';
+import { type PaymentRiskMetric, paymentRiskMetrics } from '../../shared/metrics-names.ts';
 import { eventQueue } from '../../shared/queue/definition.ts';
 import { backgroundFunctions, liveFunctions, routes } from '../../shared/routes.ts';
 import { paymentsTable } from '../../shared/store/table.ts';
@@ -329,6 +329,27 @@ describe('payments table', () => {
       ]);
     }
   });
+
+  it('keeps refunds awaiting settlement in the sparse unsettledRefunds index, by when to look at them next', () => {
+    // Prepare
+    const table = resourcesOf(dev.template)[logicalId(dev.stack, dev.stack.table.table)];
+    const indexes = table?.Properties.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown }[];
+
+    // Assess
+    expect(indexes.find((index) => index.IndexName === 'unsettledRefunds')).toMatchObject({
+      KeySchema: [
+        { AttributeName: 'unsettledRefundKey', KeyType: 'HASH' },
+        { AttributeName: 'refundCheckAt', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    });
+    expect(table?.Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'unsettledRefundKey', AttributeType: 'S' },
+        { AttributeName: 'refundCheckAt', AttributeType: 'S' },
+      ]),
+    );
+  });
 });
 
 describe('HTTP API', () => {
@@ -349,6 +370,19 @@ describe('HTTP API', () => {
         .map((resource) => resource.Properties.RouteKey)
         .sort(),
     ).toEqual(routes.map((route) => `${route.method} ${route.path}`).sort());
+  });
+
+  it.each([
+    ['POST /payments/{id}/refunds', 'RefundPayment'],
+    ['GET /payments/{id}/refunds', 'ListRefunds'],
+  ])('serves %s with its own function, %s', (key, name) => {
+    // Prepare
+    const route = routeByKey(dev, key);
+    const integrationId = /"Ref":"([^"]+)"/.exec(JSON.stringify(route?.Target))?.[1] ?? '';
+
+    // Assess
+    expect(route).toMatchObject({ AuthorizationType: 'JWT' });
+    expect(resourcesOf(dev.template)[integrationId]?.Properties.IntegrationUri).toEqual(arnOf(functionId(dev, name)));
   });
 
   it.each(posRoutes.map((route) => [`${route.method} ${route.path}`, route.name]))(
@@ -526,12 +560,23 @@ describe('least privilege', () => {
       {
         Effect: 'Allow',
         Action: ['dynamodb:Query'],
-        Resource: (profileOf(backgroundFunctions.reconcile.name).table?.indexes ?? []).map((index) =>
-          indexArn(tableId(), index),
-        ),
+        // The template lists a statement's resources sorted (`@aws-cdk/aws-iam:minimizePolicies`).
+        Resource: [...(profileOf(backgroundFunctions.reconcile.name).table?.indexes ?? [])]
+          .sort()
+          .map((index) => indexArn(tableId(), index)),
       },
       readSecret(keyId()),
     ]);
+  });
+
+  it('lets the reconciler query the unsettled refunds it settles', () => {
+    // Prepare
+    const queries = normalized(backgroundFunctions.reconcile.name).find((statement) =>
+      statement.Action.includes('dynamodb:Query'),
+    );
+
+    // Assess
+    expect(queries?.Resource).toContainEqual(indexArn(tableId(), 'unsettledRefunds'));
   });
 
   it('lets the payment list query its two indexes and nothing else', () => {
@@ -554,6 +599,28 @@ describe('least privilege', () => {
     // Assess
     expect(profileOf(name).table?.items?.length).toBeGreaterThan(0);
     expect(normalized(name)).toEqual([writeLogs(name), onTable(name), readSecret(keyId())]);
+  });
+
+  it('lets the refund list read a payment and nothing else: no Stripe key, no index, no write', () => {
+    // Assess
+    expect(profileOf('ListRefunds')).toMatchObject({ memoryMb: 512, timeoutSeconds: 10 });
+    expect(normalized('ListRefunds')).toEqual([
+      writeLogs('ListRefunds'),
+      { Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: arnOf(tableId()) },
+    ]);
+  });
+
+  it('lets the refund route read and store its payment, read readers in a batch, and use the Stripe key', () => {
+    // Assess
+    expect(normalized('RefundPayment')).toEqual([
+      writeLogs('RefundPayment'),
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+        Resource: arnOf(tableId()),
+      },
+      readSecret(keyId()),
+    ]);
   });
 
   it('lets the health check write its logs only', () => {
@@ -660,11 +727,48 @@ describe('alarms and dashboard', () => {
     alarmOn({ Namespace: 'TerminalPayments', MetricName: 'WebhookServerErrors', Threshold: 1 });
   });
 
+  // A flag's count is the reconciler's alone; a failed refund is counted by the processor and the reconciler,
+  // each under its own Powertools `service`, so those are summed.
+  const riskAggregate: Record<PaymentRiskMetric, 'MAX' | 'SUM'> = {
+    StuckReaders: 'MAX',
+    CaptureDeadlineApproaching: 'MAX',
+    AuthorizationsExpired: 'MAX',
+    RefundsFailed: 'SUM',
+  };
+
   it.each(Object.values(paymentRiskMetrics))('alarms on the custom metric %s in the Powertools namespace', (metric) => {
     // Assess
     alarmOn({
       Threshold: 1,
-      Metrics: [Match.objectLike({ Expression: `SELECT MAX(${metric}) FROM "TerminalPayments"` })],
+      Metrics: [Match.objectLike({ Expression: `SELECT ${riskAggregate[metric]}(${metric}) FROM "TerminalPayments"` })],
+    });
+  });
+
+  it('alarms on the first failed refund in 5 minutes, whichever function counted it', () => {
+    // Prepare
+    const alarm = resourcesOf(dev.template)[
+      logicalId(dev.stack, dev.stack.monitoring.node.findChild(paymentRiskMetrics.refundsFailed))
+    ];
+
+    // Assess: no service dimension in the query, so `webhook-processor` and `reconciler` are both counted.
+    expect(alarm?.Type).toBe('AWS::CloudWatch::Alarm');
+    expect(alarm?.Properties).toEqual({
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [ref(topicId())],
+      OKActions: [ref(topicId())],
+      AlarmDescription: expect.stringMatching(/refund failed.*failureReason.*"Failed refunds"/),
+      Metrics: [
+        {
+          Id: expect.any(String),
+          Expression: 'SELECT SUM(RefundsFailed) FROM "TerminalPayments"',
+          Label: 'RefundsFailed',
+          Period: 300,
+          ReturnData: true,
+        },
+      ],
     });
   });
 
@@ -691,6 +795,8 @@ describe('alarms and dashboard', () => {
       'Event queue: oldest message',
       'Dead-letter queues',
       'Stuck readers',
+      'Refunds failed',
+      'SUM(RefundsFailed)',
       'Live notifier: stream iterator age',
     ]) {
       expect(body).toContain(title);
