@@ -101,6 +101,10 @@ export function stripeOperation(request: Pick<StripeRequest, 'method' | 'path'>)
   if (method === 'GET' && /^\/v1\/payment_intents\/[^/]+$/.test(path)) return 'retrieve_payment_intent';
   if (method === 'GET' && /^\/v1\/terminal\/readers\/[^/]+$/.test(path)) return 'retrieve_reader';
   if (method === 'GET' && path === '/v1/terminal/readers') return 'list_readers';
+  if (method === 'POST' && path === '/v1/refunds') return 'create_refund';
+  if (method === 'POST' && /^\/v1\/terminal\/readers\/[^/]+\/refund_payment$/.test(path)) return 'refund_payment';
+  if (method === 'GET' && /^\/v1\/refunds\/[^/]+$/.test(path)) return 'retrieve_refund';
+  if (method === 'GET' && path.startsWith('/v1/refunds')) return 'list_refunds';
   if (method === 'GET' && path.startsWith('/v1/events')) return 'events';
   return `${method} ${path}`;
 }

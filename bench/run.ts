@@ -1,13 +1,17 @@
 /**
  * `npm run bench`: measure every figure of issue 7 on the local stack and print the table; the full results go
  * to `bench/results.json`. `npm run bench -- --smoke` runs a few of everything and writes nothing.
+ * `npm run bench -- --only=refunds,api` runs only those scenarios (names in `SCENARIOS`) and writes nothing.
  */
 import { fileURLToPath } from 'node:url';
-import { FULL_SCALE, runBench, SMOKE_SCALE } from './runner.ts';
+import { FULL_SCALE, isScenarioName, runBench, SCENARIOS, type ScenarioName, SMOKE_SCALE } from './runner.ts';
 
-const smoke = process.argv.includes('--smoke');
+const args = process.argv.slice(2);
+const smoke = args.includes('--smoke');
+const only = onlyOption(args);
 const report = await runBench(smoke ? SMOKE_SCALE : FULL_SCALE, {
-  resultsFile: smoke ? false : fileURLToPath(new URL('results.json', import.meta.url)),
+  resultsFile: smoke || only !== undefined ? false : fileURLToPath(new URL('results.json', import.meta.url)),
+  ...(only === undefined ? {} : { only }),
 });
 process.stdout.write(report.table);
 // A missed goal is a finding the table explains; only a scenario that could not run fails the command.
@@ -18,3 +22,23 @@ if (failed.length > 0) {
 }
 // The stack's clients and timers are closed; anything left (keep-alive sockets) must not hold the process open.
 process.exit();
+
+/** `--only=a,b` or `--only a,b`: the scenarios to run; undefined for all. Exits on an unknown name. */
+function onlyOption(argv: readonly string[]): ScenarioName[] | undefined {
+  const index = argv.findIndex((arg) => arg === '--only' || arg.startsWith('--only='));
+  if (index < 0) return undefined;
+  const arg = argv[index] as string;
+  const value = arg === '--only' ? (argv[index + 1] ?? '') : arg.slice('--only='.length);
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  const unknown = names.filter((name) => !isScenarioName(name));
+  if (names.length === 0 || unknown.length > 0) {
+    process.stderr.write(
+      `--only takes scenario names separated by commas${unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ''}: ${Object.keys(SCENARIOS).join(', ')}\n`,
+    );
+    process.exit(2);
+  }
+  return names.filter(isScenarioName);
+}

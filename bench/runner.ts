@@ -33,6 +33,15 @@ import {
   reconcilerMissing,
 } from './scenarios/reconciler-reads.ts';
 import {
+  EXPECTED_REFUND_REQUEST_OPERATION,
+  measureRefunds,
+  type ProcessedEvent,
+  REFUND_CALL,
+  type RefundCost,
+  type RefundMethod,
+  type RefundsResult,
+} from './scenarios/refunds.ts';
+import {
   EXPECTED_STRIPE_REQUESTS,
   measureStripeRequests,
   type StripeRequestsResult,
@@ -44,6 +53,7 @@ import { BenchStack } from './stack.ts';
 export interface BenchScale {
   name: string;
   stripe: { paymentsPerCase: number };
+  refunds: { perMethod: number };
   endToEnd: { payments: number; pollIntervalMs: number; authorizationDelayMs: number };
   reconciler: { small: number; large: number; runs: number };
   throughput: { events: number; concurrency: number; duplicateEvery: number; drainTimeoutMs: number };
@@ -60,6 +70,7 @@ export interface BenchScale {
 export const FULL_SCALE: BenchScale = {
   name: 'full',
   stripe: { paymentsPerCase: 3 },
+  refunds: { perMethod: 2 },
   endToEnd: { payments: 200, pollIntervalMs: 10, authorizationDelayMs: 0 },
   reconciler: { small: 1_000, large: 50_000, runs: 3 },
   throughput: { events: 10_000, concurrency: 50, duplicateEvery: 20, drainTimeoutMs: 8 * 60_000 },
@@ -71,6 +82,7 @@ export const FULL_SCALE: BenchScale = {
 export const SMOKE_SCALE: BenchScale = {
   name: 'smoke',
   stripe: { paymentsPerCase: 1 },
+  refunds: { perMethod: 1 },
   endToEnd: { payments: 4, pollIntervalMs: 10, authorizationDelayMs: 0 },
   reconciler: { small: 20, large: 120, runs: 1 },
   throughput: { events: 30, concurrency: 5, duplicateEvery: 5, drainTimeoutMs: 60_000 },
@@ -81,12 +93,15 @@ export const SMOKE_SCALE: BenchScale = {
 /** Everything measured, as `bench/results.json` holds it. */
 export interface BenchResults {
   scale: BenchScale;
+  /** The scenarios run, when not all of them (`--only`). */
+  only?: ScenarioName[];
   startedAt: string;
   durationSeconds: number;
   machine: { cpus: number; node: string; platform: string };
   stripeRequests?: StripeRequestsResult;
   apiDynamo?: ApiDynamoResult;
   eventDynamo?: EventDynamoResult;
+  refunds?: RefundsResult;
   endToEnd?: EndToEndResult;
   reconciler?: ReconcilerReadsResult;
   throughput?: WebhookThroughputResult;
@@ -108,6 +123,8 @@ export interface RunOptions {
   resultsFile?: string | false;
   /** Progress lines (stderr by default). */
   log?: (line: string) => void;
+  /** Run only these scenarios (all by default); the table then shows only their sections. */
+  only?: readonly ScenarioName[];
 }
 
 const SECTIONS = {
@@ -120,7 +137,28 @@ const SECTIONS = {
   coldStart: '7. Cold start proxy (import time vs bare SDK handler)',
   size: '8. Bundle size (minified ESM)',
   live: '9. Live updates: WebSocket push vs polling GET every 2 s',
+  refunds: '10. Refunds: Stripe and DynamoDB requests per refund',
 } as const;
+
+/** The scenarios `--only` can pick, by name, and the sections of the table each fills. */
+export const SCENARIOS = {
+  'cold-start': [SECTIONS.coldStart, SECTIONS.size],
+  stripe: [SECTIONS.stripe],
+  api: [SECTIONS.api],
+  events: [SECTIONS.events],
+  refunds: [SECTIONS.refunds],
+  'end-to-end': [SECTIONS.endToEnd],
+  live: [SECTIONS.live],
+  reconciler: [SECTIONS.reconciler],
+  throughput: [SECTIONS.throughput],
+} as const satisfies Record<string, readonly string[]>;
+
+export type ScenarioName = keyof typeof SCENARIOS;
+
+/** Whether `name` is a scenario `--only` can pick. */
+export function isScenarioName(name: string): name is ScenarioName {
+  return Object.hasOwn(SCENARIOS, name);
+}
 
 /** Run every scenario at `scale`, then judge and tabulate. A scenario that throws is reported, not fatal. */
 export async function runBench(scale: BenchScale, options: RunOptions = {}): Promise<BenchReport> {
@@ -132,9 +170,11 @@ export async function runBench(scale: BenchScale, options: RunOptions = {}): Pro
     startedAt: new Date(started).toISOString(),
     durationSeconds: 0,
     machine: { cpus: cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
+    ...(options.only === undefined ? {} : { only: [...options.only] }),
     errors: {},
     rows: [],
   };
+  const runs = (name: ScenarioName) => options.only === undefined || options.only.includes(name);
   const attempt = async <T>(name: string, scenario: () => Promise<T>): Promise<T | undefined> => {
     progress(`${name}…`);
     try {
@@ -147,10 +187,37 @@ export async function runBench(scale: BenchScale, options: RunOptions = {}): Pro
   };
 
   // First, while nothing else runs: import times are the noisiest figure.
-  results.coldStart = await attempt('cold start and bundle size', () =>
-    measureColdStart({ ...scale.coldStart, log: (line) => progress(line) }),
-  );
+  if (runs('cold-start')) {
+    results.coldStart = await attempt('cold start and bundle size', () =>
+      measureColdStart({ ...scale.coldStart, log: (line) => progress(line) }),
+    );
+  }
+  const onStack = (Object.keys(SCENARIOS) as ScenarioName[]).filter((name) => name !== 'cold-start' && runs(name));
+  if (onStack.length > 0) await runOnStack(scale, results, { runs, attempt, progress });
 
+  results.durationSeconds = Math.round((Date.now() - started) / 1000);
+  const rows = judge(results);
+  const shown: readonly string[] | undefined = options.only?.flatMap((name) => SCENARIOS[name]);
+  results.rows = shown === undefined ? rows : rows.filter((row) => shown.includes(row.section));
+  const table = renderTable(results.rows);
+  if (options.resultsFile) {
+    await writeFile(options.resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+    progress(`wrote ${options.resultsFile}`);
+  }
+  return { rows: results.rows, table, results };
+}
+
+/** The scenarios that run on the local stack, in order, on one stack started for them. */
+async function runOnStack(
+  scale: BenchScale,
+  results: BenchResults,
+  run: {
+    runs: (name: ScenarioName) => boolean;
+    attempt: <T>(name: string, scenario: () => Promise<T>) => Promise<T | undefined>;
+    progress: (line: string) => void;
+  },
+): Promise<void> {
+  const { runs, attempt, progress } = run;
   progress('starting the local stack');
   const stackLog: string[] = [];
   const bench = await BenchStack.start({
@@ -158,49 +225,60 @@ export async function runBench(scale: BenchScale, options: RunOptions = {}): Pro
     log: (line) => stackLog.push(line),
   });
   try {
-    results.stripeRequests = await attempt('Stripe requests per payment', () =>
-      measureStripeRequests(bench, scale.stripe),
-    );
-    results.apiDynamo = await attempt('DynamoDB requests per API call', () => measureApiDynamo(bench));
-    results.eventDynamo = await attempt('DynamoDB requests per webhook event', () => measureEventDynamo(bench));
-    results.endToEnd = await attempt('end to end', () => measureEndToEnd(bench, scale.endToEnd));
-    const pushVsPoll = await attempt('live updates: push vs polling', () =>
-      measurePushVsPoll(bench, {
-        payments: scale.live.payments,
-        lanes: scale.live.lanes,
-        pollIntervalMs: scale.live.pollIntervalMs,
-      }),
-    );
-    const fanOut = await attempt('live updates: fan-out', () => measureFanOut(bench, scale.live.fanOut));
-    results.live = { ...(pushVsPoll ? { pushVsPoll } : {}), ...(fanOut ? { fanOut } : {}) };
-    const missing = reconcilerMissing();
-    const small = missing
-      ? undefined
-      : await attempt(`reconciler with ${formatCount(scale.reconciler.small)} payments`, () =>
-          measureReconcilerAt(bench, { payments: scale.reconciler.small, runs: scale.reconciler.runs }),
-        );
-    results.throughput = await attempt('webhook throughput', () => measureWebhookThroughput(bench, scale.throughput));
-    const large =
-      missing || small === undefined
+    if (runs('stripe')) {
+      results.stripeRequests = await attempt('Stripe requests per payment', () =>
+        measureStripeRequests(bench, scale.stripe),
+      );
+    }
+    if (runs('api')) {
+      results.apiDynamo = await attempt('DynamoDB requests per API call', () => measureApiDynamo(bench));
+    }
+    if (runs('events')) {
+      results.eventDynamo = await attempt('DynamoDB requests per webhook event', () => measureEventDynamo(bench));
+    }
+    if (runs('refunds')) {
+      results.refunds = await attempt('refunds: Stripe and DynamoDB requests', () =>
+        measureRefunds(bench, scale.refunds),
+      );
+    }
+    if (runs('end-to-end')) {
+      results.endToEnd = await attempt('end to end', () => measureEndToEnd(bench, scale.endToEnd));
+    }
+    if (runs('live')) {
+      const pushVsPoll = await attempt('live updates: push vs polling', () =>
+        measurePushVsPoll(bench, {
+          payments: scale.live.payments,
+          lanes: scale.live.lanes,
+          pollIntervalMs: scale.live.pollIntervalMs,
+        }),
+      );
+      const fanOut = await attempt('live updates: fan-out', () => measureFanOut(bench, scale.live.fanOut));
+      results.live = { ...(pushVsPoll ? { pushVsPoll } : {}), ...(fanOut ? { fanOut } : {}) };
+    }
+    const missing = runs('reconciler') ? reconcilerMissing() : undefined;
+    const small =
+      !runs('reconciler') || missing
         ? undefined
-        : await attempt(`reconciler with ${formatCount(scale.reconciler.large)} payments`, () =>
-            measureReconcilerAt(bench, { payments: scale.reconciler.large, runs: scale.reconciler.runs }),
+        : await attempt(`reconciler with ${formatCount(scale.reconciler.small)} payments`, () =>
+            measureReconcilerAt(bench, { payments: scale.reconciler.small, runs: scale.reconciler.runs }),
           );
-    results.reconciler = reconcilerResult(missing, small, large);
+    if (runs('throughput')) {
+      results.throughput = await attempt('webhook throughput', () => measureWebhookThroughput(bench, scale.throughput));
+    }
+    if (runs('reconciler')) {
+      const large =
+        missing || small === undefined
+          ? undefined
+          : await attempt(`reconciler with ${formatCount(scale.reconciler.large)} payments`, () =>
+              measureReconcilerAt(bench, { payments: scale.reconciler.large, runs: scale.reconciler.runs }),
+            );
+      results.reconciler = reconcilerResult(missing, small, large);
+    }
   } finally {
     progress('stopping the local stack');
     await bench.stop();
   }
   if (stackLog.length > 0) results.errors.stackLog = stackLog.slice(-50).join('\n');
-
-  results.durationSeconds = Math.round((Date.now() - started) / 1000);
-  results.rows = judge(results);
-  const table = renderTable(results.rows);
-  if (options.resultsFile) {
-    await writeFile(options.resultsFile, `${JSON.stringify(results, null, 2)}\n`);
-    progress(`wrote ${options.resultsFile}`);
-  }
-  return { rows: results.rows, table, results };
 }
 
 function reconcilerResult(
@@ -225,6 +303,7 @@ export function judge(results: BenchResults): Row[] {
     ...coldStartRows(results),
     ...sizeRows(results),
     ...liveRows(results),
+    ...refundRows(results),
   ];
 }
 
@@ -410,6 +489,28 @@ function apiRows(results: BenchResults): Row[] {
   });
 }
 
+/** What one delivery of an event to the processor may cost, by what it did. */
+const EVENT_GOALS: Record<
+  'applied' | 'unchanged' | 'duplicate',
+  { goal: string; ok: (delivery: Pick<EventDelivery, 'tally' | 'versionDelta'>) => boolean }
+> = {
+  applied: {
+    goal: '1 write + <= 1 read',
+    ok: (d) =>
+      d.tally.writes === 1 && d.tally.byCommand.TransactWriteItems === 1 && d.tally.reads <= 1 && d.versionDelta === 1,
+  },
+  unchanged: { goal: '0 writes + <= 1 read', ok: (d) => d.tally.writes === 0 && d.tally.reads <= 1 },
+  duplicate: {
+    goal: '1 request, no write',
+    ok: (d) => d.tally.total === 1 && d.tally.writes === 0 && d.versionDelta === 0,
+  },
+};
+
+/** Whether a delivery stayed within the goal of its outcome (a failed delivery never does). */
+function withinEventGoal(delivery: Pick<EventDelivery, 'outcome' | 'tally' | 'versionDelta'>): boolean {
+  return delivery.outcome !== 'failed' && EVENT_GOALS[delivery.outcome].ok(delivery);
+}
+
 function eventRows(results: BenchResults): Row[] {
   const section = SECTIONS.events;
   const measured = results.eventDynamo;
@@ -424,23 +525,10 @@ function eventRows(results: BenchResults): Row[] {
     ];
   }
   const rows: Row[] = [];
-  const groups: { outcome: string; goal: string; ok: (delivery: EventDelivery) => boolean }[] = [
-    {
-      outcome: 'applied',
-      goal: '1 write + <= 1 read',
-      ok: (d) =>
-        d.tally.writes === 1 &&
-        d.tally.byCommand.TransactWriteItems === 1 &&
-        d.tally.reads <= 1 &&
-        d.versionDelta === 1,
-    },
-    { outcome: 'unchanged', goal: '0 writes + <= 1 read', ok: (d) => d.tally.writes === 0 && d.tally.reads <= 1 },
-    {
-      outcome: 'duplicate',
-      goal: '1 request, no write',
-      ok: (d) => d.tally.total === 1 && d.tally.writes === 0 && d.versionDelta === 0,
-    },
-  ];
+  const groups = (['applied', 'unchanged', 'duplicate'] as const).map((outcome) => ({
+    outcome,
+    ...EVENT_GOALS[outcome],
+  }));
   for (const group of groups) {
     const deliveries = measured.deliveries.filter((d) => d.outcome === group.outcome);
     if (deliveries.length === 0) continue;
@@ -476,6 +564,224 @@ function eventRows(results: BenchResults): Row[] {
     });
   }
   return rows;
+}
+
+function refundRows(results: BenchResults): Row[] {
+  const section = SECTIONS.refunds;
+  const measured = results.refunds;
+  if (measured === undefined) {
+    return [
+      notMeasured(
+        section,
+        'Stripe and DynamoDB requests per refund',
+        'Stripe 1, DynamoDB <= 3; events as payment events',
+        errorOf(results, 'refunds'),
+      ),
+    ];
+  }
+  const rows: Row[] = [];
+  for (const method of ['online', 'reader'] as const) {
+    const refunds = measured.refunds.filter((refund) => refund.method === method);
+    if (refunds.length > 0) rows.push(...refundMethodRows(section, method, refunds));
+  }
+
+  const firstDeliveries = (events: readonly ProcessedEvent[]) => events.filter((e) => e.delivery === 'first');
+  const refundEvents = firstDeliveries(measured.refunds.flatMap((refund) => refund.events));
+  const paymentEvents = firstDeliveries(measured.paymentEvents);
+  const appliedRefund = refundEvents.filter((e) => e.outcome === 'applied');
+  const appliedPayment = paymentEvents.filter((e) => e.outcome === 'applied');
+  const dynamoOf = (events: readonly ProcessedEvent[]) => events.map((e) => e.tally.total);
+  const stripeOf = (events: readonly ProcessedEvent[]) => events.map((e) => e.stripe.total);
+  if (appliedRefund.length === 0 || appliedPayment.length === 0) {
+    rows.push(
+      notMeasured(
+        section,
+        'DynamoDB requests per applied event, refund vs payment',
+        'refund <= payment',
+        `no applied ${appliedRefund.length === 0 ? 'refund' : 'payment'} event`,
+      ),
+    );
+  } else {
+    const refundMean = mean(dynamoOf(appliedRefund));
+    const paymentMean = mean(dynamoOf(appliedPayment));
+    const refundMax = Math.max(...dynamoOf(appliedRefund));
+    const paymentMax = Math.max(...dynamoOf(appliedPayment));
+    const ok = refundMean <= paymentMean && refundMax <= paymentMax;
+    rows.push({
+      section,
+      figure: `DynamoDB requests per applied event: refund events (${appliedRefund.length}) vs payment events (${appliedPayment.length})`,
+      measured: `${refundMean.toFixed(2)} vs ${paymentMean.toFixed(2)} (max ${refundMax} vs ${paymentMax})`,
+      goal: 'refund <= payment',
+      verdict: ok ? 'pass' : 'fail',
+      why:
+        `refund: ${shapesByType(appliedRefund)}; payment: ${shapesByType(appliedPayment)}. ` +
+        `Stripe calls per applied event: ${mean(stripeOf(appliedRefund)).toFixed(2)} vs ${mean(stripeOf(appliedPayment)).toFixed(2)}`,
+    });
+  }
+
+  const stripeCalls = stripeOf(refundEvents).reduce((sum, n) => sum + n, 0);
+  const calling = refundEvents.filter((e) => e.stripe.total > 0);
+  rows.push({
+    section,
+    figure: `Stripe calls per refund event, events in the order Stripe created them (${refundEvents.length} events)`,
+    measured: `${refundEvents.length === 0 ? '-' : (stripeCalls / refundEvents.length).toFixed(2)} (${stripeCalls} in all)`,
+    goal: '0',
+    verdict: refundEvents.length === 0 ? 'not measured' : stripeCalls === 0 ? 'pass' : 'fail',
+    why:
+      calling.length === 0
+        ? `every refund event handled from its own payload, no read of Stripe; payment events: ${stripeOf(paymentEvents).reduce((sum, n) => sum + n, 0)} calls in ${paymentEvents.length}`
+        : `calls: ${calling.map((e) => `${e.type}: ${formatBreakdown(e.stripe.byOperation)}`).join('; ')}`,
+  });
+
+  const duplicates = measured.refunds.flatMap((refund) => refund.events).filter((e) => e.outcome === 'duplicate');
+  if (duplicates.length > 0) {
+    const bad = duplicates.filter((d) => !withinEventGoal(d));
+    rows.push({
+      section,
+      figure: `refund event delivered again (duplicate) (${duplicates.length})`,
+      measured: [...new Set(duplicates.map((d) => formatBreakdown(d.tally.byCommand)))].join(' | '),
+      goal: EVENT_GOALS.duplicate.goal,
+      verdict: bad.length === 0 ? 'pass' : 'fail',
+      why:
+        bad.length === 0
+          ? 'the events that changed nothing stored no dedupe item: delivered again, they are read and change nothing again'
+          : bad.map((d) => `${d.type}: ${formatBreakdown(d.tally.byCommand)}, version +${d.versionDelta}`).join('; '),
+    });
+  }
+  const failed = [...measured.refunds.flatMap((refund) => refund.events), ...measured.paymentEvents].filter(
+    (e) => e.outcome === 'failed',
+  );
+  if (failed.length > 0) {
+    rows.push({
+      section,
+      figure: 'event deliveries the processor failed',
+      measured: `${failed.length}`,
+      goal: '0',
+      verdict: 'fail',
+      why: failed.map((e) => e.type).join(', '),
+    });
+  }
+  return rows;
+}
+
+/** The four figures of one refund method: its POS request and its events, Stripe and DynamoDB requests each. */
+function refundMethodRows(section: string, method: RefundMethod, refunds: readonly RefundCost[]): Row[] {
+  const call = REFUND_CALL[method];
+  const label = `${method} refund, ${call}`;
+  const operation = EXPECTED_REFUND_REQUEST_OPERATION[method];
+  const distinct = (values: readonly string[]) => [...new Set(values)].join(' / ');
+  const sum = (values: readonly number[]) => values.reduce((total, n) => total + n, 0);
+  const rows: Row[] = [];
+
+  const stripeOk = refunds.every((r) => r.request.stripe.total === 1 && r.request.stripe.byOperation[operation] === 1);
+  rows.push({
+    section,
+    figure: `${label}: Stripe requests (${refunds.length} refund${refunds.length === 1 ? '' : 's'})`,
+    measured: distinct(
+      refunds.map((r) => `${r.request.stripe.total} (${formatBreakdown(r.request.stripe.byOperation)})`),
+    ),
+    goal: `1 (${operation})`,
+    verdict: stripeOk ? 'pass' : 'fail',
+    ...(stripeOk
+      ? {}
+      : {
+          why: `requests beyond ${operation}: ${distinct(refunds.map((r) => formatBreakdown(r.request.stripe.byOperation)))}`,
+        }),
+  });
+
+  const { budget, why: budgetWhy } = dynamoBudget(call);
+  const dynamoOk = refunds.every((r) => r.request.dynamo.total <= budget);
+  rows.push({
+    section,
+    figure: `${label}: DynamoDB requests`,
+    measured: distinct(
+      refunds.map((r) => `${r.request.dynamo.total} (${formatBreakdown(r.request.dynamo.byCommand)})`),
+    ),
+    goal: `<= ${budget}`,
+    verdict: dynamoOk ? 'pass' : 'fail',
+    ...(dynamoOk
+      ? budgetWhy === undefined
+        ? {}
+        : { why: budgetWhy }
+      : {
+          why: `requests: ${distinct(refunds.map((r) => formatBreakdown(r.request.dynamo.byCommand)))} (not traced yet)`,
+        }),
+  });
+
+  const firsts = (refund: RefundCost) => refund.events.filter((e) => e.delivery === 'first');
+  const types = distinct(
+    refunds.map((r) =>
+      firsts(r)
+        .map((e) => e.type)
+        .join(', '),
+    ),
+  );
+  const events = `${method} refund, its ${distinct(refunds.map((r) => String(firsts(r).length)))} events through the processor`;
+  const eventStripe = refunds.map((r) => sum(firsts(r).map((e) => e.stripe.total)));
+  const calling = refunds.flatMap(firsts).filter((e) => e.stripe.total > 0);
+  rows.push({
+    section,
+    figure: `${events}: Stripe requests`,
+    measured: `${distinct(eventStripe.map(String))} per refund`,
+    goal: '0',
+    verdict: eventStripe.every((n) => n === 0) ? 'pass' : 'fail',
+    why:
+      calling.length === 0
+        ? `${types}, one at a time in the order Stripe created them`
+        : calling.map((e) => `${e.type}: ${formatBreakdown(e.stripe.byOperation)}`).join('; '),
+  });
+
+  const eventDynamo = refunds.map((r) => sum(firsts(r).map((e) => e.tally.total)));
+  const bad = refunds.flatMap(firsts).filter((e) => !withinEventGoal(e));
+  const perEvent = distinct(
+    refunds.map((r) =>
+      firsts(r)
+        .map((e) => `${e.type} ${e.outcome} ${e.tally.total}`)
+        .join(', '),
+    ),
+  );
+  const whole = distinct(
+    refunds.map(
+      (r, n) =>
+        `Stripe ${r.request.stripe.total + (eventStripe[n] ?? 0)}, DynamoDB ${r.request.dynamo.total + (eventDynamo[n] ?? 0)}`,
+    ),
+  );
+  rows.push({
+    section,
+    figure: `${events}: DynamoDB requests`,
+    measured: `${distinct(eventDynamo.map(String))} per refund (${distinct(refunds.map((r) => formatBreakdown(sumTallies(firsts(r)))))})`,
+    goal: `each event: applied ${EVENT_GOALS.applied.goal}, unchanged ${EVENT_GOALS.unchanged.goal}`,
+    verdict: bad.length === 0 ? 'pass' : 'fail',
+    why:
+      bad.length === 0
+        ? `${perEvent}. Whole refund, request + events: ${whole}`
+        : `beyond the goal: ${bad.map((e) => `${e.type} (${e.outcome}): ${formatBreakdown(e.tally.byCommand)}, version +${e.versionDelta}`).join('; ')}`,
+  });
+  return rows;
+}
+
+/** The DynamoDB requests of `events` added up, by command. */
+function sumTallies(events: readonly ProcessedEvent[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const event of events) {
+    for (const [command, n] of Object.entries(event.tally.byCommand)) counts[command] = (counts[command] ?? 0) + n;
+  }
+  return counts;
+}
+
+/** `refund.created 2 (BatchGetItem 1, TransactWriteItems 1), ...`: each event type with its DynamoDB requests. */
+function shapesByType(events: readonly ProcessedEvent[]): string {
+  const byType = new Map<string, Set<string>>();
+  for (const event of events) {
+    const shapes = byType.get(event.type) ?? new Set<string>();
+    shapes.add(`${event.tally.total} (${formatBreakdown(event.tally.byCommand)})`);
+    byType.set(event.type, shapes);
+  }
+  return [...byType].map(([type, shapes]) => `${type} ${[...shapes].join(' / ')}`).join(', ');
+}
+
+function mean(values: readonly number[]): number {
+  return values.length === 0 ? 0 : values.reduce((sum, n) => sum + n, 0) / values.length;
 }
 
 function reconcilerRows(results: BenchResults): Row[] {

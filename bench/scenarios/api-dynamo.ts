@@ -27,14 +27,24 @@ export const MAX_DYNAMO_REQUESTS_PER_CALL = 2;
 /**
  * Process writes twice by design: it claims the attempt before the reader is asked (so racing requests never send
  * one payment to two readers), and records that Stripe answered (so the command stops counting as in flight and
- * reads of the reader can end the attempt again). `POST /payments` with `readerId` is two calls in one (create,
- * then process on the reader), so its budget is theirs added up.
+ * reads of the reader can end the attempt again). A refund writes twice for the same reasons: it is claimed against
+ * what is left to refund before Stripe hears of it (so racing refunds never refund more than was paid), then
+ * Stripe's answer is recorded. `POST /payments` with `readerId` is two calls in one (create, then process on the
+ * reader), so its budget is theirs added up.
  */
 const PROCESS_BUDGET = MAX_DYNAMO_REQUESTS_PER_CALL + 1;
 const COMPOUND_CALL_BUDGETS: Readonly<Record<string, { budget: number; why: string }>> = {
   'POST /payments/{id}/process': {
     budget: PROCESS_BUDGET,
     why: 'a read, the claim of the attempt before the reader is asked, and the record of Stripe’s answer',
+  },
+  'POST /payments/{id}/refunds': {
+    budget: PROCESS_BUDGET,
+    why: 'as process: a read, the refund claimed against the balance before Stripe hears of it, and the record of Stripe’s answer',
+  },
+  'POST /payments/{id}/refunds (with readerId)': {
+    budget: PROCESS_BUDGET,
+    why: 'as process: a read, the refund claimed against the balance before the reader is asked, and the record of Stripe’s answer',
   },
   'POST /payments (with readerId)': {
     budget: MAX_DYNAMO_REQUESTS_PER_CALL + PROCESS_BUDGET,
@@ -119,6 +129,21 @@ export async function measureApiDynamo(bench: BenchStack): Promise<ApiDynamoResu
       after: async () => {
         await waitForRecorded(bench, ids.manual as string, (p) => p.status === 'succeeded');
       },
+    },
+    {
+      route: 'POST /payments/{id}/refunds',
+      expect: [201],
+      call: () =>
+        bench.api('POST', `/payments/${ids.manual}/refunds`, {
+          token,
+          body: { amount: 500 },
+          headers: { 'Idempotency-Key': newOrderId('bench-refund') },
+        }),
+    },
+    {
+      route: 'GET /payments/{id}/refunds',
+      expect: [200],
+      call: () => bench.api('GET', `/payments/${ids.manual}/refunds`, { token }),
     },
     {
       route: 'POST /payments',

@@ -32,7 +32,7 @@ export interface EventDynamoResult {
   deliveries: EventDelivery[];
 }
 
-interface StripeEventJson {
+export interface StripeEventJson {
   id: string;
   type: string;
   created: number;
@@ -121,7 +121,7 @@ function concerns(event: StripeEventJson, paymentIntentId: string): boolean {
 }
 
 /** Hand one event to the processor as a one-record batch, as the queue poller would. */
-async function processRecord(bench: BenchStack, event: StripeEventJson): Promise<SQSBatchResponse> {
+export async function processRecord(bench: BenchStack, event: StripeEventJson): Promise<SQSBatchResponse> {
   const { queueArn } = bench.stack.sqs;
   const region = bench.stack.env.AWS_REGION ?? 'us-east-1';
   const message: Message = {
@@ -151,7 +151,7 @@ async function processRecord(bench: BenchStack, event: StripeEventJson): Promise
 }
 
 /** The payment's stored version, read with the benchmark's own client (not counted). */
-async function storedVersion(bench: BenchStack, paymentIntentId: string): Promise<number> {
+export async function storedVersion(bench: BenchStack, paymentIntentId: string): Promise<number> {
   const { Item } = await bench.table.send(
     new GetCommand({
       TableName: bench.stack.state.dynamodb.tableName,

@@ -1,7 +1,8 @@
 /**
  * The benchmark at smoke scale (`SMOKE_SCALE`: a few payments, events and webhook deliveries) through the same
  * code as `npm run bench`, so it cannot rot. The counts are deterministic, so their goals are asserted here:
- * Stripe requests per payment, DynamoDB requests per POS API call and per webhook event. Timings are not.
+ * Stripe requests per payment, DynamoDB requests per POS API call and per webhook event, both per refund. Timings
+ * are not.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BenchReport, runBench, SMOKE_SCALE } from '../../bench/runner.ts';
 import { dynamoBudget } from '../../bench/scenarios/api-dynamo.ts';
+import { EXPECTED_REFUND_REQUEST_OPERATION, type ProcessedEvent, REFUND_CALL } from '../../bench/scenarios/refunds.ts';
 import { EXPECTED_STRIPE_REQUESTS } from '../../bench/scenarios/stripe-requests.ts';
 
 const resultsFile = join(tmpdir(), `bench-smoke-${process.pid}.json`);
@@ -42,6 +44,7 @@ describe('runner', () => {
     '6. END TO END',
     '7. COLD START PROXY',
     '8. BUNDLE SIZE',
+    '10. REFUNDS',
   ])('prints the section %s with its figures judged', (section) => {
     // Assess
     expect(report.table).toContain(section);
@@ -107,6 +110,8 @@ describe('DynamoDB requests per POS API call', () => {
     'GET /payments/{id} (?refresh=true)',
     'POST /payments/{id}/process',
     'POST /payments/{id}/capture',
+    'POST /payments/{id}/refunds',
+    'GET /payments/{id}/refunds',
     'POST /readers/{id}/cancel-action',
     'POST /payments/{id}/cancel',
     'POST /payments/{id}/cancel (reader action in progress)',
@@ -114,7 +119,7 @@ describe('DynamoDB requests per POS API call', () => {
     'GET /payments (all locations)',
     'POST /webhooks/stripe',
     'GET /health',
-  ])('%s stays within its DynamoDB request budget (2; process: 3; create + process: 5)', (name) => {
+  ])('%s stays within its DynamoDB request budget (2; process, refund: 3; create + process: 5)', (name) => {
     // Assess
     const call = calls().find((c) => (c.variant ? `${c.route} (${c.variant})` : c.route) === name);
     expect(call).toBeDefined();
@@ -147,6 +152,78 @@ describe('DynamoDB requests per webhook event', () => {
       expect(delivery.tally.total).toBe(1);
       expect(delivery.tally.writes).toBe(0);
       expect(delivery.versionDelta).toBe(0);
+    }
+  });
+});
+
+describe('Stripe and DynamoDB requests per refund', () => {
+  const refunds = () => results().refunds?.refunds ?? [];
+  const firsts = (events: readonly ProcessedEvent[]) => events.filter((e) => e.delivery === 'first');
+
+  it.each(['online', 'reader'] as const)(
+    '%s: the request sends one Stripe request and stays within its budget',
+    (method) => {
+      // Assess
+      const measured = refunds().filter((r) => r.method === method);
+      expect(measured.length).toBeGreaterThan(0);
+      for (const refund of measured) {
+        expect(refund.httpStatus).toBe(method === 'online' ? 201 : 202);
+        expect(refund.request.stripe.byOperation).toEqual({ [EXPECTED_REFUND_REQUEST_OPERATION[method]]: 1 });
+        expect(refund.request.dynamo.total).toBeLessThanOrEqual(dynamoBudget(REFUND_CALL[method]).budget);
+      }
+    },
+  );
+
+  it.each(['online', 'reader'] as const)(
+    '%s: its events apply without a Stripe call, each within its goal',
+    (method) => {
+      // Assess
+      for (const refund of refunds().filter((r) => r.method === method)) {
+        const events = firsts(refund.events);
+        expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['refund.created', 'refund.updated']));
+        expect(events.some((e) => e.outcome === 'applied')).toBe(true);
+        for (const event of events) {
+          expect(event.outcome).not.toBe('failed');
+          expect(event.stripe.total).toBe(0);
+          expect(event.tally.reads).toBeLessThanOrEqual(1);
+          if (event.outcome === 'applied') {
+            expect(event.tally.byCommand).toEqual({ BatchGetItem: 1, TransactWriteItems: 1 });
+            expect(event.versionDelta).toBe(1);
+          } else {
+            expect(event.tally.writes).toBe(0);
+          }
+        }
+      }
+    },
+  );
+
+  it('applies a refund event with no more DynamoDB requests than a payment event', () => {
+    // Prepare
+    const applied = (events: readonly ProcessedEvent[]) =>
+      firsts(events)
+        .filter((e) => e.outcome === 'applied')
+        .map((e) => e.tally.total);
+    const refundEvents = applied(refunds().flatMap((r) => r.events));
+    const paymentEvents = applied(results().refunds?.paymentEvents ?? []);
+
+    // Assess
+    expect(refundEvents.length).toBeGreaterThan(0);
+    expect(paymentEvents.length).toBeGreaterThan(0);
+    expect(Math.max(...refundEvents)).toBeLessThanOrEqual(Math.max(...paymentEvents));
+    const mean = (values: number[]) => values.reduce((sum, n) => sum + n, 0) / values.length;
+    expect(mean(refundEvents)).toBeLessThanOrEqual(mean(paymentEvents));
+  });
+
+  it('answers a refund event delivered again with one request and no write', () => {
+    // Assess
+    const duplicates = refunds()
+      .flatMap((r) => r.events)
+      .filter((e) => e.delivery === 'duplicate');
+    expect(duplicates.length).toBeGreaterThan(0);
+    for (const duplicate of duplicates) {
+      expect(duplicate.tally.total).toBe(1);
+      expect(duplicate.tally.writes).toBe(0);
+      expect(duplicate.versionDelta).toBe(0);
     }
   });
 });
