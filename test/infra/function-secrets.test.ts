@@ -309,6 +309,23 @@ const apiCases: { name: string; event: () => Promise<Parameters<typeof apiEvent>
     status: 200,
   },
   {
+    name: 'RefundPayment',
+    event: async () => {
+      const id = await newPayment('automatic');
+      await processOn(id, location().readers[1]!);
+      await presentCard(parts.emulator, location().readers[1]!);
+      await waitForStatus(id, 'succeeded');
+      return {
+        method: 'POST',
+        route: '/payments/{id}/refunds',
+        params: { id },
+        headers: { 'Idempotency-Key': `cold-start-${id}` },
+        claims: claims(),
+      };
+    },
+    status: 201,
+  },
+  {
     name: 'CancelPayment',
     event: async () => ({
       method: 'POST',

@@ -101,8 +101,8 @@ describe('a run over a table of thousands of healthy payments', () => {
     const requests = stack.dynamoRequests() - requestsBefore;
     const reads = sent.filter(({ command }) => /^(Get|BatchGet|Query|Scan)/.test(command));
     expect(summary).toMatchObject({
-      candidates: { activeReaderActions: 3, awaitingCaptureByAge: 2, awaitingCaptureByDeadline: 1 },
-      indexQueries: 4,
+      candidates: { activeReaderActions: 3, awaitingCaptureByAge: 2, awaitingCaptureByDeadline: 1, unsettledRefunds: 0 },
+      indexQueries: 5,
       indexItemsRead: candidates,
       failures: 0,
       flagsSet: { capture_deadline_approaching: 2 },
@@ -112,17 +112,18 @@ describe('a run over a table of thousands of healthy payments', () => {
       'activeReaderActions',
       'awaitingCaptureByDeadline',
       'awaitingCaptureByAge',
+      'unsettledRefunds',
       'pendingOrders',
     ]);
-    // Besides the four index queries, two reads: where the previous run stopped, and the stored readers (one batch per
+    // Besides the five index queries, two reads: where the previous run stopped, and the stored readers (one batch per
     // 100 readers, to write only those whose state changed).
-    expect(reads).toHaveLength(6);
+    expect(reads).toHaveLength(7);
     expect(reads.filter(({ command }) => command.startsWith('BatchGet'))).toHaveLength(1);
     // Each candidate costs at most one write here, each reader whose state changed one more; nothing grows with the
     // 3,000 healthy payments.
     expect(requests).toBeLessThanOrEqual(reads.length + candidates + 2 + summary.readersCached);
     expect(summary.readersCached).toBeLessThanOrEqual(stack.state.locations.flatMap((l) => l.readers).length);
-    // Four queries of a few items each: well under 1 capacity unit apiece (a scan would need hundreds).
+    // Five queries of a few items each: well under 1 capacity unit apiece (a scan would need hundreds).
     expect(summary.indexCapacityUnits).toBeLessThan(6);
     for (const payment of stuck) {
       expect((await paymentView(stack, payment.id)).readerAction).toMatchObject({ failureCode: 'canceled' });
