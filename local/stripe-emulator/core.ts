@@ -7,6 +7,7 @@
 import { EmulatorClock } from './clock.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { stableId } from './ids.ts';
+import { buildConfiguration } from './objects/configuration.ts';
 import type { EventCause } from './objects/event.ts';
 import { buildLocation, SEED_ADDRESS } from './objects/location.ts';
 import { buildReader } from './objects/reader.ts';
@@ -118,6 +119,7 @@ export class EmulatorCore {
     this.store.refundsPendingForever.clear();
     this.store.paymentMethods.clear();
     this.store.locations.clear();
+    this.store.configurations.clear();
     this.store.readers.clear();
     this.store.events.clear();
     this.store.webhookEndpoints.clear();
@@ -136,10 +138,18 @@ export class EmulatorCore {
   }
 
   /**
-   * The start-up endpoint, and the seeded locations and readers the store lacks: all of them on a fresh start or
-   * a reset; after a restart from a saved state, the saved ones keep their state (a reader offline stays so).
+   * The start-up endpoint, the account default Terminal Configuration (Stripe provides one on every account, seeded
+   * or not), and the seeded locations and readers the store lacks: all of them on a fresh start or a reset; after a
+   * restart from a saved state, the saved ones keep their state (a reader offline stays so).
    */
   private seed(): void {
+    const defaultConfiguration = stableId('tmc', 'account-default');
+    if (!this.store.configurations.has(defaultConfiguration)) {
+      this.store.configurations.set(
+        defaultConfiguration,
+        buildConfiguration({ id: defaultConfiguration, name: null, isAccountDefault: true }),
+      );
+    }
     const { webhook } = this.startup;
     if (webhook !== null && this.startupEndpointId !== null) {
       const endpoint = buildWebhookEndpoint({

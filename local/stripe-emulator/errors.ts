@@ -38,7 +38,9 @@ export class StripeError extends Error {
     const code = this.body.code ?? '';
     if (this.status === 401) return false;
     if (code.startsWith('parameter_') || code === 'parameters_exclusive') return false;
-    return !['amount_too_small', 'resource_missing', 'idempotency_key_in_use', 'url_invalid'].includes(code);
+    return !['amount_too_small', 'email_invalid', 'resource_missing', 'idempotency_key_in_use', 'url_invalid'].includes(
+      code,
+    );
   }
 }
 
@@ -121,6 +123,8 @@ export const errors = {
     ),
   chargeAlreadyRefunded: (chargeId: string): StripeError =>
     invalidRequest(400, 'charge_already_refunded', `Charge ${chargeId} has already been refunded.`),
+  emailInvalid: (email: string, param: string): StripeError =>
+    invalidRequest(400, 'email_invalid', `Invalid email address: ${email}`, param),
   amountTooLarge: (param: string, message: string): StripeError =>
     invalidRequest(400, 'amount_too_large', message, param),
   paymentIntentUnexpectedState: (message: string): StripeError =>

@@ -165,6 +165,59 @@ describe('State kept in a data directory (dataDir)', () => {
     expect(endpoints.data.map((e) => e.id)).toEqual([endpoint.id]);
   });
 
+  it("keeps Terminal Configurations and a location's configuration_overrides: the reader still offers tips", async () => {
+    // Prepare
+    const before = await start();
+    const location = before.emulator.seeded.locations[0]?.id ?? '';
+    const [accountDefault] = (await before.stripe.terminal.configurations.list({ is_account_default: true })).data;
+    const configuration = await before.stripe.terminal.configurations.create({
+      name: 'Tips',
+      tipping: { usd: { percentages: [15, 20, 25] } },
+    });
+    await before.stripe.terminal.locations.update(location, { configuration_overrides: configuration.id });
+
+    // Act
+    const after = await start();
+    const configurations = await after.stripe.terminal.configurations.list();
+    const reader = firstReader(after.emulator);
+    const paymentIntent = await terminalPaymentIntent(after.stripe);
+    await after.stripe.terminal.readers.processPaymentIntent(reader, { payment_intent: paymentIntent.id });
+    await after.stripe.testHelpers.terminal.readers.presentPaymentMethod(reader, { amount_tip: 300 });
+    await settledReader(after.stripe, reader);
+
+    // Assess
+    expect(configurations.data).toEqual([configuration, accountDefault]);
+    expect(await after.stripe.terminal.locations.retrieve(location)).toMatchObject({
+      configuration_overrides: configuration.id,
+    });
+    expect(await after.stripe.paymentIntents.retrieve(paymentIntent.id)).toMatchObject({
+      amount: 1300,
+      amount_details: { tip: { amount: 300 } },
+    });
+  });
+
+  it('gives a state file saved before configurations existed the account default configuration', async () => {
+    // Prepare
+    const before = await start();
+    await terminalPaymentIntent(before.stripe);
+    await before.emulator.close();
+    running = undefined;
+    const file = join(dataDir, 'state.json');
+    const { configurations: _configurations, ...older } = JSON.parse(await readFile(file, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    await writeFile(file, JSON.stringify(older));
+
+    // Act
+    const after = await start();
+    const defaults = await after.stripe.terminal.configurations.list({ is_account_default: true });
+
+    // Assess
+    expect(defaults.data).toHaveLength(1);
+    expect((await after.stripe.paymentIntents.list()).data).toHaveLength(1);
+  });
+
   it('replays an idempotent request made before the restart, and still refuses the key with other parameters', async () => {
     // Prepare
     const before = await start();

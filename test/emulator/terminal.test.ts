@@ -13,6 +13,13 @@ import {
   waitFor,
 } from './support.ts';
 
+const CART = {
+  currency: 'usd',
+  line_items: [{ amount: 500, description: 'Tea', quantity: 2 }],
+  tax: 80,
+  total: 1080,
+};
+
 describe('Terminal locations and readers', () => {
   let emulator: Emulator;
   let stripe: Stripe;
@@ -219,8 +226,11 @@ describe('Terminal locations and readers', () => {
       },
     );
 
-    it('adds an on-reader tip to the amount', async () => {
+    it('adds an on-reader tip to the amount where the location has tipping', async () => {
       // Prepare
+      const configuration = await stripe.terminal.configurations.create({ tipping: { usd: { percentages: [15] } } });
+      const location = emulator.seeded.locations[0]?.id ?? '';
+      await stripe.terminal.locations.update(location, { configuration_overrides: configuration.id });
       const paymentIntent = await terminalPaymentIntent(stripe);
 
       // Act
@@ -450,6 +460,112 @@ describe('Terminal locations and readers', () => {
 
       // Assess
       expect(error).toMatchObject({ code: 'parameter_missing', param: 'cart' });
+    });
+
+    it.each([
+      [
+        'a line item without quantity',
+        'cart[line_items][0][description]=Tea&cart[line_items][0][amount]=500',
+        'parameter_missing',
+        'cart[line_items][0][quantity]',
+      ],
+      [
+        'an unknown line item field',
+        'cart[line_items][0][description]=Tea&cart[line_items][0][amount]=500&cart[line_items][0][quantity]=1&cart[line_items][0][sku]=T1',
+        'parameter_unknown',
+        'cart[line_items][0][sku]',
+      ],
+      [
+        'another type',
+        'type=video&cart[line_items][0][description]=Tea&cart[line_items][0][amount]=500&cart[line_items][0][quantity]=1',
+        undefined,
+        'type',
+      ],
+    ])('refuses %s', async (_case, lineItems, code, param) => {
+      // Act
+      const body = lineItems.startsWith('type=') ? lineItems : `type=cart&${lineItems}`;
+      const response = await fetch(`${emulator.url}/v1/terminal/readers/${reader}/set_reader_display`, {
+        method: 'POST',
+        headers: { Authorization: 'Bearer sk_test_emulator', 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `${body}&cart[currency]=usd&cart[total]=500`,
+      });
+
+      // Assess
+      expect(response.status).toBe(400);
+      const { error } = (await response.json()) as { error: Record<string, unknown> };
+      expect(error).toMatchObject({ type: 'invalid_request_error', param });
+      if (code !== undefined) expect(error.code).toBe(code);
+    });
+
+    it('refuses a currency that is not a currency code', async () => {
+      // Act
+      const error = await stripeError(
+        stripe.terminal.readers.setReaderDisplay(reader, { type: 'cart', cart: { ...CART, currency: 'dollars' } }),
+      );
+
+      // Assess
+      expect(error).toMatchObject({ statusCode: 400, param: 'cart[currency]' });
+    });
+
+    it('keeps showing the cart until the next command, and sends no webhook for it', async () => {
+      // Prepare
+      const paymentIntent = await terminalPaymentIntent(stripe);
+      await stripe.terminal.readers.setReaderDisplay(reader, { type: 'cart', cart: CART });
+
+      // Act
+      const showing = (await stripe.terminal.readers.retrieve(reader)) as Stripe.Terminal.Reader;
+      const shownAgain = await stripe.terminal.readers.setReaderDisplay(reader, {
+        type: 'cart',
+        cart: {
+          ...CART,
+          line_items: [...CART.line_items, { amount: 300, description: 'Cake', quantity: 1 }],
+          total: 1380,
+        },
+      });
+      const paying = await stripe.terminal.readers.processPaymentIntent(reader, { payment_intent: paymentIntent.id });
+
+      // Assess
+      expect(showing.action).toMatchObject({
+        type: 'set_reader_display',
+        status: 'succeeded',
+        set_reader_display: { cart: CART },
+      });
+      expect(shownAgain.action?.set_reader_display?.cart?.total).toBe(1380);
+      expect(paying.action).toMatchObject({ type: 'process_payment_intent', status: 'in_progress' });
+      expect(paying.action?.set_reader_display).toBeUndefined();
+      const events = await stripe.events.list({ type: 'terminal.reader.*' });
+      expect(events.data).toEqual([]);
+    });
+
+    it('answers terminal_reader_offline while the reader is offline, and shows nothing', async () => {
+      // Prepare
+      await control(emulator, `/readers/${reader}/offline`);
+
+      // Act
+      const error = await stripeError(stripe.terminal.readers.setReaderDisplay(reader, { type: 'cart', cart: CART }));
+
+      // Assess
+      expect(error.raw).toMatchObject({ type: 'invalid_request_error', code: 'terminal_reader_offline' });
+      expect(((await stripe.terminal.readers.retrieve(reader)) as Stripe.Terminal.Reader).action).toBeNull();
+    });
+
+    it.each([
+      ['a card is being authorized', true],
+      ['the reader waits for a card', false],
+    ])('answers terminal_reader_busy while %s, and the payment goes on', async (_case, presented) => {
+      // Prepare
+      await control(emulator, '/config', { authorizationDelayMs: 200 });
+      const paymentIntent = await terminalPaymentIntent(stripe);
+      await stripe.terminal.readers.processPaymentIntent(reader, { payment_intent: paymentIntent.id });
+      if (presented) await stripe.testHelpers.terminal.readers.presentPaymentMethod(reader);
+
+      // Act
+      const error = await stripeError(stripe.terminal.readers.setReaderDisplay(reader, { type: 'cart', cart: CART }));
+
+      // Assess
+      expect(error.raw).toMatchObject({ type: 'invalid_request_error', code: 'terminal_reader_busy' });
+      const current = (await stripe.terminal.readers.retrieve(reader)) as Stripe.Terminal.Reader;
+      expect(current.action).toMatchObject({ type: 'process_payment_intent', status: 'in_progress' });
     });
   });
 

@@ -8,9 +8,10 @@ import {
   CARD_PRESENT_CAPTURE_METHODS,
   type CardPresentCaptureMethod,
   effectivePaymentMethodTypes,
+  MAXIMUM_AMOUNT,
   paymentMethodOptionsFor,
 } from '../objects/payment-intent.ts';
-import { cancel, capture } from '../payments/transitions.ts';
+import { cancel, capture, latestCharge } from '../payments/transitions.ts';
 import { expandObject } from './expand.ts';
 import { createdMatches, listPage, newestFirst } from './list.ts';
 import { mergeMetadata } from './metadata.ts';
@@ -32,7 +33,6 @@ const MINIMUM_AMOUNT: Readonly<Record<string, number>> = {
   sek: 300,
   mxn: 1000,
 };
-const MAXIMUM_AMOUNT = 99_999_999;
 const CAPTURE_METHODS = ['automatic', 'automatic_async', 'manual'] as const;
 const CANCELLATION_REASONS = ['abandoned', 'duplicate', 'fraudulent', 'requested_by_customer'] as const;
 const UPDATABLE_STATUSES = ['requires_payment_method', 'requires_confirmation', 'requires_action'];
@@ -209,8 +209,15 @@ function cardPresentCaptureOf(options: unknown): CardPresentCaptureMethod | null
   return value as CardPresentCaptureMethod;
 }
 
+/** A `receipt_email` as Stripe takes it: an address, or empty (on update) to remove it. */
+function checkReceiptEmail(email: string | null | undefined): void {
+  if (email === undefined || email === null || email === '') return;
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw errors.emailInvalid(email, 'receipt_email');
+}
+
 function createPaymentIntent(call: ApiCall): Stripe.PaymentIntent {
   const params = paramsAs<WithLegacyTypes<Stripe.PaymentIntentCreateParams>>(call);
+  checkReceiptEmail(params.receipt_email);
   const currency = checkCurrency(params.currency);
   checkAmount(params.amount, currency);
   const allowed = params.allowed_payment_method_types ?? params.payment_method_types ?? null;
@@ -266,6 +273,7 @@ function updatePaymentIntent(call: ApiCall): Stripe.PaymentIntent {
   const allowed = allowedUpdate ?? paymentIntent.allowed_payment_method_types;
   const captureMethod = params.capture_method ?? paymentIntent.capture_method;
   checkInteracCapture(allowed, captureMethod);
+  checkReceiptEmail(params.receipt_email);
 
   paymentIntent.amount = amount;
   paymentIntent.currency = currency;
@@ -284,7 +292,12 @@ function updatePaymentIntent(call: ApiCall): Stripe.PaymentIntent {
   }
   paymentIntent.metadata = mergeMetadata(paymentIntent.metadata, params.metadata);
   if (params.description !== undefined) paymentIntent.description = params.description;
-  if (params.receipt_email !== undefined) paymentIntent.receipt_email = params.receipt_email || null;
+  // receipt_email may change in any status: set after payment, it is how a receipt is asked for afterwards.
+  if (params.receipt_email !== undefined) {
+    paymentIntent.receipt_email = params.receipt_email || null;
+    const charge = latestCharge(call.core, paymentIntent);
+    if (charge?.status === 'succeeded') charge.receipt_email = paymentIntent.receipt_email;
+  }
   if (params.statement_descriptor !== undefined) paymentIntent.statement_descriptor = params.statement_descriptor;
   if (params.statement_descriptor_suffix !== undefined) {
     paymentIntent.statement_descriptor_suffix = params.statement_descriptor_suffix;

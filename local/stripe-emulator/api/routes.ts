@@ -1,6 +1,7 @@
 /** Every API route of the emulator. */
 import { Router } from '../http/router.ts';
 import { chargeAndEventRoutes } from './charges-events.ts';
+import { configurationRoutes } from './configurations.ts';
 import { paymentIntentRoutes } from './payment-intents.ts';
 import { refundRoutes } from './refunds.ts';
 import { terminalRoutes } from './terminal.ts';
@@ -11,6 +12,7 @@ export function apiRouter(): Router {
   return new Router().add(
     ...paymentIntentRoutes,
     ...terminalRoutes,
+    ...configurationRoutes,
     ...chargeAndEventRoutes,
     ...refundRoutes,
     ...webhookEndpointRoutes,

@@ -49,6 +49,25 @@ const locationCreateRules = paramsOf<Stripe.Terminal.LocationCreateParams>({
   metadata: rule.metadata(),
   phone: rule.string(),
 });
+const locationUpdateRules = paramsOf<Stripe.Terminal.LocationUpdateParams>({
+  address: rule.hashOf<NonNullable<Stripe.Terminal.LocationUpdateParams['address']>>({
+    city: rule.string(),
+    country: rule.string(),
+    line1: rule.string(),
+    line2: rule.string(),
+    postal_code: rule.string(),
+    state: rule.string(),
+  }),
+  address_kana: rule.anyHash(),
+  address_kanji: rule.anyHash(),
+  configuration_overrides: rule.emptyableString(),
+  display_name: rule.emptyableString(),
+  display_name_kana: rule.emptyableString(),
+  display_name_kanji: rule.emptyableString(),
+  expand: rule.expand(),
+  metadata: rule.metadata(),
+  phone: rule.emptyableString(),
+});
 const locationRetrieveRules = paramsOf<Stripe.Terminal.LocationRetrieveParams>({ expand: rule.expand() });
 const locationListRules = paramsOf<Stripe.Terminal.LocationListParams>({ ...pagination, expand: rule.expand() });
 
@@ -173,7 +192,48 @@ function createLocation(call: ApiCall): Stripe.Terminal.Location {
     mergeMetadata({}, params.metadata),
   );
   if (params.phone !== undefined) location.phone = params.phone;
+  if (params.configuration_overrides !== undefined) {
+    location.configuration_overrides = overridingConfiguration(call, params.configuration_overrides);
+  }
   call.core.store.locations.set(location.id, location);
+  return expandObject(location, call.expand, call.core.store);
+}
+
+/**
+ * The configuration a location's `configuration_overrides` names: it must exist, and cannot be the account default,
+ * which applies to every location already (Stripe: the default cannot be applied to a location directly).
+ */
+function overridingConfiguration(call: ApiCall, id: string): string {
+  const configuration = call.core.store.configurations.get(id);
+  if (configuration === undefined) {
+    throw errors.resourceMissing('terminal.configuration', id, 'configuration_overrides', 400);
+  }
+  if (configuration.is_account_default === true) {
+    throw errors.invalidRequest(
+      `${id} is the account default configuration, which applies to every location already: it cannot be a location's configuration_overrides.`,
+      'configuration_overrides',
+    );
+  }
+  return configuration.id;
+}
+
+function updateLocation(call: ApiCall): Stripe.Terminal.Location {
+  const location = findLocation(call);
+  const params = paramsAs<Stripe.Terminal.LocationUpdateParams>(call);
+  const overrides = params.configuration_overrides === null ? '' : params.configuration_overrides;
+  const configuration =
+    overrides === undefined || overrides === '' ? overrides : overridingConfiguration(call, overrides);
+  if (params.address !== undefined) {
+    const given = Object.fromEntries(Object.entries(params.address).filter(([, value]) => value !== undefined));
+    location.address = { ...location.address, ...given };
+  }
+  if (typeof params.display_name === 'string' && params.display_name !== '')
+    location.display_name = params.display_name;
+  if (params.phone === '' || params.phone === null) delete location.phone;
+  else if (params.phone !== undefined) location.phone = params.phone;
+  if (configuration === '') delete location.configuration_overrides;
+  else if (configuration !== undefined) location.configuration_overrides = configuration;
+  location.metadata = mergeMetadata(location.metadata, params.metadata);
   return expandObject(location, call.expand, call.core.store);
 }
 
@@ -274,7 +334,7 @@ function presentPaymentMethodCall(call: ApiCall): Stripe.Terminal.Reader {
   const params = paramsAs<PresentParams>(call);
   const presented = presentedCard(params);
   const card = describeCard(presented.type, presented.number, call.core.clock.now(), presented.expiry);
-  return respondReader(call, presentPaymentMethod(call.core, state, { card, tip: params.amount_tip ?? 0 }));
+  return respondReader(call, presentPaymentMethod(call.core, state, { card, amountTip: params.amount_tip }));
 }
 
 /** The Terminal routes. */
@@ -300,6 +360,7 @@ export const terminalRoutes: Route[] = [
     rules: locationRetrieveRules,
     handle: (call) => expandObject(findLocation(call), call.expand, call.core.store),
   },
+  { method: 'POST', pattern: '/v1/terminal/locations/:location', rules: locationUpdateRules, handle: updateLocation },
   { method: 'POST', pattern: '/v1/terminal/readers', rules: readerCreateRules, handle: createReader },
   { method: 'GET', pattern: '/v1/terminal/readers', rules: readerListRules, handle: listReaders },
   {

@@ -1,38 +1,52 @@
 /**
  * Charge objects for card-present authorizations, every non-optional field of `Stripe.Charge` present.
- * `payment_method_details.card_present.capture_before` carries the capture deadline of a manual capture.
+ * `payment_method_details.card_present.capture_before` carries the capture deadline of a manual capture; the
+ * `receipt` carries the EMV data a custom receipt must print, with fixed test values per card network.
  */
 import type Stripe from 'stripe';
 import { newId, unixSeconds } from '../ids.ts';
 import type { AuthorizationOutcome, PresentedCard } from '../terminal/cards.ts';
 
-function cardReceipt(approved: boolean): Stripe.Charge.PaymentMethodDetails.CardPresent.Receipt {
+/** The EMV application a card of each network reports: its AID (tag 84) and preferred name (tag 9F12). */
+const EMV_APPLICATIONS: Readonly<Record<string, { aid: string; name: string }>> = {
+  visa: { aid: 'A0000000031010', name: 'Visa Credit' },
+  mastercard: { aid: 'A0000000041010', name: 'Mastercard' },
+  amex: { aid: 'A00000002501', name: 'American Express' },
+  discover: { aid: 'A0000001523010', name: 'Discover' },
+  interac: { aid: 'A0000002771010', name: 'Interac' },
+};
+
+/** What the card and the issuer said, as every card-present receipt shows it (tags 9F26, 8A, 95, 9B). */
+function emvData(card: PresentedCard, approved: boolean) {
+  const application = EMV_APPLICATIONS[card.brand] ?? { aid: 'A0000000031010', name: 'Visa Credit' };
   return {
-    account_type: 'credit',
     application_cryptogram: 'EFD4D5E0B2B1B4D5',
-    application_preferred_name: 'Stripe Credit',
+    application_preferred_name: application.name,
     authorization_code: approved ? '123456' : null,
+    // EMV tag 8A holds two ASCII characters: "00" approved, "05" do not honour.
     authorization_response_code: approved ? '3030' : '3035',
     cardholder_verification_method: 'approval',
-    dedicated_file_name: 'A0000000031010',
+    dedicated_file_name: application.aid,
     terminal_verification_results: '0000000000',
     transaction_status_information: '0000',
   };
 }
 
+function cardReceipt(card: PresentedCard, approved: boolean): Stripe.Charge.PaymentMethodDetails.CardPresent.Receipt {
+  return { account_type: 'credit', ...emvData(card, approved) };
+}
+
 /** Interac is debit: its receipt names a bank account (`checking`, `savings` or `unknown`), never credit. */
-function interacReceipt(approved: boolean): Stripe.Charge.PaymentMethodDetails.InteracPresent.Receipt {
-  return {
-    account_type: 'checking',
-    application_cryptogram: '8B1C4A7E29D05F36',
-    application_preferred_name: 'Interac',
-    authorization_code: approved ? '123456' : null,
-    authorization_response_code: approved ? '3030' : '3035',
-    cardholder_verification_method: 'approval',
-    dedicated_file_name: 'A0000002771010',
-    terminal_verification_results: '0000000000',
-    transaction_status_information: '0000',
-  };
+function interacReceipt(
+  card: PresentedCard,
+  approved: boolean,
+): Stripe.Charge.PaymentMethodDetails.InteracPresent.Receipt {
+  return { account_type: 'checking', ...emvData(card, approved) };
+}
+
+/** Where Stripe shows the receipt of a paid charge; it is never mailed from here (test mode sends no receipts). */
+export function receiptUrl(chargeId: string): string {
+  return `https://pay.stripe.com/receipts/payment/${Buffer.from(`emulator:${chargeId}`).toString('base64url')}`;
 }
 
 function paymentMethodDetails(
@@ -62,7 +76,10 @@ function paymentMethodDetails(
     ...(location === null ? {} : { location }),
   };
   if (card.type === 'interac_present') {
-    const interac: Stripe.Charge.PaymentMethodDetails.InteracPresent = { ...common, receipt: interacReceipt(approved) };
+    const interac: Stripe.Charge.PaymentMethodDetails.InteracPresent = {
+      ...common,
+      receipt: interacReceipt(card, approved),
+    };
     return { type: 'interac_present', interac_present: interac };
   }
   const cardPresent: Stripe.Charge.PaymentMethodDetails.CardPresent = {
@@ -72,7 +89,7 @@ function paymentMethodDetails(
     incremental_authorization_supported: false,
     offline: null,
     overcapture_supported: false,
-    receipt: cardReceipt(approved),
+    receipt: cardReceipt(card, approved),
   };
   if (captureBefore !== undefined) cardPresent.capture_before = captureBefore;
   return { type: 'card_present', card_present: cardPresent };
@@ -119,8 +136,9 @@ export function buildCharge(input: {
 }): Stripe.Charge {
   const { paymentIntent: pi, outcome } = input;
   const approved = outcome.approved;
+  const id = newId('ch');
   const charge: Stripe.Charge = {
-    id: newId('ch'),
+    id,
     object: 'charge',
     amount: pi.amount,
     amount_captured: approved && input.capturedAtOnce ? pi.amount : 0,
@@ -158,7 +176,7 @@ export function buildCharge(input: {
     ),
     receipt_email: pi.receipt_email,
     receipt_number: null,
-    receipt_url: null,
+    receipt_url: approved ? receiptUrl(id) : null,
     refunded: false,
     review: null,
     shipping: null,

@@ -3,6 +3,9 @@ import { randomBytes } from 'node:crypto';
 import type Stripe from 'stripe';
 import { newId, unixSeconds } from '../ids.ts';
 
+/** Stripe's largest amount in the smallest currency unit (eight digits), a tip on the reader included. */
+export const MAXIMUM_AMOUNT = 99_999_999;
+
 /** What a create request decided, after validation. */
 export interface NewPaymentIntent {
   amount: number;

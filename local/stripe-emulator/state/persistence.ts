@@ -43,6 +43,8 @@ export interface SavedState {
   refundsPendingForever?: string[];
   paymentMethods: Stripe.PaymentMethod[];
   locations: Stripe.Terminal.Location[];
+  /** Terminal Configurations; absent from files saved before the emulator had them. */
+  configurations?: Stripe.Terminal.Configuration[];
   readers: SavedReader[];
   events: Stripe.Event[];
   webhookEndpoints: EndpointState[];
@@ -67,6 +69,7 @@ export function captureState(core: EmulatorCore): SavedState {
     refundsPendingForever: [...store.refundsPendingForever],
     paymentMethods: [...store.paymentMethods.values()],
     locations: [...store.locations.values()],
+    configurations: [...store.configurations.values()],
     readers: [...store.readers.values()].map(({ commandInFlight: _inFlight, payment, ...reader }) => ({
       ...reader,
       payment: payment === null ? null : withoutTimer(payment),
@@ -110,6 +113,7 @@ export function restoreState(core: EmulatorCore, saved: SavedState): void {
   }
   for (const paymentMethod of saved.paymentMethods) store.paymentMethods.set(paymentMethod.id, paymentMethod);
   for (const location of saved.locations) store.locations.set(location.id, location);
+  for (const configuration of saved.configurations ?? []) store.configurations.set(configuration.id, configuration);
   for (const event of saved.events) store.events.set(event.id, event);
   for (const endpoint of saved.webhookEndpoints) {
     if (endpoint.endpoint.id !== saved.startupEndpoint) store.webhookEndpoints.set(endpoint.endpoint.id, endpoint);

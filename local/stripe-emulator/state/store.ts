@@ -70,11 +70,14 @@ type WithoutTimer<T> = T extends unknown ? Omit<T, 'timer'> : never;
 /** A reader's payment as saved to a file: timers are not kept, they are started again when it is loaded. */
 export type SavedReaderPayment = WithoutTimer<ReaderPayment>;
 
-/** A card presented to the reader, the payment method made from it, and the tip entered on the reader. */
+/**
+ * A card presented to the reader, the payment method made from it, and the tip chosen on the reader: null when the
+ * reader offered no tip (tipping skipped, or no tipping configured for the location and currency), 0 for "no tip".
+ */
 export interface CardOnReader {
   card: PresentedCard;
   paymentMethod: string;
-  tip: number;
+  tip: number | null;
 }
 
 /** A simulated reader: its Stripe object and its device-side state. */
@@ -107,6 +110,8 @@ export class Store {
   readonly refundsPendingForever = new Set<string>();
   readonly paymentMethods = new Map<string, Stripe.PaymentMethod>();
   readonly locations = new Map<string, Stripe.Terminal.Location>();
+  /** Terminal Configurations, the account default among them. */
+  readonly configurations = new Map<string, Stripe.Terminal.Configuration>();
   readonly readers = new Map<string, ReaderState>();
   readonly events = new Map<string, Stripe.Event>();
   readonly webhookEndpoints = new Map<string, EndpointState>();

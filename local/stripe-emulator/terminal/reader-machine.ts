@@ -12,6 +12,7 @@ import { chargeToRefund, createRefund, refundAmount } from '../payments/refunds.
 import { authorize, decline } from '../payments/transitions.ts';
 import type { CardOnReader, ReaderPayment, ReaderState, SavedReaderPayment } from '../state/store.ts';
 import { authorizationOutcome, type PresentedCard } from './cards.ts';
+import { addTip, chosenTip, removeTip } from './tipping.ts';
 
 type Action = Stripe.Terminal.Reader.Action;
 
@@ -339,6 +340,9 @@ export async function setReaderDisplay(
   params: Stripe.Terminal.ReaderSetReaderDisplayParams,
 ): Promise<Stripe.Terminal.Reader> {
   if (params.type === 'cart' && params.cart === undefined) throw errors.parameterMissing('cart');
+  if (params.cart !== undefined && !/^[a-zA-Z]{3}$/.test(params.cart.currency)) {
+    throw errors.invalidRequest(`Invalid currency: ${params.cart.currency}.`, 'cart[currency]');
+  }
   await sendCommand(core, state, {
     check: () => {},
     apply: () => {
@@ -351,7 +355,7 @@ export async function setReaderDisplay(
             cart === undefined
               ? null
               : {
-                  currency: cart.currency,
+                  currency: cart.currency.toLowerCase(),
                   line_items: cart.line_items.map((item) => ({ ...item })),
                   tax: cart.tax ?? null,
                   total: cart.total,
@@ -378,6 +382,7 @@ export function cancelAction(core: EmulatorCore, state: ReaderState): Stripe.Ter
     if (paymentIntent?.status === 'requires_confirmation') {
       paymentIntent.status = 'requires_payment_method';
       paymentIntent.payment_method = null;
+      removeTip(paymentIntent);
     }
   }
   state.payment = null;
@@ -385,10 +390,10 @@ export function cancelAction(core: EmulatorCore, state: ReaderState): Stripe.Ter
   return readerView(core, state);
 }
 
-/** What `present_payment_method` presents. */
+/** What `present_payment_method` presents: the card, and the tip the customer enters if the reader asks for one. */
 export interface Presentation {
   card: PresentedCard;
-  tip: number;
+  amountTip: number | undefined;
 }
 
 /**
@@ -413,9 +418,10 @@ export function presentPaymentMethod(
   if (paymentIntent !== undefined && !paymentIntent.payment_method_types.includes(presentedType)) {
     throw errors.invalidRequest(`This PaymentIntent does not accept ${presentedType} payments.`, 'type');
   }
+  const tip = paymentIntent === undefined ? null : chosenTip(core, state, paymentIntent, presentation.amountTip);
   const paymentMethod = buildPaymentMethod(presentation.card, core.clock.now());
   core.store.paymentMethods.set(paymentMethod.id, paymentMethod);
-  const card: CardOnReader = { card: presentation.card, paymentMethod: paymentMethod.id, tip: presentation.tip };
+  const card: CardOnReader = { card: presentation.card, paymentMethod: paymentMethod.id, tip };
   if (payment.flow === 'process') {
     startAuthorization(core, state, 'process', payment.paymentIntent, card);
   } else {
@@ -496,18 +502,20 @@ function finishAuthorization(core: EmulatorCore, state: ReaderState): void {
   } else {
     const { card, paymentMethod, tip } = payment.card;
     const where = { card, paymentMethod, reader: state.reader.id, location: locationOf(state.reader) };
-    const outcome = authorizationOutcome(card.number, paymentIntent.amount);
+    // A collected card's tip is in the amount already; the test amounts that decline go by the amount before it.
+    const outcome = authorizationOutcome(
+      card.number,
+      paymentIntent.amount - (payment.flow === 'confirm' ? (tip ?? 0) : 0),
+    );
     if (outcome.approved) {
-      if (tip > 0) {
-        paymentIntent.amount += tip;
-        paymentIntent.amount_details = { ...paymentIntent.amount_details, tip: { amount: tip } };
-      }
+      if (payment.flow === 'process') addTip(paymentIntent, tip);
       authorize(core, paymentIntent, where, events);
       // The payment went through but the reader lost the answer: Stripe reports connection_error anyway.
       if (fault === 'connection_error_after_authorization')
         failAction(action, 'connection_error', CONNECTION_ERROR_MESSAGE, null);
       else action.status = 'succeeded';
     } else {
+      if (payment.flow === 'confirm') removeTip(paymentIntent);
       const error = decline(core, paymentIntent, outcome, where, events);
       failAction(action, outcome.code, outcome.message, error);
     }
@@ -533,10 +541,7 @@ function finishCollection(core: EmulatorCore, state: ReaderState): void {
     return;
   }
   const { tip, paymentMethod } = payment.card;
-  if (tip > 0) {
-    paymentIntent.amount += tip;
-    paymentIntent.amount_details = { ...paymentIntent.amount_details, tip: { amount: tip } };
-  }
+  addTip(paymentIntent, tip);
   paymentIntent.payment_method = paymentMethod;
   paymentIntent.status = 'requires_confirmation';
   const collected = core.store.paymentMethods.get(paymentMethod);
