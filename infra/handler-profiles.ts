@@ -95,6 +95,11 @@ export const routeProfiles: Readonly<Record<string, HandlerProfile>> = {
   // Claims the refund in the payment (a version-conditional put) and records Stripe's answer; with `readerId`,
   // reads the payment and the reader's cache entry in one batch, as processing does.
   RefundPayment: { ...posRoute, table: { items: [...paymentReadWrite, 'dynamodb:BatchGetItem'] } },
+  // Reads the payment; one lacking its receipt fields (its charge's events late) re-reads the PaymentIntent and
+  // stores what it learnt.
+  GetReceipt: { ...posRoute, table: { items: paymentReadWrite } },
+  // Sets the PaymentIntent's receipt_email and stores it.
+  EmailReceipt: { ...posRoute, table: { items: paymentReadWrite } },
   // Reads the payment; DynamoDB only.
   ListRefunds: { memoryMb: 512, timeoutSeconds: 10, table: { items: ['dynamodb:GetItem'] } },
   CancelReaderAction: { ...posRoute, table: { items: paymentReadWrite } },

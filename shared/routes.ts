@@ -5,7 +5,7 @@
 export interface RouteDefinition {
   /** Stable name, used for the Lambda function's construct id and log group. */
   name: string;
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
   /** API Gateway route path, with `{param}` placeholders. */
   path: string;
   /** Handler module, relative to the repository root; it exports `handler`. */
@@ -51,6 +51,20 @@ export const routes: readonly RouteDefinition[] = [
     method: 'POST',
     path: '/payments/{id}/refunds',
     entry: 'functions/payments/refund.ts',
+    auth: 'jwt',
+  },
+  {
+    name: 'GetReceipt',
+    method: 'GET',
+    path: '/payments/{id}/receipt',
+    entry: 'functions/payments/receipt.ts',
+    auth: 'jwt',
+  },
+  {
+    name: 'EmailReceipt',
+    method: 'POST',
+    path: '/payments/{id}/receipt/email',
+    entry: 'functions/payments/receipt-email.ts',
     auth: 'jwt',
   },
   {

@@ -32,6 +32,7 @@ const Body = z
     metadata: Metadata.optional(),
     readerId: StripeId.optional(),
     skipTipping: z.boolean().optional(),
+    tipping: z.strictObject({ eligibleAmount: Amount.optional() }).optional(),
     enableCustomerCancellation: z.boolean().optional(),
   })
   .superRefine((body, context) => {
@@ -47,6 +48,14 @@ const Body = z
         code: 'custom',
         path: ['amount'],
         message: `The minimum amount for ${body.currency} is ${minimum}.`,
+      });
+    }
+    const eligible = body.tipping?.eligibleAmount;
+    if (eligible !== undefined && eligible > body.amount) {
+      context.addIssue({
+        code: 'custom',
+        path: ['tipping', 'eligibleAmount'],
+        message: `At most the payment's amount (${body.amount}).`,
       });
     }
   });

@@ -8,7 +8,7 @@ import { apiHandler } from '../../shared/http/api-handler.ts';
 import { canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
 import { accepted } from '../../shared/http/responses.ts';
-import { PaymentIdParams, StripeId } from '../../shared/http/schemas.ts';
+import { Amount, PaymentIdParams, StripeId } from '../../shared/http/schemas.ts';
 import { processOptions, processPayment } from '../../shared/operations/process-payment.ts';
 import { toPaymentResource, toReaderResource } from '../../shared/payments/resource.ts';
 import { readerSnapshot } from '../../shared/stripe/snapshots.ts';
@@ -16,6 +16,7 @@ import { readerSnapshot } from '../../shared/stripe/snapshots.ts';
 const Body = z.strictObject({
   readerId: StripeId,
   skipTipping: z.boolean().optional(),
+  tipping: z.strictObject({ eligibleAmount: Amount.optional() }).optional(),
   enableCustomerCancellation: z.boolean().optional(),
 });
 

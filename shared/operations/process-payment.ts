@@ -8,7 +8,7 @@
  */
 import type Stripe from 'stripe';
 import type { Dependencies } from '../dependencies.ts';
-import { InvalidStateError, invalidStateMessage } from '../payments/failures.ts';
+import { InvalidInputError, InvalidStateError, invalidStateMessage } from '../payments/failures.ts';
 import { recordProcessAccepted, recordProcessRefused, withdrawProcessAttempt } from '../payments/process.ts';
 import { currentAttempt, isCommandInFlight, startProcessAttempt } from '../payments/record.ts';
 import { decideProcess } from '../payments/rules.ts';
@@ -26,6 +26,8 @@ import { refreshPayment } from './refresh-payment.ts';
 
 export interface ProcessOptions {
   skipTipping?: boolean;
+  /** The part of the amount a tip is offered on (`process_config[tipping][amount_eligible]`). */
+  tippingEligibleAmount?: number;
   enableCustomerCancellation?: boolean;
   /** Epoch ms by which the answer must be ready. */
   deadline: number;
@@ -34,11 +36,17 @@ export interface ProcessOptions {
 /** The options of a request's body (an absent field is Stripe's default), answered by `deadline`. */
 export function processOptions(
   deadline: number,
-  body: { skipTipping?: boolean | undefined; enableCustomerCancellation?: boolean | undefined },
+  body: {
+    skipTipping?: boolean | undefined;
+    tipping?: { eligibleAmount?: number | undefined } | undefined;
+    enableCustomerCancellation?: boolean | undefined;
+  },
 ): ProcessOptions {
+  const eligible = body.tipping?.eligibleAmount;
   return {
     deadline,
     ...(body.skipTipping === undefined ? {} : { skipTipping: body.skipTipping }),
+    ...(eligible === undefined ? {} : { tippingEligibleAmount: eligible }),
     ...(body.enableCustomerCancellation === undefined
       ? {}
       : { enableCustomerCancellation: body.enableCustomerCancellation }),
@@ -79,6 +87,12 @@ export async function processOnReader(
   readerId: string,
   options: ProcessOptions,
 ): Promise<Processed> {
+  const eligible = options.tippingEligibleAmount;
+  if (eligible !== undefined && eligible > payment.amount) {
+    throw new InvalidInputError([
+      { field: 'tipping.eligibleAmount', message: `At most the payment's amount (${payment.amount}).` },
+    ]);
+  }
   let current = payment;
   for (let round = 1; ; round += 1) {
     const ready = await settleEarlierAttempt(deps, current, readerId);
@@ -184,6 +198,7 @@ async function sendCommand(
     firstTry: before.nextProcessTry,
     deadline: options.deadline,
     ...(options.skipTipping === undefined ? {} : { skipTipping: options.skipTipping }),
+    ...(options.tippingEligibleAmount === undefined ? {} : { tippingEligibleAmount: options.tippingEligibleAmount }),
     ...(options.enableCustomerCancellation === undefined
       ? {}
       : { enableCustomerCancellation: options.enableCustomerCancellation }),

@@ -48,4 +48,6 @@ export const idempotencyKeys = {
    */
   refundOnReader: (paymentId: string, command: number, tryNumber: number) =>
     key(['refund-reader', paymentId, command, tryNumber]),
+  /** Setting the receipt's address: the same request retried is one update (setting an address again is harmless). */
+  receiptEmail: (paymentId: string, requestId: string) => key(['receipt-email', paymentId, bounded(requestId)]),
 };

@@ -126,6 +126,8 @@ function applyPaymentIntent(
     ...record,
     status: next,
     amount: paymentIntent.amount,
+    tipAmount: paymentIntent.tipAmount,
+    receiptEmail: paymentIntent.receiptEmail,
     amountCapturable: paymentIntent.amountCapturable,
     amountReceived: paymentIntent.amountReceived,
     lastPaymentError: paymentIntent.lastPaymentError,
@@ -173,6 +175,7 @@ function withCharge(record: PaymentRecord, charge: ChargeSnapshot): PaymentRecor
     ...record,
     chargeId: charge.id,
     paymentMethodType: charge.paymentMethodType ?? record.paymentMethodType,
+    receipt: charge.receipt ?? record.receipt,
     card: charge.brand !== null || charge.last4 !== null ? { brand: charge.brand, last4: charge.last4 } : record.card,
     captureBefore:
       charge.captureBefore !== null ? new Date(charge.captureBefore * 1000).toISOString() : record.captureBefore,
@@ -308,6 +311,9 @@ const TRACKED_FIELDS = [
   'readerAction',
   'paymentMethodType',
   'refunds',
+  'tipAmount',
+  'receipt',
+  'receiptEmail',
 ] as const satisfies readonly (keyof PaymentRecord)[];
 
 function differs(before: PaymentRecord, after: PaymentRecord): boolean {

@@ -42,6 +42,10 @@ export interface PaymentResource {
   captureBefore: string | null;
   flags: PaymentFlag[];
   attempts: number;
+  /** The tip chosen on the reader; `amount` includes it. */
+  tipAmount: number;
+  /** Where Stripe sends its receipt, if the POS asked for one. */
+  receiptEmail: string | null;
   /** Sum of the succeeded refunds. */
   amountRefunded: number;
   refunds: RefundResource[];
@@ -127,10 +131,66 @@ export function toPaymentResource(record: PaymentRecord): PaymentResource {
     captureBefore: record.status === 'requires_capture' ? record.captureBefore : null,
     flags: [...record.flags],
     attempts: record.attempts,
+    tipAmount: record.tipAmount,
+    receiptEmail: record.receiptEmail,
     amountRefunded: amountRefunded(record),
     refunds: record.refunds.map((refund) => toRefundResource(record.id, refund)),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
+  };
+}
+
+/** The Receipt resource: what a card-present receipt prints. */
+export interface ReceiptResource {
+  paymentId: string;
+  orderId: string;
+  locationId: string;
+  amount: number;
+  tipAmount: number;
+  amountRefunded: number;
+  currency: string;
+  status: PaymentStatus;
+  card: { brand: string | null; last4: string | null; readMethod: string | null };
+  emv: {
+    applicationPreferredName: string | null;
+    dedicatedFileName: string | null;
+    authorizationCode: string | null;
+    authorizationResponseCode: string | null;
+    accountType: string | null;
+    applicationCryptogram: string | null;
+    terminalVerificationResults: string | null;
+    transactionStatusInformation: string | null;
+  };
+  refunds: RefundResource[];
+  createdAt: string;
+}
+
+/** The receipt of an authorized payment (fields Stripe did not give are null). */
+export function toReceiptResource(record: PaymentRecord): ReceiptResource {
+  const receipt = record.receipt;
+  const field = (name: keyof NonNullable<typeof receipt>) => receipt?.[name] ?? null;
+  return {
+    paymentId: record.id,
+    orderId: record.orderId,
+    locationId: record.locationId,
+    amount: record.amount,
+    tipAmount: record.tipAmount,
+    amountRefunded: amountRefunded(record),
+    currency: record.currency,
+    status: record.status,
+    card: { brand: record.card?.brand ?? null, last4: record.card?.last4 ?? null, readMethod: field('readMethod') },
+    emv: {
+      applicationPreferredName: field('applicationPreferredName'),
+      dedicatedFileName: field('dedicatedFileName'),
+      authorizationCode: field('authorizationCode'),
+      authorizationResponseCode: field('authorizationResponseCode'),
+      accountType: field('accountType'),
+      applicationCryptogram: field('applicationCryptogram'),
+      terminalVerificationResults: field('terminalVerificationResults'),
+      transactionStatusInformation: field('transactionStatusInformation'),
+    },
+    refunds: record.refunds.map((refund) => toRefundResource(record.id, refund)),
+    createdAt: record.createdAt,
   };
 }
 

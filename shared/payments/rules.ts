@@ -101,14 +101,17 @@ export type OrderDecision =
 /**
  * What to do with a create request for an order that already has a payment. Another capture method is a conflict
  * like another amount: answering with the existing payment would leave the POS capturing a payment that captures
- * itself, or waiting for one that never will. The description is not compared (it changes nothing of the money).
+ * itself, or waiting for one that never will. The description is not compared (it changes nothing of the money), nor
+ * the tip chosen on the reader.
  */
 export function decideExistingOrder(
-  existing: Pick<PaymentRecord, 'status' | 'amount' | 'currency' | 'captureMethod'>,
+  existing: Pick<PaymentRecord, 'status' | 'amount' | 'tipAmount' | 'currency' | 'captureMethod'>,
   requested: { amount: number; currency: string; captureMethod?: CaptureMethod },
 ): OrderDecision {
   if (existing.status === 'canceled') return { kind: 'new_generation' };
-  const sameMoney = existing.amount === requested.amount && existing.currency === requested.currency;
+  // The order's amount is the one before the customer's tip: the same order sent again after a tip is the same.
+  const orderAmount = existing.amount - existing.tipAmount;
+  const sameMoney = orderAmount === requested.amount && existing.currency === requested.currency;
   const sameCapture = requested.captureMethod === undefined || requested.captureMethod === existing.captureMethod;
   return sameMoney && sameCapture ? { kind: 'same_payment' } : { kind: 'conflict' };
 }

@@ -100,6 +100,24 @@ export interface CardDetails {
 }
 
 /**
+ * What a card-present receipt must show, from the charge's `payment_method_details.card_present.receipt` (or
+ * `interac_present`'s) and `read_method`. A field Stripe gives as null stays null.
+ */
+export interface ReceiptDetails {
+  /** How the card was read: `contactless_emv`, `contact_emv`, `magnetic_stripe_track2`, … */
+  readMethod: string | null;
+  applicationPreferredName: string | null;
+  /** The card application's AID. */
+  dedicatedFileName: string | null;
+  authorizationCode: string | null;
+  authorizationResponseCode: string | null;
+  accountType: string | null;
+  applicationCryptogram: string | null;
+  terminalVerificationResults: string | null;
+  transactionStatusInformation: string | null;
+}
+
+/**
  * One `process_payment_intent` command the backend had a reader accept. Reader-action observations are matched
  * to an attempt by reader and time, because a reader's action carries no attempt number of its own.
  */
@@ -148,6 +166,12 @@ export interface PaymentRecord {
   amountCapturable: number;
   amountReceived: number;
   card: CardDetails | null;
+  /** The EMV fields of the successful charge, for the receipt. */
+  receipt: ReceiptDetails | null;
+  /** Where Stripe sends its receipt (`receipt_email`). */
+  receiptEmail: string | null;
+  /** The tip chosen on the reader (`amount_details.tip.amount`); `amount` includes it. */
+  tipAmount: number;
   chargeId: string | null;
   /** The successful charge's payment method type: `card_present`, or `interac_present` (refunded on a reader only). */
   paymentMethodType: string | null;
@@ -193,6 +217,9 @@ export interface PaymentIntentSnapshot {
   amountReceived: number;
   lastPaymentError: LastPaymentError | null;
   cancellationReason: string | null;
+  /** `amount_details.tip.amount`: the tip chosen on the reader, 0 without one. */
+  tipAmount: number;
+  receiptEmail: string | null;
   /** The latest charge when it was expanded; `null` when there is none or it was not expanded. */
   latestCharge: ChargeSnapshot | null;
 }
@@ -206,6 +233,8 @@ export interface ChargeSnapshot {
   last4: string | null;
   /** `payment_method_details.type`. */
   paymentMethodType: string | null;
+  /** The receipt fields of a card-present (or Interac) charge; null for other charges. */
+  receipt: ReceiptDetails | null;
   /** `amount_refunded`: pending and succeeded refunds. */
   amountRefunded: number;
   /** `payment_method_details.card_present.capture_before`, unix seconds. */

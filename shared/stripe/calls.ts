@@ -315,3 +315,24 @@ export async function listRefunds(
   const page = await sendUntil(deps, options.deadline, (requestOptions) => client.refunds.list(params, requestOptions));
   return page.data;
 }
+
+/**
+ * Have Stripe send its receipt to `email` (the PaymentIntent's `receipt_email`): now if it is paid, else when it is.
+ * `requestId` names the request in the key: setting the same address again is harmless.
+ */
+export async function setReceiptEmail(
+  deps: StripeAccess,
+  id: string,
+  email: string,
+  options: { requestId: string; deadline?: number },
+): Promise<Stripe.PaymentIntent> {
+  const client = await deps.stripe();
+  const idempotencyKey = idempotencyKeys.receiptEmail(id, options.requestId);
+  return sendUntil(deps, options.deadline, (requestOptions) =>
+    client.paymentIntents.update(
+      id,
+      { receipt_email: email, expand: ['latest_charge'] },
+      { ...requestOptions, idempotencyKey },
+    ),
+  );
+}

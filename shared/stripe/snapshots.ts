@@ -12,6 +12,7 @@ import type {
   ReaderActionObservation,
   ReaderActionSnapshot,
   ReaderSnapshot,
+  ReceiptDetails,
   RefundObservation,
   RefundSnapshot,
 } from '../payments/types.ts';
@@ -32,8 +33,26 @@ export function chargeSnapshot(charge: Stripe.Charge | string | null | undefined
     last4: card?.last4 ?? null,
     paymentMethodType: details?.type ?? null,
     amountRefunded: charge.amount_refunded ?? 0,
+    receipt: card === undefined || card === null ? null : receiptDetails(card),
     captureBefore: cardPresent?.capture_before ?? null,
     created: charge.created,
+  };
+}
+
+/** The receipt fields of a card-present (or Interac) charge's details. */
+function receiptDetails(card: { read_method?: string | null; receipt?: object | null }): ReceiptDetails {
+  const receipt = (card.receipt ?? {}) as Partial<Record<string, string | null>>;
+  const field = (name: string) => receipt[name] ?? null;
+  return {
+    readMethod: card.read_method ?? null,
+    applicationPreferredName: field('application_preferred_name'),
+    dedicatedFileName: field('dedicated_file_name'),
+    authorizationCode: field('authorization_code'),
+    authorizationResponseCode: field('authorization_response_code'),
+    accountType: field('account_type'),
+    applicationCryptogram: field('application_cryptogram'),
+    terminalVerificationResults: field('terminal_verification_results'),
+    transactionStatusInformation: field('transaction_status_information'),
   };
 }
 
@@ -71,6 +90,8 @@ export function paymentIntentSnapshot(paymentIntent: Stripe.PaymentIntent): Paym
       ? { code: error.code ?? null, declineCode: error.decline_code ?? null, message: error.message ?? null }
       : null,
     cancellationReason: paymentIntent.cancellation_reason ?? null,
+    tipAmount: paymentIntent.amount_details?.tip?.amount ?? 0,
+    receiptEmail: paymentIntent.receipt_email ?? null,
     latestCharge: chargeSnapshot(paymentIntent.latest_charge),
   };
 }

@@ -36,6 +36,8 @@ export interface ProcessCommand {
   /** First unused `try` of the attempt's idempotency key. */
   firstTry: number;
   skipTipping?: boolean;
+  /** `process_config[tipping][amount_eligible]`. */
+  tippingEligibleAmount?: number;
   enableCustomerCancellation?: boolean;
   /** Epoch ms by which the command must be settled (inside API Gateway's 30 s). */
   deadline: number;
@@ -75,6 +77,9 @@ export interface ReaderCommand {
 export async function sendProcessCommand(deps: StripeAccess, command: ProcessCommand): Promise<ProcessCommandOutcome> {
   const processConfig: Stripe.Terminal.ReaderProcessPaymentIntentParams.ProcessConfig = {};
   if (command.skipTipping !== undefined) processConfig.skip_tipping = command.skipTipping;
+  if (command.tippingEligibleAmount !== undefined) {
+    processConfig.tipping = { amount_eligible: command.tippingEligibleAmount };
+  }
   if (command.enableCustomerCancellation !== undefined) {
     processConfig.enable_customer_cancellation = command.enableCustomerCancellation;
   }

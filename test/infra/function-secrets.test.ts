@@ -326,6 +326,28 @@ const apiCases: { name: string; event: () => Promise<Parameters<typeof apiEvent>
     status: 201,
   },
   {
+    // Not paid yet: the record may be behind, so the PaymentIntent is read before the 409.
+    name: 'GetReceipt',
+    event: async () => ({
+      method: 'GET',
+      route: '/payments/{id}/receipt',
+      params: { id: await newPayment() },
+      claims: claims(),
+    }),
+    status: 409,
+  },
+  {
+    name: 'EmailReceipt',
+    event: async () => ({
+      method: 'POST',
+      route: '/payments/{id}/receipt/email',
+      params: { id: await newPayment() },
+      body: { email: 'customer@example.com' },
+      claims: claims(),
+    }),
+    status: 202,
+  },
+  {
     name: 'CancelPayment',
     event: async () => ({
       method: 'POST',

@@ -31,6 +31,8 @@ export function paymentIntent(overrides: Partial<PaymentIntentSnapshot> = {}): P
     amountReceived: 0,
     lastPaymentError: null,
     cancellationReason: null,
+    tipAmount: 0,
+    receiptEmail: null,
     latestCharge: null,
     ...overrides,
   };
@@ -101,6 +103,7 @@ export function charge(overrides: Partial<ChargeSnapshot> = {}): ChargeSnapshot 
     last4: '4242',
     paymentMethodType: 'card_present',
     amountRefunded: 0,
+    receipt: null,
     captureBefore: null,
     created: unixSeconds(T0) + 120,
     ...overrides,

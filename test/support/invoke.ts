@@ -32,7 +32,7 @@ import { sharedDynamoDbEndpoint } from './shared-dynamodb.ts';
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 
 export interface ApiEventInput {
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
   /** The route's path template, e.g. `/payments/{id}`. */
   route: string;
   params?: Record<string, string>;

@@ -7,6 +7,8 @@ import * as getPayment from '../../../functions/payments/get.ts';
 import * as listPayments from '../../../functions/payments/list.ts';
 import * as listRefunds from '../../../functions/payments/list-refunds.ts';
 import * as processPayment from '../../../functions/payments/process.ts';
+import * as receipt from '../../../functions/payments/receipt.ts';
+import * as receiptEmail from '../../../functions/payments/receipt-email.ts';
 import * as refund from '../../../functions/payments/refund.ts';
 import * as update from '../../../functions/payments/update.ts';
 import * as cancelAction from '../../../functions/readers/cancel-action.ts';
@@ -44,6 +46,13 @@ export function apiClient(claims: Claims) {
           claims,
           ...(key === null ? {} : { headers: { 'Idempotency-Key': key } }),
         }),
+      ),
+    receipt: (id: string) =>
+      invoke(receipt, apiEvent({ method: 'GET', route: '/payments/{id}/receipt', params: { id }, claims })),
+    emailReceipt: (id: string, body: unknown) =>
+      invoke(
+        receiptEmail,
+        apiEvent({ method: 'POST', route: '/payments/{id}/receipt/email', params: { id }, body, claims }),
       ),
     listRefunds: (id: string) =>
       invoke(listRefunds, apiEvent({ method: 'GET', route: '/payments/{id}/refunds', params: { id }, claims })),

@@ -258,6 +258,8 @@ describe('toPaymentResource', () => {
         'captureBefore',
         'flags',
         'attempts',
+        'tipAmount',
+        'receiptEmail',
         'amountRefunded',
         'refunds',
         'createdAt',

@@ -680,3 +680,54 @@ describe('applyObservation: a write answer against a racing read', () => {
     expect(readLast.record.amount).toBe(1500);
   });
 });
+
+describe('applyObservation: tips and receipts', () => {
+  it('takes the tip from the PaymentIntent once, whichever of its snapshots arrive and how often', () => {
+    // Prepare
+    const record = processing();
+    const authorized = piObservation(
+      { status: 'requires_capture', amount: 1499, amountCapturable: 1499, tipAmount: 200 },
+      T0 + 120_000,
+    );
+    const captured = piObservation(
+      { status: 'succeeded', amount: 1499, amountReceived: 1499, tipAmount: 200 },
+      T0 + 180_000,
+    );
+
+    // Act
+    const inOrder = applyObservations(record, [authorized, captured, authorized, captured], NOW).record;
+    const reversed = applyObservations(record, [captured, authorized], NOW).record;
+
+    // Assess
+    for (const result of [inOrder, reversed]) {
+      expect(result).toMatchObject({ status: 'succeeded', amount: 1499, amountReceived: 1499, tipAmount: 200 });
+    }
+  });
+
+  it('keeps the receipt fields of the successful charge, not of a declined one', () => {
+    // Prepare
+    const receipt = {
+      readMethod: 'contactless_emv',
+      applicationPreferredName: 'Visa Credit',
+      dedicatedFileName: 'A0000000031010',
+      authorizationCode: '123456',
+      authorizationResponseCode: '3030',
+      accountType: 'credit',
+      applicationCryptogram: 'CF6E1F1A4F2C1B3D',
+      terminalVerificationResults: '0000000000',
+      transactionStatusInformation: '0000',
+    };
+    const approved = { kind: 'charge' as const, origin: { source: 'webhook' as const }, charge: charge({ receipt }) };
+    const declined = {
+      kind: 'charge' as const,
+      origin: { source: 'webhook' as const },
+      charge: charge({ id: 'ch_2', status: 'failed', receipt: { ...receipt, authorizationCode: null } }),
+    };
+
+    // Act
+    const result = applyObservations(processing(), [approved, declined], NOW).record;
+
+    // Assess
+    expect(result.receipt).toEqual(receipt);
+  });
+});

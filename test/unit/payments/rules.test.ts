@@ -86,4 +86,18 @@ describe('decideExistingOrder', () => {
   ])('an order whose payment is %s, asked again for %s %s: %s', (status, amount, currency, kind) => {
     expect(decideExistingOrder(aPayment({ status }), { amount, currency }).kind).toBe(kind);
   });
+
+  it.each<[number, string]>([
+    [1299, 'same_payment'],
+    [1499, 'conflict'],
+  ])('compares the amount before the tip: a 1,499 payment with a 200 tip asked again for %s is %s', (amount, kind) => {
+    // Prepare
+    const tipped = aPayment({ status: 'succeeded', amount: 1499, tipAmount: 200 });
+
+    // Act
+    const decision = decideExistingOrder(tipped, { amount, currency: 'usd' });
+
+    // Assess
+    expect(decision.kind).toBe(kind);
+  });
 });

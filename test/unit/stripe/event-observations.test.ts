@@ -150,6 +150,8 @@ describe('observationsFromEvent', () => {
           amountReceived: 0,
           lastPaymentError: null,
           cancellationReason: 'abandoned',
+          tipAmount: 0,
+          receiptEmail: null,
           // Webhooks carry the charge id only; card details come from the charge event.
           latestCharge: null,
         },
@@ -199,6 +201,17 @@ describe('observationsFromEvent', () => {
           last4: '4242',
           paymentMethodType: 'card_present',
           amountRefunded: 0,
+          receipt: {
+            readMethod: null,
+            applicationPreferredName: null,
+            dedicatedFileName: null,
+            authorizationCode: null,
+            authorizationResponseCode: null,
+            accountType: null,
+            applicationCryptogram: null,
+            terminalVerificationResults: null,
+            transactionStatusInformation: null,
+          },
           captureBefore: CREATED + 172_800,
           created: CREATED,
         },
@@ -309,6 +322,8 @@ function payment(): PaymentRecord {
     amountReceived: 0,
     lastPaymentError: null,
     cancellationReason: null,
+    tipAmount: 0,
+    receiptEmail: null,
     latestCharge: null,
   };
   const input = {
