@@ -242,7 +242,7 @@ export class Workload {
     const abandon = random.chance(0.06);
     // The register moves on once the card is tapped: only webhooks and the reconciler tell the outcome.
     const walkAway = random.chance(0.15);
-    const tip = random.chance(0.1) ? 100 : 0;
+    const tip = random.chance(0.3) ? random.pick([100, 200, 300]) : 0;
     const withReader = random.chance(0.5);
     const createBody = {
       orderId,

@@ -93,6 +93,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   };
   try {
     const stripe = createStripeClient(stack.state.stripe.secretKey, stack.state.stripe.apiBase);
+    // The first location offers tips on its readers (a customer there may add one); the others do not.
+    const tipping = await stripe.terminal.configurations.create({
+      tipping: { usd: { fixed_amounts: [100, 200, 300] } },
+    });
+    await stripe.terminal.locations.update(stack.state.locations[0]!.id, { configuration_overrides: tipping.id });
     const batches: BatchOutcome[] = [];
     stack.poller.onBatch((outcome) => batches.push(outcome));
     const reconciler = { runs: 0, outcomesRecorded: 0, actionsCanceled: 0, failures: 0 };
@@ -231,6 +236,7 @@ export function formatReport(report: ChaosReport): string {
       `${report.poisonSent} poison messages`,
     `  reconciler: ${report.reconciler.runs} runs, ${report.reconciler.outcomesRecorded} outcomes recorded, ` +
       `${report.reconciler.actionsCanceled} stuck actions cancelled, ${report.reconciler.failures} failures`,
+    `  tips: ${v.tipped} payments with a tip chosen on the reader, each recorded once as tipAmount`,
     `  recorded = Stripe: ${v.matchedBeforeRefresh}/${v.records} from events and the reconciler alone, ${v.matchedAfterRefresh}/${v.records} after a refresh`,
     ...v.behindBeforeRefresh.map((line) => `    behind before the refresh: ${line}`),
     `  refunds: ${workload.refundsAsked} requests, ${workload.refundsStarted} made or started, ${workload.refundsRefused} refused for the balance; ` +

@@ -31,6 +31,8 @@ export interface Verification {
   captured: number;
   mostCapturesOfOnePaymentIntent: number;
   mostLivePaymentIntentsOfOneOrder: number;
+  /** Payments whose customer added a tip on the reader. */
+  tipped: number;
   /** Stripe refunds, and of them those the records show as Stripe holds them (after a refresh where behind). */
   refunds: number;
   refundsMatched: number;
@@ -55,9 +57,13 @@ export async function settle(stack: LocalStack, quietMs: number): Promise<void> 
 }
 
 function mismatches(record: RecordItem, paymentIntent: Stripe.PaymentIntent): string[] {
-  return MONEY_FIELDS.filter(([ours, theirs]) => record[ours] !== paymentIntent[theirs]).map(
+  const found = MONEY_FIELDS.filter(([ours, theirs]) => record[ours] !== paymentIntent[theirs]).map(
     ([ours, theirs]) => `${ours} ${JSON.stringify(record[ours])} ≠ Stripe ${JSON.stringify(paymentIntent[theirs])}`,
   );
+  // The tip chosen on the reader, written back to the payment exactly once.
+  const tip = paymentIntent.amount_details?.tip?.amount ?? 0;
+  if ((record.tipAmount ?? 0) !== tip) found.push(`tipAmount ${JSON.stringify(record.tipAmount)} ≠ Stripe tip ${tip}`);
+  return found;
 }
 
 async function paymentRecords(stack: LocalStack): Promise<Map<string, RecordItem>> {
@@ -184,6 +190,7 @@ export async function verify(
     captured: captures.size,
     mostCapturesOfOnePaymentIntent: mostCaptures,
     mostLivePaymentIntentsOfOneOrder: mostLive,
+    tipped: latest.filter((paymentIntent) => (paymentIntent.amount_details?.tip?.amount ?? 0) > 0).length,
     refunds: refundCheck.refunds,
     refundsMatched: refundCheck.matched,
     deadLetters: deadLetters.length,

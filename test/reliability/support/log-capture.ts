@@ -68,6 +68,8 @@ function passesLuhn(digits: string): boolean {
 }
 
 /** Card-number shapes: Visa, Mastercard, Amex, Discover prefixes, 13–19 digits, optionally grouped. */
+/** A UUID as request ids are written. */
+const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 const CARD_CANDIDATE = /\b(?:4\d{3}|5[1-5]\d{2}|2[2-7]\d{2}|3[47]\d{2}|6(?:011|5\d{2}))(?:[ -]?\d{3,4}){2,4}\b/g;
 
 /**
@@ -91,7 +93,9 @@ export function findLeaks(
     ) {
       leaks.push({ kind: 'bearer_token', line });
     }
-    const digits = [...line.matchAll(CARD_CANDIDATE)].map((match) => match[0].replace(/[ -]/g, ''));
+    // A UUID (a request id) can hold a run of digits that passes the Luhn check: it is never a card number.
+    const withoutIds = line.replace(UUID, '');
+    const digits = [...withoutIds.matchAll(CARD_CANDIDATE)].map((match) => match[0].replace(/[ -]/g, ''));
     const exact = (known.cardNumbers ?? []).some((number) => line.includes(number));
     if (
       exact ||
