@@ -108,6 +108,11 @@ export const routeProfiles: Readonly<Record<string, HandlerProfile>> = {
   // Both store what Stripe just said of the readers they read, and nothing else.
   ListReaders: { ...posRoute, table: { items: recordReaders } },
   GetReader: { ...posRoute, table: { items: recordReaders } },
+  // Reads the reader's cache entry; a reader not in it yet is looked up at Stripe and stored. Stores nothing else.
+  SetReaderDisplay: { ...posRoute, table: { items: ['dynamodb:GetItem', ...recordReaders] } },
+  // A location's tipping lives in its Stripe Terminal configuration: Stripe only, no table.
+  GetLocationTipping: posRoute,
+  PutLocationTipping: posRoute,
   // Queries the two listing indexes and nothing else; DynamoDB only, so a short timeout surfaces a
   // problem instead of hiding it.
   ListPayments: { memoryMb: 512, timeoutSeconds: 10, table: { indexes: ['byLocation', 'byCreated'] } },

@@ -84,6 +84,27 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'jwt',
   },
   {
+    name: 'SetReaderDisplay',
+    method: 'POST',
+    path: '/readers/{id}/display',
+    entry: 'functions/readers/display.ts',
+    auth: 'jwt',
+  },
+  {
+    name: 'GetLocationTipping',
+    method: 'GET',
+    path: '/locations/{id}/tipping',
+    entry: 'functions/locations/get-tipping.ts',
+    auth: 'jwt',
+  },
+  {
+    name: 'PutLocationTipping',
+    method: 'PUT',
+    path: '/locations/{id}/tipping',
+    entry: 'functions/locations/put-tipping.ts',
+    auth: 'jwt',
+  },
+  {
     name: 'ReceiveStripeWebhook',
     method: 'POST',
     path: '/webhooks/stripe',

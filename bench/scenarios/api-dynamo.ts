@@ -146,6 +146,47 @@ export async function measureApiDynamo(bench: BenchStack): Promise<ApiDynamoResu
       call: () => bench.api('GET', `/payments/${ids.manual}/refunds`, { token }),
     },
     {
+      route: 'GET /payments/{id}/receipt',
+      expect: [200],
+      call: () => bench.api('GET', `/payments/${ids.manual}/receipt`, { token }),
+    },
+    {
+      route: 'POST /payments/{id}/receipt/email',
+      expect: [202],
+      call: () =>
+        bench.api('POST', `/payments/${ids.manual}/receipt/email`, { token, body: { email: 'customer@example.com' } }),
+    },
+    {
+      route: 'PUT /locations/{id}/tipping',
+      expect: [200],
+      call: () =>
+        bench.api('PUT', `/locations/${locationId}/tipping`, {
+          token,
+          body: { currency: 'usd', percentages: [10, 15, 20] },
+        }),
+    },
+    {
+      route: 'GET /locations/{id}/tipping',
+      expect: [200],
+      call: () => bench.api('GET', `/locations/${locationId}/tipping`, { token }),
+    },
+    {
+      route: 'POST /readers/{id}/display',
+      expect: [200],
+      call: () =>
+        bench.api('POST', `/readers/${readerB}/display`, {
+          token,
+          body: {
+            cart: {
+              currency: 'usd',
+              lineItems: [{ description: 'Espresso', amount: 350, quantity: 2 }],
+              tax: 56,
+              total: 756,
+            },
+          },
+        }),
+    },
+    {
       route: 'POST /payments',
       variant: 'with readerId',
       expect: [201],

@@ -8,6 +8,7 @@ export const FAILURE_CODES = [
   'invalid_input',
   'payment_not_found',
   'reader_not_found',
+  'location_not_found',
   'invalid_state',
   'order_conflict',
   'refund_exceeds_balance',
@@ -73,6 +74,13 @@ export class PaymentNotFoundError extends OperationFailure {
 export class ReaderNotFoundError extends OperationFailure {
   constructor() {
     super({ code: 'reader_not_found', message: 'No reader with this id.' });
+  }
+}
+
+/** A Terminal location Stripe does not have (one the caller may act for, named in the path). */
+export class LocationNotFoundError extends OperationFailure {
+  constructor() {
+    super({ code: 'location_not_found', message: 'No location with this id.' });
   }
 }
 

@@ -50,4 +50,22 @@ export const idempotencyKeys = {
     key(['refund-reader', paymentId, command, tryNumber]),
   /** Setting the receipt's address: the same request retried is one update (setting an address again is harmless). */
   receiptEmail: (paymentId: string, requestId: string) => key(['receipt-email', paymentId, bounded(requestId)]),
+  /** A cart shown on a reader: one per request, `tryNumber` moving on after a verified reader timeout. */
+  readerDisplay: (readerId: string, requestId: string, tryNumber: number) =>
+    key(['display', bounded(readerId), bounded(requestId), tryNumber]),
+  /**
+   * The location's own Terminal configuration: one per location (concurrent first requests share it); `requestId`
+   * only when the one this key made no longer exists.
+   */
+  tippingConfiguration: (locationId: string, requestId?: string) =>
+    key(['tipping-configuration', bounded(locationId), ...(requestId === undefined ? [] : [bounded(requestId)])]),
+  /**
+   * Naming the configuration in the location's `configuration_overrides`, and setting a currency's tipping: absolute
+   * settings, keyed per request, so asking for earlier settings again is applied, not replayed.
+   */
+  locationConfiguration: (locationId: string, configurationId: string, requestId: string) =>
+    key(['tipping-location', bounded(locationId), configurationId, bounded(requestId)]),
+  /** One currency's tipping in a configuration, as the request sets it. */
+  tipping: (configurationId: string, currency: string, requestId: string) =>
+    key(['tipping', configurationId, currency, bounded(requestId)]),
 };

@@ -348,6 +348,41 @@ const apiCases: { name: string; event: () => Promise<Parameters<typeof apiEvent>
     status: 202,
   },
   {
+    name: 'SetReaderDisplay',
+    event: async () => {
+      await idleReader(parts.emulator, location().readers[0]!);
+      return {
+        method: 'POST',
+        route: '/readers/{id}/display',
+        params: { id: location().readers[0]! },
+        body: { cart: { currency: 'usd', lineItems: [{ description: 'Tea', amount: 300, quantity: 1 }], total: 300 } },
+        claims: claims(),
+      };
+    },
+    status: 200,
+  },
+  {
+    name: 'GetLocationTipping',
+    event: async () => ({
+      method: 'GET',
+      route: '/locations/{id}/tipping',
+      params: { id: location().id },
+      claims: claims(),
+    }),
+    status: 200,
+  },
+  {
+    name: 'PutLocationTipping',
+    event: async () => ({
+      method: 'PUT',
+      route: '/locations/{id}/tipping',
+      params: { id: location().id },
+      body: { currency: 'usd', fixedAmounts: [100, 200] },
+      claims: claims(),
+    }),
+    status: 200,
+  },
+  {
     name: 'CancelPayment',
     event: async () => ({
       method: 'POST',

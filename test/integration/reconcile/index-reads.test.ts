@@ -101,7 +101,12 @@ describe('a run over a table of thousands of healthy payments', () => {
     const requests = stack.dynamoRequests() - requestsBefore;
     const reads = sent.filter(({ command }) => /^(Get|BatchGet|Query|Scan)/.test(command));
     expect(summary).toMatchObject({
-      candidates: { activeReaderActions: 3, awaitingCaptureByAge: 2, awaitingCaptureByDeadline: 1, unsettledRefunds: 0 },
+      candidates: {
+        activeReaderActions: 3,
+        awaitingCaptureByAge: 2,
+        awaitingCaptureByDeadline: 1,
+        unsettledRefunds: 0,
+      },
       indexQueries: 5,
       indexItemsRead: candidates,
       failures: 0,
