@@ -4,6 +4,7 @@
  * reordered observation is judged by the same rules wherever it comes from.
  */
 
+import { isDeepStrictEqual } from 'node:util';
 import { unixSeconds } from '../time.ts';
 import { paymentActionStatus } from './reader-action.ts';
 import {
@@ -316,8 +317,9 @@ const TRACKED_FIELDS = [
   'receiptEmail',
 ] as const satisfies readonly (keyof PaymentRecord)[];
 
+/** Compared by value, whatever the order of an object's keys (a record read back from the table keeps none). */
 function differs(before: PaymentRecord, after: PaymentRecord): boolean {
-  return TRACKED_FIELDS.some((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field]));
+  return TRACKED_FIELDS.some((field) => !isDeepStrictEqual(before[field], after[field]));
 }
 
 /**

@@ -69,7 +69,13 @@ export interface VersionedReader {
 
 /** What a change of the reader is told by: the fields of the Reader resource. */
 function fingerprintOf(reader: ReaderSnapshot): string {
-  return JSON.stringify([reader.locationId, reader.label, reader.deviceType, reader.status, reader.action]);
+  // The action's fields named one by one: a stored map comes back from the table with its keys in any order.
+  const action = reader.action;
+  const shown =
+    action === null
+      ? null
+      : [action.type, action.status, action.failureCode, action.failureMessage, action.paymentIntentId];
+  return JSON.stringify([reader.locationId, reader.label, reader.deviceType, reader.status, shown]);
 }
 
 /** The reader as stored (its Reader resource fields), when the item holds them. */

@@ -168,6 +168,33 @@ describe('GET /payments/{id}/receipt', () => {
     }
   });
 
+  it('reads Stripe first when the record has not learnt of the authorization yet (its events late)', async () => {
+    // Prepare: tapped, but nothing has told the record (no webhooks here, no refresh).
+    const readerId = storeB.readers[0]!;
+    const created = await cashierB.create({
+      orderId: newOrderId(),
+      locationId: storeB.id,
+      amount: 900,
+      currency: 'usd',
+      readerId,
+    });
+    await stripe.testHelpers.terminal.readers.presentPaymentMethod(readerId, {});
+    await eventually(
+      () => stripe.paymentIntents.retrieve(created.body.payment.id),
+      (intent) => intent.status === 'succeeded',
+    );
+    const before = (await cashierB.get(created.body.payment.id)).body.payment;
+
+    // Act
+    const response = await cashierB.receipt(created.body.payment.id);
+
+    // Assess
+    expect(before.status).toBe('requires_payment_method');
+    expect(response.status).toBe(200);
+    expect(response.body.receipt).toMatchObject({ status: 'succeeded', amount: 900, card: { last4: '4242' } });
+    expect((await cashierB.get(created.body.payment.id)).body.payment.status).toBe('succeeded');
+  });
+
   it('refuses an unpaid payment and a canceled one: 409 invalid_state; another location’s: 404', async () => {
     // Prepare
     const unpaid = await cashierA.create({

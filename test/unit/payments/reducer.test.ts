@@ -731,3 +731,35 @@ describe('applyObservation: tips and receipts', () => {
     expect(result.receipt).toEqual(receipt);
   });
 });
+
+describe('applyObservation: a record read back from the table', () => {
+  it('sees nothing new in a snapshot equal to what it holds, whatever the order of the stored keys', () => {
+    // Prepare: DynamoDB keeps no order of a map's keys; the record read back holds them reversed.
+    const receipt = {
+      readMethod: 'contactless_emv',
+      applicationPreferredName: 'Visa Credit',
+      dedicatedFileName: 'A0000000031010',
+      authorizationCode: '123456',
+      authorizationResponseCode: '3030',
+      accountType: 'credit',
+      applicationCryptogram: 'CF6E1F1A4F2C1B3D',
+      terminalVerificationResults: '0000000000',
+      transactionStatusInformation: '0000',
+    };
+    const seen = { kind: 'charge' as const, origin: { source: 'webhook' as const }, charge: charge({ receipt }) };
+    const recorded = applyObservations(processing(), [seen], NOW).record;
+    const reversed = (value: object) => Object.fromEntries(Object.entries(value).reverse());
+    const readBack = {
+      ...recorded,
+      receipt: reversed(recorded.receipt ?? {}) as typeof recorded.receipt,
+      card: reversed(recorded.card ?? {}) as typeof recorded.card,
+      readerAction: reversed(recorded.readerAction ?? {}) as typeof recorded.readerAction,
+    };
+
+    // Act
+    const again = applyObservations(readBack, [seen], NOW);
+
+    // Assess
+    expect(again.changed).toBe(false);
+  });
+});
