@@ -121,6 +121,7 @@ export class EmulatorCore {
     this.store.locations.clear();
     this.store.configurations.clear();
     this.store.readers.clear();
+    this.store.deleted.clear();
     this.store.events.clear();
     this.store.webhookEndpoints.clear();
     this.store.authorizationExpiry.clear();
@@ -140,7 +141,8 @@ export class EmulatorCore {
   /**
    * The start-up endpoint, the account default Terminal Configuration (Stripe provides one on every account, seeded
    * or not), and the seeded locations and readers the store lacks: all of them on a fresh start or a reset; after a
-   * restart from a saved state, the saved ones keep their state (a reader offline stays so).
+   * restart from a saved state, the saved ones keep their state (a reader offline stays so) and those deleted through
+   * the API stay deleted (and out of `seeded`).
    */
   private seed(): void {
     const defaultConfiguration = stableId('tmc', 'account-default');
@@ -165,40 +167,43 @@ export class EmulatorCore {
     }
     const seed = this.startup.seed;
     const locations = seed === true ? DEFAULT_SEED : seed === false ? [] : seed.locations;
-    this.seeded = {
-      locations: locations.map((seedLocation, locationIndex) => {
-        const location = buildLocation(
-          stableId('tml', `location:${locationIndex}:${seedLocation.displayName}`),
-          seedLocation.displayName,
-          { ...SEED_ADDRESS },
-        );
-        if (!this.store.locations.has(location.id)) this.store.locations.set(location.id, location);
-        const readers = seedLocation.readers.map((seedReader, readerIndex) => {
-          const key = `reader:${locationIndex}:${readerIndex}:${seedReader.label}`;
-          const reader = buildReader({
-            id: stableId('tmr', key),
-            now: this.clock.now(),
-            registrationCode: seedReader.registrationCode ?? 'simulated-wpe',
-            label: seedReader.label,
-            location: location.id,
-            metadata: {},
-            serialNumber: stableUuid(key),
-          });
-          if (!this.store.readers.has(reader.id)) {
-            this.store.readers.set(reader.id, {
-              reader,
-              online: true,
-              commandFault: null,
-              authorizationFault: null,
-              commandInFlight: false,
-              payment: null,
-            });
-          }
-          return { id: reader.id, label: reader.label };
+    const { store } = this;
+    const now = this.clock.now();
+    this.seeded = { locations: [] };
+    locations.forEach((seedLocation, locationIndex) => {
+      const locationId = stableId('tml', `location:${locationIndex}:${seedLocation.displayName}`);
+      // A seeded location or reader deleted through the API stays deleted after a restart.
+      if (store.deleted.has(locationId)) return;
+      if (!store.locations.has(locationId)) {
+        store.locations.set(locationId, buildLocation(locationId, seedLocation.displayName, { ...SEED_ADDRESS }));
+      }
+      const readers: { id: string; label: string }[] = [];
+      seedLocation.readers.forEach((seedReader, readerIndex) => {
+        const key = `reader:${locationIndex}:${readerIndex}:${seedReader.label}`;
+        const id = stableId('tmr', key);
+        if (store.deleted.has(id)) return;
+        readers.push({ id, label: seedReader.label });
+        if (store.readers.has(id)) return;
+        const reader = buildReader({
+          id,
+          now,
+          registrationCode: seedReader.registrationCode ?? 'simulated-wpe',
+          label: seedReader.label,
+          location: locationId,
+          metadata: {},
+          serialNumber: stableUuid(key),
         });
-        return { id: location.id, displayName: location.display_name, readers };
-      }),
-    };
+        store.readers.set(id, {
+          reader,
+          online: true,
+          commandFault: null,
+          authorizationFault: null,
+          commandInFlight: false,
+          payment: null,
+        });
+      });
+      this.seeded.locations.push({ id: locationId, displayName: seedLocation.displayName, readers });
+    });
   }
 }
 

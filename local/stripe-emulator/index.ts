@@ -32,8 +32,11 @@ export interface Emulator {
   port: number;
   /** Signing secret of the start-up webhook endpoint, when a `webhookUrl` was given. */
   webhookSecret?: string;
-  /** Locations and readers created at start-up; the same ids come back after `/_emulator/reset`. */
-  seeded: SeededState;
+  /**
+   * Locations and readers created at start-up; the same ids come back after `/_emulator/reset`. Seeded ones deleted
+   * through the API (and kept deleted by `dataDir` across a restart) are left out until a reset brings them back.
+   */
+  readonly seeded: SeededState;
   /** The emulator's clock: `now()` in epoch ms, `advance(seconds)`; the one given in the options, when one was. */
   clock: EmulatorClock;
   /** Stop listening, drop open connections, stop every timer and webhook delivery; save the state (`dataDir`). */
@@ -76,7 +79,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const emulator: Emulator = {
     url: `http://${urlHost}:${port}`,
     port,
-    seeded: core.seeded,
+    get seeded() {
+      return core.seeded;
+    },
     clock: core.clock,
     close: () =>
       new Promise((resolve) => {

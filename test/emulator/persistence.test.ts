@@ -165,6 +165,75 @@ describe('State kept in a data directory (dataDir)', () => {
     expect(endpoints.data.map((e) => e.id)).toEqual([endpoint.id]);
   });
 
+  it("keeps fleet changes: deletions (seeded ones too), labels and metadata, an offline reader's last_seen_at", async () => {
+    // Prepare
+    const before = await start();
+    const [kept, removed] = before.emulator.seeded.locations[0]?.readers.map((reader) => reader.id) ?? [];
+    const popUp = await before.stripe.terminal.locations.create({ display_name: 'Pop-up', address: { country: 'US' } });
+    await before.stripe.terminal.locations.update(popUp.id, {
+      display_name: 'Pop-up 2',
+      metadata: { season: 'summer' },
+    });
+    const gone = await before.stripe.terminal.locations.create({ display_name: 'Gone', address: { country: 'US' } });
+    await before.stripe.terminal.locations.del(gone.id);
+    await before.stripe.terminal.readers.del(String(removed));
+    await before.stripe.terminal.readers.update(String(kept), { label: 'Front', metadata: { till: '1' } });
+    await control(before.emulator, `/readers/${kept}/offline`);
+    const lastSeen = ((await before.stripe.terminal.readers.retrieve(String(kept))) as Stripe.Terminal.Reader)
+      .last_seen_at;
+
+    // Act
+    const after = await start();
+    await after.emulator.clock.advance(600);
+    const reader = (await after.stripe.terminal.readers.retrieve(String(kept))) as Stripe.Terminal.Reader;
+    const removedError = await stripeError(after.stripe.terminal.readers.retrieve(String(removed)));
+    const goneError = await stripeError(after.stripe.terminal.locations.retrieve(gone.id));
+    const locations = await after.stripe.terminal.locations.list();
+    await control(after.emulator, `/readers/${kept}/online`);
+    const backOnline = (await after.stripe.terminal.readers.retrieve(String(kept))) as Stripe.Terminal.Reader;
+
+    // Assess
+    expect(reader).toMatchObject({
+      label: 'Front',
+      metadata: { till: '1' },
+      status: 'offline',
+      last_seen_at: lastSeen,
+    });
+    expect(removedError).toMatchObject({ statusCode: 404, code: 'resource_missing' });
+    expect(goneError).toMatchObject({ statusCode: 404, code: 'resource_missing' });
+    expect(after.emulator.seeded.locations[0]?.readers.map((seeded) => seeded.id)).toEqual([kept]);
+    expect((await after.stripe.terminal.readers.list()).data.map((listed) => listed.id)).toEqual([kept]);
+    expect(locations.data.map((listed) => [listed.display_name, listed.metadata])).toEqual([
+      ['Pop-up 2', { season: 'summer' }],
+      ['Emulator Store', {}],
+    ]);
+    expect(backOnline.status).toBe('online');
+    expect(Number(backOnline.last_seen_at) - Number(lastSeen)).toBeGreaterThanOrEqual(600_000);
+  });
+
+  it('keeps a deleted seeded location deleted, and a reset brings the seed back', async () => {
+    // Prepare
+    const before = await start();
+    const seeded = before.emulator.seeded.locations[0];
+    for (const reader of seeded?.readers ?? []) await before.stripe.terminal.readers.del(reader.id);
+    await before.stripe.terminal.locations.del(String(seeded?.id));
+
+    // Act
+    const after = await start();
+    const seededAfterRestart = structuredClone(after.emulator.seeded);
+    const locations = await after.stripe.terminal.locations.list();
+    const readers = await after.stripe.terminal.readers.list();
+    await control(after.emulator, '/reset');
+    const reseeded = await after.stripe.terminal.readers.list();
+
+    // Assess
+    expect(seededAfterRestart).toEqual({ locations: [] });
+    expect(locations.data).toEqual([]);
+    expect(readers.data).toEqual([]);
+    expect(reseeded.data).toHaveLength(2);
+    expect(after.emulator.seeded).toEqual(before.emulator.seeded);
+  });
+
   it("keeps Terminal Configurations and a location's configuration_overrides: the reader still offers tips", async () => {
     // Prepare
     const before = await start();

@@ -5,7 +5,8 @@ import { type ParamSpec, pagination, paramsOf, rule } from '../http/params.ts';
 import { type ApiCall, paramsAs, type Route } from '../http/router.ts';
 import { newId } from '../ids.ts';
 import { buildLocation } from '../objects/location.ts';
-import { buildReader, isSimulatedRegistrationCode, SIMULATED_READERS } from '../objects/reader.ts';
+import { buildReader, defaultLabel, isSimulatedRegistrationCode, SIMULATED_READERS } from '../objects/reader.ts';
+import type { ReaderState } from '../state/store.ts';
 import { DEFAULT_CARD_NUMBER, describeCard, type PresentedType } from '../terminal/cards.ts';
 import {
   cancelAction,
@@ -16,10 +17,11 @@ import {
   readerState,
   readerView,
   refundPayment,
+  releaseReader,
   setReaderDisplay,
 } from '../terminal/reader-machine.ts';
 import { expandObject } from './expand.ts';
-import { listPage, newestFirst } from './list.ts';
+import { filteredPage, listPage, newestFirst } from './list.ts';
 import { mergeMetadata } from './metadata.ts';
 
 /** The test helper's parameter type (the SDK does not export its namespace by name). */
@@ -70,6 +72,7 @@ const locationUpdateRules = paramsOf<Stripe.Terminal.LocationUpdateParams>({
 });
 const locationRetrieveRules = paramsOf<Stripe.Terminal.LocationRetrieveParams>({ expand: rule.expand() });
 const locationListRules = paramsOf<Stripe.Terminal.LocationListParams>({ ...pagination, expand: rule.expand() });
+const locationDeleteRules = paramsOf<Stripe.Terminal.LocationDeleteParams>({});
 
 const readerCreateRules = paramsOf<Stripe.Terminal.ReaderCreateParams>({
   registration_code: rule.required(rule.string()),
@@ -223,6 +226,13 @@ function updateLocation(call: ApiCall): Stripe.Terminal.Location {
   const overrides = params.configuration_overrides === null ? '' : params.configuration_overrides;
   const configuration =
     overrides === undefined || overrides === '' ? overrides : overridingConfiguration(call, overrides);
+  const country = params.address?.country;
+  if (country !== undefined && country !== location.address.country) {
+    throw errors.invalidRequest(
+      `You cannot change the country of a location (${location.address.country}). Create a new location in ${country} and register the readers to it instead.`,
+      'address[country]',
+    );
+  }
   if (params.address !== undefined) {
     const given = Object.fromEntries(Object.entries(params.address).filter(([, value]) => value !== undefined));
     location.address = { ...location.address, ...given };
@@ -235,6 +245,33 @@ function updateLocation(call: ApiCall): Stripe.Terminal.Location {
   else if (configuration !== undefined) location.configuration_overrides = configuration;
   location.metadata = mergeMetadata(location.metadata, params.metadata);
   return expandObject(location, call.expand, call.core.store);
+}
+
+/**
+ * Delete a location. One that readers are still registered to is refused (400): Stripe has the readers removed first,
+ * and the emulator does not leave readers pointing at a location that is gone.
+ */
+function deleteLocation(call: ApiCall): Stripe.Terminal.DeletedLocation {
+  const location = findLocation(call);
+  const registered = [...call.core.store.readers.values()]
+    .filter((state) => readerLocation(state) === location.id)
+    .map((state) => state.reader.id);
+  if (registered.length > 0) {
+    const shown = registered.slice(0, 5).join(', ') + (registered.length > 5 ? ', …' : '');
+    throw errors.invalidRequest(
+      `This location has ${registered.length} reader${registered.length === 1 ? '' : 's'} registered to it (${shown}). Delete them before deleting the location.`,
+      'location',
+    );
+  }
+  call.core.store.locations.delete(location.id);
+  call.core.store.deleted.add(location.id);
+  const deleted: Stripe.Terminal.DeletedLocation = { id: location.id, object: 'terminal.location', deleted: true };
+  return deleted;
+}
+
+function readerLocation(state: ReaderState): string | null {
+  const location = state.reader.location;
+  return typeof location === 'string' ? location : (location?.id ?? null);
 }
 
 function reader(call: ApiCall): ReturnType<typeof readerState> {
@@ -279,14 +316,22 @@ function createReader(call: ApiCall): Stripe.Terminal.Reader {
 function updateReader(call: ApiCall): Stripe.Terminal.Reader {
   const state = reader(call);
   const params = paramsAs<Stripe.Terminal.ReaderUpdateParams>(call);
-  if (typeof params.label === 'string' && params.label !== '') state.reader.label = params.label;
+  // An empty label goes back to the default one: the registration code, as when the reader was registered without one.
+  if (params.label === '' || params.label === null) state.reader.label = defaultLabel(state.reader.device_type);
+  else if (params.label !== undefined) state.reader.label = params.label;
   state.reader.metadata = mergeMetadata(state.reader.metadata, params.metadata);
   return respondReader(call, readerView(call.core, state));
 }
 
+/**
+ * Delete (unregister) a reader, whatever it is doing: Stripe documents no refusal. What it was doing stops without a
+ * webhook (`releaseReader`); a command still on its way to it answers 404.
+ */
 function deleteReader(call: ApiCall): Stripe.Terminal.DeletedReader {
   const state = reader(call);
+  releaseReader(call.core, state);
   call.core.store.readers.delete(state.reader.id);
+  call.core.store.deleted.add(state.reader.id);
   const deleted: Stripe.Terminal.DeletedReader = {
     id: state.reader.id,
     object: 'terminal.reader',
@@ -299,20 +344,20 @@ function deleteReader(call: ApiCall): Stripe.Terminal.DeletedReader {
 
 function listReaders(call: ApiCall): Stripe.ApiList<Stripe.Terminal.Reader> {
   const params = paramsAs<Stripe.Terminal.ReaderListParams>(call);
-  const matching = newestFirst(call.core.store.readers.values())
-    .map((state) => readerView(call.core, state))
-    .filter(
-      (view) =>
-        (params.location === undefined || view.location === params.location) &&
-        (params.status === undefined || view.status === params.status) &&
-        (params.device_type === undefined || view.device_type === params.device_type) &&
-        (params.serial_number === undefined || view.serial_number === params.serial_number),
-    );
-  return expandObject(
-    listPage(matching, params, '/v1/terminal/readers', 'terminal.reader'),
-    call.expand,
-    call.core.store,
+  const page = filteredPage(
+    newestFirst(call.core.store.readers.values()),
+    (state) => state.reader.id,
+    (state) =>
+      (params.location === undefined || readerLocation(state) === params.location) &&
+      (params.status === undefined || (state.online ? 'online' : 'offline') === params.status) &&
+      (params.device_type === undefined || state.reader.device_type === params.device_type) &&
+      (params.serial_number === undefined || state.reader.serial_number === params.serial_number),
+    (state) => readerView(call.core, state),
+    params,
+    '/v1/terminal/readers',
+    'terminal.reader',
   );
+  return expandObject(page, call.expand, call.core.store);
 }
 
 function presentedCard(params: PresentParams): {
@@ -361,6 +406,7 @@ export const terminalRoutes: Route[] = [
     handle: (call) => expandObject(findLocation(call), call.expand, call.core.store),
   },
   { method: 'POST', pattern: '/v1/terminal/locations/:location', rules: locationUpdateRules, handle: updateLocation },
+  { method: 'DELETE', pattern: '/v1/terminal/locations/:location', rules: locationDeleteRules, handle: deleteLocation },
   { method: 'POST', pattern: '/v1/terminal/readers', rules: readerCreateRules, handle: createReader },
   { method: 'GET', pattern: '/v1/terminal/readers', rules: readerListRules, handle: listReaders },
   {

@@ -3,12 +3,21 @@ import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
 import type { SimulatedRegistrationCode } from '../options.ts';
 
-/** Simulated readers by registration code: their `device_type` and Stripe's default label. */
-export const SIMULATED_READERS: Record<SimulatedRegistrationCode, { deviceType: string; label: string }> = {
-  'simulated-wpe': { deviceType: 'simulated_wisepos_e', label: 'Simulated WisePOS E' },
-  'simulated-s700': { deviceType: 'simulated_stripe_s700', label: 'Simulated Stripe S700' },
-  'simulated-s710': { deviceType: 'simulated_stripe_s710', label: 'Simulated Stripe S710' },
+/** Simulated readers by registration code: their `device_type`. */
+export const SIMULATED_READERS: Record<SimulatedRegistrationCode, { deviceType: string }> = {
+  'simulated-wpe': { deviceType: 'simulated_wisepos_e' },
+  'simulated-s700': { deviceType: 'simulated_stripe_s700' },
+  'simulated-s710': { deviceType: 'simulated_stripe_s710' },
 };
+
+/**
+ * The label of a reader registered without one: Stripe uses the registration code. The code is not kept on the
+ * reader, but a simulated reader's code follows from its device type.
+ */
+export function defaultLabel(deviceType: string): string {
+  const entry = Object.entries(SIMULATED_READERS).find(([, simulated]) => simulated.deviceType === deviceType);
+  return entry?.[0] ?? deviceType;
+}
 
 /** Whether `code` registers one of Stripe's simulated readers. */
 export function isSimulatedRegistrationCode(code: string): code is SimulatedRegistrationCode {
@@ -33,7 +42,7 @@ export function buildReader(input: {
     device_sw_version: '',
     device_type: simulated.deviceType,
     ip_address: '0.0.0.0',
-    label: input.label ?? simulated.label,
+    label: input.label ?? input.registrationCode,
     last_seen_at: input.now,
     livemode: false,
     location: input.location,

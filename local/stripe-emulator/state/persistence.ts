@@ -46,6 +46,8 @@ export interface SavedState {
   /** Terminal Configurations; absent from files saved before the emulator had them. */
   configurations?: Stripe.Terminal.Configuration[];
   readers: SavedReader[];
+  /** Readers and locations deleted through the API; absent from files saved before they could be deleted. */
+  deleted?: string[];
   events: Stripe.Event[];
   webhookEndpoints: EndpointState[];
   /** The start-up endpoint of the run that saved; the next run replaces it with its own (its URL and secret). */
@@ -74,6 +76,7 @@ export function captureState(core: EmulatorCore): SavedState {
       ...reader,
       payment: payment === null ? null : withoutTimer(payment),
     })),
+    deleted: [...store.deleted],
     events: [...store.events.values()],
     webhookEndpoints: [...store.webhookEndpoints.values()],
     startupEndpoint: core.startupEndpointId,
@@ -114,6 +117,7 @@ export function restoreState(core: EmulatorCore, saved: SavedState): void {
   for (const paymentMethod of saved.paymentMethods) store.paymentMethods.set(paymentMethod.id, paymentMethod);
   for (const location of saved.locations) store.locations.set(location.id, location);
   for (const configuration of saved.configurations ?? []) store.configurations.set(configuration.id, configuration);
+  for (const id of saved.deleted ?? []) store.deleted.add(id);
   for (const event of saved.events) store.events.set(event.id, event);
   for (const endpoint of saved.webhookEndpoints) {
     if (endpoint.endpoint.id !== saved.startupEndpoint) store.webhookEndpoints.set(endpoint.endpoint.id, endpoint);

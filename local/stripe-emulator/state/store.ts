@@ -113,6 +113,8 @@ export class Store {
   /** Terminal Configurations, the account default among them. */
   readonly configurations = new Map<string, Stripe.Terminal.Configuration>();
   readonly readers = new Map<string, ReaderState>();
+  /** Ids of the readers and locations deleted through the API, so that the seed does not bring them back on restart. */
+  readonly deleted = new Set<string>();
   readonly events = new Map<string, Stripe.Event>();
   readonly webhookEndpoints = new Map<string, EndpointState>();
   /** When each uncaptured authorization expires (epoch ms on the emulator's clock), by PaymentIntent id. */

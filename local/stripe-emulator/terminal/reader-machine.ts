@@ -92,7 +92,10 @@ async function sendCommand(core: EmulatorCore, state: ReaderState, options: Comm
     } finally {
       state.commandInFlight = false;
     }
-    // The PaymentIntent or the reader's connection may have changed while the command travelled.
+    // While the command travelled the reader may have been deleted, or the PaymentIntent or its connection changed.
+    if (core.store.readers.get(state.reader.id) !== state) {
+      throw errors.resourceMissing('terminal.reader', state.reader.id, 'reader');
+    }
     options.check();
     if (!state.online) throw errors.readerOffline();
   }
@@ -377,17 +380,41 @@ export function cancelAction(core: EmulatorCore, state: ReaderState): Stripe.Ter
   const payment = state.payment;
   if (state.commandInFlight || payment?.stage === 'authorizing') throw errors.readerBusy();
   if (payment?.stage === 'reading') core.timers.cancel(payment.timer);
-  if (payment?.stage === 'collected') {
-    const paymentIntent = core.store.paymentIntents.get(payment.paymentIntent);
-    if (paymentIntent?.status === 'requires_confirmation') {
-      paymentIntent.status = 'requires_payment_method';
-      paymentIntent.payment_method = null;
-      removeTip(paymentIntent);
-    }
-  }
+  if (payment?.stage === 'collected') releaseCollectedCard(core, payment.paymentIntent);
   state.payment = null;
   state.reader.action = null;
   return readerView(core, state);
+}
+
+/**
+ * Undo a card collected for a PaymentIntent that was never authorized: back to `requires_payment_method`, without the
+ * payment method and the tip added when the card was read.
+ */
+function releaseCollectedCard(core: EmulatorCore, paymentIntentId: string): void {
+  const paymentIntent = core.store.paymentIntents.get(paymentIntentId);
+  if (paymentIntent?.status === 'requires_confirmation') {
+    paymentIntent.status = 'requires_payment_method';
+    paymentIntent.payment_method = null;
+    removeTip(paymentIntent);
+  }
+}
+
+/**
+ * A reader is deleted (unregistered): whatever it was doing stops there, as if it were unplugged before anything more
+ * reached Stripe. A card being read or authorized goes no further (no charge, no webhook), a card collected for
+ * `confirm_payment_intent` is released (the PaymentIntent back to `requires_payment_method`), and nothing is sent
+ * about it. The caller removes the reader from the store.
+ */
+export function releaseReader(core: EmulatorCore, state: ReaderState): void {
+  const payment = state.payment;
+  state.payment = null;
+  if (payment === null) return;
+  if (payment.stage === 'reading' || payment.stage === 'authorizing') core.timers.cancel(payment.timer);
+  const collected =
+    payment.stage === 'collected' ||
+    (payment.stage === 'authorizing' && payment.flow === 'confirm') ||
+    (payment.stage === 'stuck' && payment.flow === 'confirm');
+  if (collected) releaseCollectedCard(core, payment.paymentIntent);
 }
 
 /** What `present_payment_method` presents: the card, and the tip the customer enters if the reader asks for one. */
