@@ -54,6 +54,19 @@ export interface StreamPoller {
 interface Shard {
   id: string;
   iterator: string | undefined;
+  /** The last record read from it: where a fresh iterator resumes when this one expires. */
+  lastSequence?: string;
+}
+
+/**
+ * A shard iterator that can no longer be read: expired (iterators last 15 minutes), or pointing before the oldest
+ * record the stream still holds. Retrying it fails forever, so the shard would deliver nothing more.
+ */
+function isLostIterator(error: unknown): 'expired' | 'trimmed' | undefined {
+  const name = (error as { name?: unknown } | null)?.name;
+  if (name === 'ExpiredIteratorException') return 'expired';
+  if (name === 'TrimmedDataAccessException') return 'trimmed';
+  return undefined;
 }
 
 export async function startStreamPoller(options: StreamPollerOptions): Promise<StreamPoller> {
@@ -143,14 +156,33 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
       finished.add(shard.id);
       return 0;
     }
-    const { Records = [], NextShardIterator } = await streams.send(
-      new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: options.batchSize }),
-    );
+    let page: { Records?: StreamRecord[]; NextShardIterator?: string };
+    try {
+      page = await streams.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: options.batchSize }));
+    } catch (error) {
+      const lost = isLostIterator(error);
+      if (lost === undefined) throw error;
+      // Resume after the last record read; with none read, or when those records are gone, at the oldest one kept
+      // (nothing after the iterator's position was read yet, so nothing is delivered twice).
+      const resume =
+        lost === 'expired' && shard.lastSequence !== undefined
+          ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER' as const, SequenceNumber: shard.lastSequence }
+          : { ShardIteratorType: 'TRIM_HORIZON' as const };
+      const { ShardIterator } = await streams.send(
+        new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shard.id, ...resume }),
+      );
+      log(`stream poller: shard ${shard.id} iterator ${lost}; resumed at ${resume.ShardIteratorType}`);
+      shard.iterator = ShardIterator;
+      return 0;
+    }
+    const { Records = [], NextShardIterator } = page;
     const events = Records.map((record) => lambdaRecord(record, streamArn as string, region)).filter((record) =>
       options.filterPatterns.some((pattern) => matchesPattern(record, pattern)),
     );
     if (events.length > 0) await deliver(events);
     shard.iterator = NextShardIterator;
+    const last = Records.at(-1)?.dynamodb?.SequenceNumber;
+    if (last !== undefined) shard.lastSequence = last;
     return Records.length;
   }
 
