@@ -105,8 +105,13 @@ export const routeProfiles: Readonly<Record<string, HandlerProfile>> = {
   CancelReaderAction: { ...posRoute, table: { items: paymentReadWrite } },
   // `?refresh=true` re-reads the PaymentIntent and the reader from Stripe and stores what it learnt.
   GetPayment: { ...posRoute, table: { items: paymentReadWrite } },
-  // Both store what Stripe just said of the readers they read, and nothing else.
-  ListReaders: { ...posRoute, table: { items: recordReaders } },
+  // Lists a location's stored readers (the index); `?refresh=true` stores what Stripe just said of them and
+  // forgets those Stripe no longer has (deletes).
+  ListReaders: {
+    ...posRoute,
+    table: { items: [...recordReaders, 'dynamodb:DeleteItem'], indexes: ['readersByLocation'] },
+  },
+  // Stores what Stripe just said of the reader, and nothing else.
   GetReader: { ...posRoute, table: { items: recordReaders } },
   // Reads the reader's cache entry; a reader not in it yet is looked up at Stripe and stored. Stores nothing else.
   SetReaderDisplay: { ...posRoute, table: { items: ['dynamodb:GetItem', ...recordReaders] } },

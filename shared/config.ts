@@ -42,6 +42,8 @@ export interface Config {
   READER_TIMEOUT_RETRY_DELAY_MS: number;
 
   STUCK_ACTION_AFTER_SECONDS: number;
+  /** A reader offline longer than this counts in the reconciler's `ReadersOffline` metric. */
+  READER_OFFLINE_ALERT_AFTER_SECONDS: number;
   AUTO_CANCEL_STUCK_AFTER_SECONDS?: number;
   CAPTURE_WARNING_AFTER_HOURS: number;
   STALE_AUTHORIZATION_ACTION: StaleAuthorizationAction;
@@ -140,6 +142,7 @@ export function parseConfig(env: Environment): Config {
     READER_TIMEOUT_RETRIES: read.number('READER_TIMEOUT_RETRIES', { min: 0, max: 5, integer: true }, 2),
     READER_TIMEOUT_RETRY_DELAY_MS: read.number('READER_TIMEOUT_RETRY_DELAY_MS', { min: 0, integer: true }, 500),
     STUCK_ACTION_AFTER_SECONDS: read.number('STUCK_ACTION_AFTER_SECONDS', seconds, 120),
+    READER_OFFLINE_ALERT_AFTER_SECONDS: read.number('READER_OFFLINE_ALERT_AFTER_SECONDS', seconds, 600),
     AUTO_CANCEL_STUCK_AFTER_SECONDS: read.number('AUTO_CANCEL_STUCK_AFTER_SECONDS', seconds),
     CAPTURE_WARNING_AFTER_HOURS: read.number('CAPTURE_WARNING_AFTER_HOURS', { min: 0 }, 36),
     STALE_AUTHORIZATION_ACTION: read.oneOf('STALE_AUTHORIZATION_ACTION', ['capture', 'cancel', 'none'], 'none'),

@@ -18,4 +18,12 @@ export const paymentRiskMetrics = {
   refundsFailed: 'RefundsFailed',
 } as const;
 
+/** The reader fleet's health, as the reconciler finds it once per run. */
+export const readerFleetMetrics = {
+  /** Readers offline longer than `READER_OFFLINE_ALERT_AFTER_SECONDS`. */
+  readersOffline: 'ReadersOffline',
+  /** Readers whose action has been `in_progress` longer than `STUCK_ACTION_AFTER_SECONDS`. */
+  readersStuck: 'ReadersStuck',
+} as const;
+
 export type PaymentRiskMetric = (typeof paymentRiskMetrics)[keyof typeof paymentRiskMetrics];

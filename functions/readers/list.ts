@@ -1,6 +1,8 @@
 /**
- * GET /readers — the caller's readers, fresh from Stripe (optionally of one location). Every reader seen
- * refreshes the reader → location cache that authorizes reader commands.
+ * GET /readers — the caller's readers as stored (optionally of one location, or of one health), kept in step with
+ * Stripe by the reconciler every run; no Stripe call (but for a location the table knows no reader of). `?refresh=true` reads them from Stripe first and stores what
+ * it says (a reader deleted there is forgotten): the way to the live `lastSeenAt`, which the table keeps only as of
+ * the reader's last change.
  */
 import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
@@ -8,10 +10,15 @@ import { authorizeLocation, canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
 import { ok } from '../../shared/http/responses.ts';
 import { StripeId } from '../../shared/http/schemas.ts';
-import { readReaders } from '../../shared/operations/read-readers.ts';
+import { readReaders, readStoredReaders } from '../../shared/operations/read-readers.ts';
 import { toReaderResource } from '../../shared/payments/resource.ts';
+import { READER_HEALTHS } from '../../shared/payments/types.ts';
 
-const Query = z.strictObject({ locationId: StripeId.optional() });
+const Query = z.strictObject({
+  locationId: StripeId.optional(),
+  refresh: z.enum(['true', 'false']).optional(),
+  health: z.enum(READER_HEALTHS).optional(),
+});
 
 export const responses = declareResponses({ success: [200], errors: [] });
 
@@ -19,8 +26,14 @@ export const handler = apiHandler(
   async ({ query, caller, deps }) => {
     if (query.locationId !== undefined) authorizeLocation(caller, query.locationId);
     const locations = query.locationId === undefined ? caller.locations : [query.locationId];
-    const readers = await readReaders(deps, locations, (locationId) => canActFor(caller, locationId));
-    return ok({ readers: readers.map(toReaderResource) });
+    // The table lists readers by location; a caller allowed every location has no list of them, so Stripe answers.
+    const access = (locationId: string | null) => canActFor(caller, locationId);
+    const readers =
+      query.refresh === 'true' || locations === '*'
+        ? await readReaders(deps, locations, access)
+        : await readStoredReaders(deps, locations, access);
+    const shown = query.health === undefined ? readers : readers.filter((reader) => reader.health === query.health);
+    return ok({ readers: shown.map(toReaderResource) });
   },
   { query: Query },
 );

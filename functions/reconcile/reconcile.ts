@@ -1,7 +1,7 @@
 /**
- * EventBridge Scheduler, every minute (locally the scheduler timer) → the reconciler: stuck reader actions,
- * missed webhooks, authorizations nearing or past their capture deadline. Each run reads only the sparse indexes'
- * candidates, spaces its Stripe calls, stops taking new work before its time is up, and publishes what it did as
+ * EventBridge Scheduler, every minute (locally the scheduler timer) → the reconciler: the reader fleet's health,
+ * stuck reader actions, missed webhooks, authorizations nearing or past their capture deadline. Each run reads only
+ * the sparse indexes' candidates, spaces its Stripe calls, stops taking new work before its time is up, and publishes what it did as
  * metrics (EMF): the flags it raised and cleared under the names the alarms watch, and the outcomes it recorded.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -10,7 +10,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import type { Dependencies } from '../../shared/dependencies.ts';
 import { environmentDependencies } from '../../shared/environment.ts';
 import { injectable } from '../../shared/injectable.ts';
-import { METRICS_NAMESPACE, paymentRiskMetrics } from '../../shared/metrics-names.ts';
+import { METRICS_NAMESPACE, paymentRiskMetrics, readerFleetMetrics } from '../../shared/metrics-names.ts';
 import { reconcile } from '../../shared/operations/reconcile.ts';
 import type { PaymentFlag } from '../../shared/payments/types.ts';
 import { flagClearedMetrics, flagSetMetrics, reconcileMetrics } from '../../shared/reconcile/flags.ts';
@@ -61,5 +61,7 @@ function publish(summary: ReconcileSummary): void {
     Object.values(summary.candidates).reduce((sum, n) => sum + n, 0),
   );
   count(reconcileMetrics.reconcileRunsCutShort, summary.cutShort ? 1 : 0);
+  count(readerFleetMetrics.readersOffline, summary.readersOfflineAlerting);
+  count(readerFleetMetrics.readersStuck, summary.readersStuck);
   metrics.publishStoredMetrics();
 }

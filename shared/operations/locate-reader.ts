@@ -4,6 +4,7 @@
  */
 import type { Dependencies } from '../dependencies.ts';
 import { InvalidInputError, ReaderNotFoundError } from '../payments/failures.ts';
+import { stuckAfterMs } from '../payments/reader-health.ts';
 import { getReaderLocation, type ReaderLocation, readerLocationOf, recordReaders } from '../store/readers.ts';
 import { retrieveReader } from '../stripe/calls.ts';
 import { readerSnapshot } from '../stripe/snapshots.ts';
@@ -26,7 +27,7 @@ export async function locateReader(
   const now = new Date(deps.clock.now());
   const location = reader === undefined ? undefined : readerLocationOf(reader, now);
   if (reader === undefined || location === undefined) throw new ReaderNotFoundError();
-  await recordReaders(deps.store, [reader], now);
+  await recordReaders(deps.store, [reader], now, stuckAfterMs(deps.settings));
   return visibleReader(access, location);
 }
 

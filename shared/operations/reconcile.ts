@@ -70,7 +70,7 @@ export async function reconcile(deps: Dependencies, options: ReconcileOptions): 
 
   if (clock.now() < options.deadlineMs) {
     try {
-      run.summary.readersCached = await refreshReaderCache(run);
+      await refreshReaderCache(run);
     } catch (error) {
       // A stale cache only costs the API a Stripe call; the payments matter more.
       logger.warn('Reader cache not refreshed', { error: error as Error });

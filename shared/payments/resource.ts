@@ -11,6 +11,7 @@ import type {
   PaymentRecord,
   PaymentStatus,
   ReaderActionStatus,
+  ReaderHealth,
   ReaderSnapshot,
   RefundMethod,
   RefundReason,
@@ -92,6 +93,10 @@ export interface ReaderResource {
     failureMessage: string | null;
     paymentIntentId: string | null;
   } | null;
+  lastSeenAt: string | null;
+  health: ReaderHealth;
+  /** The payment its action is about (`action.paymentIntentId`), or null. */
+  paymentId: string | null;
 }
 
 /** What the API shows of a stored payment. */
@@ -240,5 +245,8 @@ export function toReaderResource(reader: ReaderSnapshot): ReaderResource {
             failureMessage: reader.action.failureMessage,
             paymentIntentId: reader.action.paymentIntentId,
           },
+    lastSeenAt: reader.lastSeenAt,
+    health: reader.health,
+    paymentId: reader.action?.paymentIntentId ?? null,
   };
 }

@@ -256,6 +256,10 @@ export interface ReaderActionSnapshot {
   refundId?: string | null;
 }
 
+/** Whether a reader can take a payment now (`shared/payments/reader-health.ts`). */
+export const READER_HEALTHS = ['ready', 'busy', 'offline', 'stuck'] as const;
+export type ReaderHealth = (typeof READER_HEALTHS)[number];
+
 /** A reader as the API shows it. */
 export interface ReaderSnapshot {
   id: string;
@@ -264,6 +268,9 @@ export interface ReaderSnapshot {
   deviceType: string;
   status: 'online' | 'offline';
   action: ReaderActionSnapshot | null;
+  /** Stripe's `last_seen_at` (ms) as an ISO time; null when Stripe gives none. */
+  lastSeenAt: string | null;
+  health: ReaderHealth;
 }
 
 /** Where an observation came from, for ordering and the audit trail. */

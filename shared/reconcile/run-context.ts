@@ -39,8 +39,13 @@ export interface ReconcileSummary {
   /** Payments whose reconciliation failed (each is retried on a later run). */
   failures: number;
   stripeCalls: number;
-  /** Reader → location cache entries written. */
+  /** Reader items written (a reader that changed, its health included). */
   readersCached: number;
+  /** Readers Stripe listed offline; of those, offline longer than `READER_OFFLINE_ALERT_AFTER_SECONDS`. */
+  readersOffline: number;
+  readersOfflineAlerting: number;
+  /** Readers whose action has been `in_progress` longer than `STUCK_ACTION_AFTER_SECONDS`. */
+  readersStuck: number;
   /** Query requests sent to the sparse indexes, the items they read, and the read capacity they consumed. */
   indexQueries: number;
   indexItemsRead: number;
@@ -66,6 +71,9 @@ export function emptySummary(): ReconcileSummary {
     failures: 0,
     stripeCalls: 0,
     readersCached: 0,
+    readersOffline: 0,
+    readersOfflineAlerting: 0,
+    readersStuck: 0,
     indexQueries: 0,
     indexItemsRead: 0,
     indexCapacityUnits: 0,

@@ -9,6 +9,8 @@ export type StaleAuthorizationAction = Config['STALE_AUTHORIZATION_ACTION'];
 export interface ReconcileSettings {
   /** A reader action `in_progress` longer than this is looked at (`STUCK_ACTION_AFTER_SECONDS`). */
   stuckAfterMs: number;
+  /** A reader offline longer than this is counted in `ReadersOffline` (`READER_OFFLINE_ALERT_AFTER_SECONDS`). */
+  readerOfflineAlertAfterMs: number;
   /** A stuck action older than this is cancelled on the reader; null: never (`AUTO_CANCEL_STUCK_AFTER_SECONDS`). */
   autoCancelAfterMs: number | null;
   /** An authorization older than this is flagged `capture_deadline_approaching` (`CAPTURE_WARNING_AFTER_HOURS`). */
@@ -26,6 +28,7 @@ export interface ReconcileSettings {
 type ReconcileConfig = Pick<
   Config,
   | 'STUCK_ACTION_AFTER_SECONDS'
+  | 'READER_OFFLINE_ALERT_AFTER_SECONDS'
   | 'AUTO_CANCEL_STUCK_AFTER_SECONDS'
   | 'CAPTURE_WARNING_AFTER_HOURS'
   | 'STALE_AUTHORIZATION_ACTION'
@@ -39,6 +42,7 @@ export function reconcileSettings(config: ReconcileConfig): ReconcileSettings {
   const ms = (seconds: number) => Math.round(seconds * 1000);
   return {
     stuckAfterMs: ms(config.STUCK_ACTION_AFTER_SECONDS),
+    readerOfflineAlertAfterMs: ms(config.READER_OFFLINE_ALERT_AFTER_SECONDS),
     autoCancelAfterMs:
       config.AUTO_CANCEL_STUCK_AFTER_SECONDS === undefined ? null : ms(config.AUTO_CANCEL_STUCK_AFTER_SECONDS),
     captureWarningAfterMs: ms(config.CAPTURE_WARNING_AFTER_HOURS * 60 * 60),

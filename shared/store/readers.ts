@@ -1,21 +1,31 @@
 /**
  * Readers as last read from Stripe (`READER#{id}` / `READER`): the reader → location cache, so authorizing a reader
  * command costs no Stripe call, and the reader's state with a `version` that grows with every change, which the
- * live updates publish. Learned from Stripe the first time a reader is seen, refreshed by `GET /readers` and the
- * reconciler; a read that shows nothing new writes nothing.
+ * live updates publish and `GET /readers` lists (`readersByLocation`). Learned from Stripe the first time a reader
+ * is seen, refreshed by `GET /readers?refresh=true` and the reconciler; a read that shows nothing new writes nothing.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  DeleteCommand,
   GetCommand,
   PutCommand,
   type PutCommandInput,
+  QueryCommand,
+  type QueryCommandOutput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Store } from '../dependencies.ts';
-import type { PaymentRecord, ReaderActionSnapshot, ReaderSnapshot } from '../payments/types.ts';
+import { healthAsRead, type ReaderSince, readerHealth, readerSince } from '../payments/reader-health.ts';
+import {
+  type PaymentRecord,
+  READER_HEALTHS,
+  type ReaderActionSnapshot,
+  type ReaderSnapshot,
+} from '../payments/types.ts';
 import { PAYMENT_SORT_KEY, paymentFromItem, paymentPk } from './payments.ts';
+import { paymentsTable } from './table.ts';
 
 export const READER_SORT_KEY = 'READER';
 
@@ -67,7 +77,11 @@ export interface VersionedReader {
   version: number;
 }
 
-/** What a change of the reader is told by: the fields of the Reader resource. */
+/**
+ * What a change of the reader is told by: the fields of the Reader resource but `lastSeenAt`, which moves on every
+ * read of an online reader (stored, it would rewrite every reader on every reconciler run and flood the live
+ * updates). The table's `lastSeenAt` is therefore as of the reader's last change.
+ */
 function fingerprintOf(reader: ReaderSnapshot): string {
   // The action's fields named one by one: a stored map comes back from the table with its keys in any order.
   const action = reader.action;
@@ -75,23 +89,79 @@ function fingerprintOf(reader: ReaderSnapshot): string {
     action === null
       ? null
       : [action.type, action.status, action.failureCode, action.failureMessage, action.paymentIntentId];
-  return JSON.stringify([reader.locationId, reader.label, reader.deviceType, reader.status, shown]);
+  return JSON.stringify([reader.locationId, reader.label, reader.deviceType, reader.status, shown, reader.health]);
 }
 
 /** The reader as stored (its Reader resource fields), when the item holds them. */
 export function readerFromStoredItem(item: Record<string, unknown>): VersionedReader | undefined {
   if (item.entity !== 'reader' || typeof item.readerId !== 'string') return undefined;
+  const status = item.status === 'online' ? 'online' : 'offline';
+  const action = (item.action as ReaderActionSnapshot | null | undefined) ?? null;
+  const health = READER_HEALTHS.find((known) => known === item.health);
   return {
     reader: {
       id: item.readerId,
       label: typeof item.label === 'string' ? item.label : null,
       locationId: typeof item.locationId === 'string' ? item.locationId : null,
       deviceType: String(item.deviceType ?? ''),
-      status: item.status === 'online' ? 'online' : 'offline',
-      action: (item.action as ReaderActionSnapshot | null | undefined) ?? null,
+      status,
+      action,
+      lastSeenAt: typeof item.lastSeenAt === 'string' ? item.lastSeenAt : null,
+      // An item stored before readers kept their health: what its status and action say.
+      health: health ?? healthAsRead({ status, action }),
     },
     version: Number(item.version ?? 0),
   };
+}
+
+/** The key of the `readersByLocation` index: a location's readers. */
+export function readerLocationKey(locationId: string): string {
+  return `LOCATION#${locationId}`;
+}
+
+/** The readers of one location as stored (`readersByLocation`), by id. */
+export async function listStoredReaders(store: Store, locationId: string): Promise<VersionedReader[]> {
+  const index = paymentsTable.indexes.readersByLocation;
+  const readers: VersionedReader[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const output: QueryCommandOutput = await store.db.send(
+      new QueryCommand({
+        TableName: store.table,
+        IndexName: index.indexName,
+        KeyConditionExpression: '#key = :key',
+        ExpressionAttributeNames: { '#key': index.partitionKey.name },
+        ExpressionAttributeValues: { ':key': readerLocationKey(locationId) },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of output.Items ?? []) {
+      const stored = readerFromStoredItem(item);
+      if (stored !== undefined) readers.push(stored);
+    }
+    startKey = output.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return readers;
+}
+
+/** Forget readers Stripe no longer has (deleted there): they leave the location's list and the cache. */
+export async function forgetReaders(store: Store, readerIds: readonly string[]): Promise<void> {
+  for (const readerId of readerIds) {
+    await store.db.send(
+      new DeleteCommand({ TableName: store.table, Key: { pk: readerPk(readerId), sk: READER_SORT_KEY } }),
+    );
+  }
+}
+
+/** A reader as stored, whether this write changed it, and since when it has been offline or busy. */
+export type RecordedReader = VersionedReader & ReaderSince & { changed: boolean };
+
+/** What is kept of a stored reader to tell whether a read shows anything new. */
+interface StoredReaderState extends ReaderSince {
+  fingerprint: string;
+  version: number;
+  status: ReaderSnapshot['status'];
+  action: ReaderActionSnapshot | null;
 }
 
 /** Each round, a writer that lost a race reads again; someone wins every round, so racers are done within their number. */
@@ -100,35 +170,39 @@ const MAX_WRITE_ROUNDS = 10;
 /**
  * Store what Stripe just said of these readers (those without a location are not kept): one batch read, then one
  * write for all the readers that changed, each conditional on the version read, so versions only grow. A reader
- * another writer changed in between is read and written again. Returns each kept reader with its version.
+ * another writer changed in between is read and written again. Each reader's health comes from since when its
+ * action has run (kept in its item); returns each kept reader with its version, health and those times.
  */
 export async function recordReaders(
   store: Store,
   readers: readonly ReaderSnapshot[],
   now: Date,
-): Promise<(VersionedReader & { changed: boolean })[]> {
+  stuckAfterMs: number,
+): Promise<RecordedReader[]> {
   const located = readers.filter((reader) => reader.locationId !== null);
-  const recorded = new Map<string, VersionedReader & { changed: boolean }>();
+  const recorded = new Map<string, RecordedReader>();
   let pending = located;
   for (let round = 0; pending.length > 0; round += 1) {
-    const stored = await storedFingerprints(
+    const stored = await storedReaders(
       store,
       pending.map((reader) => reader.id),
     );
-    const changed: { reader: ReaderSnapshot; fingerprint: string; version: number }[] = [];
-    for (const reader of pending) {
+    const changed: ChangedReader[] = [];
+    for (const read of pending) {
+      const current = stored.get(read.id);
+      const since = readerSince(read, current, now);
+      const reader = { ...read, health: readerHealth(read, since.actionSince, now.getTime(), stuckAfterMs) };
       const fingerprint = fingerprintOf(reader);
-      const current = stored.get(reader.id);
       if (current?.fingerprint === fingerprint)
-        recorded.set(reader.id, { reader, version: current.version, changed: false });
-      else changed.push({ reader, fingerprint, version: current?.version ?? 0 });
+        recorded.set(reader.id, { reader, version: current.version, ...since, changed: false });
+      else changed.push({ reader, since, fingerprint, version: current?.version ?? 0 });
     }
     const lost = new Set<string>();
     for (let start = 0; start < changed.length; start += 100) {
       const chunk = changed.slice(start, start + 100);
       if (await writeReaders(store, chunk, now)) {
-        for (const { reader, version } of chunk)
-          recorded.set(reader.id, { reader, version: version + 1, changed: true });
+        for (const { reader, since, version } of chunk)
+          recorded.set(reader.id, { reader, version: version + 1, ...since, changed: true });
       } else {
         for (const { reader } of chunk) lost.add(reader.id);
       }
@@ -136,14 +210,18 @@ export async function recordReaders(
     pending = pending.filter((reader) => lost.has(reader.id));
     if (pending.length > 0 && round >= MAX_WRITE_ROUNDS) throw new Error('Readers kept changing while being stored');
   }
-  return located.map((reader) => recorded.get(reader.id) as VersionedReader & { changed: boolean });
+  return located.map((reader) => recorded.get(reader.id) as RecordedReader);
 }
 
-async function storedFingerprints(
-  store: Store,
-  readerIds: readonly string[],
-): Promise<Map<string, { fingerprint: string; version: number }>> {
-  const found = new Map<string, { fingerprint: string; version: number }>();
+interface ChangedReader {
+  reader: ReaderSnapshot;
+  since: ReaderSince;
+  fingerprint: string;
+  version: number;
+}
+
+async function storedReaders(store: Store, readerIds: readonly string[]): Promise<Map<string, StoredReaderState>> {
+  const found = new Map<string, StoredReaderState>();
   for (let start = 0; start < readerIds.length; start += 100) {
     let keys: Record<string, unknown>[] | undefined = readerIds
       .slice(start, start + 100)
@@ -154,11 +232,15 @@ async function storedFingerprints(
           RequestItems: {
             [store.table]: {
               Keys: keys,
-              ProjectionExpression: '#readerId, #fingerprint, #version',
+              ProjectionExpression: '#readerId, #fingerprint, #version, #status, #action, #actionSince, #offlineSince',
               ExpressionAttributeNames: {
                 '#readerId': 'readerId',
                 '#fingerprint': 'fingerprint',
                 '#version': 'version',
+                '#status': 'status',
+                '#action': 'action',
+                '#actionSince': 'actionSince',
+                '#offlineSince': 'offlineSince',
               },
             },
           },
@@ -168,6 +250,10 @@ async function storedFingerprints(
         found.set(String(item.readerId), {
           fingerprint: String(item.fingerprint ?? ''),
           version: Number(item.version ?? 0),
+          status: item.status === 'online' ? 'online' : 'offline',
+          action: (item.action as ReaderActionSnapshot | null | undefined) ?? null,
+          actionSince: typeof item.actionSince === 'string' ? item.actionSince : null,
+          offlineSince: typeof item.offlineSince === 'string' ? item.offlineSince : null,
         });
       }
       keys = output.UnprocessedKeys?.[store.table]?.Keys;
@@ -177,17 +263,25 @@ async function storedFingerprints(
 }
 
 /** The reader's item at its next version. */
-function readerItem(reader: ReaderSnapshot, fingerprint: string, version: number, now: Date): Record<string, unknown> {
+function readerItem(changed: ChangedReader, version: number, now: Date): Record<string, unknown> {
+  const { reader, since, fingerprint } = changed;
   return {
     pk: readerPk(reader.id),
     sk: READER_SORT_KEY,
     entity: 'reader',
     readerId: reader.id,
     locationId: reader.locationId,
+    ...(reader.locationId === null
+      ? {}
+      : { readerLocationKey: readerLocationKey(reader.locationId), locationReaderId: reader.id }),
     label: reader.label,
     deviceType: reader.deviceType,
     status: reader.status,
     action: reader.action,
+    lastSeenAt: reader.lastSeenAt,
+    health: reader.health,
+    actionSince: since.actionSince,
+    offlineSince: since.offlineSince,
     fingerprint,
     version,
     updatedAt: now.toISOString(),
@@ -198,17 +292,13 @@ function readerItem(reader: ReaderSnapshot, fingerprint: string, version: number
  * Write the changed readers at their next version, each only if its stored version is still the one read: one put,
  * or one transaction for several. False when another writer was first (nothing is written then).
  */
-async function writeReaders(
-  store: Store,
-  changed: readonly { reader: ReaderSnapshot; fingerprint: string; version: number }[],
-  now: Date,
-): Promise<boolean> {
-  const puts = changed.map(({ reader, fingerprint, version }) => ({
+async function writeReaders(store: Store, changed: readonly ChangedReader[], now: Date): Promise<boolean> {
+  const puts = changed.map((reader) => ({
     TableName: store.table,
-    Item: readerItem(reader, fingerprint, version + 1, now),
-    ConditionExpression: version === 0 ? 'attribute_not_exists(#version)' : '#version = :version',
+    Item: readerItem(reader, reader.version + 1, now),
+    ConditionExpression: reader.version === 0 ? 'attribute_not_exists(#version)' : '#version = :version',
     ExpressionAttributeNames: { '#version': 'version' },
-    ...(version === 0 ? {} : { ExpressionAttributeValues: { ':version': version } }),
+    ...(reader.version === 0 ? {} : { ExpressionAttributeValues: { ':version': reader.version } }),
   }));
   try {
     if (puts.length === 1) await store.db.send(new PutCommand(puts[0] as PutCommandInput));

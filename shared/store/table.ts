@@ -5,7 +5,8 @@
  * Items (pk / sk):
  * - `PAYMENT#{paymentIntentId}` / `PAYMENT`       the payment (Stripe PaymentIntent + reader action state)
  * - `ORDER#{locationId}#{orderId}` / `ORDER`      the order's live PaymentIntent and its generation
- * - `READER#{readerId}` / `READER`                reader → location cache (authorizing a reader command costs no Stripe call)
+ * - `READER#{readerId}` / `READER`                the reader as last read: location cache (authorizing a reader command
+ *                                                 costs no Stripe call), state and health
  * - `EVENT#{eventId}` / `EVENT`                   an applied Stripe event (dedupe), expires after `expiresAt`
  * - `CONNECTION#{connectionId}` / `CONNECTION`    a live-updates WebSocket connection and its topics, expires with it
  * - `TOPIC#{topic}` / `CONNECTION#{connectionId}` a connection's subscription to a topic (`location#…`, `payment#…`)
@@ -20,6 +21,7 @@
  * - `awaitingCaptureByDeadline` the same payments by `captureBefore` (reconciler: expired authorizations)
  * - `unsettledRefunds`      payments with a refund not settled yet, by when the reconciler should look (reconciler)
  * - `pendingOrders`         order claims whose PaymentIntent is not recorded yet, oldest first (reconciler)
+ * - `readersByLocation`     a location's readers as last stored, by id (`GET /readers`)
  */
 export interface KeyAttribute {
   name: string;
@@ -73,6 +75,12 @@ export const paymentsTable = {
       indexName: 'pendingOrders',
       partitionKey: { name: 'pendingOrderKey', type: 'S' },
       sortKey: { name: 'claimedAt', type: 'S' },
+    },
+    // Its sort key is not `readerId`: payment items carry `readerId` as null, which an index key attribute refuses.
+    readersByLocation: {
+      indexName: 'readersByLocation',
+      partitionKey: { name: 'readerLocationKey', type: 'S' },
+      sortKey: { name: 'locationReaderId', type: 'S' },
     },
   },
 } as const satisfies {

@@ -2,7 +2,9 @@
  * Stripe's objects reduced to the domain's snapshots and observations. The API, the webhook processor and the
  * reconciler all read Stripe through these, so the reducer sees one shape whatever the source.
  */
+
 import type Stripe from 'stripe';
+import { healthAsRead } from '../payments/reader-health.ts';
 import { REFUND_KEY_METADATA } from '../payments/refunds.ts';
 import type {
   ChargeSnapshot,
@@ -128,15 +130,24 @@ export function readerActionSnapshot(
   return snapshot;
 }
 
+/**
+ * The reader as Stripe shows it now. Its health knows nothing of how long its action has run (`busy`, never
+ * `stuck`): storing it (`recordReaders`) gives that.
+ */
 export function readerSnapshot(reader: Stripe.Terminal.Reader): ReaderSnapshot {
   const location = reader.location;
+  const status = reader.status === 'online' ? 'online' : 'offline';
+  const action = readerActionSnapshot(reader.action);
+  const lastSeen = reader.last_seen_at;
   return {
     id: reader.id,
     label: reader.label ?? null,
     locationId: typeof location === 'string' ? location : (location?.id ?? null),
     deviceType: reader.device_type,
-    status: reader.status === 'online' ? 'online' : 'offline',
-    action: readerActionSnapshot(reader.action),
+    status,
+    action,
+    lastSeenAt: typeof lastSeen === 'number' ? new Date(lastSeen).toISOString() : null,
+    health: healthAsRead({ status, action }),
   };
 }
 

@@ -579,6 +579,16 @@ describe('least privilege', () => {
     expect(queries?.Resource).toContainEqual(indexArn(tableId(), 'unsettledRefunds'));
   });
 
+  it('lets the reader list query the readers of a location, and nothing but the readers', () => {
+    // Assess
+    expect(profileOf('ListReaders').table?.indexes).toEqual(['readersByLocation']);
+    expect(normalized('ListReaders')).toContainEqual({
+      Effect: 'Allow',
+      Action: ['dynamodb:Query'],
+      Resource: indexArn(tableId(), 'readersByLocation'),
+    });
+  });
+
   it('lets the payment list query its two indexes and nothing else', () => {
     // Assess
     expect(normalized('ListPayments')).toEqual([
@@ -596,9 +606,15 @@ describe('least privilege', () => {
       .filter(([, profile]) => profile.stripeSecretKey)
       .map(([name]) => name),
   )('lets POS route %s use the Stripe key and its own table access, not the webhook secret or the queue', (name) => {
-    // Assess: a route that only calls Stripe (a location's tipping) has no table access at all.
+    // Assess: a route that only calls Stripe (a location's tipping) has no table access at all; one that lists
+    // from an index (the readers) may query that index and no other.
     const table = (profileOf(name).table?.items?.length ?? 0) > 0 ? [onTable(name)] : [];
-    expect(normalized(name)).toEqual([writeLogs(name), ...table, readSecret(keyId())]);
+    const indexes = [...(profileOf(name).table?.indexes ?? [])].sort().map((index) => indexArn(tableId(), index));
+    const queries =
+      indexes.length === 0
+        ? []
+        : [{ Effect: 'Allow', Action: ['dynamodb:Query'], Resource: indexes.length === 1 ? indexes[0] : indexes }];
+    expect(normalized(name)).toEqual([writeLogs(name), ...table, ...queries, readSecret(keyId())]);
   });
 
   it('lets the refund list read a payment and nothing else: no Stripe key, no index, no write', () => {

@@ -1,9 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPaymentsTable } from '../../local/create-table.ts';
 import { JavaMissingError, startDynamoDb } from '../../local/dynamodb.ts';
+import { paymentsTable } from '../../shared/store/table.ts';
 
 let dataDir: string;
 
@@ -41,6 +43,55 @@ describe('DynamoDB Local', () => {
       expect(Item?.amount).toEqual({ N: '1299' });
     } finally {
       await second.stop();
+    }
+  });
+
+  it('adds an index a table kept from before lacks', async () => {
+    // Prepare
+    const dynamodb = await startDynamoDb({ port: 0, tableName: 'payments-first', dataDir: join(dataDir, 'indexes') });
+    try {
+      // The table as it was before `readersByLocation` was defined.
+      const older = Object.values(paymentsTable.indexes).filter((index) => index.indexName !== 'readersByLocation');
+      const keys = [
+        paymentsTable.partitionKey,
+        paymentsTable.sortKey,
+        ...older.flatMap((i) => [i.partitionKey, i.sortKey]),
+      ];
+      await dynamodb.client.send(
+        new CreateTableCommand({
+          TableName: 'payments-older',
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [...new Set(keys.map((key) => key.name))].map((name) => ({
+            AttributeName: name,
+            AttributeType: 'S',
+          })),
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          GlobalSecondaryIndexes: older.map((index) => ({
+            IndexName: index.indexName,
+            KeySchema: [
+              { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+              { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          })),
+        }),
+      );
+
+      // Act
+      await createPaymentsTable(dynamodb.client, 'payments-older');
+
+      // Assess
+      const { Table } = await dynamodb.client.send(new DescribeTableCommand({ TableName: 'payments-older' }));
+      expect((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName).sort()).toEqual(
+        Object.values(paymentsTable.indexes)
+          .map((index) => index.indexName)
+          .sort(),
+      );
+    } finally {
+      await dynamodb.stop();
     }
   });
 

@@ -3,7 +3,7 @@
  * replaced, so the shard goes on delivering. DynamoDB Local trims and expires on its own schedule, so these faults are
  * produced with a mocked streams client; everything else about the poller is tested on DynamoDB Local.
  */
-import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
   DynamoDBStreamsClient,

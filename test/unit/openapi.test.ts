@@ -102,7 +102,15 @@ describe('openapi.yaml', () => {
       locationId: 'tml_A',
       deviceType: 'simulated_wisepos_e',
       status: 'online',
-      action: null,
+      action: {
+        type: 'process_payment_intent',
+        status: 'in_progress',
+        failureCode: null,
+        failureMessage: null,
+        paymentIntentId: 'pi_1',
+      },
+      lastSeenAt: '2026-12-04T10:00:00.000Z',
+      health: 'stuck',
     });
 
     // Act & Assess
@@ -111,5 +119,6 @@ describe('openapi.yaml', () => {
     expect(getPayment({ payment: { ...payment, secret: 'x' } })).toBe(false);
     expect(getPayment({ payment: { ...payment, status: 'paid' } })).toBe(false);
     expect(getPayment({ payment: { ...payment, amount: '12.99' } })).toBe(false);
+    expect(getReader({ reader: { ...reader, health: 'unwell' } })).toBe(false);
   });
 });

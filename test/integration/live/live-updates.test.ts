@@ -250,7 +250,9 @@ describe('every path that changes a payment', () => {
     expect(renamed.status).toBe(200);
 
     // Act
-    const listed = await api(stack, 'GET', `/readers?locationId=${downtown.id}`, { token: downtown.token });
+    const listed = await api(stack, 'GET', `/readers?locationId=${downtown.id}&refresh=true`, {
+      token: downtown.token,
+    });
     expect(listed.status).toBe(200);
 
     // Assess
@@ -259,6 +261,36 @@ describe('every path that changes a payment', () => {
         message.type === 'reader.updated' && message.reader.id === readerId && message.reader.label === label,
     );
     expect(updated.version).toBeGreaterThan(before.version);
+  });
+});
+
+describe('the reader fleet', () => {
+  it('a reader going offline and coming back: each pushed as reader.updated by the next reconciler run', async () => {
+    // Prepare
+    const client = await connect(airport.token);
+    const readerId = airport.readers[0] as string;
+    const controls = emulatorControls(stack.emulator.url);
+    await client.request({ action: 'subscribe', locationId: airport.id });
+    expect((await stack.scheduler.runNow())?.error).toBeUndefined();
+    const isReader = (health: string) => (message: LiveMessage) =>
+      message.type === 'reader.updated' && message.reader.id === readerId && message.reader.health === health;
+
+    // Act
+    await controls.post(`readers/${readerId}/offline`);
+    try {
+      expect((await stack.scheduler.runNow())?.error).toBeUndefined();
+      const offline = await client.next(isReader('offline'));
+      await controls.post(`readers/${readerId}/online`);
+      expect((await stack.scheduler.runNow())?.error).toBeUndefined();
+      const back = await client.next(isReader('ready'));
+
+      // Assess
+      expect(offline.reader).toMatchObject({ status: 'offline', paymentId: null, lastSeenAt: expect.any(String) });
+      expect(back.reader.status).toBe('online');
+      expect(back.version).toBe(offline.version + 1);
+    } finally {
+      await controls.post(`readers/${readerId}/online`);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Readers as stored (`recordReaders`) on DynamoDB Local: a read that shows nothing new writes nothing, a change
- * writes the next version, and writers racing with different states never lose a version or go back one.
+ * writes the next version, and writers racing with different states never lose a version or go back one; a reader's
+ * health follows since when its action has run, and the location's stored readers list from the index.
  */
 import { randomUUID } from 'node:crypto';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -9,7 +10,7 @@ import { type LocalDynamoDb, startDynamoDb, useDynamoDb } from '../../../local/d
 import type { Store } from '../../../shared/dependencies.ts';
 import type { ReaderSnapshot } from '../../../shared/payments/types.ts';
 import { createDocumentClient } from '../../../shared/store/client.ts';
-import { recordReaders } from '../../../shared/store/readers.ts';
+import { forgetReaders, listStoredReaders, recordReaders } from '../../../shared/store/readers.ts';
 import { sharedDynamoDbEndpoint } from '../../support/shared-dynamodb.ts';
 
 const TABLE = `readers-${randomUUID().slice(0, 8)}`;
@@ -37,6 +38,8 @@ afterAll(async () => {
 });
 
 const now = new Date('2026-12-04T10:00:00.000Z');
+const STUCK_AFTER_MS = 120_000;
+const later = (seconds: number) => new Date(now.getTime() + seconds * 1000);
 
 function reader(id: string, overrides: Partial<ReaderSnapshot> = {}): ReaderSnapshot {
   return {
@@ -46,6 +49,8 @@ function reader(id: string, overrides: Partial<ReaderSnapshot> = {}): ReaderSnap
     deviceType: 'bbpos_wisepos_e',
     status: 'online',
     action: null,
+    lastSeenAt: now.toISOString(),
+    health: 'ready',
     ...overrides,
   };
 }
@@ -64,13 +69,18 @@ describe('recordReaders', () => {
 
     // Act
     sent = [];
-    const first = await recordReaders(store, readers, now);
+    const first = await recordReaders(store, readers, now, STUCK_AFTER_MS);
     const firstRequests = [...sent];
     sent = [];
-    const again = await recordReaders(store, readers, now);
+    const again = await recordReaders(store, readers, now, STUCK_AFTER_MS);
     const againRequests = [...sent];
     sent = [];
-    const moved = await recordReaders(store, [reader('tmr_a', { status: 'offline' }), reader('tmr_b')], now);
+    const moved = await recordReaders(
+      store,
+      [reader('tmr_a', { status: 'offline' }), reader('tmr_b')],
+      now,
+      STUCK_AFTER_MS,
+    );
     const movedRequests = [...sent];
 
     // Assess
@@ -94,16 +104,111 @@ describe('recordReaders', () => {
   it('gives every change of racing writers its own version, and the stored one is the highest', async () => {
     // Prepare
     const id = `tmr_${randomUUID().slice(0, 6)}`;
-    await recordReaders(store, [reader(id)], now);
+    await recordReaders(store, [reader(id)], now, STUCK_AFTER_MS);
     const states = Array.from({ length: 8 }, (_, n) => reader(id, { label: `Label ${n}` }));
 
     // Act
-    const results = await Promise.all(states.map((state) => recordReaders(store, [state], now)));
+    const results = await Promise.all(states.map((state) => recordReaders(store, [state], now, STUCK_AFTER_MS)));
 
     // Assess
     const versions = results.map(([result]) => result?.version as number);
     expect(new Set(versions).size).toBe(versions.length);
     expect(await storedVersion(id)).toBe(Math.max(...versions));
     expect(Math.min(...versions)).toBeGreaterThan(1);
+  });
+});
+
+describe('reader health as stored', () => {
+  const inProgress = {
+    type: 'process_payment_intent',
+    status: 'in_progress' as const,
+    failureCode: null,
+    failureMessage: null,
+    paymentIntentId: 'pi_1',
+  };
+
+  it('keeps when the action started, and turns the reader stuck (one write) once it has run past the threshold', async () => {
+    // Prepare
+    const id = `tmr_${randomUUID().slice(0, 6)}`;
+    const busy = reader(id, { action: inProgress });
+    await recordReaders(store, [busy], now, STUCK_AFTER_MS);
+
+    // Act
+    const [before] = await recordReaders(
+      store,
+      [{ ...busy, lastSeenAt: later(60).toISOString() }],
+      later(60),
+      STUCK_AFTER_MS,
+    );
+    const [past] = await recordReaders(
+      store,
+      [{ ...busy, lastSeenAt: later(121).toISOString() }],
+      later(121),
+      STUCK_AFTER_MS,
+    );
+    const [again] = await recordReaders(
+      store,
+      [{ ...busy, lastSeenAt: later(180).toISOString() }],
+      later(180),
+      STUCK_AFTER_MS,
+    );
+
+    // Assess
+    expect([before?.reader.health, before?.changed, before?.actionSince]).toEqual(['busy', false, now.toISOString()]);
+    expect([past?.reader.health, past?.changed, past?.version]).toEqual(['stuck', true, 2]);
+    expect([again?.reader.health, again?.changed, again?.version]).toEqual(['stuck', false, 2]);
+    expect(again?.reader.lastSeenAt).toBe(later(180).toISOString());
+  });
+
+  it('writes nothing when only lastSeenAt moved: the stored lastSeenAt is as of the last change', async () => {
+    // Prepare
+    const id = `tmr_${randomUUID().slice(0, 6)}`;
+    await recordReaders(store, [reader(id)], now, STUCK_AFTER_MS);
+
+    // Act
+    sent = [];
+    const [seen] = await recordReaders(
+      store,
+      [reader(id, { lastSeenAt: later(30).toISOString() })],
+      later(30),
+      STUCK_AFTER_MS,
+    );
+
+    // Assess
+    expect(seen?.changed).toBe(false);
+    expect(sent).toEqual(['BatchGetItemCommand']);
+    const { Item } = await store.db.send(
+      new GetCommand({ TableName: TABLE, Key: { pk: `READER#${id}`, sk: 'READER' }, ConsistentRead: true }),
+    );
+    expect(Item?.lastSeenAt).toBe(now.toISOString());
+  });
+
+  it('lists a location’s readers from the index with their health, and forgets a reader', async () => {
+    // Prepare
+    const location = `tml_${randomUUID().slice(0, 6)}`;
+    const ids = ['tmr_x1', 'tmr_x2', 'tmr_x3'].map((id) => `${id}${location.slice(4)}`);
+    await recordReaders(
+      store,
+      [
+        reader(ids[0] as string, { locationId: location }),
+        reader(ids[1] as string, { locationId: location, status: 'offline', health: 'offline' }),
+        reader(ids[2] as string, { locationId: location, action: inProgress, health: 'busy' }),
+      ],
+      now,
+      STUCK_AFTER_MS,
+    );
+
+    // Act
+    const listed = await listStoredReaders(store, location);
+    await forgetReaders(store, [ids[0] as string]);
+    const afterForgetting = await listStoredReaders(store, location);
+
+    // Assess
+    expect(listed.map(({ reader: r }) => [r.id, r.health])).toEqual([
+      [ids[0], 'ready'],
+      [ids[1], 'offline'],
+      [ids[2], 'busy'],
+    ]);
+    expect(afterForgetting.map(({ reader: r }) => r.id)).toEqual([ids[1], ids[2]]);
   });
 });

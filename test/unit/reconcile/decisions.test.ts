@@ -45,7 +45,16 @@ const NOW = at(READ_AT + 200);
 const AUTO_CANCEL_AFTER_MS = 4 * 60_000;
 
 function reader(status: 'online' | 'offline', action: ReaderActionSnapshot | null): ReaderSnapshot {
-  return { id: READER, label: 'Register 1', locationId: 'tml_A', deviceType: 'simulated_wisepos_e', status, action };
+  return {
+    id: READER,
+    label: 'Register 1',
+    locationId: 'tml_A',
+    deviceType: 'simulated_wisepos_e',
+    status,
+    action,
+    lastSeenAt: null,
+    health: status === 'offline' ? 'offline' : action?.status === 'in_progress' ? 'busy' : 'ready',
+  };
 }
 
 function action(overrides: Partial<ReaderActionSnapshot> = {}): ReaderActionSnapshot {

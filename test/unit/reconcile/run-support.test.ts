@@ -36,6 +36,7 @@ describe('reconcileSettings', () => {
     // Assess
     expect(settings).toEqual({
       stuckAfterMs: 120_000,
+      readerOfflineAlertAfterMs: 600_000,
       autoCancelAfterMs: null,
       captureWarningAfterMs: 36 * 60 * 60 * 1000,
       staleAuthorizationAction: 'none',
