@@ -17,6 +17,7 @@ export type Stage = (typeof stages)[number];
  */
 export const handlerTunables = {
   stuckActionAfterSeconds: 'STUCK_ACTION_AFTER_SECONDS',
+  readerOfflineAlertAfterSeconds: 'READER_OFFLINE_ALERT_AFTER_SECONDS',
   autoCancelStuckAfterSeconds: 'AUTO_CANCEL_STUCK_AFTER_SECONDS',
   captureWarningAfterHours: 'CAPTURE_WARNING_AFTER_HOURS',
   staleAuthorizationAction: 'STALE_AUTHORIZATION_ACTION',

@@ -1,7 +1,8 @@
 /**
- * Alarms on everything that means a payment event is lost, late or money is at risk, or that the POS stops
- * hearing of changes, all to one SNS topic, and a dashboard of the payment path: POS API → Stripe → webhook →
- * queue → processor, plus the reconciler, and the live updates (table stream → notifier → WebSocket API).
+ * Alarms on everything that means a payment event is lost, late or money is at risk, that a reader is out of
+ * service, or that the POS stops hearing of changes, all to one SNS topic, and a dashboard of the payment path:
+ * POS API → Stripe → webhook → queue → processor, plus the reconciler and the reader fleet, and the live updates
+ * (table stream → notifier → WebSocket API).
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import type { HttpApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -26,7 +27,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { notifierStream } from '../../shared/live/definition.ts';
-import { paymentRiskMetrics } from '../../shared/metrics-names.ts';
+import { paymentRiskMetrics, readerFleetMetrics } from '../../shared/metrics-names.ts';
 import { eventQueue } from '../../shared/queue/definition.ts';
 import type { StageSettings } from '../settings.ts';
 
@@ -149,6 +150,10 @@ export class PaymentPathMonitoring extends Construct {
     // settled or finished that Stripe failed or refused, service `reconciler`): the sum over both is every refund
     // that failed in the period, whichever function saw it.
     const refundsFailed = riskMetric(paymentRiskMetrics.refundsFailed, 'SUM');
+    // The reconciler's view of the fleet, published every run (zeros included); no data means it did not run,
+    // which ReconcilerErrors and ScheduleDeadLetters cover.
+    const readersOffline = riskMetric(readerFleetMetrics.readersOffline);
+    const readersStuck = riskMetric(readerFleetMetrics.readersStuck);
 
     this.alarm(
       'EventDeadLetters',
@@ -241,6 +246,14 @@ export class PaymentPathMonitoring extends Construct {
       'A refund failed at Stripe or Stripe refused to make it: the customer did not get the money back. Look at ' +
         'the payment\'s refunds and their failureReason (runbook, "Failed refunds").',
     );
+    // A stuck reader already alarms through the payment it holds (StuckReaders): ReadersStuck is graphed only.
+    this.alarm(
+      readerFleetMetrics.readersOffline,
+      readersOffline,
+      1,
+      'A reader has been offline longer than readerOfflineAlertAfterSeconds: check its power and network ' +
+        '(runbook, "Readers offline").',
+    );
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
     const apiMetric = (metricName: string, statistic: string) =>
@@ -320,6 +333,9 @@ export class PaymentPathMonitoring extends Construct {
       new GraphWidget({ title: 'Capture deadline approaching', width: 6, left: [captureDeadlineApproaching] }),
       new GraphWidget({ title: 'Authorizations expired', width: 6, left: [authorizationsExpired] }),
       new GraphWidget({ title: 'Refunds failed', width: 6, left: [refundsFailed] }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({ title: 'Reader fleet', width: 12, left: [readersOffline, readersStuck] }),
     );
   }
 

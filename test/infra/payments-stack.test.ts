@@ -6,7 +6,7 @@ import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backgroundProfiles, type HandlerProfile, liveProfiles, routeProfiles } from '../../infra/handler-profiles.ts';
-import { type PaymentRiskMetric, paymentRiskMetrics } from '../../shared/metrics-names.ts';
+import { type PaymentRiskMetric, paymentRiskMetrics, readerFleetMetrics } from '../../shared/metrics-names.ts';
 import { eventQueue } from '../../shared/queue/definition.ts';
 import { backgroundFunctions, liveFunctions, routes } from '../../shared/routes.ts';
 import { paymentsTable } from '../../shared/store/table.ts';
@@ -788,6 +788,44 @@ describe('alarms and dashboard', () => {
     });
   });
 
+  it("alarms on the first reader offline too long in 5 minutes, on the reconciler's fleet count", () => {
+    // Prepare
+    const alarm = resourcesOf(dev.template)[
+      logicalId(dev.stack, dev.stack.monitoring.node.findChild(readerFleetMetrics.readersOffline))
+    ];
+
+    // Assess
+    expect(alarm?.Type).toBe('AWS::CloudWatch::Alarm');
+    expect(alarm?.Properties).toEqual({
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [ref(topicId())],
+      OKActions: [ref(topicId())],
+      AlarmDescription: expect.stringMatching(/offline.*power and network.*"Readers offline"/),
+      Metrics: [
+        {
+          Id: expect.any(String),
+          Expression: 'SELECT MAX(ReadersOffline) FROM "TerminalPayments"',
+          Label: 'ReadersOffline',
+          Period: 300,
+          ReturnData: true,
+        },
+      ],
+    });
+  });
+
+  it('leaves stuck readers to the StuckReaders alarm: no alarm on ReadersStuck', () => {
+    // Assess
+    expect(dev.stack.monitoring.node.tryFindChild(readerFleetMetrics.readersStuck)).toBeUndefined();
+    const expressions = Object.values(resourcesOf(dev.template))
+      .filter((resource) => resource.Type === 'AWS::CloudWatch::Alarm')
+      .flatMap((resource) => (resource.Properties.Metrics as { Expression?: string }[] | undefined) ?? [])
+      .map((metric) => metric.Expression);
+    expect(expressions).not.toContain('SELECT MAX(ReadersStuck) FROM "TerminalPayments"');
+  });
+
   it('sends alarms to an email address when one is given', () => {
     // Assess
     dev.template.resourceCountIs('AWS::SNS::Subscription', 0);
@@ -814,6 +852,9 @@ describe('alarms and dashboard', () => {
       'Refunds failed',
       'SUM(RefundsFailed)',
       'Live notifier: stream iterator age',
+      'Reader fleet',
+      'MAX(ReadersOffline)',
+      'MAX(ReadersStuck)',
     ]) {
       expect(body).toContain(title);
     }
@@ -904,6 +945,7 @@ describe('an existing JWT issuer, CORS and tuned thresholds', () => {
       corsOrigins: 'https://pos.example.com',
       webhookReservedConcurrency: '20',
       stuckActionAfterSeconds: '90',
+      readerOfflineAlertAfterSeconds: '900',
     });
   }, 240_000);
 
@@ -933,9 +975,14 @@ describe('an existing JWT issuer, CORS and tuned thresholds', () => {
     expect(functionProperties(external, 'ReceiveStripeWebhook').ReservedConcurrentExecutions).toBe(20);
     for (const name of allFunctionNames) {
       expect(functionProperties(external, name)).toMatchObject({
-        Environment: { Variables: { STUCK_ACTION_AFTER_SECONDS: '90' } },
+        Environment: { Variables: { STUCK_ACTION_AFTER_SECONDS: '90', READER_OFFLINE_ALERT_AFTER_SECONDS: '900' } },
       });
     }
+    // Unset, the reconciler uses shared/config.ts's default (600 s).
+    const { Environment } = functionProperties(dev, backgroundFunctions.reconcile.name) as {
+      Environment: { Variables: Record<string, unknown> };
+    };
+    expect(Environment.Variables).not.toHaveProperty('READER_OFFLINE_ALERT_AFTER_SECONDS');
   });
 
   it('passes the AwsSolutions checks as well', () => {

@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { stageSettings } from '../../infra/settings.ts';
+import { parseConfig } from '../../shared/config.ts';
 import { METRICS_NAMESPACE } from '../../shared/metrics-names.ts';
 
 /** A context reader over a plain object, as `app.node.tryGetContext` reads cdk.json and `-c` values. */
@@ -29,6 +30,19 @@ describe('stage settings from CDK context', () => {
     expect(settings.externalJwt).toBeUndefined();
     expect(settings.corsOrigins).toBeUndefined();
     expect(settings.alarmEmail).toBeUndefined();
+  });
+
+  it("leaves the reader-offline delay to the handlers' default (600 s) unless one is given", () => {
+    // Act
+    const unset = stageSettings(contextOf({}));
+    const given = stageSettings(contextOf({ readerOfflineAlertAfterSeconds: '900' }));
+
+    // Assess
+    expect(unset.handlerEnvironment).not.toHaveProperty('READER_OFFLINE_ALERT_AFTER_SECONDS');
+    expect(
+      parseConfig({ TABLE_NAME: 'payments', ...unset.handlerEnvironment }).READER_OFFLINE_ALERT_AFTER_SECONDS,
+    ).toBe(600);
+    expect(given.handlerEnvironment).toEqual({ READER_OFFLINE_ALERT_AFTER_SECONDS: '900' });
   });
 
   it('makes prod stricter: RETAIN, deletion protection, six months of logs', () => {
@@ -96,6 +110,8 @@ describe('stage settings from CDK context', () => {
     [{ alarmEmail: 'oncall' }, /alarmEmail/],
     [{ staleAuthorizationAction: 'refund' }, /STALE_AUTHORIZATION_ACTION/],
     [{ stuckActionAfterSeconds: 'soon' }, /STUCK_ACTION_AFTER_SECONDS/],
+    [{ readerOfflineAlertAfterSeconds: 'later' }, /READER_OFFLINE_ALERT_AFTER_SECONDS/],
+    [{ readerOfflineAlertAfterSeconds: '-60' }, /READER_OFFLINE_ALERT_AFTER_SECONDS/],
   ])('rejects %j before anything is synthesized', (context, message) => {
     // Act & Assess
     expect(() => stageSettings(contextOf(context))).toThrow(message);
