@@ -7,6 +7,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { type Config, parseConfig } from '../shared/config.ts';
 import { METRICS_NAMESPACE } from '../shared/metrics-names.ts';
+import { paymentsTable } from '../shared/store/table.ts';
 
 export const stages = ['dev', 'prod'] as const;
 export type Stage = (typeof stages)[number];
@@ -60,6 +61,12 @@ export interface StageSettings {
   handlerEnvironment: HandlerEnvironment;
   /** Run cdk-nag's AwsSolutions checks during `cdk synth` (context `nag=true`). */
   nag: boolean;
+  /**
+   * Indexes of the table left out of this deployment (context `withheldIndexes`): CloudFormation adds at most one
+   * global secondary index to an existing table per update, so a stack deployed before several new indexes existed is
+   * brought up to date one deployment per index (infra/README.md, "Upgrading a deployed stack").
+   */
+  withheldIndexes: string[];
 }
 
 const stageDefaults: Record<Stage, Pick<StageSettings, 'removalPolicy' | 'deletionProtection' | 'logRetention'>> = {
@@ -96,6 +103,7 @@ const ContextSchema = z.object({
   jwtAudience: list.optional(),
   alarmEmail: z.email().optional(),
   nag: flag.default(false),
+  withheldIndexes: list.optional(),
 });
 
 /**
@@ -134,7 +142,18 @@ export function stageSettings(context: (key: string) => unknown): StageSettings 
     ...(ctx.alarmEmail ? { alarmEmail: ctx.alarmEmail } : {}),
     handlerEnvironment: handlerEnvironment(context),
     nag: ctx.nag,
+    withheldIndexes: withheldIndexes(ctx.withheldIndexes ?? []),
   };
+}
+
+/** The indexes named in `withheldIndexes`, each one the table defines. */
+function withheldIndexes(names: string[]): string[] {
+  const known: string[] = Object.values(paymentsTable.indexes).map((index) => index.indexName);
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new Error(`Invalid CDK context: withheldIndexes: no such index ${unknown.join(', ')} (${known.join(', ')})`);
+  }
+  return names;
 }
 
 /**

@@ -17,11 +17,13 @@ export class PaymentsTable extends Construct {
     this.table = new TableV2(this, 'Table', {
       partitionKey: attribute(paymentsTable.partitionKey),
       sortKey: attribute(paymentsTable.sortKey),
-      globalSecondaryIndexes: Object.values(paymentsTable.indexes).map((index) => ({
-        indexName: index.indexName,
-        partitionKey: attribute(index.partitionKey),
-        sortKey: attribute(index.sortKey),
-      })),
+      globalSecondaryIndexes: Object.values(paymentsTable.indexes)
+        .filter((index) => !settings.withheldIndexes.includes(index.indexName))
+        .map((index) => ({
+          indexName: index.indexName,
+          partitionKey: attribute(index.partitionKey),
+          sortKey: attribute(index.sortKey),
+        })),
       // Applied-event markers expire on their own after Stripe's retry window.
       timeToLiveAttribute: paymentsTable.timeToLiveAttribute,
       // Every change with the item before and after it, for the live-updates notifier.

@@ -1,9 +1,12 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
+import { PaymentsTable } from '../../infra/constructs/payments-table.ts';
 import { stageSettings } from '../../infra/settings.ts';
 import { parseConfig } from '../../shared/config.ts';
 import { METRICS_NAMESPACE } from '../../shared/metrics-names.ts';
+import { paymentsTable } from '../../shared/store/table.ts';
 
 /** A context reader over a plain object, as `app.node.tryGetContext` reads cdk.json and `-c` values. */
 const contextOf =
@@ -115,5 +118,38 @@ describe('stage settings from CDK context', () => {
   ])('rejects %j before anything is synthesized', (context, message) => {
     // Act & Assess
     expect(() => stageSettings(contextOf(context))).toThrow(message);
+  });
+});
+
+describe('withheldIndexes', () => {
+  it('leaves the named indexes out of the table, so a deployed table gains one index per deployment', () => {
+    // Prepare
+    const settings = stageSettings(contextOf({ withheldIndexes: 'readersByLocation,unsettledRefunds' }));
+    const stack = new Stack(new App());
+
+    // Act
+    new PaymentsTable(stack, 'Payments', { settings });
+    const template = Template.fromStack(stack).toJSON() as {
+      Resources: Record<string, { Type: string; Properties: { GlobalSecondaryIndexes: { IndexName: string }[] } }>;
+    };
+
+    // Assess
+    expect(settings.withheldIndexes).toEqual(['readersByLocation', 'unsettledRefunds']);
+    const table = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::DynamoDB::GlobalTable');
+    const names = table?.Properties.GlobalSecondaryIndexes.map((index) => index.IndexName) ?? [];
+    expect(names).not.toContain('readersByLocation');
+    expect(names).not.toContain('unsettledRefunds');
+    expect(names).toContain('byLocation');
+    expect(names).toHaveLength(Object.keys(paymentsTable.indexes).length - 2);
+  });
+
+  it('withholds nothing by default, and refuses an index the table does not define', () => {
+    // Act
+    const defaults = stageSettings(contextOf({}));
+    const unknown = () => stageSettings(contextOf({ withheldIndexes: 'noSuchIndex' }));
+
+    // Assess
+    expect(defaults.withheldIndexes).toEqual([]);
+    expect(unknown).toThrow(/withheldIndexes: no such index noSuchIndex/);
   });
 });
