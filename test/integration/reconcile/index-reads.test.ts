@@ -56,6 +56,9 @@ async function authorized(readerId: string, change: 'aged' | 'past_deadline'): P
     () => paymentView(stack, payment.id),
     (view) => view.status === 'requires_capture' && view.readerAction?.status === 'succeeded',
   );
+  // Every event of the authorization applied first: a charge event applied after the change below would put the
+  // charge's own deadline back (it did on a loaded machine).
+  await drained(stack, batches);
   const record = await stored(stack, payment.id);
   const nowMs = Date.now();
   await savePayment(
