@@ -247,9 +247,20 @@ export async function updatePaymentIntentAmount(
 /** The reader as Stripe holds it now; undefined when it does not exist (or was deleted). */
 export async function retrieveReader(deps: StripeAccess, id: string): Promise<Stripe.Terminal.Reader | undefined> {
   const client = await deps.stripe();
+  return existing(() => client.terminal.readers.retrieve(id));
+}
+
+/**
+ * What `read` returns, or undefined when Stripe does not have the object: `resource_missing`, or the deleted
+ * object Stripe answers for one that was deleted.
+ */
+export async function existing<T extends object>(
+  read: () => Promise<T>,
+): Promise<Exclude<T, { deleted: true }> | undefined> {
   try {
-    const reader = await client.terminal.readers.retrieve(id);
-    return 'deleted' in reader && reader.deleted ? undefined : (reader as Stripe.Terminal.Reader);
+    const found = await read();
+    if ('deleted' in found && found.deleted === true) return undefined;
+    return found as Exclude<T, { deleted: true }>;
   } catch (error) {
     if (stripeErrorCode(error) === 'resource_missing') return undefined;
     throw error;
@@ -267,13 +278,7 @@ export async function listReaders(deps: StripeAccess, locationId?: string): Prom
 /** Whether Stripe has this Terminal location (a deleted one is gone). */
 export async function locationExists(deps: StripeAccess, id: string): Promise<boolean> {
   const client = await deps.stripe();
-  try {
-    const location = await client.terminal.locations.retrieve(id);
-    return !('deleted' in location && location.deleted);
-  } catch (error) {
-    if (stripeErrorCode(error) === 'resource_missing') return false;
-    throw error;
-  }
+  return (await existing(() => client.terminal.locations.retrieve(id))) !== undefined;
 }
 
 export interface CreateRefundInput {

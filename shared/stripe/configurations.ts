@@ -5,7 +5,7 @@
 import type Stripe from 'stripe';
 import type { StripeAccess } from '../dependencies.ts';
 import { idempotencyKeys } from '../payments/idempotency.ts';
-import { sendUntil } from './calls.ts';
+import { existing, sendUntil } from './calls.ts';
 import { stripeErrorCode } from './errors.ts';
 
 /** One currency's tipping, as Stripe takes it (`tipping[<currency>]`). */
@@ -35,15 +35,9 @@ export async function retrieveLocation(
   options: Deadline = {},
 ): Promise<Stripe.Terminal.Location | undefined> {
   const client = await deps.stripe();
-  try {
-    const location = await sendUntil(deps, options.deadline, (requestOptions) =>
-      client.terminal.locations.retrieve(id, {}, requestOptions),
-    );
-    return 'deleted' in location && location.deleted ? undefined : (location as Stripe.Terminal.Location);
-  } catch (error) {
-    if (stripeErrorCode(error) === 'resource_missing') return undefined;
-    throw error;
-  }
+  return existing(() =>
+    sendUntil(deps, options.deadline, (requestOptions) => client.terminal.locations.retrieve(id, {}, requestOptions)),
+  );
 }
 
 /** The configuration; undefined when Stripe does not have it (or it was deleted). */
@@ -53,17 +47,11 @@ export async function retrieveConfiguration(
   options: Deadline = {},
 ): Promise<Stripe.Terminal.Configuration | undefined> {
   const client = await deps.stripe();
-  try {
-    const configuration = await sendUntil(deps, options.deadline, (requestOptions) =>
+  return existing(() =>
+    sendUntil(deps, options.deadline, (requestOptions) =>
       client.terminal.configurations.retrieve(id, {}, requestOptions),
-    );
-    return 'deleted' in configuration && configuration.deleted
-      ? undefined
-      : (configuration as Stripe.Terminal.Configuration);
-  } catch (error) {
-    if (stripeErrorCode(error) === 'resource_missing') return undefined;
-    throw error;
-  }
+    ),
+  );
 }
 
 /**
