@@ -552,18 +552,24 @@ function eventRows(results: BenchResults): Row[] {
           }),
     });
   }
-  const failed = measured.deliveries.filter((d) => d.outcome === 'failed');
-  if (failed.length > 0) {
-    rows.push({
+  rows.push(...failedDeliveryRows(section, measured.deliveries));
+  return rows;
+}
+
+/** A failing row when the processor failed any of `deliveries`; none otherwise. */
+function failedDeliveryRows(section: string, deliveries: readonly { outcome: string; type: string }[]): Row[] {
+  const failed = deliveries.filter((delivery) => delivery.outcome === 'failed');
+  if (failed.length === 0) return [];
+  return [
+    {
       section,
       figure: 'event deliveries the processor failed',
       measured: `${failed.length}`,
       goal: '0',
       verdict: 'fail',
-      why: failed.map((d) => d.type).join(', '),
-    });
-  }
-  return rows;
+      why: failed.map((delivery) => delivery.type).join(', '),
+    },
+  ];
 }
 
 function refundRows(results: BenchResults): Row[] {
@@ -648,19 +654,9 @@ function refundRows(results: BenchResults): Row[] {
           : bad.map((d) => `${d.type}: ${formatBreakdown(d.tally.byCommand)}, version +${d.versionDelta}`).join('; '),
     });
   }
-  const failed = [...measured.refunds.flatMap((refund) => refund.events), ...measured.paymentEvents].filter(
-    (e) => e.outcome === 'failed',
+  rows.push(
+    ...failedDeliveryRows(section, [...measured.refunds.flatMap((refund) => refund.events), ...measured.paymentEvents]),
   );
-  if (failed.length > 0) {
-    rows.push({
-      section,
-      figure: 'event deliveries the processor failed',
-      measured: `${failed.length}`,
-      goal: '0',
-      verdict: 'fail',
-      why: failed.map((e) => e.type).join(', '),
-    });
-  }
   return rows;
 }
 
