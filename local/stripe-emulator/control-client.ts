@@ -1,12 +1,14 @@
 /**
- * A client for the emulator's `/_emulator` controls (faults, refund faults, timing, webhooks, the request log, the
- * clock): the one place that knows how they are called, for the local stack, this project's tests and benchmarks,
- * and a POS team's own tests.
+ * A client for the emulator's `/_emulator` controls (faults, refund faults, registration codes, timing, webhooks, the
+ * request log, the clock): the one place that knows how they are called, for the local stack, this project's tests
+ * and benchmarks, and a POS team's own tests.
  */
 import type { ClockState } from './clock.ts';
+import type { SimulatedDeviceType } from './options.ts';
 import type { RefundFailureReason, RefundFault } from './state/store.ts';
 
 export type { ClockState } from './clock.ts';
+export type { SimulatedDeviceType } from './options.ts';
 export type { RefundFailureReason, RefundFault } from './state/store.ts';
 
 /**
@@ -42,6 +44,11 @@ export interface EmulatorControls {
   clock(): Promise<ClockState>;
   /** Arm a fault for the next card refund (replacing any armed before) and resolve with what was armed. */
   nextRefund(fault: NextRefundFault): Promise<RefundFault>;
+  /**
+   * Mint a one-time registration code (three words, as a real reader shows) for a reader of `deviceType` (default
+   * `simulated_wisepos_e`): `POST /v1/terminal/readers` registers one reader with it, then refuses it as used.
+   */
+  registrationCode(deviceType?: SimulatedDeviceType): Promise<string>;
 }
 
 /** The controls of the emulator at `baseUrl` (`http://127.0.0.1:12111`). A path may start with `/_emulator/`. */
@@ -69,5 +76,12 @@ export function emulatorControls(baseUrl: string): EmulatorControls {
     advanceClock: (seconds) => post<ClockState>('clock/advance', { seconds }),
     clock: () => get<ClockState>('clock'),
     nextRefund: async (fault) => (await post<{ nextRefund: RefundFault }>('refunds/next', fault)).nextRefund,
+    registrationCode: async (deviceType) =>
+      (
+        await post<{ registrationCode: string; deviceType: SimulatedDeviceType }>(
+          'registration_codes',
+          deviceType === undefined ? {} : { deviceType },
+        )
+      ).registrationCode,
   };
 }

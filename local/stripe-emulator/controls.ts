@@ -1,17 +1,19 @@
 /**
  * `/_emulator`: controls that are not part of Stripe's API (no key needed, JSON bodies), through which the local
  * stack and tests drive the hard cases — a reader offline, a customer's cancel, timeouts, lost connections,
- * failing API requests, webhook faults, refunds that fail or never settle — read the request log, change timing,
- * move the clock forward and reset.
+ * failing API requests, webhook faults, refunds that fail or never settle — mint a real reader's one-time
+ * registration code, read the request log, change timing, move the clock forward and reset.
  */
 
 import type { EmulatorCore } from './core.ts';
 import { StripeError } from './errors.ts';
+import { SIMULATED_DEVICE_TYPES } from './objects/reader.ts';
 import type { Timing } from './options.ts';
 import { REQUEST_FAULT_KINDS, type RequestFault } from './request-faults.ts';
 import type { AuthorizationFault, CommandFault, RefundFault } from './state/store.ts';
 import { REFUND_FAILURE_REASONS } from './state/store.ts';
 import { customerCancel, isReaderConflict, readerState, readerView, setOnline } from './terminal/reader-machine.ts';
+import { mintRegistrationCode } from './terminal/registration-codes.ts';
 import type { DeliverySettings } from './webhooks/delivery.ts';
 
 /** A control's answer. */
@@ -177,6 +179,21 @@ function refundFault(body: Record<string, unknown>): RefundFault {
   return { fault, failureReason };
 }
 
+/**
+ * `POST /_emulator/registration_codes {"deviceType"?}`: mint a one-time registration code, as a real reader shows
+ * one, for a reader of `deviceType` (default `simulated_wisepos_e`).
+ */
+function registrationCode(core: EmulatorCore, body: Record<string, unknown>): ControlResponse {
+  const unknown = Object.keys(body).filter((key) => key !== 'deviceType');
+  if (unknown.length > 0) throw new ControlError(400, `Unknown field: ${unknown.join(', ')}`);
+  const deviceType =
+    body.deviceType === undefined
+      ? 'simulated_wisepos_e'
+      : oneOf(body.deviceType, SIMULATED_DEVICE_TYPES, 'deviceType');
+  const minted = mintRegistrationCode(core.store, deviceType, core.clock.now());
+  return { status: 200, body: { registrationCode: minted.code, deviceType: minted.deviceType } };
+}
+
 /** `POST /_emulator/clock/advance {"seconds": n}`: move the clock forward, running what falls due on the way. */
 function advanceClock(core: EmulatorCore, body: Record<string, unknown>): ControlResponse {
   const unknown = Object.keys(body).filter((key) => key !== 'seconds');
@@ -239,6 +256,7 @@ function route(core: EmulatorCore, method: string, path: string, body: Record<st
     core.store.nextRefundFault = refundFault(body);
     return { status: 200, body: { nextRefund: core.store.nextRefundFault } };
   }
+  if (first === 'registration_codes' && parts.length === 1) return registrationCode(core, body);
   if (first === 'config' && parts.length === 1) return configControl(core, body);
   if (first === 'clock' && second === 'advance' && parts.length === 2) return advanceClock(core, body);
   if (first === 'reset' && parts.length === 1) {

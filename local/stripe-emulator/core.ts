@@ -10,7 +10,7 @@ import { stableId } from './ids.ts';
 import { buildConfiguration } from './objects/configuration.ts';
 import type { EventCause } from './objects/event.ts';
 import { buildLocation, SEED_ADDRESS } from './objects/location.ts';
-import { buildReader } from './objects/reader.ts';
+import { buildReader, SIMULATED_READERS } from './objects/reader.ts';
 import { buildWebhookEndpoint } from './objects/webhook-endpoint.ts';
 import { DEFAULT_TIMING, type SeedLocation, type SeedOption, type Timing } from './options.ts';
 import { RequestFaults } from './request-faults.ts';
@@ -121,6 +121,7 @@ export class EmulatorCore {
     this.store.locations.clear();
     this.store.configurations.clear();
     this.store.readers.clear();
+    this.store.registrationCodes.clear();
     this.store.deleted.clear();
     this.store.events.clear();
     this.store.webhookEndpoints.clear();
@@ -184,10 +185,12 @@ export class EmulatorCore {
         if (store.deleted.has(id)) return;
         readers.push({ id, label: seedReader.label });
         if (store.readers.has(id)) return;
+        const registrationCode = seedReader.registrationCode ?? 'simulated-wpe';
         const reader = buildReader({
           id,
           now,
-          registrationCode: seedReader.registrationCode ?? 'simulated-wpe',
+          registrationCode,
+          deviceType: SIMULATED_READERS[registrationCode].deviceType,
           label: seedReader.label,
           location: locationId,
           metadata: {},

@@ -21,6 +21,7 @@ export {
   type EmulatorControls,
   emulatorControls,
   type NextRefundFault,
+  type SimulatedDeviceType,
 } from './control-client.ts';
 export type { SeededState } from './core.ts';
 export { DEFAULT_PORT, type EmulatorOptions, optionsFromEnv, type SeedLocation, type Timing } from './options.ts';

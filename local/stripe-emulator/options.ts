@@ -4,6 +4,9 @@ import type { EmulatorClock } from './clock.ts';
 /** Registration codes of Stripe's simulated readers. */
 export type SimulatedRegistrationCode = 'simulated-wpe' | 'simulated-s700' | 'simulated-s710';
 
+/** The `device_type` of Stripe's simulated readers. */
+export type SimulatedDeviceType = 'simulated_wisepos_e' | 'simulated_stripe_s700' | 'simulated_stripe_s710';
+
 /** A location to seed at start-up, with its simulated readers. */
 export interface SeedLocation {
   displayName: string;

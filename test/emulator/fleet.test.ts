@@ -136,6 +136,169 @@ describe('Fleet: readers and locations', () => {
     });
   });
 
+  describe('one-time registration codes (a real reader)', () => {
+    const CODE = /^[a-z]+-[a-z]+-[a-z]+$/;
+
+    it.each([
+      [undefined, 'simulated_wisepos_e'],
+      ['simulated_wisepos_e', 'simulated_wisepos_e'],
+      ['simulated_stripe_s700', 'simulated_stripe_s700'],
+      ['simulated_stripe_s710', 'simulated_stripe_s710'],
+    ] as const)(
+      'mints a three-word code for deviceType %s that registers a %s reader labelled with the code',
+      async (requested, deviceType) => {
+        // Act
+        const minted = await control(
+          emulator,
+          '/registration_codes',
+          requested === undefined ? undefined : { deviceType: requested },
+        );
+        const code = String(minted.body.registrationCode);
+        const created = await stripe.terminal.readers.create({ registration_code: code, location });
+
+        // Assess
+        expect(minted).toEqual({ status: 200, body: { registrationCode: code, deviceType } });
+        expect(code).toMatch(CODE);
+        expect(created).toMatchObject({
+          object: 'terminal.reader',
+          action: null,
+          device_type: deviceType,
+          label: code,
+          location,
+          metadata: {},
+          status: 'online',
+        });
+        expect(created.serial_number).toMatch(UUID);
+        expect(await liveReader(stripe, created.id)).toMatchObject({ device_type: deviceType, label: code });
+      },
+    );
+
+    it('mints a different code each time, and the control client returns it', async () => {
+      // Prepare
+      const controls = emulatorControls(emulator.url);
+
+      // Act
+      const codes = await Promise.all(Array.from({ length: 20 }, () => controls.registrationCode()));
+      const s700 = await controls.registrationCode('simulated_stripe_s700');
+      const reader = await stripe.terminal.readers.create({ registration_code: s700, label: 'Back till' });
+
+      // Assess
+      expect(new Set(codes).size).toBe(20);
+      for (const code of codes) expect(code).toMatch(CODE);
+      expect(reader).toMatchObject({ device_type: 'simulated_stripe_s700', label: 'Back till' });
+    });
+
+    it('refuses a used code with 400 invalid_request_error (param registration_code), registering nothing more', async () => {
+      // Prepare
+      const code = await emulatorControls(emulator.url).registrationCode();
+      const first = await stripe.terminal.readers.create({ registration_code: code, location });
+      const before = await allReaders(stripe);
+
+      // Act
+      const reused = await stripeError(stripe.terminal.readers.create({ registration_code: code, location }));
+      await stripe.terminal.readers.del(first.id);
+      const afterDelete = await stripeError(stripe.terminal.readers.create({ registration_code: code }));
+
+      // Assess
+      expect(reused).toMatchObject({
+        statusCode: 400,
+        type: 'StripeInvalidRequestError',
+        param: 'registration_code',
+        message: `The registration code \`${code}\` has already been used to register a reader.`,
+      });
+      expect(reused.raw).toMatchObject({ type: 'invalid_request_error' });
+      expect(before).toContain(first.id);
+      expect(afterDelete).toMatchObject({ statusCode: 400, param: 'registration_code', message: reused.message });
+      expect(await allReaders(stripe)).toEqual(before.filter((id) => id !== first.id));
+    });
+
+    it('refuses a code never minted, naming it and the minting control', async () => {
+      // Prepare
+      const before = await allReaders(stripe);
+
+      // Act
+      const error = await stripeError(
+        stripe.terminal.readers.create({ registration_code: 'puppies-plug-could', location }),
+      );
+
+      // Assess
+      expect(error).toMatchObject({ statusCode: 400, type: 'StripeInvalidRequestError', param: 'registration_code' });
+      expect(error.message).toBe(
+        "Invalid registration_code: 'puppies-plug-could'. The emulator registers simulated readers (simulated-wpe, simulated-s700, simulated-s710) and readers showing a one-time code minted by POST /_emulator/registration_codes.",
+      );
+      expect(await allReaders(stripe)).toEqual(before);
+    });
+
+    it('replays the first answer to a retry with the same Idempotency-Key, not the used-code error', async () => {
+      // Prepare
+      const code = await emulatorControls(emulator.url).registrationCode('simulated_stripe_s710');
+      const params = { registration_code: code, location, label: 'Kiosk' };
+
+      // Act
+      const first = await stripe.terminal.readers.create(params, { idempotencyKey: 'register-kiosk' });
+      const replay = await stripe.terminal.readers.create(params, { idempotencyKey: 'register-kiosk' });
+      const otherKey = await stripeError(stripe.terminal.readers.create(params, { idempotencyKey: 'register-again' }));
+
+      // Assess
+      expect(replay.id).toBe(first.id);
+      expect(replay).toEqual(first);
+      expect(replay.lastResponse.headers['idempotent-replayed']).toBe('true');
+      expect(otherKey).toMatchObject({ statusCode: 400, param: 'registration_code' });
+      expect(otherKey.message).toContain('has already been used');
+      expect((await allReaders(stripe)).filter((id) => id === first.id)).toHaveLength(1);
+    });
+
+    it('keeps the code as the default label: an empty label goes back to it', async () => {
+      // Prepare
+      const code = await emulatorControls(emulator.url).registrationCode('simulated_stripe_s700');
+      const created = await stripe.terminal.readers.create({ registration_code: code, label: 'Bar' });
+
+      // Act
+      const reset = (await stripe.terminal.readers.update(created.id, { label: '' })) as Stripe.Terminal.Reader;
+
+      // Assess
+      expect(reset.label).toBe(code);
+    });
+
+    it.each([
+      [
+        'an unknown device type',
+        { deviceType: 'bbpos_wisepad3' },
+        'deviceType must be one of: simulated_wisepos_e, simulated_stripe_s700, simulated_stripe_s710',
+      ],
+      [
+        'a device type that is not a string',
+        { deviceType: 7 },
+        'deviceType must be one of: simulated_wisepos_e, simulated_stripe_s700, simulated_stripe_s710',
+      ],
+      ['an unknown field', { device_type: 'simulated_wisepos_e' }, 'Unknown field: device_type'],
+    ])('refuses %s with 400 and a message', async (_case, body, message) => {
+      // Act
+      const refused = await control(emulator, '/registration_codes', body);
+
+      // Assess
+      expect(refused).toEqual({ status: 400, body: { error: { message } } });
+    });
+
+    it('forgets minted codes on reset', async () => {
+      // Prepare
+      const controls = emulatorControls(emulator.url);
+      const unused = await controls.registrationCode();
+      const used = await controls.registrationCode();
+      await stripe.terminal.readers.create({ registration_code: used });
+
+      // Act
+      await control(emulator, '/reset');
+      const unusedError = await stripeError(stripe.terminal.readers.create({ registration_code: unused }));
+      const usedError = await stripeError(stripe.terminal.readers.create({ registration_code: used }));
+
+      // Assess
+      expect(unusedError).toMatchObject({ statusCode: 400, param: 'registration_code' });
+      expect(unusedError.message).toContain(`Invalid registration_code: '${unused}'`);
+      expect(usedError.message).toContain(`Invalid registration_code: '${used}'`);
+    });
+  });
+
   describe('updating readers', () => {
     it('updates the label and merges metadata; an empty value unsets a key, metadata= clears them all', async () => {
       // Prepare

@@ -211,6 +211,32 @@ describe('State kept in a data directory (dataDir)', () => {
     expect(Number(backOnline.last_seen_at) - Number(lastSeen)).toBeGreaterThanOrEqual(600_000);
   });
 
+  it('keeps minted registration codes: an unused one still registers after a restart, a used one stays used', async () => {
+    // Prepare
+    const before = await start();
+    const controls = emulatorControls(before.emulator.url);
+    const unused = await controls.registrationCode('simulated_stripe_s710');
+    const used = await controls.registrationCode();
+    const registered = await before.stripe.terminal.readers.create({ registration_code: used });
+
+    // Act
+    const after = await start();
+    const reused = await stripeError(after.stripe.terminal.readers.create({ registration_code: used }));
+    const created = await after.stripe.terminal.readers.create({ registration_code: unused });
+    const relabelled = (await after.stripe.terminal.readers.update(registered.id, {
+      label: '',
+    })) as Stripe.Terminal.Reader;
+
+    // Assess
+    expect(reused).toMatchObject({
+      statusCode: 400,
+      param: 'registration_code',
+      message: `The registration code \`${used}\` has already been used to register a reader.`,
+    });
+    expect(created).toMatchObject({ device_type: 'simulated_stripe_s710', label: unused });
+    expect(relabelled.label).toBe(used);
+  });
+
   it('keeps a deleted seeded location deleted, and a reset brings the seed back', async () => {
     // Prepare
     const before = await start();

@@ -6,7 +6,8 @@ import { type ApiCall, paramsAs, type Route } from '../http/router.ts';
 import { newId } from '../ids.ts';
 import { buildLocation } from '../objects/location.ts';
 import { buildReader, defaultLabel, isSimulatedRegistrationCode, SIMULATED_READERS } from '../objects/reader.ts';
-import type { ReaderState } from '../state/store.ts';
+import type { SimulatedDeviceType } from '../options.ts';
+import type { ReaderState, RegistrationCode } from '../state/store.ts';
 import { DEFAULT_CARD_NUMBER, describeCard, type PresentedType } from '../terminal/cards.ts';
 import {
   cancelAction,
@@ -20,6 +21,7 @@ import {
   releaseReader,
   setReaderDisplay,
 } from '../terminal/reader-machine.ts';
+import { codeOfReader } from '../terminal/registration-codes.ts';
 import { expandObject } from './expand.ts';
 import { filteredPage, listPage, newestFirst } from './list.ts';
 import { mergeMetadata } from './metadata.ts';
@@ -282,21 +284,42 @@ function respondReader(call: ApiCall, view: Stripe.Terminal.Reader): Stripe.Term
   return expandObject(view, call.expand, call.core.store);
 }
 
+/**
+ * What `registration_code` registers: a simulated code, any number of readers; a one-time code minted by
+ * `/_emulator/registration_codes`, one reader (refused once used). Anything else is refused.
+ */
+function registering(
+  call: ApiCall,
+  code: string,
+): { deviceType: SimulatedDeviceType; oneTime: RegistrationCode | null } {
+  if (isSimulatedRegistrationCode(code)) return { deviceType: SIMULATED_READERS[code].deviceType, oneTime: null };
+  const minted = call.core.store.registrationCodes.get(code);
+  if (minted === undefined) {
+    throw errors.invalidRequest(
+      `Invalid registration_code: '${code}'. The emulator registers simulated readers (${Object.keys(SIMULATED_READERS).join(', ')}) and readers showing a one-time code minted by POST /_emulator/registration_codes.`,
+      'registration_code',
+    );
+  }
+  if (minted.reader !== null) {
+    throw errors.invalidRequest(
+      `The registration code \`${code}\` has already been used to register a reader.`,
+      'registration_code',
+    );
+  }
+  return { deviceType: minted.deviceType, oneTime: minted };
+}
+
 function createReader(call: ApiCall): Stripe.Terminal.Reader {
   const params = paramsAs<Stripe.Terminal.ReaderCreateParams>(call);
   if (params.location !== undefined && !call.core.store.locations.has(params.location)) {
     throw errors.resourceMissing('terminal.location', params.location, 'location', 400);
   }
   const code = params.registration_code;
-  if (!isSimulatedRegistrationCode(code)) {
-    throw errors.invalidRequest(
-      `Invalid registration_code: '${code}'. The emulator registers simulated readers only: ${Object.keys(SIMULATED_READERS).join(', ')}.`,
-      'registration_code',
-    );
-  }
+  const { deviceType, oneTime } = registering(call, code);
   const created = buildReader({
     id: newId('tmr', 14),
     registrationCode: code,
+    deviceType,
     label: params.label,
     location: params.location ?? null,
     metadata: mergeMetadata({}, params.metadata),
@@ -310,6 +333,7 @@ function createReader(call: ApiCall): Stripe.Terminal.Reader {
     commandInFlight: false,
     payment: null,
   });
+  if (oneTime !== null) oneTime.reader = created.id;
   return respondReader(call, structuredClone(created));
 }
 
@@ -317,8 +341,9 @@ function updateReader(call: ApiCall): Stripe.Terminal.Reader {
   const state = reader(call);
   const params = paramsAs<Stripe.Terminal.ReaderUpdateParams>(call);
   // An empty label goes back to the default one: the registration code, as when the reader was registered without one.
-  if (params.label === '' || params.label === null) state.reader.label = defaultLabel(state.reader.device_type);
-  else if (params.label !== undefined) state.reader.label = params.label;
+  if (params.label === '' || params.label === null) {
+    state.reader.label = codeOfReader(call.core.store, state.reader.id) ?? defaultLabel(state.reader.device_type);
+  } else if (params.label !== undefined) state.reader.label = params.label;
   state.reader.metadata = mergeMetadata(state.reader.metadata, params.metadata);
   return respondReader(call, readerView(call.core, state));
 }

@@ -2,7 +2,7 @@
  * The emulator's state kept in a file (`<dataDir>/state.json`), so that a restarted emulator — and a restarted
  * local stack, whose DynamoDB Local keeps its data too — still knows the PaymentIntents, charges, readers and
  * keys the rest of the system refers to. What is saved is the object store (with the fault armed for the next
- * refund), the idempotency keys and the clock's offset (a restarted emulator must not go back in time); timers
+ * refund and the minted registration codes), the idempotency keys and the clock's offset (a restarted emulator must not go back in time); timers
  * are started again on load, and the per-run controls (request log, request faults, webhook delivery settings and
  * retries, timing) start afresh.
  *
@@ -19,7 +19,7 @@ import type { SavedKey } from '../idempotency.ts';
 import { scheduleRefund } from '../payments/refunds.ts';
 import { scheduleExpiry } from '../payments/transitions.ts';
 import { resumePayment } from '../terminal/reader-machine.ts';
-import type { EndpointState, ReaderState, RefundFault, SavedReaderPayment } from './store.ts';
+import type { EndpointState, ReaderState, RefundFault, RegistrationCode, SavedReaderPayment } from './store.ts';
 
 const STATE_VERSION = 1;
 /** Changes within this window are written together. */
@@ -46,6 +46,8 @@ export interface SavedState {
   /** Terminal Configurations; absent from files saved before the emulator had them. */
   configurations?: Stripe.Terminal.Configuration[];
   readers: SavedReader[];
+  /** One-time registration codes, used or not; absent from files saved before the emulator minted them. */
+  registrationCodes?: RegistrationCode[];
   /** Readers and locations deleted through the API; absent from files saved before they could be deleted. */
   deleted?: string[];
   events: Stripe.Event[];
@@ -76,6 +78,7 @@ export function captureState(core: EmulatorCore): SavedState {
       ...reader,
       payment: payment === null ? null : withoutTimer(payment),
     })),
+    registrationCodes: [...store.registrationCodes.values()],
     deleted: [...store.deleted],
     events: [...store.events.values()],
     webhookEndpoints: [...store.webhookEndpoints.values()],
@@ -127,6 +130,7 @@ export function restoreState(core: EmulatorCore, saved: SavedState): void {
     if (payment !== null) state.payment = resumePayment(core, state, payment);
     store.readers.set(state.reader.id, state);
   }
+  for (const code of saved.registrationCodes ?? []) store.registrationCodes.set(code.code, code);
   for (const { paymentIntent, expiresAt } of saved.authorizationExpiry) scheduleExpiry(core, paymentIntent, expiresAt);
   core.idempotency.restore(saved.idempotencyKeys);
 }

@@ -6,6 +6,7 @@
  */
 import type Stripe from 'stripe';
 import type { ClockTimer } from '../clock.ts';
+import type { SimulatedDeviceType } from '../options.ts';
 import type { PresentedCard } from '../terminal/cards.ts';
 
 /** Why a card refund fails, as Stripe's `failure_reason` says. */
@@ -91,6 +92,19 @@ export interface ReaderState {
   payment: ReaderPayment | null;
 }
 
+/**
+ * A one-time registration code minted by `/_emulator/registration_codes`, as a real reader shows one: it registers
+ * one reader of `deviceType`, then is used.
+ */
+export interface RegistrationCode {
+  code: string;
+  deviceType: SimulatedDeviceType;
+  /** When it was minted (epoch ms on the emulator's clock). */
+  createdAt: number;
+  /** The reader it registered; null while unused. */
+  reader: string | null;
+}
+
 /** A webhook endpoint and its signing secret. */
 export interface EndpointState {
   endpoint: Stripe.WebhookEndpoint;
@@ -113,6 +127,8 @@ export class Store {
   /** Terminal Configurations, the account default among them. */
   readonly configurations = new Map<string, Stripe.Terminal.Configuration>();
   readonly readers = new Map<string, ReaderState>();
+  /** One-time registration codes minted by `/_emulator/registration_codes`, used or not, by code. */
+  readonly registrationCodes = new Map<string, RegistrationCode>();
   /** Ids of the readers and locations deleted through the API, so that the seed does not bring them back on restart. */
   readonly deleted = new Set<string>();
   readonly events = new Map<string, Stripe.Event>();
