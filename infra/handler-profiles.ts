@@ -105,12 +105,20 @@ export const routeProfiles: Readonly<Record<string, HandlerProfile>> = {
   CancelReaderAction: { ...posRoute, table: { items: paymentReadWrite } },
   // `?refresh=true` re-reads the PaymentIntent and the reader from Stripe and stores what it learnt.
   GetPayment: { ...posRoute, table: { items: paymentReadWrite } },
-  // Lists a location's stored readers (the index); `?refresh=true` stores what Stripe just said of them and
-  // forgets those Stripe no longer has (deletes).
+  // Lists the stored readers (the fleet's index); `?refresh=true` stores what Stripe just said of them and
+  // forgets those Stripe no longer has (a tombstone: an update).
   ListReaders: {
     ...posRoute,
-    table: { items: [...recordReaders, 'dynamodb:DeleteItem'], indexes: ['readersByLocation'] },
+    table: { items: [...recordReaders, 'dynamodb:UpdateItem'], indexes: ['readersByLocation'] },
   },
+  // Admin routes. Registering stores the new reader; relabelling reads its cache entry (where it is) and stores it;
+  // deleting reads a tombstone (a repeated delete) and writes one (an update).
+  RegisterReader: { ...posRoute, table: { items: recordReaders } },
+  UpdateReader: { ...posRoute, table: { items: ['dynamodb:GetItem', ...recordReaders] } },
+  DeleteReader: { ...posRoute, table: { items: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] } },
+  // Locations are Stripe's; the reader counts come from one query of the fleet's index.
+  ListLocations: { ...posRoute, table: { indexes: ['readersByLocation'] } },
+  CreateLocation: posRoute,
   // Stores what Stripe just said of the reader, and nothing else.
   GetReader: { ...posRoute, table: { items: recordReaders } },
   // Reads the reader's cache entry; a reader not in it yet is looked up at Stripe and stored. Stores nothing else.
@@ -147,7 +155,8 @@ export const backgroundProfiles: Readonly<Record<keyof typeof backgroundFunction
     timeoutSeconds: 60,
     // Its cursor item (get, put), payments (version-conditional puts, re-read on a conflict), order claims it
     // settles (the create path's put + update transaction, an update to set a refused one aside), and the readers
-    // it refreshes from Stripe (a batch read, the ones that changed in one put or transaction).
+    // it refreshes from Stripe (the fleet's index, a batch read on a conflict, the ones that changed in one put or
+    // transaction, a tombstone update for a reader Stripe no longer has).
     table: {
       items: [...paymentReadWrite, 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem'],
       indexes: [
@@ -156,6 +165,7 @@ export const backgroundProfiles: Readonly<Record<keyof typeof backgroundFunction
         'awaitingCaptureByDeadline',
         'unsettledRefunds',
         'pendingOrders',
+        'readersByLocation',
       ],
     },
     stripeSecretKey: true,

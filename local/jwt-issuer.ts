@@ -26,6 +26,8 @@ export interface TokenRequest {
   locations: readonly string[] | '*';
   /** Cognito's `cognito:username`; also the seed of `sub`. */
   username?: string;
+  /** `admin`: the `custom:role` claim that opens the fleet routes; none by default. */
+  role?: 'admin';
   /** Seconds until expiry; 24 h (Cognito's longest ID token) by default. Negative gives an expired token. */
   expiresInSeconds?: number;
   /** Extra or overriding claims (tests: wrong `aud`, `nbf` in the future …). */
@@ -77,6 +79,7 @@ export async function issuerFromKey(
         sub: `local-${username}`,
         'cognito:username': username,
         'custom:locations': locations,
+        ...(request.role === undefined ? {} : { 'custom:role': request.role }),
         token_use: 'id',
         auth_time: now,
         event_id: randomUUID(),

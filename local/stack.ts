@@ -399,7 +399,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
           token: await issuer.sign({ locations: [location.id], username: slug(location.displayName) }),
         })),
       ),
-      adminToken: await issuer.sign({ locations: '*', username: 'admin' }),
+      adminToken: await issuer.sign({ locations: '*', username: 'admin', role: 'admin' }),
       liveUrl: live.url,
     };
 

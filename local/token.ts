@@ -1,7 +1,8 @@
 /**
  * `npm run token -- tml_123` prints a token the running local stack accepts: for one location, for several
  * (`tml_1,tml_2`) or for every location (`'*'`); `--expires-in=600` sets its lifetime in seconds (`--expires-in=-60`:
- * an expired token, to try the 401), `--username=name` its user. It is signed with the key `npm start` generated and
+ * an expired token, to try the 401), `--username=name` its user, `--admin` gives it the admin role (`custom:role` =
+ * `admin`, for the fleet routes). It is signed with the key `npm start` generated and
  * wrote to `.local/issuer.json`, so it is valid only until that stack stops; `--state=file` names another stack's
  * state file (the issuer's key is beside it).
  *
@@ -26,6 +27,7 @@ usage: npm run token -- <locationId[,locationId…] | '*'> [options]
   <locationId,…>          the locations the token may act for; '*' for every location
   --expires-in=<seconds>  lifetime, 24 h by default; negative gives an expired token
   --username=<name>       the user the token names (cognito:username), pos-user by default
+  --admin                 a shop admin's token (custom:role = admin): locations and readers can be managed
   --state=<file>          the stack's state file, ${relative(process.cwd(), DEFAULT_STATE_FILE)} by default
   -h, --help              this text
 
@@ -36,6 +38,7 @@ interface TokenCommand {
   locations: TokenRequest['locations'];
   expiresInSeconds?: number;
   username?: string;
+  admin: boolean;
   stateFile: string;
 }
 
@@ -75,6 +78,7 @@ function parseCommand(args: string[]): TokenCommand | 'help' {
     locations: locationsOf(positionals[0] ?? ''),
     ...(expiresIn === undefined ? {} : { expiresInSeconds: Number(expiresIn) }),
     ...(values.username === undefined ? {} : { username: values.username.trim() }),
+    admin: values.admin === true,
     stateFile: values.state ?? DEFAULT_STATE_FILE,
   };
 }
@@ -87,6 +91,7 @@ function parseOptions(args: string[]) {
     options: {
       'expires-in': { type: 'string' },
       username: { type: 'string' },
+      admin: { type: 'boolean' },
       state: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -163,6 +168,7 @@ async function main(args: string[]): Promise<void> {
       locations: command.locations,
       ...(command.username === undefined ? {} : { username: command.username }),
       ...(command.expiresInSeconds === undefined ? {} : { expiresInSeconds: command.expiresInSeconds }),
+      ...(command.admin ? { role: 'admin' as const } : {}),
     }),
   );
 }

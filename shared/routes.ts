@@ -5,7 +5,7 @@
 export interface RouteDefinition {
   /** Stable name, used for the Lambda function's construct id and log group. */
   name: string;
-  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   /** API Gateway route path, with `{param}` placeholders. */
   path: string;
   /** Handler module, relative to the repository root; it exports `handler`. */
@@ -75,7 +75,28 @@ export const routes: readonly RouteDefinition[] = [
     auth: 'jwt',
   },
   { name: 'ListReaders', method: 'GET', path: '/readers', entry: 'functions/readers/list.ts', auth: 'jwt' },
+  {
+    name: 'RegisterReader',
+    method: 'POST',
+    path: '/readers',
+    entry: 'functions/readers/register.ts',
+    auth: 'jwt',
+  },
   { name: 'GetReader', method: 'GET', path: '/readers/{id}', entry: 'functions/readers/get.ts', auth: 'jwt' },
+  {
+    name: 'UpdateReader',
+    method: 'PATCH',
+    path: '/readers/{id}',
+    entry: 'functions/readers/update.ts',
+    auth: 'jwt',
+  },
+  {
+    name: 'DeleteReader',
+    method: 'DELETE',
+    path: '/readers/{id}',
+    entry: 'functions/readers/delete.ts',
+    auth: 'jwt',
+  },
   {
     name: 'CancelReaderAction',
     method: 'POST',
@@ -88,6 +109,14 @@ export const routes: readonly RouteDefinition[] = [
     method: 'POST',
     path: '/readers/{id}/display',
     entry: 'functions/readers/display.ts',
+    auth: 'jwt',
+  },
+  { name: 'ListLocations', method: 'GET', path: '/locations', entry: 'functions/locations/list.ts', auth: 'jwt' },
+  {
+    name: 'CreateLocation',
+    method: 'POST',
+    path: '/locations',
+    entry: 'functions/locations/create.ts',
     auth: 'jwt',
   },
   {

@@ -218,6 +218,42 @@ export async function measureApiDynamo(bench: BenchStack): Promise<ApiDynamoResu
       expect: [200],
       call: () => bench.api('POST', `/payments/${ids.stillOnReader}/cancel`, { token, body: {} }),
     },
+    { route: 'GET /locations', expect: [200], call: () => bench.api('GET', '/locations', { token: admin }) },
+    {
+      route: 'POST /locations',
+      expect: [201],
+      call: () =>
+        bench.api('POST', '/locations', {
+          token: admin,
+          body: {
+            displayName: 'Bench Kiosk',
+            address: { line1: '1 Bench St', city: 'Toronto', postalCode: 'M5V 1J1', country: 'CA', state: 'ON' },
+          },
+        }),
+    },
+    {
+      route: 'POST /readers',
+      expect: [201],
+      call: () =>
+        bench.api('POST', '/readers', {
+          token: admin,
+          body: { registrationCode: 'simulated-wpe', locationId, label: 'Bench spare' },
+        }),
+      after: async (response) => {
+        ids.spareReader = (response.body as { reader: { id: string } }).reader.id;
+      },
+    },
+    {
+      route: 'PATCH /readers/{id}',
+      expect: [200],
+      call: () =>
+        bench.api('PATCH', `/readers/${ids.spareReader}`, { token: admin, body: { label: 'Bench back office' } }),
+    },
+    {
+      route: 'DELETE /readers/{id}',
+      expect: [204],
+      call: () => bench.api('DELETE', `/readers/${ids.spareReader}`, { token: admin }),
+    },
     { route: 'GET /payments', expect: [200], call: () => bench.api('GET', '/payments', { token }) },
     {
       route: 'GET /payments',

@@ -1,8 +1,8 @@
 /**
  * GET /readers — the caller's readers as stored (optionally of one location, or of one health), kept in step with
- * Stripe by the reconciler every run; no Stripe call (but for a location the table knows no reader of). `?refresh=true` reads them from Stripe first and stores what
- * it says (a reader deleted there is forgotten): the way to the live `lastSeenAt`, which the table keeps only as of
- * the reader's last change.
+ * Stripe by the reconciler every run; no Stripe call (but for a location the table knows no reader of).
+ * `?refresh=true` reads them from Stripe first and stores what it says (a reader deleted there is forgotten): the
+ * way to the live `lastSeenAt`, which the table keeps only as of the reader's last change.
  */
 import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
@@ -26,10 +26,9 @@ export const handler = apiHandler(
   async ({ query, caller, deps }) => {
     if (query.locationId !== undefined) authorizeLocation(caller, query.locationId);
     const locations = query.locationId === undefined ? caller.locations : [query.locationId];
-    // The table lists readers by location; a caller allowed every location has no list of them, so Stripe answers.
     const access = (locationId: string | null) => canActFor(caller, locationId);
     const readers =
-      query.refresh === 'true' || locations === '*'
+      query.refresh === 'true'
         ? await readReaders(deps, locations, access)
         : await readStoredReaders(deps, locations, access);
     const shown = query.health === undefined ? readers : readers.filter((reader) => reader.health === query.health);

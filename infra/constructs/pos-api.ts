@@ -66,8 +66,9 @@ export class PosApi extends Construct {
         ? {
             corsPreflight: {
               allowOrigins: settings.corsOrigins,
-              allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PATCH],
-              allowHeaders: ['authorization', 'content-type'],
+              // Every method a route answers; the headers a POS sends (refunds and creates carry an Idempotency-Key).
+              allowMethods: [...new Set(props.routes.map((route) => CorsHttpMethod[route.method]))],
+              allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
               exposeHeaders: ['x-request-id', 'retry-after'],
               maxAge: Duration.hours(1),
             },

@@ -1,8 +1,9 @@
 /**
  * Who may call the POS routes. By default a Cognito user pool: one user per cashier or register, whose
- * `custom:locations` attribute lists the Stripe Terminal locations it may act for (`*` for all). The POS
- * signs in with the app client and sends the ID token, which carries that attribute; the API's JWT
- * authorizer accepts ID tokens whose audience is the app client. With context `jwtIssuer`/`jwtAudience` an
+ * `custom:locations` attribute lists the Stripe Terminal locations it may act for (`*` for all), and whose
+ * `custom:role` is `admin` for a shop's admin (the fleet routes: locations and readers). Both are set by an
+ * administrator (`AdminUpdateUserAttributes`), never by the user. The POS signs in with the app client and sends
+ * the ID token, which carries them; the API's JWT authorizer accepts ID tokens whose audience is the app client. With context `jwtIssuer`/`jwtAudience` an
  * existing issuer is trusted instead and no pool is created.
  */
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
@@ -21,6 +22,9 @@ import type { StageSettings } from '../settings.ts';
 
 /** Name of the custom attribute (the claim is `custom:locations`). */
 export const LOCATIONS_ATTRIBUTE = 'locations';
+
+/** Name of the role attribute (the claim is `custom:role`): `admin` for a shop's admin, who manages the fleet. */
+export const ROLE_ATTRIBUTE = 'role';
 
 export class PosIdentity extends Construct {
   /** Issuer URL the JWT authorizer trusts. */
@@ -45,6 +49,8 @@ export class PosIdentity extends Construct {
       signInAliases: { username: true, email: true },
       customAttributes: {
         [LOCATIONS_ATTRIBUTE]: new StringAttribute({ minLen: 1, maxLen: 2048, mutable: true }),
+        // Added to a pool that exists in place: CloudFormation adds custom attributes without replacing the pool.
+        [ROLE_ATTRIBUTE]: new StringAttribute({ minLen: 1, maxLen: 32, mutable: true }),
       },
       passwordPolicy: {
         minLength: 12,
@@ -85,8 +91,8 @@ export class PosIdentity extends Construct {
       enableTokenRevocation: true,
       readAttributes: new ClientAttributes()
         .withStandardAttributes({ email: true, fullname: true })
-        .withCustomAttributes(LOCATIONS_ATTRIBUTE),
-      // Users must never write their own `custom:locations`: that would widen what they may act on.
+        .withCustomAttributes(LOCATIONS_ATTRIBUTE, ROLE_ATTRIBUTE),
+      // Users must never write their own `custom:locations` or `custom:role`: that would widen what they may act on.
       writeAttributes: new ClientAttributes().withStandardAttributes({ fullname: true }),
     });
 

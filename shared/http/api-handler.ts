@@ -195,6 +195,8 @@ function middyStack<R extends RouteInput>(
         deps: dependencies,
       });
       logger.info('request handled', { status: result.statusCode, durationMs: dependencies.clock.now() - startedAt });
+      if (result.statusCode === 204)
+        return { statusCode: 204, headers: { ...result.headers, 'x-request-id': requestId } };
       return {
         statusCode: result.statusCode,
         headers: { ...result.headers, 'content-type': 'application/json', 'x-request-id': requestId },

@@ -3,15 +3,23 @@
  */
 import { ForbiddenError, PaymentNotFoundError, ReaderNotFoundError } from './errors.ts';
 
-/** The signed-in POS user and the Stripe Terminal locations they may act for. */
+/** The signed-in POS user, the Stripe Terminal locations they may act for, and whether they run the fleet. */
 export interface Caller {
   sub: string;
   /** Location ids, or `*` for every location. */
   locations: readonly string[] | '*';
+  /** Present (true) for a shop's admin (`custom:role` = `admin`): may register, relabel and delete readers. */
+  admin?: true;
 }
 
 /** The claim that lists the caller's locations, comma-separated, or `*`. */
 export const LOCATIONS_CLAIM = 'custom:locations';
+
+/** The claim that names the caller's role; `admin` opens the fleet routes. */
+export const ROLE_CLAIM = 'custom:role';
+
+/** The role that opens the fleet routes. */
+export const ADMIN_ROLE = 'admin';
 
 type Claims = Record<string, string | number | boolean | string[]>;
 
@@ -27,8 +35,16 @@ export function callerFromClaims(claims: Claims | undefined): Caller | undefined
     .split(/[,\s]+/)
     .map((entry) => entry.trim())
     .filter((entry) => entry.length > 0);
-  if (entries.includes('*')) return { sub, locations: '*' };
-  return { sub, locations: [...new Set(entries)] };
+  const admin = claims?.[ROLE_CLAIM] === ADMIN_ROLE ? { admin: true as const } : {};
+  if (entries.includes('*')) return { sub, locations: '*', ...admin };
+  return { sub, locations: [...new Set(entries)], ...admin };
+}
+
+/** Throw 403 unless the caller is a shop's admin (`custom:role` = `admin`). */
+export function authorizeAdmin(caller: Caller): void {
+  if (caller.admin !== true) {
+    throw new ForbiddenError('Only an admin can do this: the token needs the claim custom:role = admin.');
+  }
 }
 
 /** True when the caller may act for `locationId`. */

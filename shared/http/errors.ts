@@ -99,8 +99,8 @@ export class UnauthorizedError extends ApiError {
 
 /** A location the caller named (`locationId`) that is not among the caller's locations. */
 export class ForbiddenError extends ApiError {
-  constructor() {
-    super({ status: 403, code: 'forbidden', message: 'You are not allowed to act for this location.' });
+  constructor(message = 'You are not allowed to act for this location.') {
+    super({ status: 403, code: 'forbidden', message });
   }
 }
 
@@ -152,6 +152,7 @@ export const ERROR_CODES = [
   'payment_not_found',
   'reader_not_found',
   'location_not_found',
+  'invalid_registration_code',
   'invalid_state',
   'order_conflict',
   'refund_exceeds_balance',
@@ -176,6 +177,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   payment_not_found: 404,
   reader_not_found: 404,
   location_not_found: 404,
+  invalid_registration_code: 400,
   invalid_state: 409,
   order_conflict: 409,
   refund_exceeds_balance: 409,

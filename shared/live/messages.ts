@@ -41,6 +41,7 @@ export const SERVER_MESSAGE_TYPES = [
   'unsubscribed',
   'payment.updated',
   'reader.updated',
+  'reader.removed',
   'error',
 ] as const;
 
@@ -52,6 +53,7 @@ export type ServerMessage =
   | { type: 'unsubscribed'; locationId: string }
   | { type: 'payment.updated'; payment: PaymentResource; version: number }
   | { type: 'reader.updated'; reader: ReaderResource; version: number }
+  | { type: 'reader.removed'; readerId: string; locationId: string; version: number }
   | { type: 'error'; code: ErrorCode; message: string; action?: string };
 
 export type ParsedMessage =

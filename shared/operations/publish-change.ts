@@ -36,6 +36,19 @@ export function publicationOf(change: ItemChange): Publication | undefined {
       message: { type: 'payment.updated', payment, version: Number(newItem.version ?? 0) },
     };
   }
+  if (newItem.entity === 'reader' && newItem.removed === true) {
+    // A tombstone: the reader was deleted. Published once, when it is written.
+    if (oldItem?.removed === true || typeof newItem.locationId !== 'string') return undefined;
+    return {
+      topics: [locationTopic(newItem.locationId)],
+      message: {
+        type: 'reader.removed',
+        readerId: String(newItem.readerId),
+        locationId: newItem.locationId,
+        version: Number(newItem.version ?? 0),
+      },
+    };
+  }
   if (newItem.entity === 'reader') {
     const stored = readerFromStoredItem(newItem);
     if (stored === undefined || stored.reader.locationId === null) return undefined;

@@ -3,10 +3,18 @@
  * Stripe holds them now (GET /readers/{id}, GET /readers?refresh=true, a live-updates subscription to a location),
  * storing what Stripe just said (the reader → location cache, and the reader's state the live updates publish).
  */
+import type Stripe from 'stripe';
 import type { Dependencies } from '../dependencies.ts';
 import { stuckAfterMs } from '../payments/reader-health.ts';
 import type { ReaderSnapshot } from '../payments/types.ts';
-import { forgetReaders, listStoredReaders, recordReaders, type VersionedReader } from '../store/readers.ts';
+import {
+  forgetReaders,
+  listStoredReaders,
+  type RecordedReader,
+  recordReaders,
+  type StoredReader,
+  type VersionedReader,
+} from '../store/readers.ts';
 import { listReaders, retrieveReader } from '../stripe/calls.ts';
 import { readerSnapshot } from '../stripe/snapshots.ts';
 import { type Access, visibleReader } from './access.ts';
@@ -20,14 +28,19 @@ export async function readReader(deps: Dependencies, readerId: string, access: A
 }
 
 /**
- * The stored readers of `locations` the caller may see, by location, then id: no Stripe call, but for a location the
- * table knows no reader of yet (a new one, or before the reconciler's first run), which is read from Stripe once.
+ * The stored readers of `locations` (`*`: every location) the caller may see, by location, then id: no Stripe call,
+ * but for a location the table knows no reader of yet (a new one, or before the reconciler's first run), which is
+ * read from Stripe once.
  */
 export async function readStoredReaders(
   deps: Dependencies,
-  locations: readonly string[],
+  locations: readonly string[] | '*',
   access: Access,
 ): Promise<ReaderSnapshot[]> {
+  if (locations === '*') {
+    const stored = await listStoredReaders(deps.store);
+    return stored.length > 0 ? stored.map(({ reader }) => reader) : readReaders(deps, '*', access);
+  }
   const byLocation = await Promise.all(
     locations.map(async (location) => {
       const stored = await listStoredReaders(deps.store, location);
@@ -38,35 +51,69 @@ export async function readStoredReaders(
 }
 
 /**
- * The readers of `locations` (`*`: every location) the caller may see, fresh from Stripe and stored. A stored reader
- * of a listed location that Stripe no longer lists there is read on its own: forgotten when deleted, stored at its
- * new location when moved.
+ * The readers of `locations` (`*`: every location) the caller may see, fresh from Stripe and stored; stored readers
+ * of those locations Stripe no longer lists there are read on their own (`syncStoredReaders`).
  */
 export async function readReaders(
   deps: Dependencies,
   locations: readonly string[] | '*',
   access: Access,
 ): Promise<ReaderSnapshot[]> {
-  const readers =
+  const [listed, stored] = await Promise.all([
     locations === '*'
-      ? await listReaders(deps)
-      : (await Promise.all(locations.map((location) => listReaders(deps, location)))).flat();
-  const snapshots = readers.map(readerSnapshot).filter((reader) => access(reader.locationId));
+      ? listReaders(deps)
+      : Promise.all(locations.map((location) => listReaders(deps, location))).then((lists) => lists.flat()),
+    locations === '*'
+      ? listStoredReaders(deps.store)
+      : Promise.all(locations.map((location) => listStoredReaders(deps.store, location))).then((lists) => lists.flat()),
+  ]);
+  const inScope = listed.filter((reader) => access(readerSnapshot(reader).locationId));
+  const { recorded } = await syncStoredReaders(deps, inScope, stored);
+  // A stored reader that moved to another location is stored there, and shown only when asked for that location.
+  const shown = (location: string | null) =>
+    access(location) && (locations === '*' || (location !== null && locations.includes(location)));
+  return recorded.filter(({ reader }) => shown(reader.locationId)).map(({ reader }) => reader);
+}
+
+/** What storing a list of the readers did. */
+export interface FleetSync {
+  /** The listed readers, and those read on their own that Stripe still has, as stored now. */
+  recorded: RecordedReader[];
+  /** Readers Stripe no longer has, now forgotten, with their tombstones' versions. */
+  forgotten: { readerId: string; version: number }[];
+}
+
+/**
+ * Store what a list of readers said, given the stored readers of the same scope (read just before it): the listed
+ * ones compared with what is stored (no further read), and each stored reader the list left out read on its own:
+ * forgotten when Stripe has it no more, stored as it is when it moved to another location or was registered after
+ * the list was read.
+ */
+export async function syncStoredReaders(
+  deps: Dependencies,
+  listed: readonly Stripe.Terminal.Reader[],
+  stored: readonly StoredReader[],
+  options: { paced?: <T>(call: () => Promise<T>) => Promise<T>; stuckAfterMs?: number } = {},
+): Promise<FleetSync> {
+  const paced = options.paced ?? ((call) => call());
   const now = new Date(deps.clock.now());
-  const recorded = await recordReaders(deps.store, snapshots, now, stuckAfterMs(deps.settings));
-  if (locations !== '*') {
-    const listed = new Set(snapshots.map((reader) => reader.id));
-    const stored = (await Promise.all(locations.map((location) => listStoredReaders(deps.store, location)))).flat();
-    const unlisted = stored.filter(({ reader }) => !listed.has(reader.id)).map(({ reader }) => reader.id);
-    const found = await Promise.all(unlisted.map((readerId) => retrieveReader(deps, readerId)));
-    await forgetReaders(
-      deps.store,
-      unlisted.filter((_, n) => found[n] === undefined),
-    );
-    const moved = found.filter((reader) => reader !== undefined).map(readerSnapshot);
-    await recordReaders(deps.store, moved, now, stuckAfterMs(deps.settings));
-  }
-  return recorded.map(({ reader }) => reader);
+  const stuckAfter = options.stuckAfterMs ?? stuckAfterMs(deps.settings);
+  const snapshots = listed.map(readerSnapshot);
+  const states = new Map(stored.map(({ reader, state }) => [reader.id, state]));
+  const recorded = await recordReaders(deps.store, snapshots, now, stuckAfter, { stored: states });
+  const listedIds = new Set(snapshots.map((reader) => reader.id));
+  const unlisted = stored.filter(({ reader }) => !listedIds.has(reader.id)).map(({ reader }) => reader);
+  if (unlisted.length === 0) return { recorded, forgotten: [] };
+  const found = await Promise.all(unlisted.map((reader) => paced(() => retrieveReader(deps, reader.id))));
+  const gone = unlisted.filter((_, n) => found[n] === undefined);
+  const forgotten = await forgetReaders(
+    deps.store,
+    gone.map((reader) => ({ readerId: reader.id, locationId: reader.locationId })),
+    now,
+  );
+  const still = found.filter((reader) => reader !== undefined).map(readerSnapshot);
+  const kept = await recordReaders(deps.store, still, now, stuckAfter);
+  return { recorded: [...recorded, ...kept], forgotten };
 }
 
 /** The readers of one location with the version of each, as stored once read (a live-updates subscription's start). */

@@ -9,6 +9,7 @@ export const FAILURE_CODES = [
   'payment_not_found',
   'reader_not_found',
   'location_not_found',
+  'invalid_registration_code',
   'invalid_state',
   'order_conflict',
   'refund_exceeds_balance',
@@ -139,13 +140,25 @@ export class CardPresentRefundRequiredError extends OperationFailure {
   }
 }
 
-/** The same `Idempotency-Key` was used for another refund request. */
+/** The same `Idempotency-Key` was used for another request (a refund, a location, a reader registration). */
 export class IdempotencyKeyReusedError extends OperationFailure {
-  constructor(details: { refundId: string | null }) {
+  constructor(
+    details: { refundId: string | null } | undefined,
+    message = 'This Idempotency-Key was already used for a different refund request: use a new key for a new refund.',
+  ) {
+    super({ code: 'idempotency_key_reused', message, details });
+  }
+}
+
+/** Stripe knows no reader waiting with this registration code: mistyped, expired, or used already. */
+export class InvalidRegistrationCodeError extends OperationFailure {
+  constructor(cause?: unknown) {
     super({
-      code: 'idempotency_key_reused',
-      message: 'This Idempotency-Key was already used for a different refund request: use a new key for a new refund.',
-      details,
+      code: 'invalid_registration_code',
+      message:
+        'No reader is waiting to be registered with this code: check the code the reader shows (Settings → ' +
+        'Generate pairing code); a code registers one reader once.',
+      cause,
     });
   }
 }

@@ -65,6 +65,14 @@ export const idempotencyKeys = {
    */
   locationConfiguration: (locationId: string, configurationId: string, requestId: string) =>
     key(['tipping-location', bounded(locationId), configurationId, bounded(requestId)]),
+  /**
+   * A location or a reader registration: `scope` is the admin's `sub` with their `Idempotency-Key` (the same key
+   * again replays the first answer), else the request's id (a request's own retries only).
+   */
+  createLocation: (scope: string) => key(['location', bounded(scope)]),
+  registerReader: (scope: string) => key(['register-reader', bounded(scope)]),
+  /** A reader's new label: absolute, keyed per request, so going back to an earlier label is applied. */
+  relabelReader: (readerId: string, requestId: string) => key(['relabel', bounded(readerId), bounded(requestId)]),
   /** One currency's tipping in a configuration, as the request sets it. */
   tipping: (configurationId: string, currency: string, requestId: string) =>
     key(['tipping', configurationId, currency, bounded(requestId)]),

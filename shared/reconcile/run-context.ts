@@ -41,6 +41,8 @@ export interface ReconcileSummary {
   stripeCalls: number;
   /** Reader items written (a reader that changed, its health included). */
   readersCached: number;
+  /** Stored readers Stripe no longer has (deleted there), forgotten by this run. */
+  readersForgotten: number;
   /** Readers Stripe listed offline; of those, offline longer than `READER_OFFLINE_ALERT_AFTER_SECONDS`. */
   readersOffline: number;
   readersOfflineAlerting: number;
@@ -71,6 +73,7 @@ export function emptySummary(): ReconcileSummary {
     failures: 0,
     stripeCalls: 0,
     readersCached: 0,
+    readersForgotten: 0,
     readersOffline: 0,
     readersOfflineAlerting: 0,
     readersStuck: 0,

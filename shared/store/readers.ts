@@ -1,20 +1,23 @@
 /**
  * Readers as last read from Stripe (`READER#{id}` / `READER`): the reader → location cache, so authorizing a reader
  * command costs no Stripe call, and the reader's state with a `version` that grows with every change, which the
- * live updates publish and `GET /readers` lists (`readersByLocation`). Learned from Stripe the first time a reader
- * is seen, refreshed by `GET /readers?refresh=true` and the reconciler; a read that shows nothing new writes nothing.
+ * live updates publish and `GET /readers` lists (`readersByLocation`, one partition for the whole fleet). Learned
+ * from Stripe the first time a reader is seen, refreshed by `GET /readers?refresh=true` and the reconciler; a read
+ * that shows nothing new writes nothing. A deleted reader leaves a tombstone (`removed`, the next version, out of
+ * the index) that expires: it is what the live updates announce, and it keeps a read made before the deletion from
+ * storing the reader again.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
-  DeleteCommand,
   GetCommand,
   PutCommand,
   type PutCommandInput,
   QueryCommand,
   type QueryCommandOutput,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Store } from '../dependencies.ts';
 import { healthAsRead, type ReaderSince, readerHealth, readerSince } from '../payments/reader-health.ts';
@@ -25,7 +28,7 @@ import {
   type ReaderSnapshot,
 } from '../payments/types.ts';
 import { PAYMENT_SORT_KEY, paymentFromItem, paymentPk } from './payments.ts';
-import { paymentsTable } from './table.ts';
+import { EVENT_DEDUPE_TTL_SECONDS, paymentsTable } from './table.ts';
 
 export const READER_SORT_KEY = 'READER';
 
@@ -68,8 +71,14 @@ export async function getReaderLocation(store: Store, readerId: string): Promise
   const { Item } = await store.db.send(
     new GetCommand({ TableName: store.table, Key: { pk: readerPk(readerId), sk: READER_SORT_KEY } }),
   );
-  return Item === undefined ? undefined : readerFromItem(Item);
+  return Item === undefined || Item.removed === true ? undefined : readerFromItem(Item);
 }
+
+/** The partition of `readersByLocation` every stored reader is in. */
+export const READER_FLEET = 'FLEET';
+
+/** How long a deleted reader's tombstone is kept: longer than any read of it still on its way. */
+export const READER_TOMBSTONE_TTL_SECONDS = EVENT_DEDUPE_TTL_SECONDS;
 
 /** A reader as stored, with the version of its latest change. */
 export interface VersionedReader {
@@ -89,12 +98,21 @@ function fingerprintOf(reader: ReaderSnapshot): string {
     action === null
       ? null
       : [action.type, action.status, action.failureCode, action.failureMessage, action.paymentIntentId];
-  return JSON.stringify([reader.locationId, reader.label, reader.deviceType, reader.status, shown, reader.health]);
+  // `fleet`: items stored before the index held the whole fleet are written once more, into it.
+  return JSON.stringify([
+    'fleet',
+    reader.locationId,
+    reader.label,
+    reader.deviceType,
+    reader.status,
+    shown,
+    reader.health,
+  ]);
 }
 
 /** The reader as stored (its Reader resource fields), when the item holds them. */
 export function readerFromStoredItem(item: Record<string, unknown>): VersionedReader | undefined {
-  if (item.entity !== 'reader' || typeof item.readerId !== 'string') return undefined;
+  if (item.entity !== 'reader' || typeof item.readerId !== 'string' || item.removed === true) return undefined;
   const status = item.status === 'online' ? 'online' : 'offline';
   const action = (item.action as ReaderActionSnapshot | null | undefined) ?? null;
   const health = READER_HEALTHS.find((known) => known === item.health);
@@ -114,82 +132,164 @@ export function readerFromStoredItem(item: Record<string, unknown>): VersionedRe
   };
 }
 
-/** The key of the `readersByLocation` index: a location's readers. */
-export function readerLocationKey(locationId: string): string {
-  return `LOCATION#${locationId}`;
+/** The sort key of a reader in `readersByLocation`: by location, then id. */
+export function locationReaderKey(locationId: string, readerId: string): string {
+  return `${locationId}#${readerId}`;
 }
 
-/** The readers of one location as stored (`readersByLocation`), by id. */
-export async function listStoredReaders(store: Store, locationId: string): Promise<VersionedReader[]> {
+/** A stored reader, and what `recordReaders` compares a new read with. */
+export interface StoredReader extends VersionedReader {
+  state: StoredReaderState;
+}
+
+/**
+ * The stored readers of one location, or of every location (`locationId` undefined), by location, then id: one query
+ * of the fleet's partition, read in pages.
+ */
+export async function listStoredReaders(store: Store, locationId?: string): Promise<StoredReader[]> {
   const index = paymentsTable.indexes.readersByLocation;
-  const readers: VersionedReader[] = [];
+  const readers: StoredReader[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const output: QueryCommandOutput = await store.db.send(
       new QueryCommand({
         TableName: store.table,
         IndexName: index.indexName,
-        KeyConditionExpression: '#key = :key',
-        ExpressionAttributeNames: { '#key': index.partitionKey.name },
-        ExpressionAttributeValues: { ':key': readerLocationKey(locationId) },
+        KeyConditionExpression:
+          locationId === undefined ? '#fleet = :fleet' : '#fleet = :fleet AND begins_with(#reader, :location)',
+        ExpressionAttributeNames: {
+          '#fleet': index.partitionKey.name,
+          ...(locationId === undefined ? {} : { '#reader': index.sortKey.name }),
+        },
+        ExpressionAttributeValues: {
+          ':fleet': READER_FLEET,
+          ...(locationId === undefined ? {} : { ':location': locationReaderKey(locationId, '') }),
+        },
         ExclusiveStartKey: startKey,
       }),
     );
     for (const item of output.Items ?? []) {
       const stored = readerFromStoredItem(item);
-      if (stored !== undefined) readers.push(stored);
+      if (stored !== undefined) readers.push({ ...stored, state: storedStateOf(item) });
     }
     startKey = output.LastEvaluatedKey;
   } while (startKey !== undefined);
   return readers;
 }
 
-/** Forget readers Stripe no longer has (deleted there): they leave the location's list and the cache. */
-export async function forgetReaders(store: Store, readerIds: readonly string[]): Promise<void> {
-  for (const readerId of readerIds) {
-    await store.db.send(
-      new DeleteCommand({ TableName: store.table, Key: { pk: readerPk(readerId), sk: READER_SORT_KEY } }),
+/** A reader Stripe no longer has, as it was last stored. */
+export interface ForgottenReader {
+  readerId: string;
+  locationId: string | null;
+}
+
+/**
+ * Forget readers Stripe no longer has (deleted there or here): each item becomes a tombstone at its next version,
+ * out of the fleet's index and the cache, which expires. Returns each tombstone's version.
+ */
+export async function forgetReaders(
+  store: Store,
+  readers: readonly ForgottenReader[],
+  now: Date,
+): Promise<{ readerId: string; version: number }[]> {
+  const forgotten: { readerId: string; version: number }[] = [];
+  for (const { readerId, locationId } of readers) {
+    const { Attributes } = await store.db.send(
+      new UpdateCommand({
+        TableName: store.table,
+        Key: { pk: readerPk(readerId), sk: READER_SORT_KEY },
+        UpdateExpression:
+          'SET #entity = :reader, #readerId = :readerId, #locationId = if_not_exists(#locationId, :locationId), ' +
+          '#removed = :true, #version = if_not_exists(#version, :zero) + :one, #updatedAt = :now, #expires = :expires ' +
+          'REMOVE #fleet, #sort, #fingerprint, #action',
+        ExpressionAttributeNames: {
+          '#entity': 'entity',
+          '#readerId': 'readerId',
+          '#locationId': 'locationId',
+          '#removed': 'removed',
+          '#version': 'version',
+          '#updatedAt': 'updatedAt',
+          '#expires': paymentsTable.timeToLiveAttribute,
+          '#fleet': paymentsTable.indexes.readersByLocation.partitionKey.name,
+          '#sort': paymentsTable.indexes.readersByLocation.sortKey.name,
+          '#fingerprint': 'fingerprint',
+          '#action': 'action',
+        },
+        ExpressionAttributeValues: {
+          ':reader': 'reader',
+          ':readerId': readerId,
+          ':locationId': locationId,
+          ':true': true,
+          ':zero': 0,
+          ':one': 1,
+          ':now': now.toISOString(),
+          ':expires': Math.floor(now.getTime() / 1000) + READER_TOMBSTONE_TTL_SECONDS,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
     );
+    forgotten.push({ readerId, version: Number(Attributes?.version ?? 0) });
   }
+  return forgotten;
 }
 
 /** A reader as stored, whether this write changed it, and since when it has been offline or busy. */
 export type RecordedReader = VersionedReader & ReaderSince & { changed: boolean };
 
 /** What is kept of a stored reader to tell whether a read shows anything new. */
-interface StoredReaderState extends ReaderSince {
+export interface StoredReaderState extends ReaderSince {
   fingerprint: string;
   version: number;
   status: ReaderSnapshot['status'];
   action: ReaderActionSnapshot | null;
+  /** A tombstone: the reader was deleted, and a read of it is not stored again. */
+  removed: boolean;
+}
+
+function storedStateOf(item: Record<string, unknown>): StoredReaderState {
+  return {
+    fingerprint: String(item.fingerprint ?? ''),
+    version: Number(item.version ?? 0),
+    status: item.status === 'online' ? 'online' : 'offline',
+    action: (item.action as ReaderActionSnapshot | null | undefined) ?? null,
+    actionSince: typeof item.actionSince === 'string' ? item.actionSince : null,
+    offlineSince: typeof item.offlineSince === 'string' ? item.offlineSince : null,
+    removed: item.removed === true,
+  };
 }
 
 /** Each round, a writer that lost a race reads again; someone wins every round, so racers are done within their number. */
 const MAX_WRITE_ROUNDS = 10;
 
 /**
- * Store what Stripe just said of these readers (those without a location are not kept): one batch read, then one
- * write for all the readers that changed, each conditional on the version read, so versions only grow. A reader
- * another writer changed in between is read and written again. Each reader's health comes from since when its
- * action has run (kept in its item); returns each kept reader with its version, health and those times.
+ * Store what Stripe just said of these readers (those without a location are not kept, nor deleted ones): one batch
+ * read (none when the caller read them already: `stored`), then one write for all the readers that changed, each
+ * conditional on the version read, so versions only grow. A reader another writer changed in between is read and
+ * written again. Each reader's health comes from since when its action has run (kept in its item); returns each
+ * kept reader with its version, health and those times.
  */
 export async function recordReaders(
   store: Store,
   readers: readonly ReaderSnapshot[],
   now: Date,
   stuckAfterMs: number,
+  options: { stored?: ReadonlyMap<string, StoredReaderState> } = {},
 ): Promise<RecordedReader[]> {
   const located = readers.filter((reader) => reader.locationId !== null);
   const recorded = new Map<string, RecordedReader>();
   let pending = located;
   for (let round = 0; pending.length > 0; round += 1) {
-    const stored = await storedReaders(
-      store,
-      pending.map((reader) => reader.id),
-    );
+    const stored =
+      round === 0 && options.stored !== undefined
+        ? options.stored
+        : await storedReaders(
+            store,
+            pending.map((reader) => reader.id),
+          );
     const changed: ChangedReader[] = [];
     for (const read of pending) {
       const current = stored.get(read.id);
+      if (current?.removed) continue;
       const since = readerSince(read, current, now);
       const reader = { ...read, health: readerHealth(read, since.actionSince, now.getTime(), stuckAfterMs) };
       const fingerprint = fingerprintOf(reader);
@@ -210,7 +310,7 @@ export async function recordReaders(
     pending = pending.filter((reader) => lost.has(reader.id));
     if (pending.length > 0 && round >= MAX_WRITE_ROUNDS) throw new Error('Readers kept changing while being stored');
   }
-  return located.map((reader) => recorded.get(reader.id) as RecordedReader);
+  return located.flatMap((reader) => recorded.get(reader.id) ?? []);
 }
 
 interface ChangedReader {
@@ -232,8 +332,10 @@ async function storedReaders(store: Store, readerIds: readonly string[]): Promis
           RequestItems: {
             [store.table]: {
               Keys: keys,
-              ProjectionExpression: '#readerId, #fingerprint, #version, #status, #action, #actionSince, #offlineSince',
+              ProjectionExpression:
+                '#readerId, #fingerprint, #version, #status, #action, #actionSince, #offlineSince, #removed',
               ExpressionAttributeNames: {
+                '#removed': 'removed',
                 '#readerId': 'readerId',
                 '#fingerprint': 'fingerprint',
                 '#version': 'version',
@@ -246,16 +348,7 @@ async function storedReaders(store: Store, readerIds: readonly string[]): Promis
           },
         }),
       );
-      for (const item of output.Responses?.[store.table] ?? []) {
-        found.set(String(item.readerId), {
-          fingerprint: String(item.fingerprint ?? ''),
-          version: Number(item.version ?? 0),
-          status: item.status === 'online' ? 'online' : 'offline',
-          action: (item.action as ReaderActionSnapshot | null | undefined) ?? null,
-          actionSince: typeof item.actionSince === 'string' ? item.actionSince : null,
-          offlineSince: typeof item.offlineSince === 'string' ? item.offlineSince : null,
-        });
-      }
+      for (const item of output.Responses?.[store.table] ?? []) found.set(String(item.readerId), storedStateOf(item));
       keys = output.UnprocessedKeys?.[store.table]?.Keys;
     }
   }
@@ -273,7 +366,7 @@ function readerItem(changed: ChangedReader, version: number, now: Date): Record<
     locationId: reader.locationId,
     ...(reader.locationId === null
       ? {}
-      : { readerLocationKey: readerLocationKey(reader.locationId), locationReaderId: reader.id }),
+      : { readerFleet: READER_FLEET, locationReaderId: locationReaderKey(reader.locationId, reader.id) }),
     label: reader.label,
     deviceType: reader.deviceType,
     status: reader.status,
@@ -343,4 +436,36 @@ export async function getPaymentAndReader(
     ...(payment === undefined ? {} : { payment: paymentFromItem(payment) }),
     ...(reader === undefined ? {} : { reader: readerFromItem(reader) }),
   };
+}
+
+/** A stored reader's location and what `recordReaders` compares a new read with (one strongly consistent read). */
+export async function getStoredReaderState(
+  store: Store,
+  readerId: string,
+): Promise<{ locationId: string | null; state: StoredReaderState } | undefined> {
+  const { Item } = await store.db.send(
+    new GetCommand({
+      TableName: store.table,
+      Key: { pk: readerPk(readerId), sk: READER_SORT_KEY },
+      ConsistentRead: true,
+    }),
+  );
+  if (Item === undefined || Item.removed === true) return undefined;
+  return { locationId: typeof Item.locationId === 'string' ? Item.locationId : null, state: storedStateOf(Item) };
+}
+
+/** Where a deleted reader was, from its tombstone; undefined when the reader is not known deleted. */
+export async function getRemovedReader(
+  store: Store,
+  readerId: string,
+): Promise<{ locationId: string | null } | undefined> {
+  const { Item } = await store.db.send(
+    new GetCommand({
+      TableName: store.table,
+      Key: { pk: readerPk(readerId), sk: READER_SORT_KEY },
+      ConsistentRead: true,
+    }),
+  );
+  if (Item?.removed !== true) return undefined;
+  return { locationId: typeof Item.locationId === 'string' ? Item.locationId : null };
 }

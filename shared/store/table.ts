@@ -6,7 +6,8 @@
  * - `PAYMENT#{paymentIntentId}` / `PAYMENT`       the payment (Stripe PaymentIntent + reader action state)
  * - `ORDER#{locationId}#{orderId}` / `ORDER`      the order's live PaymentIntent and its generation
  * - `READER#{readerId}` / `READER`                the reader as last read: location cache (authorizing a reader command
- *                                                 costs no Stripe call), state and health
+ *                                                 costs no Stripe call), state and health; once
+ *                                                 the reader is deleted, a tombstone (`removed`) that expires
  * - `EVENT#{eventId}` / `EVENT`                   an applied Stripe event (dedupe), expires after `expiresAt`
  * - `CONNECTION#{connectionId}` / `CONNECTION`    a live-updates WebSocket connection and its topics, expires with it
  * - `TOPIC#{topic}` / `CONNECTION#{connectionId}` a connection's subscription to a topic (`location#…`, `payment#…`)
@@ -21,7 +22,8 @@
  * - `awaitingCaptureByDeadline` the same payments by `captureBefore` (reconciler: expired authorizations)
  * - `unsettledRefunds`      payments with a refund not settled yet, by when the reconciler should look (reconciler)
  * - `pendingOrders`         order claims whose PaymentIntent is not recorded yet, oldest first (reconciler)
- * - `readersByLocation`     a location's readers as last stored, by id (`GET /readers`)
+ * - `readersByLocation`     every stored reader, by location then id: one partition (`FLEET`), so one query reads
+ *                           the whole fleet (the reconciler, `GET /readers` for every location) or one location's
  */
 export interface KeyAttribute {
   name: string;
@@ -76,10 +78,10 @@ export const paymentsTable = {
       partitionKey: { name: 'pendingOrderKey', type: 'S' },
       sortKey: { name: 'claimedAt', type: 'S' },
     },
-    // Its sort key is not `readerId`: payment items carry `readerId` as null, which an index key attribute refuses.
+    // Its sort key is `{locationId}#{readerId}`: a location's readers are a `begins_with` range of the one partition.
     readersByLocation: {
       indexName: 'readersByLocation',
-      partitionKey: { name: 'readerLocationKey', type: 'S' },
+      partitionKey: { name: 'readerFleet', type: 'S' },
       sortKey: { name: 'locationReaderId', type: 'S' },
     },
   },

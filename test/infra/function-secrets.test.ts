@@ -24,6 +24,7 @@ import { repositoryRoot } from '../../local/lambda.ts';
 import { backgroundFunctions, liveFunctions, routes } from '../../shared/routes.ts';
 import { putConnection } from '../../shared/store/live.ts';
 import {
+  adminClaimsFor,
   apiEvent,
   claimsFor,
   emulatorControl,
@@ -169,6 +170,8 @@ afterAll(async () => {
 
 const location = () => parts.locations[0]!;
 const claims = () => claimsFor([location().id]);
+/** The location the admin routes register and delete readers at, so the first keeps its readers. */
+const fleetLocation = () => parts.locations[1]!;
 
 async function newPayment(captureMethod: 'automatic' | 'manual' = 'manual'): Promise<string> {
   const body = {
@@ -383,6 +386,55 @@ const apiCases: { name: string; event: () => Promise<Parameters<typeof apiEvent>
     status: 200,
   },
   {
+    name: 'ListLocations',
+    event: async () => ({ method: 'GET', route: '/locations', claims: adminClaimsFor([fleetLocation().id]) }),
+    status: 200,
+  },
+  {
+    name: 'CreateLocation',
+    event: async () => ({
+      method: 'POST',
+      route: '/locations',
+      body: {
+        displayName: 'Harbour',
+        address: { line1: '1 Quay St', city: 'Halifax', postalCode: 'B3J 1A1', country: 'CA', state: 'NS' },
+      },
+      claims: adminClaimsFor('*'),
+    }),
+    status: 201,
+  },
+  {
+    name: 'RegisterReader',
+    event: async () => ({
+      method: 'POST',
+      route: '/readers',
+      body: { registrationCode: 'simulated-wpe', locationId: fleetLocation().id, label: 'Spare' },
+      claims: adminClaimsFor([fleetLocation().id]),
+    }),
+    status: 201,
+  },
+  {
+    name: 'UpdateReader',
+    event: async () => ({
+      method: 'PATCH',
+      route: '/readers/{id}',
+      params: { id: await spareReader() },
+      body: { label: 'Back office' },
+      claims: adminClaimsFor([fleetLocation().id]),
+    }),
+    status: 200,
+  },
+  {
+    name: 'DeleteReader',
+    event: async () => ({
+      method: 'DELETE',
+      route: '/readers/{id}',
+      params: { id: await spareReader() },
+      claims: adminClaimsFor([fleetLocation().id]),
+    }),
+    status: 204,
+  },
+  {
     name: 'CancelPayment',
     event: async () => ({
       method: 'POST',
@@ -547,13 +599,26 @@ describe('a cold start with only the webhook signing secret’s ARN', () => {
   });
 });
 
-/** The newest event of `type` about `paymentId`, as Stripe would deliver it. */
-async function stripeEvent(type: string, paymentId: string): Promise<Stripe.Event> {
-  const stripe = new Stripe('sk_test_integration', {
+/** A new simulated reader at the first location, registered at Stripe directly. */
+async function spareReader(): Promise<string> {
+  const reader = await emulatorStripe().terminal.readers.create({
+    registration_code: 'simulated-s700',
+    location: fleetLocation().id,
+  });
+  return reader.id;
+}
+
+function emulatorStripe(): Stripe {
+  return new Stripe('sk_test_integration', {
     host: new URL(parts.emulator.url).hostname,
     port: new URL(parts.emulator.url).port,
     protocol: 'http',
   });
+}
+
+/** The newest event of `type` about `paymentId`, as Stripe would deliver it. */
+async function stripeEvent(type: string, paymentId: string): Promise<Stripe.Event> {
+  const stripe = emulatorStripe();
   const deadline = Date.now() + 10_000;
   for (;;) {
     const { data } = await stripe.events.list({ type, limit: 100 });

@@ -425,19 +425,25 @@ describe('HTTP API', () => {
     });
   });
 
-  it('gives users a custom:locations attribute they can read but never write themselves', () => {
+  it('gives users custom:locations and custom:role attributes they can read but never write themselves', () => {
     // Assess
     dev.template.hasResourceProperties('AWS::Cognito::UserPool', {
       AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
-      Schema: Match.arrayWith([Match.objectLike({ Name: 'locations', AttributeDataType: 'String', Mutable: true })]),
+      Schema: Match.arrayWith([
+        Match.objectLike({ Name: 'locations', AttributeDataType: 'String', Mutable: true }),
+        Match.objectLike({ Name: 'role', AttributeDataType: 'String', Mutable: true }),
+      ]),
     });
-    dev.template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+    const clients = Object.values(dev.template.findResources('AWS::Cognito::UserPoolClient'));
+    expect(clients).toHaveLength(1);
+    const client = clients[0]?.Properties as Record<string, unknown>;
+    expect(client).toMatchObject({
       GenerateSecret: false,
       ExplicitAuthFlows: ['ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
-      ReadAttributes: Match.arrayWith(['custom:locations']),
-      WriteAttributes: Match.not(Match.arrayWith(['custom:locations'])),
-      AllowedOAuthFlows: Match.absent(),
     });
+    expect(client.AllowedOAuthFlows).toBeUndefined();
+    expect(client.ReadAttributes).toEqual(expect.arrayContaining(['custom:locations', 'custom:role']));
+    expect(client.WriteAttributes).toEqual(['name']);
   });
 
   it('logs every request to its access log group and throttles each route by default', () => {
@@ -965,9 +971,14 @@ describe('an existing JWT issuer, CORS and tuned thresholds', () => {
     external.template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       CorsConfiguration: Match.objectLike({
         AllowOrigins: ['https://pos.example.com'],
-        AllowHeaders: ['authorization', 'content-type'],
+        AllowHeaders: ['authorization', 'content-type', 'idempotency-key'],
       }),
     });
+    const { CorsConfiguration } = Object.values(external.template.findResources('AWS::ApiGatewayV2::Api'))[0]
+      ?.Properties as { CorsConfiguration: { AllowMethods: string[] } };
+    expect([...CorsConfiguration.AllowMethods].sort()).toEqual(
+      [...new Set(routes.map((route) => route.method))].sort(),
+    );
   });
 
   it('applies the reserved concurrency and thresholds from context', () => {

@@ -26,13 +26,13 @@ import { environmentDependencies } from '../../shared/environment.ts';
 import { LOCATIONS_CLAIM } from '../../shared/http/caller.ts';
 import type { DeclaredResponses } from '../../shared/http/declared-responses.ts';
 import { logger } from '../../shared/http/logger.ts';
-import { responseValidator } from './openapi.ts';
+import { documentsResponse, responseValidator } from './openapi.ts';
 import { sharedDynamoDbEndpoint } from './shared-dynamodb.ts';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 
 export interface ApiEventInput {
-  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   /** The route's path template, e.g. `/payments/{id}`. */
   route: string;
   params?: Record<string, string>;
@@ -53,6 +53,11 @@ export function claimsFor(locations: readonly string[] | '*', sub = 'pos-user-1'
     iss: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_local',
     token_use: 'id',
   };
+}
+
+/** A shop admin's claims (`custom:role` = `admin`) for these locations. */
+export function adminClaimsFor(locations: readonly string[] | '*', sub = 'admin-1'): Record<string, string> {
+  return { ...claimsFor(locations, sub), 'custom:role': 'admin' };
 }
 
 /** An API Gateway HTTP API (payload v2.0) event for `input`, shaped as API Gateway sends it. */
@@ -163,6 +168,11 @@ export async function invoke<T = JsonBody>(
   if (status >= 400 && !declared.includes(body?.error?.code)) {
     throw new Error(`Undeclared error code ${body?.error?.code} for status ${status}`);
   }
+  if (status === 204) {
+    if (!documentsResponse(event.routeKey, 204)) throw new Error(`openapi.yaml has no response 204 for ${event.routeKey}`);
+    if (body !== undefined) throw new Error(`${event.routeKey} 204 has a body: ${result.body}`);
+    return { status, headers: lowerCased(result.headers), body };
+  }
   const validate = responseValidator(event.routeKey, status);
   if (validate === undefined) throw new Error(`openapi.yaml has no JSON response ${status} for ${event.routeKey}`);
   const documented: boolean = validate(body);
@@ -171,10 +181,11 @@ export async function invoke<T = JsonBody>(
       `${event.routeKey} ${status} does not match openapi.yaml: ${JSON.stringify(validate.errors)} in ${result.body}`,
     );
   }
-  const headers = Object.fromEntries(
-    Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]),
-  );
-  return { status, headers, body };
+  return { status, headers: lowerCased(result.headers), body };
+}
+
+function lowerCased(headers: Record<string, unknown> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
 }
 
 /** DynamoDB Local, the Stripe emulator, and the environment pointing the handlers at them. */

@@ -46,3 +46,9 @@ export function responseValidator(routeKey: string, status: number): ValidateFun
   }
   return cache.get(key);
 }
+
+/** Whether the document gives `routeKey` a response with `status` at all (a 204 has no body to validate). */
+export function documentsResponse(routeKey: string, status: number): boolean {
+  const [method, path] = routeKey.split(' ') as [string, string];
+  return openapi().document.paths?.[path]?.[method.toLowerCase()]?.responses?.[String(status)] !== undefined;
+}

@@ -1,5 +1,7 @@
 /** The API's routes as functions for the integration tests: each builds API Gateway's event and invokes the handler. */
 import { randomUUID } from 'node:crypto';
+import * as createLocation from '../../../functions/locations/create.ts';
+import * as listLocations from '../../../functions/locations/list.ts';
 import * as cancel from '../../../functions/payments/cancel.ts';
 import * as capture from '../../../functions/payments/capture.ts';
 import * as create from '../../../functions/payments/create.ts';
@@ -12,8 +14,11 @@ import * as receiptEmail from '../../../functions/payments/receipt-email.ts';
 import * as refund from '../../../functions/payments/refund.ts';
 import * as update from '../../../functions/payments/update.ts';
 import * as cancelAction from '../../../functions/readers/cancel-action.ts';
+import * as deleteReader from '../../../functions/readers/delete.ts';
 import * as getReader from '../../../functions/readers/get.ts';
 import * as listReaders from '../../../functions/readers/list.ts';
+import * as registerReader from '../../../functions/readers/register.ts';
+import * as updateReader from '../../../functions/readers/update.ts';
 import { apiEvent, invoke, type JsonBody } from '../../support/invoke.ts';
 
 type Claims = Record<string, string> | null;
@@ -72,6 +77,34 @@ export function apiClient(claims: Claims) {
         cancelAction,
         apiEvent({ method: 'POST', route: '/readers/{id}/cancel-action', params: { id }, body, claims }),
       ),
+    listLocations: () => invoke(listLocations, apiEvent({ method: 'GET', route: '/locations', claims })),
+    /** `key`: the `Idempotency-Key` header, if any. */
+    createLocation: (body: unknown, key?: string) =>
+      invoke(
+        createLocation,
+        apiEvent({
+          method: 'POST',
+          route: '/locations',
+          body,
+          claims,
+          ...(key === undefined ? {} : { headers: { 'Idempotency-Key': key } }),
+        }),
+      ),
+    registerReader: (body: unknown, key?: string) =>
+      invoke(
+        registerReader,
+        apiEvent({
+          method: 'POST',
+          route: '/readers',
+          body,
+          claims,
+          ...(key === undefined ? {} : { headers: { 'Idempotency-Key': key } }),
+        }),
+      ),
+    updateReader: (id: string, body: unknown) =>
+      invoke(updateReader, apiEvent({ method: 'PATCH', route: '/readers/{id}', params: { id }, body, claims })),
+    deleteReader: (id: string) =>
+      invoke(deleteReader, apiEvent({ method: 'DELETE', route: '/readers/{id}', params: { id }, claims })),
   };
 }
 

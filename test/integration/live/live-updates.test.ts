@@ -292,6 +292,28 @@ describe('the reader fleet', () => {
       await controls.post(`readers/${readerId}/online`);
     }
   });
+  it('an admin registers a reader and deletes it: reader.updated, then reader.removed with the next version', async () => {
+    // Prepare
+    const client = await connect(airport.token);
+    await client.request({ action: 'subscribe', locationId: airport.id });
+
+    // Act
+    const registered = await api<{ reader: { id: string } }>(stack, 'POST', '/readers', {
+      token: stack.state.adminToken,
+      body: { registrationCode: 'simulated-s710', locationId: airport.id, label: 'Gate 7' },
+    });
+    const readerId = registered.body.reader.id;
+    const added = await client.next((message) => message.type === 'reader.updated' && message.reader.id === readerId);
+    const deleted = await api(stack, 'DELETE', `/readers/${readerId}`, { token: stack.state.adminToken });
+    const removed = await client.next((message) => message.type === 'reader.removed' && message.readerId === readerId);
+
+    // Assess
+    expect(registered.status).toBe(201);
+    expect(added.reader).toMatchObject({ label: 'Gate 7', locationId: airport.id, health: 'ready' });
+    expect(deleted.status).toBe(204);
+    expect(deleted.text).toBe('');
+    expect(removed).toEqual({ type: 'reader.removed', readerId, locationId: airport.id, version: added.version + 1 });
+  });
 });
 
 describe('bad input', () => {

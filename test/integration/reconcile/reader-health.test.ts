@@ -6,7 +6,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readerFleetMetrics } from '../../../shared/metrics-names.ts';
+import { syncStoredReaders } from '../../../shared/operations/read-readers.ts';
 import type { ReaderResource } from '../../../shared/payments/resource.ts';
+import { listStoredReaders } from '../../../shared/store/readers.ts';
 import { api, type LocalStack } from '../../support/stack.ts';
 import {
   advance,
@@ -16,6 +18,7 @@ import {
   scheduledRun,
   startPayment,
   startReconcileStack,
+  stripeFor,
   tap,
 } from './support.ts';
 
@@ -155,5 +158,57 @@ describe('the reconciler and the reader fleet', () => {
       action: { status: 'in_progress', paymentIntentId: stuckPayment.id },
     });
     expect(stuck.find((reader) => reader.id === busyReader)).toMatchObject({ health: 'busy' });
+  });
+
+  it('forgets a reader deleted at Stripe that the table still holds, within one run, and keeps the others', async () => {
+    // Prepare
+    const location = stack.state.locations[1]!;
+    const stripe = stripeFor(stack);
+    const doomed = await stripe.terminal.readers.create({ registration_code: 'simulated-s710', location: location.id });
+    await scheduledRun(stack);
+    expect(await storedReader(1, doomed.id)).toMatchObject({ health: 'ready' });
+    const lastVersion = await storedVersion(doomed.id);
+    await stripe.terminal.readers.del(doomed.id);
+
+    // Act
+    const before = (await emulatorRequests(stack)).length;
+    const summary = await scheduledRun(stack);
+    const calls = (await emulatorRequests(stack)).slice(before).map((request) => `${request.method} ${request.path}`);
+    const listed = await storedReaders(1);
+    const quiet = await scheduledRun(stack);
+
+    // Assess
+    expect(summary.readersForgotten).toBe(1);
+    // The one list, then the left-out reader read on its own (404) before it is forgotten.
+    const fleetCalls = calls.filter((call) => call === 'GET /v1/terminal/readers' || call.includes(doomed.id));
+    expect(fleetCalls).toEqual(['GET /v1/terminal/readers', `GET /v1/terminal/readers/${doomed.id}`]);
+    expect(listed.map((reader) => reader.id).sort()).toEqual([...location.readers].sort());
+    const { Item } = await stack.deps.store.db.send(
+      new GetCommand({
+        TableName: stack.deps.store.table,
+        Key: { pk: `READER#${doomed.id}`, sk: 'READER' },
+        ConsistentRead: true,
+      }),
+    );
+    expect(Item).toMatchObject({ removed: true, locationId: location.id, version: lastVersion + 1 });
+    expect(quiet.readersForgotten).toBe(0);
+  });
+
+  it('keeps a reader registered after the run’s list was read: read on its own, not forgotten', async () => {
+    // Prepare: stored (as POST /readers stores it) but missing from a list read just before it was registered.
+    const location = stack.state.locations[1]!;
+    const stripe = stripeFor(stack);
+    const listedBefore = await stripe.terminal.readers.list({ limit: 100 }).autoPagingToArray({ limit: 1_000 });
+    const fresh = await stripe.terminal.readers.create({ registration_code: 'simulated-wpe', location: location.id });
+    await api(stack, 'GET', `/readers/${fresh.id}`, { token: location.token });
+    const stored = await listStoredReaders(stack.deps.store);
+
+    // Act
+    const synced = await syncStoredReaders(stack.deps, listedBefore, stored);
+
+    // Assess
+    expect(synced.forgotten).toEqual([]);
+    expect(synced.recorded.map(({ reader }) => reader.id)).toContain(fresh.id);
+    expect(await storedReader(1, fresh.id)).toMatchObject({ health: 'ready' });
   });
 });

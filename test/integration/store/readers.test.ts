@@ -10,7 +10,7 @@ import { type LocalDynamoDb, startDynamoDb, useDynamoDb } from '../../../local/d
 import type { Store } from '../../../shared/dependencies.ts';
 import type { ReaderSnapshot } from '../../../shared/payments/types.ts';
 import { createDocumentClient } from '../../../shared/store/client.ts';
-import { forgetReaders, listStoredReaders, recordReaders } from '../../../shared/store/readers.ts';
+import { forgetReaders, getReaderLocation, listStoredReaders, recordReaders } from '../../../shared/store/readers.ts';
 import { sharedDynamoDbEndpoint } from '../../support/shared-dynamodb.ts';
 
 const TABLE = `readers-${randomUUID().slice(0, 8)}`;
@@ -200,8 +200,10 @@ describe('reader health as stored', () => {
 
     // Act
     const listed = await listStoredReaders(store, location);
-    await forgetReaders(store, [ids[0] as string]);
+    const [tombstone] = await forgetReaders(store, [{ readerId: ids[0] as string, locationId: location }], now);
     const afterForgetting = await listStoredReaders(store, location);
+    // A read made before the deletion, arriving after it, does not store the reader again.
+    const stale = await recordReaders(store, [reader(ids[0] as string, { locationId: location })], now, STUCK_AFTER_MS);
 
     // Assess
     expect(listed.map(({ reader: r }) => [r.id, r.health])).toEqual([
@@ -210,5 +212,41 @@ describe('reader health as stored', () => {
       [ids[2], 'busy'],
     ]);
     expect(afterForgetting.map(({ reader: r }) => r.id)).toEqual([ids[1], ids[2]]);
+    expect(tombstone).toEqual({ readerId: ids[0], version: (listed[0]?.version ?? 0) + 1 });
+    expect(stale).toEqual([]);
+    expect(await getReaderLocation(store, ids[0] as string)).toBeUndefined();
+    expect((await listStoredReaders(store, location)).map(({ reader: r }) => r.id)).toEqual([ids[1], ids[2]]);
+    const { Item } = await store.db.send(
+      new GetCommand({ TableName: TABLE, Key: { pk: `READER#${ids[0]}`, sk: 'READER' }, ConsistentRead: true }),
+    );
+    expect(Item).toMatchObject({ removed: true, locationId: location, version: tombstone?.version });
+    expect(Number(Item?.expiresAt)).toBeGreaterThan(now.getTime() / 1000);
+  });
+
+  it('lists the whole fleet in one query, by location then id', async () => {
+    // Prepare
+    const suffix = randomUUID().slice(0, 6);
+    const [first, second] = [`tml_a${suffix}`, `tml_b${suffix}`];
+    await recordReaders(
+      store,
+      [
+        reader(`tmr_2${suffix}`, { locationId: second }),
+        reader(`tmr_1${suffix}`, { locationId: first }),
+        reader(`tmr_3${suffix}`, { locationId: first }),
+      ],
+      now,
+      STUCK_AFTER_MS,
+    );
+
+    // Act
+    const fleet = await listStoredReaders(store);
+
+    // Assess
+    const ours = fleet.filter(({ reader: r }) => r.id.endsWith(suffix)).map(({ reader: r }) => [r.locationId, r.id]);
+    expect(ours).toEqual([
+      [first, `tmr_1${suffix}`],
+      [first, `tmr_3${suffix}`],
+      [second, `tmr_2${suffix}`],
+    ]);
   });
 });

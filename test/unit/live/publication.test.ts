@@ -142,6 +142,44 @@ describe('publicationOf', () => {
     });
     expect(publicationOf({ newItem: cacheEntry })).toBeUndefined();
   });
+
+  it('announces a deleted reader (its tombstone) as reader.removed to its location, once', () => {
+    // Prepare
+    const stored = {
+      pk: 'READER#tmr_2',
+      sk: 'READER',
+      entity: 'reader',
+      readerId: 'tmr_2',
+      locationId: 'tml_1',
+      label: 'Back',
+      status: 'online',
+      health: 'ready',
+      fingerprint: '[]',
+      version: 4,
+    };
+    const tombstone = {
+      pk: 'READER#tmr_2',
+      sk: 'READER',
+      entity: 'reader',
+      readerId: 'tmr_2',
+      locationId: 'tml_1',
+      label: 'Back',
+      removed: true,
+      version: 5,
+      expiresAt: 1_800_000_000,
+    };
+
+    // Act
+    const removed = publicationOf({ newItem: tombstone, oldItem: stored });
+    const rewritten = publicationOf({ newItem: { ...tombstone, version: 6 }, oldItem: tombstone });
+
+    // Assess
+    expect(removed).toEqual({
+      topics: ['location#tml_1'],
+      message: { type: 'reader.removed', readerId: 'tmr_2', locationId: 'tml_1', version: 5 },
+    });
+    expect(rewritten).toBeUndefined();
+  });
 });
 
 describe('selectRoute ($request.body.action)', () => {
