@@ -103,6 +103,16 @@ describe('npm run token', () => {
     expect((await api(stack, 'GET', '/payments', { token: expired.stdout.trim() })).status).toBe(401);
   });
 
+  it('prints an admin’s token with --admin: the fleet routes open to it, and to no other token', async () => {
+    // Act
+    const admin = await token(stack.state.locations[0]!.id, '--admin');
+    const cashier = await token(stack.state.locations[0]!.id);
+
+    // Assess
+    expect((await api(stack, 'GET', '/locations', { token: admin.stdout.trim() })).status).toBe(200);
+    expect((await api(stack, 'GET', '/locations', { token: cashier.stdout.trim() })).status).toBe(403);
+  });
+
   it('knows a location created on the emulator after the stack started', async () => {
     // Prepare
     const response = await fetch(`${stack.state.stripe.apiBase}/v1/terminal/locations`, {

@@ -169,7 +169,8 @@ export async function invoke<T = JsonBody>(
     throw new Error(`Undeclared error code ${body?.error?.code} for status ${status}`);
   }
   if (status === 204) {
-    if (!documentsResponse(event.routeKey, 204)) throw new Error(`openapi.yaml has no response 204 for ${event.routeKey}`);
+    if (!documentsResponse(event.routeKey, 204))
+      throw new Error(`openapi.yaml has no response 204 for ${event.routeKey}`);
     if (body !== undefined) throw new Error(`${event.routeKey} 204 has a body: ${result.body}`);
     return { status, headers: lowerCased(result.headers), body };
   }

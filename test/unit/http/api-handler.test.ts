@@ -191,6 +191,18 @@ describe('callerFromClaims', () => {
     ],
     [{ sub: 'u' }, { sub: 'u', locations: [] }],
     [{ 'custom:locations': '*' }, undefined],
+    [
+      { sub: 'u', 'custom:locations': 'tml_A', 'custom:role': 'admin' },
+      { sub: 'u', locations: ['tml_A'], admin: true },
+    ],
+    [
+      { sub: 'u', 'custom:locations': '*', 'custom:role': 'Admin' },
+      { sub: 'u', locations: '*' },
+    ],
+    [
+      { sub: 'u', 'custom:locations': '*', 'custom:role': 'cashier' },
+      { sub: 'u', locations: '*' },
+    ],
   ])('reads %o as %o', (claims, expected) => {
     expect(callerFromClaims(claims)).toEqual(expected);
   });

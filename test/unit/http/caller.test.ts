@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type Caller, visiblePayment, visibleReader } from '../../../shared/http/caller.ts';
+import { authorizeAdmin, type Caller, visiblePayment, visibleReader } from '../../../shared/http/caller.ts';
 import { declareResponses } from '../../../shared/http/declared-responses.ts';
-import { PaymentNotFoundError, ReaderNotFoundError, toApiError } from '../../../shared/http/errors.ts';
+import { ForbiddenError, PaymentNotFoundError, ReaderNotFoundError, toApiError } from '../../../shared/http/errors.ts';
 
 const cashierA: Caller = { sub: 'pos-user-1', locations: ['tml_A'] };
 const everywhere: Caller = { sub: 'admin', locations: '*' };
@@ -73,5 +73,22 @@ describe('declareResponses', () => {
     expect(namesLocation[403]).toEqual(['forbidden']);
     expect(byId[403]).toBeUndefined();
     expect(byId[404]).toEqual(['payment_not_found']);
+  });
+});
+
+describe('authorizeAdmin', () => {
+  it('lets an admin through and refuses anyone else with 403 forbidden, saying which claim is missing', () => {
+    // Act
+    const admin = thrownBy(() => authorizeAdmin({ sub: 'a', locations: ['tml_A'], admin: true }));
+    const everywhereButNoRole = thrownBy(() => authorizeAdmin(everywhere));
+
+    // Assess
+    expect(admin).toBeUndefined();
+    expect(everywhereButNoRole).toBeInstanceOf(ForbiddenError);
+    expect(toApiError(everywhereButNoRole)).toMatchObject({
+      status: 403,
+      code: 'forbidden',
+      message: expect.stringContaining('custom:role = admin'),
+    });
   });
 });
