@@ -25,6 +25,13 @@ import { type EndToEndResult, measureEndToEnd } from './scenarios/end-to-end.ts'
 import { type EventDelivery, type EventDynamoResult, measureEventDynamo } from './scenarios/event-dynamo.ts';
 import { type LiveUpdatesResult, measureFanOut, measurePushVsPoll } from './scenarios/live-updates.ts';
 import {
+  type FleetRun,
+  type FleetSize,
+  measureReaderFleet,
+  READER_LIST_PAGE,
+  type ReaderFleetResult,
+} from './scenarios/reader-fleet.ts';
+import {
   MAX_RECONCILER_READ_RATIO,
   measureReconcilerAt,
   type ReconcilerReadsResult,
@@ -54,6 +61,7 @@ export interface BenchScale {
   name: string;
   stripe: { paymentsPerCase: number };
   refunds: { perMethod: number };
+  fleet: { sizes: readonly number[]; quietRuns: number };
   endToEnd: { payments: number; pollIntervalMs: number; authorizationDelayMs: number };
   reconciler: { small: number; large: number; runs: number };
   throughput: { events: number; concurrency: number; duplicateEvery: number; drainTimeoutMs: number };
@@ -71,6 +79,7 @@ export const FULL_SCALE: BenchScale = {
   name: 'full',
   stripe: { paymentsPerCase: 3 },
   refunds: { perMethod: 2 },
+  fleet: { sizes: [10, 500], quietRuns: 2 },
   endToEnd: { payments: 200, pollIntervalMs: 10, authorizationDelayMs: 0 },
   reconciler: { small: 1_000, large: 50_000, runs: 3 },
   throughput: { events: 10_000, concurrency: 50, duplicateEvery: 20, drainTimeoutMs: 8 * 60_000 },
@@ -83,6 +92,7 @@ export const SMOKE_SCALE: BenchScale = {
   name: 'smoke',
   stripe: { paymentsPerCase: 1 },
   refunds: { perMethod: 1 },
+  fleet: { sizes: [10, 120], quietRuns: 1 },
   endToEnd: { payments: 4, pollIntervalMs: 10, authorizationDelayMs: 0 },
   reconciler: { small: 20, large: 120, runs: 1 },
   throughput: { events: 30, concurrency: 5, duplicateEvery: 5, drainTimeoutMs: 60_000 },
@@ -102,6 +112,7 @@ export interface BenchResults {
   apiDynamo?: ApiDynamoResult;
   eventDynamo?: EventDynamoResult;
   refunds?: RefundsResult;
+  fleet?: ReaderFleetResult;
   endToEnd?: EndToEndResult;
   reconciler?: ReconcilerReadsResult;
   throughput?: WebhookThroughputResult;
@@ -138,6 +149,7 @@ const SECTIONS = {
   size: '8. Bundle size (minified ESM)',
   live: '9. Live updates: WebSocket push vs polling GET every 2 s',
   refunds: '10. Refunds: Stripe and DynamoDB requests per refund',
+  fleet: '11. Reader fleet: the reconciler’s requests per run, small and large fleet',
 } as const;
 
 /** The scenarios `--only` can pick, by name, and the sections of the table each fills. */
@@ -147,6 +159,7 @@ export const SCENARIOS = {
   api: [SECTIONS.api],
   events: [SECTIONS.events],
   refunds: [SECTIONS.refunds],
+  fleet: [SECTIONS.fleet],
   'end-to-end': [SECTIONS.endToEnd],
   live: [SECTIONS.live],
   reconciler: [SECTIONS.reconciler],
@@ -241,6 +254,11 @@ async function runOnStack(
         measureRefunds(bench, scale.refunds),
       );
     }
+    if (runs('fleet')) {
+      results.fleet = await attempt('reader fleet: the reconciler’s requests', () =>
+        measureReaderFleet(bench, scale.fleet),
+      );
+    }
     if (runs('end-to-end')) {
       results.endToEnd = await attempt('end to end', () => measureEndToEnd(bench, scale.endToEnd));
     }
@@ -304,7 +322,66 @@ export function judge(results: BenchResults): Row[] {
     ...sizeRows(results),
     ...liveRows(results),
     ...refundRows(results),
+    ...fleetRows(results),
   ];
+}
+
+/**
+ * Section 11: the reconciler's fleet health. Its Stripe requests are the reader list's pages (one per 100 readers)
+ * and nothing per reader; a quiet run writes nothing; a reader going offline is one write.
+ */
+function fleetRows(results: BenchResults): Row[] {
+  const section = SECTIONS.fleet;
+  const measured = results.fleet;
+  const listGoal = (readers: number) => `<= ${Math.ceil(readers / READER_LIST_PAGE)} list page(s), 0 per reader`;
+  if (measured === undefined) {
+    return [
+      notMeasured(section, 'reader list requests per run', 'one paginated list', errorOf(results, 'reader fleet')),
+    ];
+  }
+  return measured.sizes.flatMap((size: FleetSize) => {
+    const quiet = size.runs.filter((run) => run.kind === 'quiet');
+    const offline = size.runs.filter((run) => run.kind === 'offline');
+    const errors = size.runs.flatMap((run) => (run.error ? [run.error] : []));
+    const pages = Math.ceil(size.readers / READER_LIST_PAGE);
+    const listOk = size.runs.every((run) => run.listPages <= pages && run.fleetRetrieves === 0) && errors.length === 0;
+    const describe = (run: FleetRun) => `${run.listPages} list page(s), ${run.fleetRetrieves} reader retrieves`;
+    const writes = (run: FleetRun) => run.tally.writes;
+    const quietWritesOk = quiet.every((run) => writes(run) <= 1);
+    const offlineOk = offline.every(
+      (run) => run.tally.byCommand.PutItem === 1 || run.tally.byCommand.TransactWriteItems === 1,
+    );
+    return [
+      {
+        section,
+        figure: `${size.readers} readers: Stripe reader requests per run`,
+        measured: distinctOf(size.runs.map(describe)),
+        goal: listGoal(size.readers),
+        verdict: listOk ? 'pass' : 'fail',
+        why: `all Stripe requests of the run: ${distinctOf(size.runs.map((run) => formatBreakdown(run.stripe.byOperation)))}${errors.length > 0 ? `; errors: ${errors.join('; ')}` : ''}`,
+      },
+      {
+        section,
+        figure: `${size.readers} readers: DynamoDB requests per quiet run`,
+        measured: distinctOf(quiet.map((run) => `${run.tally.total} (${formatBreakdown(run.tally.byCommand)})`)),
+        goal: 'no reader written',
+        // The run's own cursor is its one write; a reader written would be a second.
+        verdict: quietWritesOk ? 'pass' : 'fail',
+        why: `median run ${distinctOf(quiet.map((run) => `${run.durationMs} ms`))}`,
+      },
+      {
+        section,
+        figure: `${size.readers} readers: a reader went offline`,
+        measured: distinctOf(offline.map((run) => `${run.tally.total} (${formatBreakdown(run.tally.byCommand)})`)),
+        goal: 'one reader write',
+        verdict: offlineOk ? 'pass' : 'fail',
+      },
+    ];
+  });
+}
+
+function distinctOf(values: readonly string[]): string {
+  return [...new Set(values)].join(' / ') || '-';
 }
 
 /** How often an idle stream is read: by Lambda's event source mapping, and by the local stack's reader. */

@@ -39,12 +39,12 @@ export async function readStoredReaders(
 ): Promise<ReaderSnapshot[]> {
   if (locations === '*') {
     const stored = await listStoredReaders(deps.store);
-    return stored.length > 0 ? stored.map(({ reader }) => reader) : readReaders(deps, '*', access);
+    return stored.length > 0 ? stored.map(({ reader }) => reader) : readReaders(deps, '*', access, { stored });
   }
   const byLocation = await Promise.all(
     locations.map(async (location) => {
       const stored = await listStoredReaders(deps.store, location);
-      return stored.length > 0 ? stored.map(({ reader }) => reader) : readReaders(deps, [location], access);
+      return stored.length > 0 ? stored.map(({ reader }) => reader) : readReaders(deps, [location], access, { stored });
     }),
   );
   return byLocation.flat();
@@ -52,20 +52,25 @@ export async function readStoredReaders(
 
 /**
  * The readers of `locations` (`*`: every location) the caller may see, fresh from Stripe and stored; stored readers
- * of those locations Stripe no longer lists there are read on their own (`syncStoredReaders`).
+ * of those locations Stripe no longer lists there are read on their own (`syncStoredReaders`). `stored`: those
+ * locations' stored readers, when the caller has just read them.
  */
 export async function readReaders(
   deps: Dependencies,
   locations: readonly string[] | '*',
   access: Access,
+  options: { stored?: readonly StoredReader[] } = {},
 ): Promise<ReaderSnapshot[]> {
   const [listed, stored] = await Promise.all([
     locations === '*'
       ? listReaders(deps)
       : Promise.all(locations.map((location) => listReaders(deps, location))).then((lists) => lists.flat()),
-    locations === '*'
-      ? listStoredReaders(deps.store)
-      : Promise.all(locations.map((location) => listStoredReaders(deps.store, location))).then((lists) => lists.flat()),
+    options.stored ??
+      (locations === '*'
+        ? listStoredReaders(deps.store)
+        : Promise.all(locations.map((location) => listStoredReaders(deps.store, location))).then((lists) =>
+            lists.flat(),
+          )),
   ]);
   const inScope = listed.filter((reader) => access(readerSnapshot(reader).locationId));
   const { recorded } = await syncStoredReaders(deps, inScope, stored);

@@ -45,12 +45,25 @@ describe('runner', () => {
     '7. COLD START PROXY',
     '8. BUNDLE SIZE',
     '10. REFUNDS',
+    '11. READER FLEET',
   ])('prints the section %s with its figures judged', (section) => {
     // Assess
     expect(report.table).toContain(section);
     const rows = report.rows.filter((row) => row.section.toUpperCase().startsWith(section));
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.every((row) => row.verdict !== 'not measured')).toBe(true);
+  });
+
+  it('measures the fleet’s health by reader list pages, never per reader or per payment', () => {
+    // Assess
+    const sizes = results().fleet?.sizes ?? [];
+    expect(sizes.map((size) => size.readers)).toEqual([10, 120]);
+    for (const size of sizes) {
+      for (const run of size.runs) {
+        expect(run.listPages).toBe(Math.ceil(size.readers / 100));
+        expect(run.fleetRetrieves).toBe(0);
+      }
+    }
   });
 
   it('writes the results file with the rows it printed', async () => {
