@@ -111,9 +111,10 @@ export const routeProfiles: Readonly<Record<string, HandlerProfile>> = {
     ...posRoute,
     table: { items: [...recordReaders, 'dynamodb:UpdateItem'], indexes: ['readersByLocation'] },
   },
-  // Admin routes. Registering stores the new reader; relabelling reads its cache entry (where it is) and stores it;
-  // deleting reads a tombstone (a repeated delete) and writes one (an update).
-  RegisterReader: { ...posRoute, table: { items: recordReaders } },
+  // Admin routes. Registering stores the new reader (and reads the tombstone of one Stripe replayed after it was
+  // deleted); relabelling reads its stored item (where it is) and stores it; deleting reads a tombstone (a repeated
+  // delete) and writes one (an update).
+  RegisterReader: { ...posRoute, table: { items: ['dynamodb:GetItem', ...recordReaders] } },
   UpdateReader: { ...posRoute, table: { items: ['dynamodb:GetItem', ...recordReaders] } },
   DeleteReader: { ...posRoute, table: { items: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] } },
   // Locations are Stripe's; the reader counts come from one query of the fleet's index.

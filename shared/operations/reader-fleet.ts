@@ -182,7 +182,16 @@ export async function registerReader(
     }
     throw keyReused(error, 'register a reader');
   }
-  return storeReader(deps, readerSnapshot(created));
+  const reader = readerSnapshot(created);
+  const [recorded] = await recordReaders(deps.store, [reader], new Date(deps.clock.now()), stuckAfterMs(deps.settings));
+  // Stripe replays a key's first answer for 24 hours, also after the reader it registered was deleted.
+  if (recorded === undefined && (await getRemovedReader(deps.store, reader.id)) !== undefined) {
+    throw new IdempotencyKeyReusedError(
+      undefined,
+      `This Idempotency-Key registered reader ${reader.id}, which has since been deleted: use a new key to register a reader again.`,
+    );
+  }
+  return recorded?.reader ?? reader;
 }
 
 /**

@@ -177,7 +177,7 @@ describe('registering a reader', () => {
     expect(ids((await adminB.listReaders({ refresh: 'true' })).body.readers)).toEqual(readersBefore);
   });
 
-  it('answers the same reader to a retry with the same Idempotency-Key, though the code is used by then', async () => {
+  it('answers the same reader to a retry with the same Idempotency-Key, though the code is used by then; not once it is deleted', async () => {
     // Prepare
     const registrationCode = await code();
     const key = `reg-${randomUUID()}`;
@@ -186,10 +186,20 @@ describe('registering a reader', () => {
     const first = await adminB.registerReader({ registrationCode, locationId: storeB.id }, key);
     const retry = await adminB.registerReader({ registrationCode, locationId: storeB.id }, key);
 
+    await adminB.deleteReader(first.body.reader.id);
+    const afterDelete = await adminB.registerReader({ registrationCode, locationId: storeB.id }, key);
+
     // Assess
     expect(first.status).toBe(201);
     expect(retry.status).toBe(201);
     expect(retry.body.reader.id).toBe(first.body.reader.id);
+    // Stripe would replay the deleted reader: the key is spent.
+    expect(afterDelete.status).toBe(409);
+    expect(afterDelete.body.error).toMatchObject({
+      code: 'idempotency_key_reused',
+      message: expect.stringContaining('since been deleted'),
+    });
+    expect(ids((await adminB.listReaders()).body.readers)).not.toContain(first.body.reader.id);
   });
 
   it('answers 404 location_not_found for a location Stripe does not have', async () => {

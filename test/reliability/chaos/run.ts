@@ -18,6 +18,7 @@ import { captureOutput, findLeaks, type Leak, TEST_CARDS } from '../support/log-
 import { webhookAttempts } from '../support/probes.ts';
 import { type Register, Workload, type WorkloadStats } from './cashiers.ts';
 import { FaultInjector } from './faults.ts';
+import { FleetAdmin, type FleetStats, fleetProblems } from './fleet.ts';
 import { liveProblems, liveSettled, watchLocation } from './live.ts';
 import { seededRandom } from './random.ts';
 import { startChaosStack } from './stack.ts';
@@ -52,6 +53,8 @@ export interface ChaosReport {
   durationMs: number;
   readers: number;
   workload: WorkloadStats;
+  /** The shop admin's acts on the reader fleet during the run. */
+  fleet: FleetStats;
   faults: Map<string, number>;
   poisonSent: number;
   processorFaults: ProcessorFaultCounts;
@@ -124,14 +127,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     );
     const injecting = faults.run({ intervalMs: options.faultIntervalMs, poisonEvery: options.poisonEvery });
     const intruding = workload.intruder(registers);
+    const admin = new FleetAdmin(stack, stripe, seededRandom(options.seed + 2));
+    const administering = admin.run([150, 450]);
     await Promise.all(
       registers.map((register, index) =>
         workload.cashier(register, Math.floor((options.payments + index) / registers.length)),
       ),
     );
     workload.stop();
+    admin.stop();
     await faults.stop();
-    await Promise.all([injecting, intruding]);
+    await Promise.all([injecting, intruding, administering]);
+    await admin.settle();
     phase.load = lap();
 
     await settle(stack, QUIET_MS);
@@ -140,6 +147,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await settle(stack, QUIET_MS);
     phase.settle = lap();
     const verification = await verify(stack, stripe, { poisonSent: faults.poisonSent, quietMs: QUIET_MS });
+    // The stored fleet after one more reconciler run, with every reader back online: Stripe's.
+    await stack.scheduler.runNow();
+    const fleet = [...admin.stats.problems, ...(await fleetProblems(stack, stripe))];
     const deliveries = await webhookAttempts(stack);
     await liveSettled(stack, QUIET_MS);
     const live = {
@@ -158,6 +168,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const problems = [
       ...workload.stats.problems,
       ...verification.problems,
+      ...fleet,
       ...live.problems,
       ...leaks.map((leak) => `${leak.kind} in a log line: ${leak.line.slice(0, 200)}`),
     ];
@@ -175,6 +186,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       durationMs: Date.now() - started,
       readers: registers.length,
       workload: workload.stats,
+      fleet: admin.stats,
       faults: faults.injected,
       poisonSent: faults.poisonSent.length,
       processorFaults: { ...faultCounts },
@@ -229,6 +241,9 @@ export function formatReport(report: ChaosReport): string {
     `  workload: ${workload.apiCalls} API calls, ${v.processAttempts} process attempts, ${workload.taps} card taps ` +
       `(${workload.tapsRefused} refused), ${workload.customerCancels} customer cancels, ${workload.stuckReadersFreed} stuck readers freed, ` +
       `${workload.walkedAway} payments left after the tap, ${workload.readersReset} busy readers reset`,
+    `  fleet: ${report.fleet.registered} spare readers registered (each request sent twice under one Idempotency-Key), ` +
+      `${report.fleet.relabelled} relabelled, ${report.fleet.deletedByApi} deleted by the API, ${report.fleet.deletedAtStripe} at Stripe, ` +
+      `${report.fleet.busyRefused} deletes of a busy reader refused; the stored fleet checked against Stripe's`,
     `  faults injected: ${sum(report.faults.values())} (${faults.join(', ')})`,
     `  webhooks: ${report.webhooks.events} events, ${report.webhooks.deliveries} deliveries (${report.webhooks.failedDeliveries} failed and retried)`,
     `  processor: ${report.batches.invocations} batches, ${report.batches.records} records; made to fail: ` +
