@@ -9,7 +9,9 @@ import { stuckAfterMs } from '../payments/reader-health.ts';
 import type { ReaderSnapshot } from '../payments/types.ts';
 import {
   forgetReaders,
+  listStoredFleet,
   listStoredReaders,
+  markFleetSynced,
   type RecordedReader,
   recordReaders,
   type StoredReader,
@@ -30,7 +32,8 @@ export async function readReader(deps: Dependencies, readerId: string, access: A
 /**
  * The stored readers of `locations` (`*`: every location) the caller may see, by location, then id: no Stripe call,
  * but for a location the table knows no reader of yet (a new one, or before the reconciler's first run), which is
- * read from Stripe once.
+ * read from Stripe once; for `*`, until the whole fleet was stored once (by the reconciler or a refresh), the fleet
+ * is read from Stripe.
  */
 export async function readStoredReaders(
   deps: Dependencies,
@@ -38,8 +41,9 @@ export async function readStoredReaders(
   access: Access,
 ): Promise<ReaderSnapshot[]> {
   if (locations === '*') {
-    const stored = await listStoredReaders(deps.store);
-    return stored.length > 0 ? stored.map(({ reader }) => reader) : readReaders(deps, '*', access, { stored });
+    const fleet = await listStoredFleet(deps.store);
+    if (fleet.synced) return fleet.readers.map(({ reader }) => reader);
+    return readReaders(deps, '*', access, { stored: fleet.readers });
   }
   const byLocation = await Promise.all(
     locations.map(async (location) => {
@@ -74,6 +78,8 @@ export async function readReaders(
   ]);
   const inScope = listed.filter((reader) => access(readerSnapshot(reader).locationId));
   const { recorded } = await syncStoredReaders(deps, inScope, stored);
+  // Every reader Stripe has is stored now: `*` callers may be answered from the table from here on.
+  if (locations === '*') await markFleetSynced(deps.store, new Date(deps.clock.now()));
   // A stored reader that moved to another location is stored there, and shown only when asked for that location.
   const shown = (location: string | null) =>
     access(location) && (locations === '*' || (location !== null && locations.includes(location)));
@@ -117,7 +123,7 @@ export async function syncStoredReaders(
     now,
   );
   const still = found.filter((reader) => reader !== undefined).map(readerSnapshot);
-  const kept = await recordReaders(deps.store, still, now, stuckAfter);
+  const kept = await recordReaders(deps.store, still, now, stuckAfter, { stored: states });
   return { recorded: [...recorded, ...kept], forgotten };
 }
 

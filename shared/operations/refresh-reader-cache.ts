@@ -6,20 +6,19 @@
  * out is read on its own, and forgotten when Stripe has it no more.
  */
 import type { ReconcileRun } from '../reconcile/run-context.ts';
-import { listStoredReaders } from '../store/readers.ts';
+import { listStoredFleet, markFleetSynced } from '../store/readers.ts';
 import { listReaders } from '../stripe/calls.ts';
 import { syncStoredReaders } from './read-readers.ts';
 
 /** List the readers once, store the ones that changed, and count them and the unhealthy ones in the summary. */
 export async function refreshReaderCache(run: ReconcileRun): Promise<void> {
-  const [listed, stored] = await Promise.all([
-    run.stripe(() => listReaders(run.deps)),
-    listStoredReaders(run.deps.store),
-  ]);
-  const { recorded, forgotten } = await syncStoredReaders(run.deps, listed.result, stored, {
+  const [listed, fleet] = await Promise.all([run.stripe(() => listReaders(run.deps)), listStoredFleet(run.deps.store)]);
+  const { recorded, forgotten } = await syncStoredReaders(run.deps, listed.result, fleet.readers, {
     paced: async (call) => (await run.stripe(call)).result,
     stuckAfterMs: run.settings.stuckAfterMs,
   });
+  // Once: from then on `GET /readers` answers a caller of every location from the table.
+  if (!fleet.synced) await markFleetSynced(run.deps.store, new Date(run.clock.now()));
   const offlineAlertBy = run.clock.now() - run.settings.readerOfflineAlertAfterMs;
   const summary = run.summary;
   summary.readersCached = recorded.filter((reader) => reader.changed).length + forgotten.length;

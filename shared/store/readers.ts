@@ -147,8 +147,48 @@ export interface StoredReader extends VersionedReader {
  * of the fleet's partition, read in pages.
  */
 export async function listStoredReaders(store: Store, locationId?: string): Promise<StoredReader[]> {
+  return (await queryFleet(store, locationId)).readers;
+}
+
+/** The whole stored fleet, and whether it was ever stored whole (`markFleetSynced`): else it may lack readers. */
+export interface StoredFleet {
+  readers: StoredReader[];
+  synced: boolean;
+}
+
+/** Every stored reader, and whether the fleet was stored whole before: one query of the fleet's partition. */
+export function listStoredFleet(store: Store): Promise<StoredFleet> {
+  return queryFleet(store, undefined);
+}
+
+/**
+ * The item that says the whole fleet has been stored (by the reconciler or a refresh of every location): in the
+ * fleet's partition, after every reader (`~` sorts after every location id), so the fleet's query reads it too.
+ */
+const FLEET_SYNCED_SORT_KEY = '~synced';
+
+/** Note that the whole fleet is stored now; from then on the reconciler keeps it in step. */
+export async function markFleetSynced(store: Store, now: Date): Promise<void> {
+  const index = paymentsTable.indexes.readersByLocation;
+  await store.db.send(
+    new PutCommand({
+      TableName: store.table,
+      Item: {
+        pk: 'FLEET',
+        sk: 'SYNCED',
+        entity: 'fleet_sync',
+        [index.partitionKey.name]: READER_FLEET,
+        [index.sortKey.name]: FLEET_SYNCED_SORT_KEY,
+        syncedAt: now.toISOString(),
+      },
+    }),
+  );
+}
+
+async function queryFleet(store: Store, locationId: string | undefined): Promise<StoredFleet> {
   const index = paymentsTable.indexes.readersByLocation;
   const readers: StoredReader[] = [];
+  let synced = false;
   let startKey: Record<string, unknown> | undefined;
   do {
     const output: QueryCommandOutput = await store.db.send(
@@ -169,12 +209,13 @@ export async function listStoredReaders(store: Store, locationId?: string): Prom
       }),
     );
     for (const item of output.Items ?? []) {
+      if (item.entity === 'fleet_sync') synced = true;
       const stored = readerFromStoredItem(item);
       if (stored !== undefined) readers.push({ ...stored, state: storedStateOf(item) });
     }
     startKey = output.LastEvaluatedKey;
   } while (startKey !== undefined);
-  return readers;
+  return { readers, synced };
 }
 
 /** A reader Stripe no longer has, as it was last stored. */

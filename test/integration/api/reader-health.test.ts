@@ -2,6 +2,7 @@
  * GET /readers answers from the table (`readersByLocation`) with each reader's health, without calling Stripe;
  * `?refresh=true` reads Stripe first (the live `lastSeenAt`) and forgets a reader deleted there; `?health=` filters.
  */
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReaderResource } from '../../../shared/payments/resource.ts';
 import { claimsFor, emulatorControl, idleReader, type LocalParts, startLocalParts } from '../../support/invoke.ts';
@@ -128,5 +129,61 @@ describe('GET /readers', () => {
     expect(ids(stale.body.readers)).toContain(readerId);
     expect(ids(refreshed.body.readers)).toEqual([...storeB.readers].sort());
     expect(ids(after.body.readers)).toEqual([...storeB.readers].sort());
+  });
+
+  it('stores a refresh that raced another writer of the reader: read again, and written above the other’s version', async () => {
+    // Prepare: the reader stored, then changed at Stripe, so the refresh has a write to make.
+    const [readerId] = storeA.readers as [string];
+    await cashierA.listReaders({ refresh: 'true' });
+    const key = { pk: `READER#${readerId}`, sk: 'READER' };
+    const versionOf = async () =>
+      Number(
+        (await parts.deps.store.db.send(new GetCommand({ TableName: parts.tableName, Key: key, ConsistentRead: true })))
+          .Item?.version,
+      );
+    const before = await versionOf();
+    await emulatorControl(parts.emulator, `/_emulator/readers/${readerId}/offline`);
+    // Another writer (a racing refresh, the reconciler) stores the reader just before this refresh writes it.
+    let raced = false;
+    parts.deps.store.db.middlewareStack.add(
+      (next) => async (args) => {
+        const input = JSON.stringify(args.input);
+        const writesReader = /"(TransactItems|Item)"/.test(input) && input.includes(`READER#${readerId}`);
+        if (!raced && writesReader) {
+          raced = true;
+          await parts.deps.store.db.send(
+            new UpdateCommand({
+              TableName: parts.tableName,
+              Key: key,
+              UpdateExpression: 'SET #version = #version + :one',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':one': 1 },
+            }),
+          );
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'raceReaderWrite' },
+    );
+
+    // Act
+    let refreshed: Awaited<ReturnType<ApiClient['listReaders']>>;
+    try {
+      refreshed = await cashierA.listReaders({ refresh: 'true' });
+    } finally {
+      parts.deps.store.db.middlewareStack.remove('raceReaderWrite');
+      await idleReader(parts.emulator, readerId);
+      await cashierA.listReaders({ refresh: 'true' });
+    }
+
+    // Assess
+    expect(raced).toBe(true);
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.readers.find((reader: ReaderResource) => reader.id === readerId)).toMatchObject({
+      status: 'offline',
+      health: 'offline',
+    });
+    // The other writer's version, then this refresh's write above it; the one after it (back online) above that.
+    expect(await versionOf()).toBe(before + 3);
   });
 });
