@@ -11,6 +11,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { backgroundProfiles, liveProfiles as liveFunctionProfiles, routeProfiles } from '../infra/handler-profiles.ts';
 import { parseConfig } from '../shared/config.ts';
 import type { Dependencies } from '../shared/dependencies.ts';
+import { stripeClients } from '../shared/environment.ts';
 import type { AuthorizerDependencies } from '../shared/live/authorizer-dependencies.ts';
 import { createConnections } from '../shared/live/connections.ts';
 import { MESSAGE_ROUTES, notifierStream } from '../shared/live/definition.ts';
@@ -19,7 +20,6 @@ import { createTokenVerifier } from '../shared/live/token.ts';
 import { eventQueue } from '../shared/queue/definition.ts';
 import { routes as allRoutes, backgroundFunctions, liveFunctions, type RouteDefinition } from '../shared/routes.ts';
 import { createDocumentClient } from '../shared/store/client.ts';
-import { createStripeClient } from '../shared/stripe/client.ts';
 import type { Clock } from '../shared/time.ts';
 import { type LocalDynamoDb, startDynamoDb, useDynamoDb } from './dynamodb.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
@@ -114,7 +114,11 @@ export interface LocalStack {
    * AWS, so the notifier's reads are not counted among the API's (`dynamoRequests()`).
    */
   liveDeps: StackDependencies;
-  /** Change handler settings from now on, as a redeploy with these environment variables would (`undefined` unsets). */
+  /**
+   * Change handler settings from now on, as a redeploy with these environment variables would (`undefined` unsets).
+   * The secrets (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`) change as a new value put in Secrets Manager does on
+   * AWS: the handlers read them again once the value they hold is 5 minutes old on the stack's clock.
+   */
   configure(env: Record<string, string | undefined>): void;
   /** DynamoDB requests the handlers sent so far (the API's request budget). */
   dynamoRequests(): number;
@@ -284,7 +288,6 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       { step: 'initialize', name: 'countDynamoRequests' },
     );
     let settings = parseConfig({ ...process.env, ...env });
-    const stripe = createStripeClient(secretKey, emulator.url, settings.STRIPE_TIMEOUT_MS);
     const clock = handlerClock(emulator.clock);
     const authorizerDeps: AuthorizerDependencies = {
       clock,
@@ -313,7 +316,8 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     cleanups.push(() => live.close());
     deps = {
       store: { db, table: tableName },
-      stripe: async () => stripe,
+      // The key as the settings hold it now, read again after its max age by the stack's clock, as on AWS.
+      stripe: () => stripe(),
       // The emulator's clock: moving its time moves the handlers' time with it.
       clock,
       settings,
@@ -323,6 +327,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
         secretAccessKey: 'local',
       }),
     };
+    const stripe = stripeClients(deps);
     liveDeps = { ...deps, store: { db: createDocumentClient(region, dynamodb.endpoint), table: tableName } };
     const configure = (changes: Record<string, string | undefined>) => {
       for (const [name, value] of Object.entries(changes)) {

@@ -3,7 +3,8 @@
  * start, or the local stack's start). No other module reads `process.env`.
  *
  * Secrets are never here as values on AWS: the functions get the ARN of a Secrets Manager secret and
- * `shared/secrets.ts` reads it once. Locally the values come straight from the environment.
+ * `shared/secrets.ts` reads it, and again once the value is 5 minutes old. Locally the values come straight from the
+ * environment.
  *
  * Plain checks rather than a schema library: every function, the webhook receiver included, loads this module
  * at cold start, and it should cost nothing there.

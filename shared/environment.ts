@@ -1,7 +1,7 @@
 /**
  * The dependencies of a Lambda function, built once per process from its environment (`config()`): the
- * DynamoDB table, the Stripe client (its key read from Secrets Manager at first use) and the system clock. Each
- * part is built at its first use, so a function only pays at cold start for what it uses.
+ * DynamoDB table, the Stripe client (its key read from Secrets Manager at first use, and again after its max age) and
+ * the system clock. Each part is built at its first use, so a function only pays at cold start for what it uses.
  */
 import type Stripe from 'stripe';
 import { type Config, config } from './config.ts';
@@ -10,11 +10,29 @@ import { stripeSecretKey } from './secrets.ts';
 import { createStore } from './store/client.ts';
 import { systemClock } from './time.ts';
 
+/**
+ * The Stripe client for the secret key as `stripeSecretKey` reads it now (again after its max age): the client is
+ * built at first use and built again only when the key (or the API base or timeout) changed, so a rolled key is used
+ * from the first call after it was read. The SDK is loaded at first use: a function that never calls Stripe does not
+ * load it at cold start.
+ */
+export function stripeClients(deps: Pick<Dependencies, 'settings' | 'clock'>): () => Promise<Stripe> {
+  let built: { key: string; apiBase: string | undefined; timeoutMs: number; client: Stripe } | undefined;
+  return async () => {
+    const [key, { createStripeClient }] = await Promise.all([stripeSecretKey(deps), import('./stripe/client.ts')]);
+    const { STRIPE_API_BASE: apiBase, STRIPE_TIMEOUT_MS: timeoutMs } = deps.settings;
+    if (built === undefined || built.key !== key || built.apiBase !== apiBase || built.timeoutMs !== timeoutMs) {
+      built = { key, apiBase, timeoutMs, client: createStripeClient(key, apiBase, timeoutMs) };
+    }
+    return built.client;
+  };
+}
+
 function fromEnvironment(): Dependencies {
   let settings: Config | undefined;
   let store: Store | undefined;
-  let stripe: Promise<Stripe> | undefined;
-  return {
+  let stripe: (() => Promise<Stripe>) | undefined;
+  const deps: Dependencies = {
     clock: systemClock,
     get settings() {
       settings ??= config();
@@ -28,21 +46,12 @@ function fromEnvironment(): Dependencies {
       return store;
     },
     stripe() {
-      const { STRIPE_API_BASE, STRIPE_TIMEOUT_MS } = this.settings;
-      if (stripe === undefined) {
-        // Loaded at first use: a function that never calls Stripe does not load the SDK at cold start.
-        const loading = Promise.all([stripeSecretKey(this.settings), import('./stripe/client.ts')]).then(
-          ([key, { createStripeClient }]) => createStripeClient(key, STRIPE_API_BASE, STRIPE_TIMEOUT_MS),
-        );
-        // A failed secret read is not kept: the next invocation tries again.
-        loading.catch(() => {
-          if (stripe === loading) stripe = undefined;
-        });
-        stripe = loading;
-      }
-      return stripe;
+      // A failed first read of the key is not kept: the next invocation tries again.
+      stripe ??= stripeClients(deps);
+      return stripe();
     },
   };
+  return deps;
 }
 
 let built: Dependencies | undefined;

@@ -29,11 +29,11 @@ type ErrorCode = 'invalid_signature' | 'invalid_payload' | 'queue_unavailable';
 
 const logger = new Logger({ serviceName: 'webhook-receiver' });
 
-/** The receiver's dependencies: its settings (queue URL, signing secrets) and the queue client. */
+/** The receiver's dependencies: its settings (queue URL, signing secrets), the queue client and the clock. */
 export interface ReceiverDependencies {
   settings: Config;
   queue: SQSClient;
-  /** Signatures older than five minutes by this clock are refused. */
+  /** Signatures older than five minutes by this clock are refused; the signing secret is read again by it. */
   clock: Clock;
 }
 
@@ -59,7 +59,7 @@ async function receive(
   logger.appendKeys({ requestId });
   try {
     const rawBody = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
-    const secrets = (await stripeWebhookSecret(deps.settings)).split(',').map((secret) => secret.trim());
+    const secrets = (await stripeWebhookSecret(deps)).split(',').map((secret) => secret.trim());
     const verified = verifyStripeEvent(rawBody, header(event, 'stripe-signature'), secrets, deps.clock.now());
     if (!verified.ok) {
       // Never log the body: it is unverified input.

@@ -1,6 +1,6 @@
 /**
- * A client for the emulator's `/_emulator` controls (faults, refund faults, registration codes, timing, webhooks, the
- * request log, the clock): the one place that knows how they are called, for the local stack, this project's tests
+ * A client for the emulator's `/_emulator` controls (faults, refund faults, registration codes, key rolls, timing,
+ * webhooks, the request log, the clock): the one place that knows how they are called, for the local stack, this project's tests
  * and benchmarks, and a POS team's own tests.
  */
 import type { ClockState } from './clock.ts';
@@ -16,6 +16,13 @@ export type { RefundFailureReason, RefundFault } from './state/store.ts';
  * `pending_forever`, the next card refund created stays `pending` and never settles.
  */
 export type NextRefundFault = { fault: 'fail'; failureReason?: RefundFailureReason } | { fault: 'pending_forever' };
+
+/** What `keys/roll` answers: the new key, and the rolled one (redacted) with the unix second it is refused from. */
+export interface RolledKeyAnswer {
+  secretKey: string;
+  rolledKey: string;
+  expiresAt: number;
+}
 
 /** A control's answer: its HTTP status and its JSON body (undefined when empty). */
 export interface ControlAnswer<T> {
@@ -38,6 +45,11 @@ export interface EmulatorControls {
   post<T = unknown>(path: string, body?: unknown): Promise<T>;
   /** GET a control's JSON answer. */
   get<T = unknown>(path: string): Promise<T>;
+  /**
+   * Roll the test secret key `key` (`POST /_emulator/keys/roll`): resolves with its successor; `key` is refused (401
+   * `api_key_expired`) once `expireOldAfterSeconds` (default 0) have passed on the emulator's clock.
+   */
+  rollKey(key: string, expireOldAfterSeconds?: number): Promise<RolledKeyAnswer>;
   /** Move the emulator's clock `seconds` forward (running what falls due) and resolve with the clock after it. */
   advanceClock(seconds: number): Promise<ClockState>;
   /** The emulator's clock now. */
@@ -73,6 +85,11 @@ export function emulatorControls(baseUrl: string): EmulatorControls {
     send,
     post,
     get,
+    rollKey: (key, expireOldAfterSeconds) =>
+      post<RolledKeyAnswer>('keys/roll', {
+        key,
+        ...(expireOldAfterSeconds === undefined ? {} : { expireOldAfterSeconds }),
+      }),
     advanceClock: (seconds) => post<ClockState>('clock/advance', { seconds }),
     clock: () => get<ClockState>('clock'),
     nextRefund: async (fault) => (await post<{ nextRefund: RefundFault }>('refunds/next', fault)).nextRefund,

@@ -2,9 +2,10 @@
  * `/_emulator`: controls that are not part of Stripe's API (no key needed, JSON bodies), through which the local
  * stack and tests drive the hard cases — a reader offline, a customer's cancel, timeouts, lost connections,
  * failing API requests, webhook faults, refunds that fail or never settle — mint a real reader's one-time
- * registration code, read the request log, change timing, move the clock forward and reset.
+ * registration code, roll an API key, read the request log, change timing, move the clock forward and reset.
  */
 
+import { RolledAlreadyError } from './api-keys.ts';
 import type { EmulatorCore } from './core.ts';
 import { StripeError } from './errors.ts';
 import { SIMULATED_DEVICE_TYPES } from './objects/reader.ts';
@@ -194,6 +195,27 @@ function registrationCode(core: EmulatorCore, body: Record<string, unknown>): Co
   return { status: 200, body: { registrationCode: minted.code, deviceType: minted.deviceType } };
 }
 
+/**
+ * `POST /_emulator/keys/roll {"key": "sk_test_…", "expireOldAfterSeconds"?: n}`: roll a secret key as the Dashboard
+ * does: answers a new key, and `key` is refused once `expireOldAfterSeconds` (default 0: at once) have passed on the
+ * emulator's clock.
+ */
+function rollKey(core: EmulatorCore, body: Record<string, unknown>): ControlResponse {
+  const unknown = Object.keys(body).filter((key) => key !== 'key' && key !== 'expireOldAfterSeconds');
+  if (unknown.length > 0) throw new ControlError(400, `Unknown field: ${unknown.join(', ')}`);
+  if (typeof body.key !== 'string' || !/^sk_test_\w+$/.test(body.key)) {
+    throw new ControlError(400, 'key must be the test secret key to roll (sk_test_…)');
+  }
+  const expireAfter =
+    body.expireOldAfterSeconds === undefined ? 0 : nonNegative(body.expireOldAfterSeconds, 'expireOldAfterSeconds');
+  try {
+    return { status: 200, body: core.apiKeys.roll(body.key, expireAfter) };
+  } catch (error) {
+    if (error instanceof RolledAlreadyError) throw new ControlError(409, error.message);
+    throw error;
+  }
+}
+
 /** `POST /_emulator/clock/advance {"seconds": n}`: move the clock forward, running what falls due on the way. */
 function advanceClock(core: EmulatorCore, body: Record<string, unknown>): ControlResponse {
   const unknown = Object.keys(body).filter((key) => key !== 'seconds');
@@ -222,6 +244,8 @@ function route(core: EmulatorCore, method: string, path: string, body: Record<st
   if (method === 'GET' && parts.length === 1 && first === 'config') return { status: 200, body: { ...core.timing } };
   if (method === 'GET' && parts.length === 1 && first === 'seeded') return { status: 200, body: core.seeded };
   if (method === 'GET' && parts.length === 1 && first === 'clock') return { status: 200, body: core.clock.state() };
+  if (method === 'GET' && parts.length === 1 && first === 'keys')
+    return { status: 200, body: { data: core.apiKeys.list() } };
   if (method === 'GET' && parts.length === 1 && first === 'webhooks') {
     const { settings, heldCount, attempts } = core.webhooks;
     return { status: 200, body: { ...settings, held: heldCount, attempts } };
@@ -259,6 +283,7 @@ function route(core: EmulatorCore, method: string, path: string, body: Record<st
   if (first === 'registration_codes' && parts.length === 1) return registrationCode(core, body);
   if (first === 'config' && parts.length === 1) return configControl(core, body);
   if (first === 'clock' && second === 'advance' && parts.length === 2) return advanceClock(core, body);
+  if (first === 'keys' && second === 'roll' && parts.length === 2) return rollKey(core, body);
   if (first === 'reset' && parts.length === 1) {
     core.reset();
     return { status: 200, body: { reset: true, seeded: core.seeded } };

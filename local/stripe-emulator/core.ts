@@ -4,6 +4,7 @@
  * start-up state (seeded locations and readers, the start-up webhook endpoint), to which `reset()` returns.
  */
 
+import { ApiKeys } from './api-keys.ts';
 import { EmulatorClock } from './clock.ts';
 import { IdempotencyStore } from './idempotency.ts';
 import { stableId } from './ids.ts';
@@ -55,6 +56,8 @@ export class EmulatorCore {
   readonly idempotency: IdempotencyStore;
   readonly requestLog: RequestLog;
   readonly requestFaults = new RequestFaults();
+  /** Keys rolled with `/_emulator/keys/roll`, refused once expired. */
+  readonly apiKeys: ApiKeys;
   seeded: SeededState = { locations: [] };
   /** The id of the start-up webhook endpoint, derived from its URL; null without one. */
   readonly startupEndpointId: string | null;
@@ -71,6 +74,7 @@ export class EmulatorCore {
     this.timers = new Timers(clock);
     this.idempotency = new IdempotencyStore(clock);
     this.requestLog = new RequestLog(clock);
+    this.apiKeys = new ApiKeys(clock);
     this.timing = { ...DEFAULT_TIMING, ...startup.timing };
     this.webhooks = new WebhookDelivery(this.store, this.timing, this.timers, clock);
     this.startupEndpointId = startup.webhook === null ? null : stableId('we', startup.webhook.url, 24);
@@ -101,14 +105,15 @@ export class EmulatorCore {
   }
 
   /**
-   * Back to the start-up state: objects, faults and held requests, keys, log, delivery settings and timing. The
-   * clock stays where it is: what was dated before must not lie in the future.
+   * Back to the start-up state: objects, faults and held requests, idempotency keys, rolled API keys, log, delivery
+   * settings and timing. The clock stays where it is: what was dated before must not lie in the future.
    */
   reset(): void {
     this.timers.clearAll();
     this.webhooks.reset();
     this.idempotency.clear();
     this.requestLog.clear();
+    this.apiKeys.clear();
     this.requestFaults.clear();
     this.requestFaults.release();
     this.store.paymentIntents.clear();

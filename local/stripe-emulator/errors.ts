@@ -59,6 +59,11 @@ function invalidRequest(status: number, code: string | undefined, message: strin
   return new StripeError(status, body);
 }
 
+/** A key as Stripe's authentication errors show it: the first 8 and last 4 characters, the rest as `*`. */
+function maskedKey(key: string): string {
+  return key.length > 12 ? `${key.slice(0, 8)}${'*'.repeat(Math.max(0, key.length - 12))}${key.slice(-4)}` : key;
+}
+
 const GUIDE =
   'https://stripe.com/docs/terminal/payments/collect-card-payment?terminal-sdk-platform=server-driven#handle-errors';
 
@@ -73,8 +78,11 @@ export const errors = {
   invalidApiKey: (key: string): StripeError =>
     new StripeError(401, {
       type: 'invalid_request_error',
-      message: `Invalid API Key provided: ${key.length > 12 ? `${key.slice(0, 8)}${'*'.repeat(Math.max(0, key.length - 12))}${key.slice(-4)}` : key}`,
+      message: `Invalid API Key provided: ${maskedKey(key)}`,
     }),
+  /** A key rolled with `/_emulator/keys/roll` whose expiry has come. */
+  expiredApiKey: (key: string): StripeError =>
+    invalidRequest(401, 'api_key_expired', `Expired API Key provided: ${maskedKey(key)}`),
   unrecognizedUrl: (method: string, path: string): StripeError =>
     invalidRequest(
       404,

@@ -21,6 +21,7 @@ export {
   type EmulatorControls,
   emulatorControls,
   type NextRefundFault,
+  type RolledKeyAnswer,
   type SimulatedDeviceType,
 } from './control-client.ts';
 export type { SeededState } from './core.ts';

@@ -6,6 +6,8 @@ export interface LoggedRequest {
   method: string;
   path: string;
   idempotencyKey: string | null;
+  /** The API key the request was made with, redacted (`sk_test_…wxyz`); null without one. */
+  apiKey: string | null;
   status: number;
   replayed: boolean;
   /** ISO time the request arrived, on the emulator's clock. */
@@ -27,12 +29,18 @@ export class RequestLog {
   }
 
   /** Note a request on arrival; call the returned function with its final status and replay flag. */
-  arrived(method: string, path: string, idempotencyKey: string | null): (status: number, replayed: boolean) => void {
+  arrived(
+    method: string,
+    path: string,
+    idempotencyKey: string | null,
+    apiKey: string | null = null,
+  ): (status: number, replayed: boolean) => void {
     const pending: Pending = {
       entry: {
         method,
         path,
         idempotencyKey,
+        apiKey,
         status: 0,
         replayed: false,
         createdAt: new Date(this.clock.now()).toISOString(),

@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Stripe from 'stripe';
 import { apiRouter } from '../api/routes.ts';
+import { redactKey } from '../api-keys.ts';
 import { handleControl } from '../controls.ts';
 import type { EmulatorCore } from '../core.ts';
 import { errors, StripeError } from '../errors.ts';
@@ -45,16 +46,26 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Stripe accepts the secret key as Bearer token or as Basic-auth user name; any test-mode key works here. */
-function authenticate(req: IncomingMessage): void {
+/** The key of an `Authorization` header: its Bearer token or Basic-auth user name; undefined for another scheme. */
+function keyOf(authorization: string): string | undefined {
+  const [scheme = '', credentials = ''] = authorization.trim().split(/\s+/, 2);
+  if (scheme.toLowerCase() === 'basic') return Buffer.from(credentials, 'base64').toString('utf8').split(':')[0] ?? '';
+  if (scheme.toLowerCase() === 'bearer') return credentials;
+  return undefined;
+}
+
+/**
+ * Stripe accepts the secret key as Bearer token or as Basic-auth user name; any test-mode key works here, but one
+ * rolled with `/_emulator/keys/roll` only until its expiry.
+ */
+function authenticate(core: EmulatorCore, req: IncomingMessage): void {
   const authorization = header(req, 'authorization');
   if (authorization === undefined || authorization.trim() === '') throw errors.missingApiKey();
-  const [scheme = '', credentials = ''] = authorization.trim().split(/\s+/, 2);
-  let key = credentials;
-  if (scheme.toLowerCase() === 'basic') key = Buffer.from(credentials, 'base64').toString('utf8').split(':')[0] ?? '';
-  else if (scheme.toLowerCase() !== 'bearer') throw errors.invalidApiKey(authorization);
+  const key = keyOf(authorization);
+  if (key === undefined) throw errors.invalidApiKey(authorization);
   if (key === '') throw errors.missingApiKey();
   if (!/^(sk|rk)_test_\w+$/.test(key)) throw errors.invalidApiKey(key);
+  core.apiKeys.check(key);
 }
 
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string>): void {
@@ -90,7 +101,7 @@ export function createRequestListener(core: EmulatorCore): (req: IncomingMessage
     let claimed = false;
     try {
       const body = await readBody(req);
-      authenticate(req);
+      authenticate(core, req);
       expireDueAuthorizations(core);
       const matched = router.match(method, url.pathname);
       if (matched === undefined) throw errors.unrecognizedUrl(method, url.pathname);
@@ -165,7 +176,9 @@ export function createRequestListener(core: EmulatorCore): (req: IncomingMessage
   async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL, method: string): Promise<void> {
     const requestId = newRequestId();
     const idempotencyKey = method === 'POST' ? (header(req, 'idempotency-key') ?? null) : null;
-    const logged = core.requestLog.arrived(method, url.pathname, idempotencyKey);
+    const authorization = header(req, 'authorization');
+    const key = authorization === undefined ? undefined : keyOf(authorization);
+    const logged = core.requestLog.arrived(method, url.pathname, idempotencyKey, key ? redactKey(key) : null);
     const baseHeaders: Record<string, string> = {
       'Request-Id': requestId,
       'Stripe-Version': header(req, 'stripe-version') ?? Stripe.API_VERSION,
