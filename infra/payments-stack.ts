@@ -43,6 +43,9 @@ export interface PaymentsStackProps extends StackProps {
 
 const WEBHOOK_ROUTE = 'ReceiveStripeWebhook';
 
+/** The routes a cashier waits on while the customer is at the counter: their failures and latency page someone. */
+const CHECKOUT_ROUTES = ['CreatePayment', 'ProcessPayment', 'CapturePayment'] as const;
+
 export class PaymentsStack extends Stack {
   /** Every function, by route name, background function name or live function name (`shared/routes.ts`). */
   readonly functions = new Map<string, PaymentsFunction>();
@@ -216,6 +219,12 @@ export class PaymentsStack extends Stack {
       webhookReceiver: webhookReceiver.function,
       eventProcessor: processor.function,
       reconciler: reconciler.function,
+      checkout: CHECKOUT_ROUTES.map((name) => {
+        const route = routes.find((candidate) => candidate.name === name);
+        if (route === undefined) throw new Error(`No route ${name} in shared/routes.ts`);
+        return { routeKey: `${route.method} ${route.path}`, function: this.functionNamed(name).function };
+      }),
+      table: table.table,
       eventQueue: events.queue,
       eventDeadLetterQueue: events.deadLetterQueue,
       scheduleDeadLetterQueue: this.reconcileSchedule.deadLetterQueue,

@@ -57,6 +57,10 @@ export interface StageSettings {
   externalJwt?: { issuer: string; audience: string[] };
   /** Address subscribed to the alarm topic; undefined: subscribe later (README). */
   alarmEmail?: string;
+  /** An HTTPS endpoint subscribed to the alarm topic: a pager's SNS integration URL (PagerDuty, Opsgenie …). */
+  alarmWebhookUrl?: string;
+  /** A Lambda function subscribed to the alarm topic: a chat forwarder (Slack, Teams …), by its ARN. */
+  alarmLambdaArn?: string;
   /** `shared/config.ts` variables set from context (thresholds), given to every function. */
   handlerEnvironment: HandlerEnvironment;
   /** Run cdk-nag's AwsSolutions checks during `cdk synth` (context `nag=true`). */
@@ -102,6 +106,11 @@ const ContextSchema = z.object({
   jwtIssuer: z.url().optional(),
   jwtAudience: list.optional(),
   alarmEmail: z.email().optional(),
+  alarmWebhookUrl: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).optional(),
+  alarmLambdaArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+(:[\w$-]+)?$/, 'must be a Lambda function ARN')
+    .optional(),
   nag: flag.default(false),
   withheldIndexes: list.optional(),
 });
@@ -125,6 +134,13 @@ export function stageSettings(context: (key: string) => unknown): StageSettings 
   if ((ctx.jwtIssuer === undefined) !== (ctx.jwtAudience === undefined || ctx.jwtAudience.length === 0)) {
     throw new Error('Invalid CDK context: jwtIssuer and jwtAudience go together (an existing issuer and its audience)');
   }
+  // An alarm nobody hears is no alarm: prod has somewhere for every alarm to go.
+  if (ctx.stage === 'prod' && !ctx.alarmEmail && !ctx.alarmWebhookUrl && !ctx.alarmLambdaArn) {
+    throw new Error(
+      'Invalid CDK context: stage prod needs an alarm destination: alarmEmail, alarmWebhookUrl (a pager’s HTTPS ' +
+        'endpoint) or alarmLambdaArn (a chat forwarder), e.g. -c alarmEmail=oncall@example.com',
+    );
+  }
   const defaults = stageDefaults[ctx.stage];
 
   return {
@@ -140,6 +156,8 @@ export function stageSettings(context: (key: string) => unknown): StageSettings 
     ...(ctx.corsOrigins?.length ? { corsOrigins: ctx.corsOrigins } : {}),
     ...(ctx.jwtIssuer && ctx.jwtAudience ? { externalJwt: { issuer: ctx.jwtIssuer, audience: ctx.jwtAudience } } : {}),
     ...(ctx.alarmEmail ? { alarmEmail: ctx.alarmEmail } : {}),
+    ...(ctx.alarmWebhookUrl ? { alarmWebhookUrl: ctx.alarmWebhookUrl } : {}),
+    ...(ctx.alarmLambdaArn ? { alarmLambdaArn: ctx.alarmLambdaArn } : {}),
     handlerEnvironment: handlerEnvironment(context),
     nag: ctx.nag,
     withheldIndexes: withheldIndexes(ctx.withheldIndexes ?? []),

@@ -18,6 +18,23 @@ export const paymentRiskMetrics = {
   refundsFailed: 'RefundsFailed',
 } as const;
 
+/**
+ * How many payments carry each money-at-risk flag now, counted by the reconciler at the end of every run: the alarms
+ * watch these gauges, so an alarm stays raised while the money is still at risk (the `paymentRiskMetrics` of the
+ * flags count only the run that raised them).
+ */
+export const paymentRiskGauges = {
+  stuckReaders: 'PaymentsStuckOnReader',
+  captureDeadlineApproaching: 'PaymentsNearCaptureDeadline',
+  authorizationsExpired: 'PaymentsAuthorizationExpired',
+} as const;
+
+/** One per reconciler run, whatever it found: the heartbeat its alarm watches (no data means no run). */
+export const RECONCILER_HEARTBEAT_METRIC = 'ReconcileRuns';
+
+/** The dimension every custom metric carries: the stage, so two stages in one account never share an alarm. */
+export const STAGE_DIMENSION = 'stage';
+
 /** The reader fleet's health, as the reconciler finds it once per run. */
 export const readerFleetMetrics = {
   /** Readers offline longer than `READER_OFFLINE_ALERT_AFTER_SECONDS`. */

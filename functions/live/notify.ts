@@ -6,7 +6,7 @@
  * skipped; neither fails the batch. A record whose subscribers cannot be read fails, and the stream delivers it
  * and those after it again: clients may then get a message twice, which its `version` makes harmless.
  */
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
@@ -14,10 +14,10 @@ import { logger } from '../../shared/http/logger.ts';
 import { injectable } from '../../shared/injectable.ts';
 import { liveLimits } from '../../shared/live/definition.ts';
 import { type LiveDependencies, liveEnvironmentDependencies } from '../../shared/live/dependencies.ts';
-import { METRICS_NAMESPACE } from '../../shared/metrics-names.ts';
+import { serviceMetrics } from '../../shared/metrics.ts';
 import { type ItemChange, publicationOf, publish } from '../../shared/operations/publish-change.ts';
 
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'live-notifier' });
+const metrics = serviceMetrics('live-notifier');
 
 export const handler = injectable(
   (deps: () => LiveDependencies) =>

@@ -5,12 +5,18 @@
  * metrics (EMF): the flags it raised and cleared under the names the alarms watch, and the outcomes it recorded.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import type { Dependencies } from '../../shared/dependencies.ts';
 import { environmentDependencies } from '../../shared/environment.ts';
 import { injectable } from '../../shared/injectable.ts';
-import { METRICS_NAMESPACE, paymentRiskMetrics, readerFleetMetrics } from '../../shared/metrics-names.ts';
+import { serviceMetrics } from '../../shared/metrics.ts';
+import {
+  paymentRiskGauges,
+  paymentRiskMetrics,
+  RECONCILER_HEARTBEAT_METRIC,
+  readerFleetMetrics,
+} from '../../shared/metrics-names.ts';
 import { reconcile } from '../../shared/operations/reconcile.ts';
 import type { PaymentFlag } from '../../shared/payments/types.ts';
 import { flagClearedMetrics, flagSetMetrics, reconcileMetrics } from '../../shared/reconcile/flags.ts';
@@ -18,7 +24,7 @@ import type { ReconcileSummary } from '../../shared/reconcile/run-context.ts';
 import { reconcileSettings, runDeadline } from '../../shared/reconcile/settings.ts';
 
 const logger = new Logger({ serviceName: 'reconciler' });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'reconciler' });
+const metrics = serviceMetrics('reconciler');
 
 export const handler = injectable(
   (deps: () => Dependencies) => (_event: ScheduledEvent, context: Context) => run(deps(), context),
@@ -63,5 +69,9 @@ function publish(summary: ReconcileSummary): void {
   count(reconcileMetrics.reconcileRunsCutShort, summary.cutShort ? 1 : 0);
   count(readerFleetMetrics.readersOffline, summary.readersOfflineAlerting);
   count(readerFleetMetrics.readersStuck, summary.readersStuck);
+  count(paymentRiskGauges.stuckReaders, summary.flaggedNow.reader_stuck);
+  count(paymentRiskGauges.captureDeadlineApproaching, summary.flaggedNow.capture_deadline_approaching);
+  count(paymentRiskGauges.authorizationsExpired, summary.flaggedNow.authorization_expired);
+  count(RECONCILER_HEARTBEAT_METRIC, 1);
   metrics.publishStoredMetrics();
 }

@@ -9,21 +9,22 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Dependencies } from '../../shared/dependencies.ts';
 import { environmentDependencies } from '../../shared/environment.ts';
 import { injectable } from '../../shared/injectable.ts';
-import { METRICS_NAMESPACE, paymentRiskMetrics } from '../../shared/metrics-names.ts';
+import { serviceMetrics } from '../../shared/metrics.ts';
+import { paymentRiskMetrics } from '../../shared/metrics-names.ts';
 import { applyEvent, type EventLog, type EventOutcome } from '../../shared/operations/apply-event.ts';
 import { createQueueClient } from '../../shared/queue/client.ts';
 import { eventQueue } from '../../shared/queue/definition.ts';
 import { parseQueuedEvent } from '../../shared/stripe/event-observations.ts';
 
 const logger = new Logger({ serviceName: 'webhook-processor' });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'webhook-processor' });
+const metrics = serviceMetrics('webhook-processor');
 
 /** A process request ends within API Gateway's 30 s: by then the API has recorded the attempt it started. */
 const ATTEMPT_RECORDING_WINDOW_SECONDS = 45;

@@ -20,15 +20,23 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Operation, type TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { type IFunction, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { EmailSubscription, LambdaSubscription, UrlSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { notifierStream } from '../../shared/live/definition.ts';
-import { paymentRiskMetrics, readerFleetMetrics } from '../../shared/metrics-names.ts';
+import {
+  paymentRiskGauges,
+  paymentRiskMetrics,
+  RECONCILER_HEARTBEAT_METRIC,
+  readerFleetMetrics,
+  STAGE_DIMENSION,
+} from '../../shared/metrics-names.ts';
 import { eventQueue } from '../../shared/queue/definition.ts';
+import { reconcileMetrics } from '../../shared/reconcile/flags.ts';
 import type { StageSettings } from '../settings.ts';
 
 export interface PaymentPathMonitoringProps {
@@ -40,6 +48,10 @@ export interface PaymentPathMonitoringProps {
   webhookReceiver: IFunction;
   eventProcessor: IFunction;
   reconciler: IFunction;
+  /** The routes a cashier waits on (create, process, capture): their route keys and functions. */
+  checkout: readonly { routeKey: string; function: IFunction }[];
+  /** The payments table: its throttles. */
+  table: TableV2;
   eventQueue: IQueue;
   eventDeadLetterQueue: IQueue;
   scheduleDeadLetterQueue: IQueue;
@@ -57,6 +69,35 @@ export interface PaymentPathMonitoringProps {
 const OLDEST_EVENT_AGE_ALARM_SECONDS = 600;
 
 const WEBHOOK_SERVER_ERRORS_METRIC = 'WebhookServerErrors';
+
+/**
+ * Stripe's deliveries answered 400: a signature that does not verify (the wrong signing secret, test vs live) or a
+ * body that is not an event. A few in five minutes is a misconfiguration, not noise: Stripe disables an endpoint
+ * that keeps failing.
+ */
+const WEBHOOK_REJECTED_METRIC = 'WebhookRejected';
+const WEBHOOK_REJECTED_ALARM = 3;
+
+/** Checkout requests (create, process, capture) and those answered 5xx or 429, counted from the access log. */
+const CHECKOUT_REQUESTS_METRIC = 'CheckoutRequests';
+const CHECKOUT_SERVER_ERRORS_METRIC = 'CheckoutServerErrors';
+const CHECKOUT_THROTTLED_METRIC = 'CheckoutThrottled';
+/** Of at least this many checkout requests in five minutes, this share answered 5xx pages someone. */
+const CHECKOUT_5XX_RATE_PERCENT = 5;
+const CHECKOUT_5XX_MIN_REQUESTS = 5;
+
+/**
+ * p99 duration each checkout function may take before someone is paged, in ms. Creating and capturing are one or two
+ * Stripe calls; processing waits on the reader, retrying a reader that timed out, inside API Gateway's 30 s.
+ */
+const CHECKOUT_P99_MS: Readonly<Record<string, number>> = {
+  'POST /payments': 5_000,
+  'POST /payments/{id}/process': 20_000,
+  'POST /payments/{id}/capture': 5_000,
+};
+
+/** A dead letter left a day is one nobody handled: the event's payment may be wrong since. */
+const DEAD_LETTER_AGE_ALARM_SECONDS = 24 * 60 * 60;
 
 /**
  * The notifier publishes a change within a second of it. A minute behind the stream means the POS hears of
@@ -90,23 +131,103 @@ export class PaymentPathMonitoring extends Construct {
         'publish to a topic encrypted with the AWS managed aws/sns key, and a customer key buys nothing here.',
     });
     if (settings.alarmEmail) this.topic.addSubscription(new EmailSubscription(settings.alarmEmail));
-
-    // Stripe retries a delivery answered 5xx, and disables an endpoint that keeps failing: count them
-    // from the access log, which records the route key and status of every request.
-    const webhookServerErrors = new MetricFilter(this, 'WebhookServerErrorsFilter', {
-      logGroup: props.accessLogs,
-      metricNamespace: settings.metricsNamespace,
-      metricName: WEBHOOK_SERVER_ERRORS_METRIC,
-      filterPattern: FilterPattern.all(
-        FilterPattern.stringValue('$.routeKey', '=', props.webhookRouteKey),
-        FilterPattern.numberValue('$.status', '>=', 500),
-      ),
-      metricValue: '1',
-      defaultValue: 0,
-    }).metric({ statistic: Stats.SUM, period: Duration.minutes(5) });
+    if (settings.alarmWebhookUrl) this.topic.addSubscription(new UrlSubscription(settings.alarmWebhookUrl));
+    if (settings.alarmLambdaArn) {
+      // In this account and region: the subscription grants the topic the right to invoke it.
+      const forwarder = LambdaFunction.fromFunctionAttributes(this, 'AlarmForwarder', {
+        functionArn: settings.alarmLambdaArn,
+        sameEnvironment: true,
+      });
+      this.topic.addSubscription(new LambdaSubscription(forwarder));
+    }
 
     const oneMinute = Duration.minutes(1);
     const fiveMinutes = Duration.minutes(5);
+    const stage = { [STAGE_DIMENSION]: settings.stage };
+    // Counted from the access log, which records every request's route key, status and stage: each count carries the
+    // stage as its dimension (a filter with dimensions has no default value: no request, no data).
+    const accessLogCount = (id: string, metricName: string, pattern: ReturnType<typeof FilterPattern.all>) => {
+      new MetricFilter(this, id, {
+        logGroup: props.accessLogs,
+        metricNamespace: settings.metricsNamespace,
+        metricName,
+        filterPattern: pattern,
+        metricValue: '1',
+        dimensions: { [STAGE_DIMENSION]: '$.stage' },
+      });
+      return new Metric({
+        namespace: settings.metricsNamespace,
+        metricName,
+        dimensionsMap: stage,
+        statistic: Stats.SUM,
+        period: fiveMinutes,
+      });
+    };
+    const webhookRoute = FilterPattern.stringValue('$.routeKey', '=', props.webhookRouteKey);
+    // Stripe retries a delivery answered 5xx, and disables an endpoint that keeps failing.
+    const webhookServerErrors = accessLogCount(
+      'WebhookServerErrorsFilter',
+      WEBHOOK_SERVER_ERRORS_METRIC,
+      FilterPattern.all(webhookRoute, FilterPattern.numberValue('$.status', '>=', 500)),
+    );
+    const webhookRejected = accessLogCount(
+      'WebhookRejectedFilter',
+      WEBHOOK_REJECTED_METRIC,
+      FilterPattern.all(webhookRoute, FilterPattern.numberValue('$.status', '=', 400)),
+    );
+    const checkoutRoute = FilterPattern.any(
+      ...props.checkout.map(({ routeKey }) => FilterPattern.stringValue('$.routeKey', '=', routeKey)),
+    );
+    const checkoutRequests = accessLogCount(
+      'CheckoutRequestsFilter',
+      CHECKOUT_REQUESTS_METRIC,
+      FilterPattern.all(checkoutRoute),
+    );
+    const checkoutServerErrors = accessLogCount(
+      'CheckoutServerErrorsFilter',
+      CHECKOUT_SERVER_ERRORS_METRIC,
+      FilterPattern.all(checkoutRoute, FilterPattern.numberValue('$.status', '>=', 500)),
+    );
+    const checkoutThrottled = accessLogCount(
+      'CheckoutThrottledFilter',
+      CHECKOUT_THROTTLED_METRIC,
+      FilterPattern.all(checkoutRoute, FilterPattern.numberValue('$.status', '=', 429)),
+    );
+    const checkoutServerErrorRate = new MathExpression({
+      expression: `IF(requests >= ${CHECKOUT_5XX_MIN_REQUESTS}, 100 * errors / requests, 0)`,
+      usingMetrics: { requests: checkoutRequests, errors: checkoutServerErrors },
+      period: fiveMinutes,
+      label: 'Checkout 5xx (%)',
+    });
+    const checkoutThrottles = new MathExpression({
+      expression: `gateway + ${props.checkout.map((_, n) => `FILL(lambda${n}, 0)`).join(' + ')}`,
+      usingMetrics: {
+        gateway: checkoutThrottled,
+        ...Object.fromEntries(
+          props.checkout.map(({ function: fn }, n) => [
+            `lambda${n}`,
+            fn.metricThrottles({ statistic: Stats.SUM, period: fiveMinutes }),
+          ]),
+        ),
+      },
+      period: fiveMinutes,
+      label: 'Checkout throttles (API 429 + Lambda)',
+    });
+    const tableThrottles = props.table.metricThrottledRequestsForOperations({
+      operations: [
+        Operation.GET_ITEM,
+        Operation.BATCH_GET_ITEM,
+        Operation.QUERY,
+        Operation.PUT_ITEM,
+        Operation.UPDATE_ITEM,
+        Operation.DELETE_ITEM,
+        Operation.BATCH_WRITE_ITEM,
+        Operation.TRANSACT_WRITE_ITEMS,
+      ],
+      period: fiveMinutes,
+      statistic: Stats.SUM,
+    });
+
     const eventDlqDepth = props.eventDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
       statistic: Stats.MAXIMUM,
       period: oneMinute,
@@ -124,7 +245,7 @@ export class PaymentPathMonitoring extends Construct {
       // Metrics Insights aggregates over whatever dimensions the emitter adds (Powertools adds `service`),
       // so the alarm does not depend on the service name of the function that emits it.
       new MathExpression({
-        expression: `SELECT ${aggregate}(${metricName}) FROM "${settings.metricsNamespace}"`,
+        expression: `SELECT ${aggregate}(${metricName}) FROM "${settings.metricsNamespace}" WHERE ${STAGE_DIMENSION} = '${settings.stage}'`,
         usingMetrics: {},
         period: fiveMinutes,
         label: metricName,
@@ -139,13 +260,30 @@ export class PaymentPathMonitoring extends Construct {
       new Metric({
         namespace: settings.metricsNamespace,
         metricName,
-        dimensionsMap: { service: LIVE_NOTIFIER_SERVICE },
+        dimensionsMap: { service: LIVE_NOTIFIER_SERVICE, ...stage },
         statistic: Stats.SUM,
         period: oneMinute,
       });
-    const stuckReaders = riskMetric(paymentRiskMetrics.stuckReaders);
-    const captureDeadlineApproaching = riskMetric(paymentRiskMetrics.captureDeadlineApproaching);
-    const authorizationsExpired = riskMetric(paymentRiskMetrics.authorizationsExpired);
+    // Gauges of the payments at risk now, counted by the reconciler every run: an alarm stays raised while the money
+    // is still at risk, and clears when the payment is captured, cancelled or freed.
+    const stuckReaders = riskMetric(paymentRiskGauges.stuckReaders);
+    const captureDeadlineApproaching = riskMetric(paymentRiskGauges.captureDeadlineApproaching);
+    // An expiry is a loss that already happened (Stripe released the hold, the payment left the capture indexes): its
+    // alarm counts expiries over an hour, so it stays raised long enough for someone to call the customer.
+    const authorizationsExpired = new MathExpression({
+      expression: `SELECT SUM(${paymentRiskMetrics.authorizationsExpired}) FROM "${settings.metricsNamespace}" WHERE ${STAGE_DIMENSION} = '${settings.stage}'`,
+      usingMetrics: {},
+      period: Duration.hours(1),
+      label: paymentRiskMetrics.authorizationsExpired,
+    });
+    const authorizationsPastDeadline = riskMetric(paymentRiskGauges.authorizationsExpired);
+    const reconcilerRuns = riskMetric(RECONCILER_HEARTBEAT_METRIC, 'SUM');
+    const reconcileFailures = riskMetric(reconcileMetrics.reconcileFailures, 'SUM');
+    const reconcileCutShort = riskMetric(reconcileMetrics.reconcileRunsCutShort, 'SUM');
+    const eventDlqAge = props.eventDeadLetterQueue.metricApproximateAgeOfOldestMessage({
+      statistic: Stats.MAXIMUM,
+      period: fiveMinutes,
+    });
     // Counted by the processor (`refund.failed`, service `webhook-processor`) and by the reconciler (a refund it
     // settled or finished that Stripe failed or refused, service `reconciler`): the sum over both is every refund
     // that failed in the period, whichever function saw it.
@@ -225,19 +363,22 @@ export class PaymentPathMonitoring extends Construct {
       'StuckReaders',
       stuckReaders,
       1,
-      'A reader action is stuck in progress: see the runbook, "Stuck readers".',
+      'Payments are stuck on a reader (its action in progress too long): see the runbook, "Stuck readers". Stays ' +
+        'raised until each is freed.',
     );
     this.alarm(
       'CaptureDeadlineApproaching',
       captureDeadlineApproaching,
       1,
-      'Authorized payments are close to their capture deadline: capture or cancel them (runbook, "Stale authorizations").',
+      'Authorized payments are close to their capture deadline: capture or cancel them (runbook, "Stale ' +
+        'authorizations"). Stays raised until each is captured or cancelled.',
     );
     this.alarm(
       'AuthorizationsExpired',
       authorizationsExpired,
       1,
-      'Authorizations expired uncaptured: the funds went back to the customer (runbook, "Stale authorizations").',
+      'Authorizations passed their capture deadline uncaptured in the last hour: the funds went back to the customer ' +
+        '(runbook, "Stale authorizations").',
     );
     this.alarm(
       'RefundsFailed',
@@ -245,6 +386,83 @@ export class PaymentPathMonitoring extends Construct {
       1,
       'A refund failed at Stripe or Stripe refused to make it: the customer did not get the money back. Look at ' +
         'the payment\'s refunds and their failureReason (runbook, "Failed refunds").',
+    );
+    // The checkout path: a cashier and a customer are waiting.
+    this.alarm(
+      'CheckoutServerErrors',
+      checkoutServerErrorRate,
+      CHECKOUT_5XX_RATE_PERCENT,
+      `More than ${CHECKOUT_5XX_RATE_PERCENT} % of checkout requests (create, process, capture) answered 5xx in 5 minutes: ` +
+        'cashiers cannot take payments (runbook, "Checkout failing").',
+    );
+    for (const { routeKey, function: fn } of props.checkout) {
+      const limitMs = CHECKOUT_P99_MS[routeKey];
+      if (limitMs === undefined) throw new Error(`No p99 latency limit for checkout route ${routeKey}`);
+      this.alarm(
+        `CheckoutLatency${routeKey.replace(/[^A-Za-z]/g, '')}`,
+        fn.metricDuration({ statistic: Stats.p(99), period: fiveMinutes }),
+        limitMs,
+        `${routeKey} took longer than ${limitMs / 1000} s at p99 for 15 minutes: cashiers wait at the counter ` +
+          '(runbook, "Checkout slow").',
+        ComparisonOperator.GREATER_THAN_THRESHOLD,
+        { evaluationPeriods: 3 },
+      );
+    }
+    this.alarm(
+      'CheckoutThrottles',
+      checkoutThrottles,
+      1,
+      'Checkout requests were throttled (API Gateway 429 or Lambda throttles): raise apiRateLimit/apiBurstLimit or the ' +
+        'account concurrency (runbook, "Checkout failing").',
+    );
+    this.alarm(
+      'TableThrottles',
+      tableThrottles,
+      1,
+      'DynamoDB throttled requests to the payments table (a hot partition, or an account limit): payments may fail ' +
+        'to be stored (runbook, "DynamoDB throttles").',
+    );
+    this.alarm(
+      'WebhookRejected',
+      webhookRejected,
+      WEBHOOK_REJECTED_ALARM,
+      'Stripe deliveries were refused with 400: the webhook signing secret is probably wrong (test vs live, or rolled ' +
+        'at Stripe only). Stripe disables an endpoint that keeps failing (runbook, "Webhook deliveries refused").',
+    );
+    // The reconciler: a run every minute. No data is no run: the heartbeat breaches on missing data.
+    this.alarm(
+      'ReconcilerHeartbeat',
+      reconcilerRuns,
+      1,
+      'The reconciler has not completed a run in 10 minutes: stuck readers, aging authorizations and pending refunds ' +
+        'go unchecked (runbook, "Reconciler not running").',
+      ComparisonOperator.LESS_THAN_THRESHOLD,
+      { evaluationPeriods: 2, treatMissingData: TreatMissingData.BREACHING },
+    );
+    this.alarm(
+      'ReconcileFailures',
+      reconcileFailures,
+      1,
+      "Payments failed to reconcile in every run for 15 minutes (each is retried next run): see the reconciler's " +
+        'errors (runbook, "Reconciler not running").',
+      ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      { evaluationPeriods: 3 },
+    );
+    this.alarm(
+      'ReconcileRunsCutShort',
+      reconcileCutShort,
+      1,
+      'Reconciler runs kept stopping at their time budget with candidates left, for 15 minutes: it is falling behind ' +
+        '(runbook, "Reconciler not running").',
+      ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      { evaluationPeriods: 3 },
+    );
+    this.alarm(
+      'EventDeadLettersAging',
+      eventDlqAge,
+      DEAD_LETTER_AGE_ALARM_SECONDS,
+      'A Stripe event has waited in the dead-letter queue for a day: its payment may be wrong since (runbook, ' +
+        '"Events in the dead-letter queue").',
     );
     // A stuck reader already alarms through the payment it holds (StuckReaders): ReadersStuck is graphed only.
     this.alarm(
@@ -331,11 +549,38 @@ export class PaymentPathMonitoring extends Construct {
     this.dashboard.addWidgets(
       new GraphWidget({ title: 'Stuck readers', width: 6, left: [stuckReaders] }),
       new GraphWidget({ title: 'Capture deadline approaching', width: 6, left: [captureDeadlineApproaching] }),
-      new GraphWidget({ title: 'Authorizations expired', width: 6, left: [authorizationsExpired] }),
+      new GraphWidget({
+        title: 'Authorizations expired (per hour) / past deadline now',
+        width: 6,
+        left: [authorizationsExpired],
+        right: [authorizationsPastDeadline],
+      }),
       new GraphWidget({ title: 'Refunds failed', width: 6, left: [refundsFailed] }),
     );
     this.dashboard.addWidgets(
       new GraphWidget({ title: 'Reader fleet', width: 12, left: [readersOffline, readersStuck] }),
+      new GraphWidget({
+        title: 'Reconciler runs, failures, runs cut short',
+        width: 12,
+        left: [reconcilerRuns],
+        right: [reconcileFailures, reconcileCutShort],
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({ title: 'Checkout 5xx (%)', width: 6, left: [checkoutServerErrorRate] }),
+      new GraphWidget({
+        title: 'Checkout p99 duration (ms)',
+        width: 6,
+        left: props.checkout.map(({ function: fn }) =>
+          fn.metricDuration({ statistic: Stats.p(99), period: oneMinute }),
+        ),
+      }),
+      new GraphWidget({
+        title: 'Checkout throttles / table throttles',
+        width: 6,
+        left: [checkoutThrottles, tableThrottles],
+      }),
+      new GraphWidget({ title: 'Webhook deliveries refused (400)', width: 6, left: [webhookRejected] }),
     );
   }
 
@@ -345,14 +590,15 @@ export class PaymentPathMonitoring extends Construct {
     threshold: number,
     description: string,
     comparisonOperator = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    options: { evaluationPeriods?: number; treatMissingData?: TreatMissingData } = {},
   ): void {
     const alarm = new Alarm(this, id, {
       metric,
       threshold,
-      evaluationPeriods: 1,
+      evaluationPeriods: options.evaluationPeriods ?? 1,
       comparisonOperator,
-      // No data means nothing happened: no events, no failures, nothing stuck.
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      // No data means nothing happened: no events, no failures, nothing stuck (but for a heartbeat).
+      treatMissingData: options.treatMissingData ?? TreatMissingData.NOT_BREACHING,
       alarmDescription: description,
     });
     alarm.addAlarmAction(new SnsAction(this.topic));

@@ -36,6 +36,8 @@ export interface PosApiProps {
  */
 const accessLogFields = {
   requestId: '"$context.requestId"',
+  // The dimension of the metrics counted from these lines, so two stages in one account never share an alarm.
+  stage: '"$context.stage"',
   routeKey: '"$context.routeKey"',
   status: '$context.status',
   responseLatencyMs: '$context.responseLatency',

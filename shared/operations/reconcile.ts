@@ -20,6 +20,7 @@ import {
 } from '../reconcile/settings.ts';
 import {
   type CandidateIndex,
+  countFlaggedPayments,
   type IndexPosition,
   queryCandidates,
   type ReconcileCursor,
@@ -91,6 +92,7 @@ export async function reconcile(deps: Dependencies, options: ReconcileOptions): 
   }
   if (clock.now() < options.deadlineMs) await settlePendingOrders(run, new Date(startedAtMs));
   await saveReconcileCursor(deps.store, cursor, previous, new Date(clock.now()));
+  run.summary.flaggedNow = await countFlaggedPayments(deps.store);
   run.summary.durationMs = clock.now() - startedAtMs;
   return run.summary;
 }

@@ -52,6 +52,8 @@ export interface ReconcileSummary {
   indexQueries: number;
   indexItemsRead: number;
   indexCapacityUnits: number;
+  /** Payments carrying each money-at-risk flag at the end of the run (a gauge, not what the run changed). */
+  flaggedNow: Record<PaymentFlag, number>;
   /** The time budget ran out with candidates left: the next run continues where this one stopped. */
   cutShort: boolean;
   durationMs: number;
@@ -80,6 +82,7 @@ export function emptySummary(): ReconcileSummary {
     indexQueries: 0,
     indexItemsRead: 0,
     indexCapacityUnits: 0,
+    flaggedNow: noFlagCounts(),
     cutShort: false,
     durationMs: 0,
   };

@@ -10,7 +10,7 @@
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Store } from '../dependencies.ts';
 import { ACTIVE_ACTION_KEY, AWAITING_CAPTURE_KEY, UNSETTLED_REFUND_KEY } from '../payments/index-attributes.ts';
-import type { PaymentRecord } from '../payments/types.ts';
+import type { PaymentFlag, PaymentRecord } from '../payments/types.ts';
 import { paymentFromItem } from './payments.ts';
 import { paymentsTable } from './table.ts';
 
@@ -120,4 +120,47 @@ export async function saveReconcileCursor(
       Item: { ...CURSOR_KEY, entity: 'reconcile_cursor', positions: cursor, updatedAt: now.toISOString() },
     }),
   );
+}
+
+/**
+ * Where each money-at-risk flag can be: a payment stuck on a reader is in `activeReaderActions` while its action runs;
+ * one near or past its capture deadline is in the capture indexes while it awaits capture. A payment that left the
+ * index (captured, cancelled, its action over) is at risk no more, whatever flag it kept.
+ */
+const FLAG_INDEX: Record<PaymentFlag, CandidateIndex> = {
+  reader_stuck: 'activeReaderActions',
+  capture_deadline_approaching: 'awaitingCaptureByAge',
+  authorization_expired: 'awaitingCaptureByDeadline',
+};
+
+/**
+ * How many payments carry each flag now: one counting query of each flag's sparse index (its items only, a page per
+ * 1 MB), so the count is a gauge of what is at risk, not of what a run changed.
+ */
+export async function countFlaggedPayments(store: Store): Promise<Record<PaymentFlag, number>> {
+  const entries = await Promise.all(
+    (Object.entries(FLAG_INDEX) as [PaymentFlag, CandidateIndex][]).map(async ([flag, index]) => {
+      const definition = paymentsTable.indexes[index];
+      let count = 0;
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const output = await store.db.send(
+          new QueryCommand({
+            TableName: store.table,
+            IndexName: definition.indexName,
+            KeyConditionExpression: '#pk = :pk',
+            FilterExpression: 'contains(#flags, :flag)',
+            ExpressionAttributeNames: { '#pk': definition.partitionKey.name, '#flags': 'flags' },
+            ExpressionAttributeValues: { ':pk': partitionValue[index], ':flag': flag },
+            Select: 'COUNT',
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        count += output.Count ?? 0;
+        startKey = output.LastEvaluatedKey;
+      } while (startKey !== undefined);
+      return [flag, count] as const;
+    }),
+  );
+  return Object.fromEntries(entries) as Record<PaymentFlag, number>;
 }

@@ -21,7 +21,7 @@ let external: Synthesized;
 beforeAll(() => {
   const noBundling = { 'aws:cdk:bundling-stacks': [] };
   dev = synthesize({ stage: 'dev', ...noBundling });
-  prod = synthesize({ stage: 'prod', ...noBundling });
+  prod = synthesize({ stage: 'prod', alarmEmail: 'oncall@example.com', ...noBundling });
   external = synthesize({
     stage: 'dev',
     jwtIssuer: 'https://login.example.com/',

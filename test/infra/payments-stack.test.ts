@@ -6,7 +6,7 @@ import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backgroundProfiles, type HandlerProfile, liveProfiles, routeProfiles } from '../../infra/handler-profiles.ts';
-import { type PaymentRiskMetric, paymentRiskMetrics, readerFleetMetrics } from '../../shared/metrics-names.ts';
+import { paymentRiskMetrics, readerFleetMetrics } from '../../shared/metrics-names.ts';
 import { eventQueue } from '../../shared/queue/definition.ts';
 import { backgroundFunctions, liveFunctions, routes } from '../../shared/routes.ts';
 import { paymentsTable } from '../../shared/store/table.ts';
@@ -737,33 +737,155 @@ describe('alarms and dashboard', () => {
     });
   });
 
-  it('counts the webhook route’s 5xx answers from the access log and alarms on the first', () => {
+  it('counts the webhook route’s 5xx answers from the access log, by stage, and alarms on the first', () => {
     // Assess
     dev.template.hasResourceProperties('AWS::Logs::MetricFilter', {
       LogGroupName: ref(logicalId(dev.stack, dev.stack.api.accessLogs)),
       FilterPattern: '{ ($.routeKey = "POST /webhooks/stripe") && ($.status >= 500) }',
       MetricTransformations: [
-        { MetricNamespace: 'TerminalPayments', MetricName: 'WebhookServerErrors', MetricValue: '1' },
+        {
+          MetricNamespace: 'TerminalPayments',
+          MetricName: 'WebhookServerErrors',
+          MetricValue: '1',
+          Dimensions: [{ Key: 'stage', Value: '$.stage' }],
+        },
       ],
     });
-    alarmOn({ Namespace: 'TerminalPayments', MetricName: 'WebhookServerErrors', Threshold: 1 });
+    alarmOn({
+      Namespace: 'TerminalPayments',
+      MetricName: 'WebhookServerErrors',
+      Dimensions: [{ Name: 'stage', Value: 'dev' }],
+      Threshold: 1,
+    });
   });
 
-  // A flag's count is the reconciler's alone; a failed refund is counted by the processor and the reconciler,
-  // each under its own Powertools `service`, so those are summed.
-  const riskAggregate: Record<PaymentRiskMetric, 'MAX' | 'SUM'> = {
-    StuckReaders: 'MAX',
-    CaptureDeadlineApproaching: 'MAX',
-    AuthorizationsExpired: 'MAX',
-    RefundsFailed: 'SUM',
-  };
+  it('alarms on a few webhook deliveries refused with 400 (a wrong signing secret), by stage', () => {
+    // Assess
+    dev.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: '{ ($.routeKey = "POST /webhooks/stripe") && ($.status = 400) }',
+      MetricTransformations: [Match.objectLike({ MetricName: 'WebhookRejected' })],
+    });
+    alarmOn({
+      MetricName: 'WebhookRejected',
+      Dimensions: [{ Name: 'stage', Value: 'dev' }],
+      Threshold: 3,
+      AlarmDescription: Match.stringLikeRegexp('signing secret'),
+    });
+  });
 
-  it.each(Object.values(paymentRiskMetrics))('alarms on the custom metric %s in the Powertools namespace', (metric) => {
+  it('alarms on the checkout path: its 5xx rate, each function’s p99 duration, its throttles, and table throttles', () => {
+    // Prepare
+    const alarms = Object.values(dev.template.findResources('AWS::CloudWatch::Alarm')).map(
+      (alarm) => alarm.Properties as Record<string, unknown>,
+    );
+    const described = (pattern: RegExp) => alarms.filter((alarm) => pattern.test(String(alarm.AlarmDescription)));
+
+    // Assess
+    const [rate] = described(/of checkout requests.*answered 5xx/);
+    expect(rate).toMatchObject({ Threshold: 5, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(JSON.stringify(rate?.Metrics)).toContain('IF(requests >= 5, 100 * errors / requests, 0)');
+    for (const [name, limit] of [
+      ['CreatePayment', 5_000],
+      ['ProcessPayment', 20_000],
+      ['CapturePayment', 5_000],
+    ] as const) {
+      alarmOn({
+        MetricName: 'Duration',
+        ExtendedStatistic: 'p99',
+        Dimensions: [{ Name: 'FunctionName', Value: ref(functionId(dev, name)) }],
+        Threshold: limit,
+        EvaluationPeriods: 3,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+    expect(described(/Checkout requests were throttled/)).toHaveLength(1);
+    const [table] = described(/DynamoDB throttled requests/);
+    expect(JSON.stringify(table?.Metrics)).toContain('ThrottledRequests');
+    dev.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      FilterPattern: Match.stringLikeRegexp('POST /payments/\\{id\\}/capture.*\\$.status >= 500'),
+    });
+  });
+
+  it('pages when the reconciler stops: a heartbeat that breaches on missing data, failures and runs cut short', () => {
+    // Prepare
+    const heartbeat = resourcesOf(dev.template)[
+      logicalId(dev.stack, dev.stack.monitoring.node.findChild('ReconcilerHeartbeat'))
+    ];
+
+    // Assess
+    expect(heartbeat?.Properties).toMatchObject({
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 2,
+      TreatMissingData: 'breaching',
+      Metrics: [
+        expect.objectContaining({
+          Expression: `SELECT SUM(ReconcileRuns) FROM "TerminalPayments" WHERE stage = 'dev'`,
+        }),
+      ],
+    });
+    for (const [id, metric] of [
+      ['ReconcileFailures', 'ReconcileFailures'],
+      ['ReconcileRunsCutShort', 'ReconcileRunsCutShort'],
+    ]) {
+      const alarm = resourcesOf(dev.template)[logicalId(dev.stack, dev.stack.monitoring.node.findChild(id as string))];
+      expect(alarm?.Properties).toMatchObject({
+        EvaluationPeriods: 3,
+        Metrics: [
+          expect.objectContaining({ Expression: `SELECT SUM(${metric}) FROM "TerminalPayments" WHERE stage = 'dev'` }),
+        ],
+      });
+    }
+  });
+
+  it('alarms on a dead letter left a day', () => {
     // Assess
     alarmOn({
-      Threshold: 1,
-      Metrics: [Match.objectLike({ Expression: `SELECT ${riskAggregate[metric]}(${metric}) FROM "TerminalPayments"` })],
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [logicalId(dev.stack, dev.stack.events.deadLetterQueue), 'QueueName'] },
+        },
+      ],
+      Threshold: 86_400,
     });
+  });
+
+  // A flag's gauge is the reconciler's alone; a failed refund is counted by the processor and the reconciler, each
+  // under its own Powertools `service`, so those are summed. Each query reads this stage's metrics only.
+  it.each([
+    ['StuckReaders', 'PaymentsStuckOnReader', 'MAX'],
+    ['CaptureDeadlineApproaching', 'PaymentsNearCaptureDeadline', 'MAX'],
+    ['AuthorizationsExpired', 'AuthorizationsExpired', 'SUM'],
+    ['RefundsFailed', 'RefundsFailed', 'SUM'],
+  ])('alarms %s on the custom metric %s of this stage, in the Powertools namespace', (alarm, metric, aggregate) => {
+    // Prepare
+    const resource = resourcesOf(dev.template)[logicalId(dev.stack, dev.stack.monitoring.node.findChild(alarm))];
+
+    // Assess
+    expect(resource?.Properties).toMatchObject({
+      Threshold: 1,
+      Metrics: [
+        expect.objectContaining({
+          Expression: `SELECT ${aggregate}(${metric}) FROM "TerminalPayments" WHERE stage = 'dev'`,
+        }),
+      ],
+    });
+  });
+
+  it('keeps a money-at-risk alarm raised while the money is at risk: it watches the reconciler’s gauges', () => {
+    // Assess: the gauges, not the counts of flags newly raised in a run (which fall back to 0 a run later).
+    const expressions = JSON.stringify(dev.template.findResources('AWS::CloudWatch::Alarm'));
+    for (const counted of ['StuckReaders', 'CaptureDeadlineApproaching']) {
+      expect(expressions).not.toContain(`(${counted})`);
+    }
+    // An expiry is a loss already made: counted over an hour, so the alarm stays up while someone calls the customer.
+    const expired = resourcesOf(dev.template)[
+      logicalId(dev.stack, dev.stack.monitoring.node.findChild('AuthorizationsExpired'))
+    ];
+    expect(expired?.Properties).toMatchObject({ Metrics: [expect.objectContaining({ Period: 3600 })] });
+    expect(Object.values(paymentRiskMetrics)).toContain('RefundsFailed');
   });
 
   it('alarms on the first failed refund in 5 minutes, whichever function counted it', () => {
@@ -785,7 +907,7 @@ describe('alarms and dashboard', () => {
       Metrics: [
         {
           Id: expect.any(String),
-          Expression: 'SELECT SUM(RefundsFailed) FROM "TerminalPayments"',
+          Expression: `SELECT SUM(RefundsFailed) FROM "TerminalPayments" WHERE stage = 'dev'`,
           Label: 'RefundsFailed',
           Period: 300,
           ReturnData: true,
@@ -813,7 +935,7 @@ describe('alarms and dashboard', () => {
       Metrics: [
         {
           Id: expect.any(String),
-          Expression: 'SELECT MAX(ReadersOffline) FROM "TerminalPayments"',
+          Expression: `SELECT MAX(ReadersOffline) FROM "TerminalPayments" WHERE stage = 'dev'`,
           Label: 'ReadersOffline',
           Period: 300,
           ReturnData: true,
@@ -949,6 +1071,8 @@ describe('an existing JWT issuer, CORS and tuned thresholds', () => {
       jwtIssuer: 'https://login.example.com/',
       jwtAudience: 'pos-app',
       corsOrigins: 'https://pos.example.com',
+      alarmWebhookUrl: 'https://events.pagerduty.com/integration/abc/enqueue',
+      alarmLambdaArn: 'arn:aws:lambda:us-east-1:123456789012:function:alarms-to-chat',
       webhookReservedConcurrency: '20',
       stuckActionAfterSeconds: '90',
       readerOfflineAlertAfterSeconds: '900',
@@ -964,6 +1088,23 @@ describe('an existing JWT issuer, CORS and tuned thresholds', () => {
       JwtConfiguration: { Issuer: 'https://login.example.com/', Audience: ['pos-app'] },
     });
     expect(Object.keys(external.template.toJSON().Outputs)).not.toContain('UserPoolId');
+  });
+
+  it('sends the alarms to a pager’s HTTPS endpoint and a chat forwarder, when given', () => {
+    // Assess
+    external.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'https',
+      Endpoint: 'https://events.pagerduty.com/integration/abc/enqueue',
+    });
+    external.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      Endpoint: 'arn:aws:lambda:us-east-1:123456789012:function:alarms-to-chat',
+    });
+    external.template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: 'arn:aws:lambda:us-east-1:123456789012:function:alarms-to-chat',
+      Principal: 'sns.amazonaws.com',
+    });
   });
 
   it('answers CORS preflights for the configured origins only', () => {

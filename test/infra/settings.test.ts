@@ -50,7 +50,7 @@ describe('stage settings from CDK context', () => {
 
   it('makes prod stricter: RETAIN, deletion protection, six months of logs', () => {
     // Act
-    const settings = stageSettings(contextOf({ stage: 'prod' }));
+    const settings = stageSettings(contextOf({ stage: 'prod', alarmEmail: 'oncall@example.com' }));
 
     // Assess
     expect(settings).toMatchObject({
@@ -59,6 +59,26 @@ describe('stage settings from CDK context', () => {
       deletionProtection: true,
       logRetention: RetentionDays.SIX_MONTHS,
     });
+  });
+
+  it('refuses prod without an alarm destination, and takes an email, a pager’s HTTPS endpoint or a chat Lambda', () => {
+    // Act
+    const refused = () => stageSettings(contextOf({ stage: 'prod' }));
+    const paged = stageSettings(contextOf({ stage: 'prod', alarmWebhookUrl: 'https://events.pagerduty.com/x/sns' }));
+    const chat = stageSettings(
+      contextOf({ stage: 'prod', alarmLambdaArn: 'arn:aws:lambda:eu-west-1:123456789012:function:alarms-to-slack' }),
+    );
+
+    // Assess
+    expect(refused).toThrow(/stage prod needs an alarm destination/);
+    expect(paged.alarmWebhookUrl).toBe('https://events.pagerduty.com/x/sns');
+    expect(chat.alarmLambdaArn).toBe('arn:aws:lambda:eu-west-1:123456789012:function:alarms-to-slack');
+    expect(() => stageSettings(contextOf({ alarmWebhookUrl: 'http://pager.example.com' }))).toThrow(/alarmWebhookUrl/);
+    expect(() => stageSettings(contextOf({ alarmLambdaArn: 'arn:aws:sns:eu-west-1:1:topic' }))).toThrow(
+      /alarmLambdaArn/,
+    );
+    // dev may go without: its alarms are for whoever looks at the console.
+    expect(stageSettings(contextOf({ stage: 'dev' })).alarmEmail).toBeUndefined();
   });
 
   it('reads command-line strings (-c key=value) as typed values', () => {

@@ -116,6 +116,10 @@ describe('an authorization left uncaptured', () => {
 
     // Assess
     expect(flagging).toMatchObject({ flagsSet: { capture_deadline_approaching: 1 }, failures: 0 });
+    // The gauge the alarm watches: raised while the authorization awaits capture, on every run, not only the first.
+    expect(flagging.flaggedNow.capture_deadline_approaching).toBe(1);
+    expect(quiet.flaggedNow.capture_deadline_approaching).toBe(1);
+    expect(expiring.flaggedNow).toMatchObject({ capture_deadline_approaching: 0, authorization_expired: 0 });
     expect(flagged).toMatchObject({
       status: 'requires_capture',
       flags: ['capture_deadline_approaching'],

@@ -116,7 +116,8 @@ describe('a run over a table of thousands of healthy payments', () => {
       flagsSet: { capture_deadline_approaching: 2 },
     });
     expect(sent.some(({ command }) => command.startsWith('Scan'))).toBe(false);
-    expect(reads.filter(({ command }) => command.startsWith('Query')).map(({ indexName }) => indexName)).toEqual([
+    const queries = reads.filter(({ command }) => command.startsWith('Query')).map(({ indexName }) => indexName);
+    expect(queries.slice(0, 6)).toEqual([
       'readersByLocation',
       'activeReaderActions',
       'awaitingCaptureByDeadline',
@@ -124,9 +125,15 @@ describe('a run over a table of thousands of healthy payments', () => {
       'unsettledRefunds',
       'pendingOrders',
     ]);
-    // Besides the five candidate queries, two reads: the stored fleet (one query, compared with Stripe's list so only
-    // readers whose state changed are written) and where the previous run stopped.
-    expect(reads).toHaveLength(7);
+    // Then one counting query per money-at-risk flag, of that flag's sparse index: the gauges the alarms watch.
+    expect(queries.slice(6).sort()).toEqual([
+      'activeReaderActions',
+      'awaitingCaptureByAge',
+      'awaitingCaptureByDeadline',
+    ]);
+    // Besides those queries, two reads: the stored fleet (one query, compared with Stripe's list so only readers
+    // whose state changed are written) and where the previous run stopped.
+    expect(reads).toHaveLength(10);
     expect(reads.filter(({ command }) => command.startsWith('BatchGet'))).toHaveLength(0);
     // Each candidate costs at most one write here, each reader whose state changed one more, and the fleet's first
     // run notes it stored the whole fleet; nothing grows with the 3,000 healthy payments.
@@ -134,6 +141,7 @@ describe('a run over a table of thousands of healthy payments', () => {
     expect(summary.readersCached).toBeLessThanOrEqual(stack.state.locations.flatMap((l) => l.readers).length);
     // Five queries of a few items each: well under 1 capacity unit apiece (a scan would need hundreds).
     expect(summary.indexCapacityUnits).toBeLessThan(6);
+    expect(summary.flaggedNow).toEqual({ reader_stuck: 0, capture_deadline_approaching: 2, authorization_expired: 0 });
     for (const payment of stuck) {
       expect((await paymentView(stack, payment.id)).readerAction).toMatchObject({ failureCode: 'canceled' });
     }
