@@ -230,3 +230,46 @@ export function routeProfile(routeName: string): HandlerProfile {
   }
   return profile;
 }
+
+/** Time kept for a function's own writes and answer after its last Stripe call. */
+const WRITE_MARGIN_MS = 2_000;
+
+/**
+ * Whether each function's timeout leaves room for the Stripe calls it can make, at the configured Stripe timeout
+ * (`STRIPE_TIMEOUT_MS`): one event record's calls in the processor, a run's margin in the reconciler (so the call in
+ * flight when its budget ends still finishes), and at least one call for everything else that calls Stripe. Throws
+ * naming every function that could be cut off mid-call; `cdk synth` runs it.
+ */
+export function checkTimeouts(config: { STRIPE_TIMEOUT_MS: number }): void {
+  const stripeMs = config.STRIPE_TIMEOUT_MS;
+  const needs: { name: string; timeoutMs: number; needMs: number; why: string }[] = [
+    {
+      name: 'processEvents',
+      timeoutMs: backgroundProfiles.processEvents.timeoutSeconds * 1000,
+      needMs: eventQueue.stripeCallsPerRecord * stripeMs + eventQueue.recordMarginMs,
+      why: `${eventQueue.stripeCallsPerRecord} Stripe calls of one event record and its writes`,
+    },
+    {
+      name: 'reconcile',
+      timeoutMs: RECONCILE_TIME_BUDGET_MARGIN_MS,
+      needMs: stripeMs + WRITE_MARGIN_MS,
+      why: 'the Stripe call in flight when its time budget ends (RECONCILE_TIME_BUDGET_MARGIN_MS)',
+    },
+    ...Object.entries({ ...routeProfiles, ...liveProfiles })
+      .filter(([, profile]) => profile.stripeSecretKey === true)
+      .map(([name, profile]) => ({
+        name,
+        timeoutMs: profile.timeoutSeconds * 1000,
+        needMs: stripeMs + WRITE_MARGIN_MS,
+        why: 'one Stripe call and its write',
+      })),
+  ];
+  const short = needs.filter(({ timeoutMs, needMs }) => timeoutMs < needMs);
+  if (short.length > 0) {
+    throw new Error(
+      `Timeouts too short for STRIPE_TIMEOUT_MS=${stripeMs}: ${short
+        .map(({ name, timeoutMs, needMs, why }) => `${name} has ${timeoutMs} ms, needs ${needMs} ms (${why})`)
+        .join('; ')}`,
+    );
+  }
+}

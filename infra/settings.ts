@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { type Config, parseConfig } from '../shared/config.ts';
 import { METRICS_NAMESPACE } from '../shared/metrics-names.ts';
 import { paymentsTable } from '../shared/store/table.ts';
+import { checkTimeouts } from './handler-profiles.ts';
 
 export const stages = ['dev', 'prod'] as const;
 export type Stage = (typeof stages)[number];
@@ -184,11 +185,17 @@ function handlerEnvironment(context: (key: string) => unknown): HandlerEnvironme
     const value = context(key);
     if (value !== undefined && value !== null) environment[variable] = String(value);
   }
+  let config: Config;
   try {
     // TABLE_NAME is the one required variable; the stack sets it, so any value stands in for it here.
-    parseConfig({ TABLE_NAME: 'payments', ...environment });
+    config = parseConfig({ TABLE_NAME: 'payments', ...environment });
   } catch (error) {
     throw new Error(`Invalid CDK context (handler thresholds): ${(error as Error).message}`);
+  }
+  try {
+    checkTimeouts(config);
+  } catch (error) {
+    throw new Error(`Invalid CDK context (stripeTimeoutMs): ${(error as Error).message}`);
   }
   return environment;
 }

@@ -53,9 +53,12 @@ async function processBatch(deps: ProcessorDependencies, event: SQSEvent, contex
   // One processor per invocation: its record lists are per batch, even if invocations share a process (locally).
   const processor = new BatchProcessor(EventType.SQS);
   const inPaymentOrder = serialPerKey();
+  // Every Stripe call of every record ends before the invocation's time is up: a record out of time fails alone (and
+  // comes back), never the whole batch.
+  const remainingMs = () => context.getRemainingTimeInMillis() - eventQueue.recordMarginMs;
   try {
     const recordHandler = (record: SQSRecord) =>
-      handleRecord(deps, record, inPaymentOrder).catch((error: unknown) => {
+      handleRecord(deps, record, inPaymentOrder, remainingMs).catch((error: unknown) => {
         logger.error('Event record failed; SQS delivers it again', {
           messageId: record.messageId,
           error: error as Error,
@@ -81,6 +84,7 @@ async function handleRecord(
   deps: ProcessorDependencies,
   record: SQSRecord,
   inPaymentOrder: ReturnType<typeof serialPerKey>,
+  remainingMs: () => number,
 ): Promise<void> {
   const queued = parseQueuedEvent(record.body);
   if (queued.kind === 'poison') {
@@ -101,7 +105,7 @@ async function handleRecord(
   }
 
   const keys = { ...ids(queued.event), paymentId: queued.paymentIntentId };
-  const outcome = await inPaymentOrder(queued.paymentIntentId, () => applyEvent(deps, queued, eventLog));
+  const outcome = await inPaymentOrder(queued.paymentIntentId, () => applyEvent(deps, queued, eventLog, { remainingMs }));
   if (outcome === 'unrecorded_attempt') {
     const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
     const ageSeconds = deps.clock.now() / 1000 - queued.event.created;

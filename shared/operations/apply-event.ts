@@ -55,8 +55,19 @@ export function newlyFailedRefunds(before: PaymentRecord, after: PaymentRecord):
 }
 
 /** Apply one event to its payment: one read, and one transactional write when the payment changed. */
-export async function applyEvent(deps: Dependencies, queued: PaymentEvent, log: EventLog): Promise<EventOutcome> {
+export async function applyEvent(
+  deps: Dependencies,
+  queued: PaymentEvent,
+  log: EventLog,
+  options: { remainingMs?: () => number } = {},
+): Promise<EventOutcome> {
   const { event } = queued;
+  // By when each Stripe call must end: the invocation's time left (wall time), as a deadline on the domain clock at
+  // the moment of the call, so a clock moved meanwhile (tests) never makes a deadline that already passed.
+  const by = (): { deadline?: number } => {
+    const { remainingMs } = options;
+    return remainingMs === undefined ? {} : { deadline: deps.clock.now() + remainingMs() };
+  };
   const reads: { paymentIntent?: Observation; reader?: Observation | null; refunds?: Observation[] } = {};
   for (let attempt = 1; ; attempt += 1) {
     const { payment, alreadyApplied } = await readPaymentForEvent(deps.store, queued.paymentIntentId, event.id);
@@ -64,7 +75,7 @@ export async function applyEvent(deps: Dependencies, queued: PaymentEvent, log: 
     if (payment === undefined) return 'unknown_payment';
     const origin: ObservationOrigin = { source: 'poll', eventId: event.id, eventType: event.type };
     if (queued.readerObservation && authorizedElsewhere(payment, queued.readerObservation)) {
-      await releaseOtherReader(deps, payment, origin, log);
+      await releaseOtherReader(deps, payment, origin, log, by);
       return 'applied';
     }
     if (queued.readerObservation && mayBelongToUnrecordedAttempt(payment, queued.readerObservation)) {
@@ -73,12 +84,16 @@ export async function applyEvent(deps: Dependencies, queued: PaymentEvent, log: 
     if (queued.readPaymentIntent && reads.paymentIntent === undefined) {
       // A connection error may hide an authorization: record what the PaymentIntent shows, before the failure.
       const readAtMs = deps.clock.now();
-      reads.paymentIntent = paymentIntentObservation(await retrievePaymentIntent(deps, payment.id), origin, readAtMs);
+      reads.paymentIntent = paymentIntentObservation(
+        await retrievePaymentIntent(deps, payment.id, by()),
+        origin,
+        readAtMs,
+      );
     }
     if (reads.refunds === undefined && needsRefundsRead(queued, payment)) {
       // What Stripe holds of the refunds decides before the event: a reader's lost answer, or refunds whose own
       // events were lost (or that were made elsewhere).
-      reads.refunds = (await listRefunds(deps, payment.id)).map((refund) => refundObservation(refund, origin));
+      reads.refunds = (await listRefunds(deps, payment.id, by())).map((refund) => refundObservation(refund, origin));
     }
     let observations = [
       ...(reads.paymentIntent ? [reads.paymentIntent] : []),
@@ -89,7 +104,7 @@ export async function applyEvent(deps: Dependencies, queued: PaymentEvent, log: 
     let result = applyObservations(payment, observations, now);
     if (result.verdict === 'ambiguous') {
       // The event may be an earlier attempt's, from the second this one started: the reader says which it is.
-      if (reads.reader === undefined) reads.reader = await readReaderAfterAttemptStart(deps, payment, origin);
+      if (reads.reader === undefined) reads.reader = await readReaderAfterAttemptStart(deps, payment, origin, by);
       const readerRead = reads.reader === null ? [] : [reads.reader];
       observations = observations.flatMap((o) => (o === queued.readerObservation ? readerRead : [o]));
       result = applyObservations(payment, observations, now);
@@ -127,23 +142,24 @@ async function releaseOtherReader(
   payment: PaymentRecord,
   origin: ObservationOrigin,
   log: EventLog,
+  by: () => { deadline?: number },
 ): Promise<void> {
   const attempt = currentAttempt(payment);
-  const reader = attempt === undefined ? undefined : await retrieveReader(deps, attempt.readerId);
+  const reader = attempt === undefined ? undefined : await retrieveReader(deps, attempt.readerId, by());
   if (attempt !== undefined && reader !== undefined && readerRunsPayment(reader, payment.id)) {
     log.warn('Payment authorized on another reader than its current attempt; freeing that reader', {
       paymentId: payment.id,
       readerId: attempt.readerId,
     });
     try {
-      await cancelReaderAction(deps, attempt.readerId, `${payment.id}:${attempt.number}`);
+      await cancelReaderAction(deps, attempt.readerId, `${payment.id}:${attempt.number}`, by());
     } catch (error) {
       // Offline, it cannot take a card either; busy, a card is being read: the event comes back to look again.
       if (stripeErrorCode(error) !== 'terminal_reader_offline') throw error;
     }
   }
   const readAtMs = deps.clock.now();
-  const paymentIntent = paymentIntentObservation(await retrievePaymentIntent(deps, payment.id), origin, readAtMs);
+  const paymentIntent = paymentIntentObservation(await retrievePaymentIntent(deps, payment.id, by()), origin, readAtMs);
   await applyToPayment(deps.store, payment, [paymentIntent], new Date(deps.clock.now()));
 }
 
@@ -155,12 +171,13 @@ async function readReaderAfterAttemptStart(
   deps: Dependencies,
   payment: PaymentRecord,
   origin: ObservationOrigin,
+  by: () => { deadline?: number },
 ): Promise<Observation | null> {
   const attempt = currentAttempt(payment);
   if (attempt === undefined) return null;
   const nextSecondMs = (unixSeconds(attempt.startedAtMs) + 1) * 1000;
   if (deps.clock.now() < nextSecondMs) await deps.clock.sleep(nextSecondMs - deps.clock.now());
   const readAtMs = deps.clock.now();
-  const reader = await retrieveReader(deps, attempt.readerId);
+  const reader = await retrieveReader(deps, attempt.readerId, by());
   return reader === undefined ? null : readerActionObservation(reader, origin, unixSeconds(readAtMs));
 }

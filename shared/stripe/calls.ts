@@ -245,9 +245,17 @@ export async function updatePaymentIntentAmount(
 }
 
 /** The reader as Stripe holds it now; undefined when it does not exist (or was deleted). */
-export async function retrieveReader(deps: StripeAccess, id: string): Promise<Stripe.Terminal.Reader | undefined> {
+export async function retrieveReader(
+  deps: StripeAccess,
+  id: string,
+  options: { deadline?: number } = {},
+): Promise<Stripe.Terminal.Reader | undefined> {
   const client = await deps.stripe();
-  return existing(() => client.terminal.readers.retrieve(id));
+  if (options.deadline === undefined) return existing(() => client.terminal.readers.retrieve(id));
+  const { deadline } = options;
+  return existing(() =>
+    sendUntil(deps, deadline, (requestOptions) => client.terminal.readers.retrieve(id, {}, requestOptions)),
+  );
 }
 
 /**

@@ -10,7 +10,7 @@ import { ReaderTimeoutError } from '../payments/failures.ts';
 import { idempotencyKeys } from '../payments/idempotency.ts';
 import { paymentActionStatus } from '../payments/reader-action.ts';
 import { REFUND_KEY_METADATA } from '../payments/refunds.ts';
-import { retrieveReader, withFreshKeyAfterReplayedError, withKeyInUseRetry } from './calls.ts';
+import { retrieveReader, sendUntil, withFreshKeyAfterReplayedError, withKeyInUseRetry } from './calls.ts';
 import { isOutcomeUnknown, isReplayedError, stripeErrorCode } from './errors.ts';
 import { readerSnapshot } from './snapshots.ts';
 
@@ -210,14 +210,15 @@ export async function cancelReaderAction(
   deps: StripeAccess,
   readerId: string,
   subject: string,
+  options: { deadline?: number } = {},
 ): Promise<Stripe.Terminal.Reader> {
   const client = await deps.stripe();
-  const { result } = await withFreshKeyAfterReplayedError(deps, 0, (n) =>
-    client.terminal.readers.cancelAction(
-      readerId,
-      {},
-      { idempotencyKey: idempotencyKeys.cancelReaderAction(readerId, subject, n) },
-    ),
-  );
+  const { result } = await withFreshKeyAfterReplayedError(deps, 0, (n) => {
+    const idempotencyKey = idempotencyKeys.cancelReaderAction(readerId, subject, n);
+    if (options.deadline === undefined) return client.terminal.readers.cancelAction(readerId, {}, { idempotencyKey });
+    return sendUntil(deps, options.deadline, (requestOptions) =>
+      client.terminal.readers.cancelAction(readerId, {}, { ...requestOptions, idempotencyKey }),
+    );
+  });
   return result as Stripe.Terminal.Reader;
 }

@@ -81,6 +81,15 @@ describe('stage settings from CDK context', () => {
     expect(stageSettings(contextOf({ stage: 'dev' })).alarmEmail).toBeUndefined();
   });
 
+  it('refuses a Stripe timeout the functions’ timeouts leave no room for, naming each function', () => {
+    // Act
+    const tooSlow = () => stageSettings(contextOf({ stripeTimeoutMs: '12000' }));
+
+    // Assess: one event record's three Stripe calls (36 s) and its writes do not fit the processor's 30 s.
+    expect(tooSlow).toThrow(/processEvents has 30000 ms, needs 39000 ms \(3 Stripe calls of one event record/);
+    expect(() => stageSettings(contextOf({ stripeTimeoutMs: '8000' }))).not.toThrow();
+  });
+
   it('reads command-line strings (-c key=value) as typed values', () => {
     // Act
     const settings = stageSettings(

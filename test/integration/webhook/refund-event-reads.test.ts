@@ -7,9 +7,10 @@ import { randomUUID } from 'node:crypto';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyEvent } from '../../../shared/operations/apply-event.ts';
+import { StripeTimeoutError } from '../../../shared/payments/failures.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
 import { parseQueuedEvent } from '../../../shared/stripe/event-observations.ts';
-import { claimsFor, type LocalParts, presentCard, startLocalParts } from '../../support/invoke.ts';
+import { claimsFor, emulatorControl, type LocalParts, presentCard, startLocalParts } from '../../support/invoke.ts';
 import { type ApiClient, apiClient, emulatorRequests, paymentThroughReader } from '../api/client.ts';
 
 let parts: LocalParts;
@@ -72,6 +73,42 @@ describe('refund events that need a read', () => {
     expect((await refundLists()) - before).toBe(1);
     expect(after.refunds).toHaveLength(2);
     expect(after.refunds[1]).toMatchObject({ idempotencyKey: null, amount: 300, method: 'api' });
+  });
+
+  it('a read Stripe does not answer ends with the invocation’s time: the record fails alone, nothing written', async () => {
+    // Prepare: refunds the record does not know of, so the event needs a read, and that read held without an answer.
+    const payment = await paid();
+    await stripe.refunds.create({ payment_intent: payment.id, amount: 250 });
+    const charge = await stripe.charges.retrieve(
+      (await stripe.paymentIntents.retrieve(payment.id)).latest_charge as string,
+    );
+    const event = queued('charge.refunded', charge);
+    await emulatorControl(parts.emulator, '/_emulator/faults', {
+      method: 'GET',
+      path: '/v1/refunds',
+      fault: 'timeout',
+      count: 10,
+    });
+
+    // Act: 700 ms of the invocation left for this record's calls.
+    const startedAt = Date.now();
+    const outOfTime = await applyEvent(parts.deps, event, log, {
+      remainingMs: () => 700 - (Date.now() - startedAt),
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const tookMs = Date.now() - startedAt;
+    await fetch(`${parts.emulator.url}/_emulator/faults`, { method: 'DELETE' });
+    const untouched = (await cashier.get(payment.id)).body.payment;
+    const later = await applyEvent(parts.deps, event, log);
+
+    // Assess
+    expect(outOfTime).toBeInstanceOf(StripeTimeoutError);
+    expect(tookMs).toBeLessThan(5_000);
+    expect(untouched.refunds).toEqual([]);
+    expect(later).toBe('applied');
+    expect((await cashier.get(payment.id)).body.payment.refunds).toEqual([expect.objectContaining({ amount: 250 })]);
   });
 
   it('charge.refunded that the record already accounts for: no Stripe call', async () => {
