@@ -36,8 +36,6 @@ export interface PosApiProps {
  */
 const accessLogFields = {
   requestId: '"$context.requestId"',
-  // The dimension of the metrics counted from these lines, so two stages in one account never share an alarm.
-  stage: '"$context.stage"',
   routeKey: '"$context.routeKey"',
   status: '$context.status',
   responseLatencyMs: '$context.responseLatency',
@@ -82,7 +80,10 @@ export class PosApi extends Construct {
       retention: settings.logRetention,
       removalPolicy: settings.removalPolicy,
     });
-    const format = `{${Object.entries(accessLogFields)
+    // The deployment's stage (the API's own stage is `$default`): the dimension of the metrics counted from these
+    // lines, so two stages in one account never share an alarm.
+    const fields = { ...accessLogFields, stage: JSON.stringify(settings.stage) };
+    const format = `{${Object.entries(fields)
       .map(([name, value]) => `"${name}":${value}`)
       .join(',')}}`;
     this.stage = this.api.addStage('DefaultStage', {

@@ -759,6 +759,16 @@ describe('alarms and dashboard', () => {
     });
   });
 
+  it('logs the deployment’s stage in every access log line: the value the filters’ dimension and the alarms share', () => {
+    // Assess
+    const [stage] = Object.values(
+      dev.template.findResources('AWS::ApiGatewayV2::Stage', { Properties: { StageName: '$default' } }),
+    );
+    const properties = (stage?.Properties ?? {}) as { AccessLogSettings?: { Format: string } };
+    const format = JSON.parse((properties.AccessLogSettings?.Format ?? '{}').replace(/\$context\.[\w.]+/g, '0'));
+    expect(format.stage).toBe('dev');
+  });
+
   it('alarms on a few webhook deliveries refused with 400 (a wrong signing secret), by stage', () => {
     // Assess
     dev.template.hasResourceProperties('AWS::Logs::MetricFilter', {
