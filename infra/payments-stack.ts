@@ -2,7 +2,9 @@
  * The whole service in one stack, wired the way the local stack wires it: the POS API and Stripe's webhook
  * on one HTTP API, the webhook receiver queueing events for the processor, the reconciler on a one-minute
  * schedule, the live-updates WebSocket API with its notifier on the table's change stream, one table, two
- * secrets, and the alarms and dashboard of the payment path.
+ * secrets, and the alarms and dashboard of the payment path. Every invoker calls a function's `live` alias, which
+ * CodeDeploy moves from version to version for the API routes, the processor and the reconciler, rolling back on the
+ * checkout alarms.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +24,7 @@ import { PaymentsTable } from './constructs/payments-table.ts';
 import { PosApi } from './constructs/pos-api.ts';
 import { PosIdentity } from './constructs/pos-identity.ts';
 import { ReconcileSchedule } from './constructs/reconcile-schedule.ts';
+import { SafeDeployments } from './constructs/safe-deployments.ts';
 import { StripeSecrets } from './constructs/stripe-secrets.ts';
 import {
   backgroundProfiles,
@@ -46,6 +49,13 @@ const WEBHOOK_ROUTE = 'ReceiveStripeWebhook';
 /** The routes a cashier waits on while the customer is at the counter: their failures and latency page someone. */
 const CHECKOUT_ROUTES = ['CreatePayment', 'ProcessPayment', 'CapturePayment'] as const;
 
+/**
+ * The alarms of `PaymentPathMonitoring` that roll a deployment back: the checkout path's 5xx rate, p99 latency (one
+ * per checkout route) and throttles.
+ */
+export const isCheckoutAlarm = (id: string): boolean =>
+  id === 'CheckoutServerErrors' || id === 'CheckoutThrottles' || id.startsWith('CheckoutLatency');
+
 export class PaymentsStack extends Stack {
   /** Every function, by route name, background function name or live function name (`shared/routes.ts`). */
   readonly functions = new Map<string, PaymentsFunction>();
@@ -58,6 +68,7 @@ export class PaymentsStack extends Stack {
   readonly liveApi: LiveApi;
   readonly liveNotifierSource: LiveNotifierSource;
   readonly monitoring: PaymentPathMonitoring;
+  readonly deployments: SafeDeployments;
 
   constructor(scope: Construct, id: string, props: PaymentsStackProps) {
     super(scope, id, props);
@@ -129,7 +140,7 @@ export class PaymentsStack extends Stack {
       'Applies queued Stripe events to payments',
       backgroundProfiles.processEvents,
     );
-    processor.function.addEventSource(
+    processor.alias.addEventSource(
       new SqsEventSource(events.queue, {
         batchSize: eventQueue.batchSize,
         ...(eventQueue.maxBatchingWindowSeconds > 0
@@ -149,10 +160,10 @@ export class PaymentsStack extends Stack {
       reconcileProfile,
       { RECONCILE_TIME_BUDGET_MS: String(reconcileProfile.timeoutSeconds * 1000 - RECONCILE_TIME_BUDGET_MARGIN_MS) },
     );
-    // Scheduler invokes asynchronously. A failed or throttled run is not retried by Lambda: the next
-    // tick, a minute later, does the same work with fresher data.
-    reconciler.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });
-    this.reconcileSchedule = new ReconcileSchedule(this, 'Reconcile', { reconciler: reconciler.function, settings });
+    // Scheduler invokes the alias asynchronously, so the alias carries the settings. A failed or throttled run is not
+    // retried by Lambda: the next tick, a minute later, does the same work with fresher data.
+    reconciler.alias.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });
+    this.reconcileSchedule = new ReconcileSchedule(this, 'Reconcile', { reconciler: reconciler.alias, settings });
 
     const live = {
       authorize: addFunction(
@@ -189,23 +200,39 @@ export class PaymentsStack extends Stack {
       ),
     };
     liveApi.addRoutes({
-      authorize: live.authorize.function,
-      connect: live.connect.function,
-      disconnect: live.disconnect.function,
-      message: live.message.function,
+      authorize: live.authorize.alias,
+      connect: live.connect.alias,
+      disconnect: live.disconnect.alias,
+      message: live.message.alias,
     });
     this.liveNotifierSource = new LiveNotifierSource(this, 'LiveNotifierSource', {
       table: table.table,
-      notifier: live.notify.function,
+      notifier: live.notify.alias,
       settings,
     });
 
     this.api = new PosApi(this, 'PosApi', {
       settings,
       routes,
-      functions: new Map(routes.map((route) => [route.name, this.functionNamed(route.name).function])),
+      functions: new Map(routes.map((route) => [route.name, this.functionNamed(route.name).alias])),
       jwtIssuer: identity.issuer,
       jwtAudience: identity.audience,
+    });
+
+    // The API routes, the processor and the reconciler: what a cashier or a payment waits on. The live functions are
+    // updated in one step (infra/README.md, "Safe deployments": none of the checkout alarms watches them).
+    this.deployments = new SafeDeployments(this, 'Deployments', {
+      settings,
+      functions: new Map(
+        [
+          ...routes.map((route) => route.name),
+          backgroundFunctions.processEvents.name,
+          backgroundFunctions.reconcile.name,
+        ].map((name) => {
+          const handler = this.functionNamed(name);
+          return [name, { function: handler.function, alias: handler.alias }];
+        }),
+      ),
     });
 
     const webhookRoute = routes.find((route) => route.name === WEBHOOK_ROUTE);
@@ -235,6 +262,17 @@ export class PaymentsStack extends Stack {
       },
     });
 
+    // The checkout alarms exist now: every deployment group rolls back on them.
+    const checkoutAlarms = this.monitoring.alarms.filter((alarm) => isCheckoutAlarm(alarm.node.id));
+    const latencyAlarms = checkoutAlarms.filter((alarm) => alarm.node.id.startsWith('CheckoutLatency'));
+    if (checkoutAlarms.length !== latencyAlarms.length + 2 || latencyAlarms.length !== CHECKOUT_ROUTES.length) {
+      throw new Error(
+        `Deployments roll back on the checkout alarms: expected CheckoutServerErrors, CheckoutThrottles and a ` +
+          `CheckoutLatency alarm per checkout route, found ${checkoutAlarms.map((alarm) => alarm.node.id).join(', ')}`,
+      );
+    }
+    for (const alarm of checkoutAlarms) this.deployments.addAlarm(alarm);
+
     const apiUrl = this.api.url;
     new CfnOutput(this, 'ApiUrl', { value: apiUrl, description: 'Base URL of the POS API' });
     new CfnOutput(this, 'WebhookUrl', {
@@ -260,6 +298,10 @@ export class PaymentsStack extends Stack {
     new CfnOutput(this, 'LiveStreamDeadLetterQueueName', { value: this.liveNotifierSource.deadLetterQueue.queueName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+    new CfnOutput(this, 'DeploymentApplicationName', {
+      value: this.deployments.application.applicationName,
+      description: 'CodeDeploy application of the live aliases (aws deploy list-deployments --application-name …)',
+    });
   }
 
   /** The function of that name (`shared/routes.ts`). */

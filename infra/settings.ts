@@ -3,6 +3,7 @@
  * `prod` keeps data when the stack goes away and keeps logs longer; `dev` cleans up after itself.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
+import { type ILambdaDeploymentConfig, LambdaDeploymentConfig } from 'aws-cdk-lib/aws-codedeploy';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { type Config, parseConfig } from '../shared/config.ts';
@@ -32,6 +33,27 @@ export const handlerTunables = {
 } as const satisfies Record<string, keyof Config>;
 
 export type HandlerEnvironment = Partial<Record<keyof Config, string>>;
+
+/**
+ * How CodeDeploy shifts a `live` alias to a new version, by the name the context key `deploymentConfig` takes
+ * (infra/README.md, "Safe deployments"): a canary sends 10 % of the invocations to the new version for the time
+ * named, then the rest; a linear shift adds 10 % every interval named; all at once shifts everything in one step.
+ */
+export const deploymentConfigs = {
+  allatonce: LambdaDeploymentConfig.ALL_AT_ONCE,
+  canary10percent5minutes: LambdaDeploymentConfig.CANARY_10PERCENT_5MINUTES,
+  canary10percent10minutes: LambdaDeploymentConfig.CANARY_10PERCENT_10MINUTES,
+  canary10percent15minutes: LambdaDeploymentConfig.CANARY_10PERCENT_15MINUTES,
+  canary10percent30minutes: LambdaDeploymentConfig.CANARY_10PERCENT_30MINUTES,
+  linear10percentevery1minute: LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_1MINUTE,
+  linear10percentevery2minutes: LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_2MINUTES,
+  linear10percentevery3minutes: LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_3MINUTES,
+  linear10percentevery10minutes: LambdaDeploymentConfig.LINEAR_10PERCENT_EVERY_10MINUTES,
+} as const satisfies Record<string, ILambdaDeploymentConfig>;
+
+export type DeploymentConfigName = keyof typeof deploymentConfigs;
+
+const deploymentConfigNames = Object.keys(deploymentConfigs) as [DeploymentConfigName, ...DeploymentConfigName[]];
 
 export interface StageSettings {
   stage: Stage;
@@ -72,12 +94,40 @@ export interface StageSettings {
    * brought up to date one deployment per index (infra/README.md, "Upgrading a deployed stack").
    */
   withheldIndexes: string[];
+  /**
+   * How CodeDeploy shifts the `live` alias of the API route functions, the processor and the reconciler to a new
+   * version (context `deploymentConfig`; infra/README.md, "Safe deployments").
+   */
+  deploymentConfig: DeploymentConfigName;
+  /**
+   * Whether the checkout alarms stop and roll back a deployment (context `deploymentAlarms`, default true). `false`
+   * is for one deployment made while a checkout alarm is already in ALARM (a fix, or the previous release), which
+   * CodeDeploy would otherwise refuse: a failed deployment still rolls back.
+   */
+  deploymentAlarms: boolean;
 }
 
-const stageDefaults: Record<Stage, Pick<StageSettings, 'removalPolicy' | 'deletionProtection' | 'logRetention'>> = {
-  dev: { removalPolicy: RemovalPolicy.DESTROY, deletionProtection: false, logRetention: RetentionDays.ONE_WEEK },
+const stageDefaults: Record<
+  Stage,
+  Pick<StageSettings, 'removalPolicy' | 'deletionProtection' | 'logRetention' | 'deploymentConfig'>
+> = {
+  // All at once: a deploy is not held up by traffic shifting, and dev's few requests could not trip the checkout
+  // 5xx rate alarm anyway; the deployment groups, the alias updates and the rollbacks are the same as prod's.
+  dev: {
+    removalPolicy: RemovalPolicy.DESTROY,
+    deletionProtection: false,
+    logRetention: RetentionDays.ONE_WEEK,
+    deploymentConfig: 'allatonce',
+  },
   // Six months of logs: long enough to answer a cardholder's dispute about a payment from last quarter.
-  prod: { removalPolicy: RemovalPolicy.RETAIN, deletionProtection: true, logRetention: RetentionDays.SIX_MONTHS },
+  // A 10 % canary for 5 minutes: one period of the checkout 5xx rate alarm, which a new version failing every
+  // request it gets trips on its own (10 % of the requests failing is over the 5 % threshold).
+  prod: {
+    removalPolicy: RemovalPolicy.RETAIN,
+    deletionProtection: true,
+    logRetention: RetentionDays.SIX_MONTHS,
+    deploymentConfig: 'canary10percent5minutes',
+  },
 };
 
 const list = z
@@ -93,6 +143,21 @@ const retentionDays = z.coerce
     'must be a CloudWatch Logs retention (e.g. 7, 30, 180)',
   )
   .transform((days) => days as RetentionDays);
+
+/**
+ * A deployment config by its name in `deploymentConfigs`, in any case and with or without separators or the
+ * CodeDeploy prefix: `canary10percent5minutes`, `Canary10Percent5Minutes` and
+ * `CodeDeployDefault.LambdaCanary10Percent5Minutes` are the same.
+ */
+const deploymentConfig = z
+  .string()
+  .transform((name) =>
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '')
+      .replace(/^codedeploydefaultlambda/, ''),
+  )
+  .pipe(z.enum(deploymentConfigNames, { error: `must be one of ${deploymentConfigNames.join(', ')}` }));
 
 const ContextSchema = z.object({
   stage: z.enum(stages).default('dev'),
@@ -114,6 +179,8 @@ const ContextSchema = z.object({
     .optional(),
   nag: flag.default(false),
   withheldIndexes: list.optional(),
+  deploymentConfig: deploymentConfig.optional(),
+  deploymentAlarms: flag.default(true),
 });
 
 /**
@@ -162,6 +229,8 @@ export function stageSettings(context: (key: string) => unknown): StageSettings 
     handlerEnvironment: handlerEnvironment(context),
     nag: ctx.nag,
     withheldIndexes: withheldIndexes(ctx.withheldIndexes ?? []),
+    deploymentConfig: ctx.deploymentConfig ?? defaults.deploymentConfig,
+    deploymentAlarms: ctx.deploymentAlarms,
   };
 }
 

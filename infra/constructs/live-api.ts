@@ -22,7 +22,7 @@ import type { StageSettings } from '../settings.ts';
 /** Where the `$connect` authorizer finds the token: the `token` query parameter. */
 export const LIVE_TOKEN_SOURCE = 'route.request.querystring.token';
 
-/** The functions behind the routes (`shared/routes.ts` `liveFunctions`). */
+/** The functions behind the routes (`shared/routes.ts` `liveFunctions`): their `live` aliases, which the routes invoke. */
 export interface LiveApiFunctions {
   authorize: IFunction;
   connect: IFunction;

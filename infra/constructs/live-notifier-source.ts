@@ -5,7 +5,7 @@
  * batch that still fails after its retries, or grew too old, is described in a dead-letter queue (alarmed).
  *
  * The event source mapping reads the stream and writes to that queue with the notifier's role: those grants are
- * the Lambda service's, not the function code's.
+ * the Lambda service's, not the function code's. It invokes the notifier's `live` alias.
  */
 import { Duration } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -22,6 +22,7 @@ export class LiveNotifierSource extends Construct {
   readonly deadLetterQueue: Queue;
   readonly eventSource: DynamoEventSource;
 
+  /** `notifier`: the notifier's `live` alias. */
   constructor(scope: Construct, id: string, props: { table: ITableV2; notifier: IFunction; settings: StageSettings }) {
     super(scope, id);
     this.deadLetterQueue = failureDestinationQueue(this, 'DeadLetters', {

@@ -2,11 +2,15 @@
  * One Lambda function of the service: an esbuild bundle of one handler entry, its own log group with
  * retention, its own role that starts with nothing but writing to that log group, and the Powertools
  * environment. Everything else a function may do is granted by the stack from its profile.
+ *
+ * Every change publishes a version, and the alias `live` points at the one in service: whatever invokes the
+ * function (API routes, queues, streams, schedules) invokes the alias, so CodeDeploy can shift it from one version to
+ * the next and back (infra/README.md, "Safe deployments").
  */
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Alias, Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -34,8 +38,16 @@ export interface PaymentsFunctionProps {
   environment: HandlerEnvironment;
 }
 
+/** The alias every invoker calls: the version in service. */
+export const LIVE_ALIAS = 'live';
+
 export class PaymentsFunction extends Construct {
   readonly function: NodejsFunction;
+  /**
+   * `live`, on the version published from the current code and configuration. Invoke this, grant invoking this;
+   * the function itself is for its settings (reserved concurrency) and its metrics (every version's).
+   */
+  readonly alias: Alias;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
@@ -79,6 +91,8 @@ export class PaymentsFunction extends Construct {
       environment: { ...runtimeEnvironment, ...definedValues(props.environment) },
       bundling: functionBundling,
     });
+    // A new version whenever the code or the configuration changes (the version's logical id is their hash).
+    this.alias = new Alias(this, 'LiveAlias', { aliasName: LIVE_ALIAS, version: this.function.currentVersion });
   }
 }
 

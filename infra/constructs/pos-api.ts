@@ -24,7 +24,7 @@ import type { StageSettings } from '../settings.ts';
 export interface PosApiProps {
   settings: StageSettings;
   routes: readonly RouteDefinition[];
-  /** The function serving each route, by route name. */
+  /** The function serving each route (its `live` alias, which the integration invokes), by route name. */
   functions: ReadonlyMap<string, IFunction>;
   jwtIssuer: string;
   jwtAudience: string[];

@@ -53,6 +53,12 @@ const variants: { name: string; file: string; context: Record<string, unknown> }
       withheldIndexes: 'readersByLocation',
     },
   },
+  {
+    // Another CodeDeploy config, and the deployment groups' alarms turned off (infra/README.md, safe deployments).
+    name: 'prod shifting linearly with the deployment alarms off',
+    file: 'prod-deployments.json',
+    context: { ...stageContext.prod, deploymentConfig: 'linear10percentevery1minute', deploymentAlarms: 'false' },
+  },
 ];
 
 interface CfnLintMatch {

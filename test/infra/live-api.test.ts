@@ -37,9 +37,15 @@ const ref = (id: string) => ({ Ref: id });
 const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
 const handlerOf = (synth: Synthesized, key: LiveKey) => synth.stack.functionNamed(liveFunctions[key].name);
 const functionId = (synth: Synthesized, key: LiveKey) => logicalId(synth.stack, handlerOf(synth, key).function);
+/** The logical id of the function's `live` alias, which the routes, the authorizer and the stream invoke. */
+const aliasId = (synth: Synthesized, key: LiveKey) => logicalId(synth.stack, handlerOf(synth, key).alias);
 const propertiesOf = (synth: Synthesized, id: string) => resourcesOf(synth.template)[id]?.Properties ?? {};
 const variablesOf = (synth: Synthesized, key: LiveKey) =>
   (propertiesOf(synth, functionId(synth, key)).Environment as { Variables: Record<string, unknown> }).Variables;
+/** A mapping's FunctionName for the alias: `{function name}:live`, the name taken from the alias ARN. */
+const aliasQualifiedName = (synth: Synthesized, key: LiveKey) => ({
+  'Fn::Join': ['', [{ 'Fn::Select': [6, { 'Fn::Split': [':', ref(aliasId(synth, key))] }] }, ':live']],
+});
 const apiId = (synth: Synthesized) => logicalId(synth.stack, synth.stack.liveApi.api);
 /** `https://{api}.execute-api.{region}.{suffix}/{stage}` or `wss://…`, as the template writes it. */
 const stageUrl = (synth: Synthesized, scheme: 'https' | 'wss', stage: string) => ({
@@ -75,13 +81,13 @@ const liveRoutes = (synth: Synthesized) =>
       )
       .map((resource) => [resource.Properties.RouteKey as string, resource.Properties]),
   );
-/** The function a route's integration invokes (its logical id). */
+/** What a route's integration invokes: the logical id in its URI's `…/functions/{ARN}/invocations`. */
 const invokedBy = (synth: Synthesized, route: Record<string, unknown> | undefined) => {
   // Target: { 'Fn::Join': ['', ['integrations/', { Ref: <integration> }]] }
   const integrationId = /"Ref":"([^"]+)"/.exec(JSON.stringify(route?.Target))?.[1] ?? '';
   const integration = propertiesOf(synth, integrationId);
   expect(integration.IntegrationType).toBe('AWS_PROXY');
-  return /"Fn::GetAtt":\["([^"]+)","Arn"\]/.exec(JSON.stringify(integration.IntegrationUri))?.[1];
+  return /\/functions\/",\{"Ref":"([^"]+)"\},"\/invocations"/.exec(JSON.stringify(integration.IntegrationUri))?.[1];
 };
 
 describe('WebSocket API', () => {
@@ -103,9 +109,9 @@ describe('WebSocket API', () => {
     ['$connect', 'connect'],
     ['$disconnect', 'disconnect'],
     ...MESSAGE_ROUTES.map((routeKey) => [routeKey, 'message']),
-  ] as [string, LiveKey][])('%s invokes the %s function', (routeKey, key) => {
+  ] as [string, LiveKey][])('%s invokes the live alias of the %s function', (routeKey, key) => {
     // Assess
-    expect(invokedBy(dev, liveRoutes(dev).get(routeKey))).toBe(functionId(dev, key));
+    expect(invokedBy(dev, liveRoutes(dev).get(routeKey))).toBe(aliasId(dev, key));
   });
 
   it('checks the token of the query string with the authorize function on $connect only', () => {
@@ -125,7 +131,7 @@ describe('WebSocket API', () => {
       IdentitySource: ['route.request.querystring.token'],
     });
     expect(JSON.stringify(authorizer.Properties.AuthorizerUri)).toContain(
-      JSON.stringify(arnOf(functionId(dev, 'authorize'))),
+      `/functions/",${JSON.stringify(ref(aliasId(dev, 'authorize')))},"/invocations"`,
     );
     expect(routes.get('$connect')).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: ref(authorizerId) });
     for (const [routeKey, route] of routes) {
@@ -322,7 +328,7 @@ describe('table stream and notifier', () => {
     Object.values(resourcesOf(synth.template)).find(
       (resource) =>
         resource.Type === 'AWS::Lambda::EventSourceMapping' &&
-        JSON.stringify(resource.Properties.FunctionName) === JSON.stringify(ref(functionId(synth, 'notify'))),
+        JSON.stringify(resource.Properties.FunctionName) === JSON.stringify(aliasQualifiedName(synth, 'notify')),
     )?.Properties;
 
   it('streams every change of the table with its old and new images', () => {
@@ -340,7 +346,7 @@ describe('table stream and notifier', () => {
     // Assess
     expect(mappingOf(dev)).toEqual({
       EventSourceArn: { 'Fn::GetAtt': [logicalId(dev.stack, dev.stack.table.table), 'StreamArn'] },
-      FunctionName: ref(functionId(dev, 'notify')),
+      FunctionName: aliasQualifiedName(dev, 'notify'),
       StartingPosition: 'LATEST',
       BatchSize: notifierStream.batchSize,
       BisectBatchOnFunctionError: true,

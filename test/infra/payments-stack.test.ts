@@ -31,6 +31,12 @@ const functionId = (synth: Synthesized, name: string) => {
   if (!handler) throw new Error(`no function ${name}`);
   return logicalId(synth.stack, handler.function);
 };
+/** The logical id of the function's `live` alias, which every invoker calls (its `Ref` is the alias ARN). */
+const aliasId = (synth: Synthesized, name: string) => logicalId(synth.stack, synth.stack.functionNamed(name).alias);
+/** A mapping's FunctionName for the alias: `{function name}:live`, the name taken from the alias ARN. */
+const aliasQualifiedName = (id: string) => ({
+  'Fn::Join': ['', [{ 'Fn::Select': [6, { 'Fn::Split': [':', ref(id)] }] }, ':live']],
+});
 const roleId = (synth: Synthesized, name: string) => {
   const handler = synth.stack.functions.get(name);
   if (!handler) throw new Error(`no function ${name}`);
@@ -131,8 +137,10 @@ describe('Lambda functions', () => {
     expect(budget).toBeGreaterThan(0);
     expect(budget).toBeLessThanOrEqual(60_000 - 10_000);
     expect(properties.ReservedConcurrentExecutions).toBe(1);
+    // On the alias Scheduler invokes.
     dev.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: ref(functionId(dev, backgroundFunctions.reconcile.name)),
+      Qualifier: { 'Fn::Select': [7, { 'Fn::Split': [':', ref(aliasId(dev, backgroundFunctions.reconcile.name))] }] },
       MaximumRetryAttempts: 0,
     });
   });
@@ -292,7 +300,7 @@ describe('event queue', () => {
     expect(fromQueue).toHaveLength(1);
     dev.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: arnOf(logicalId(dev.stack, dev.stack.events.queue)),
-      FunctionName: ref(functionId(dev, backgroundFunctions.processEvents.name)),
+      FunctionName: aliasQualifiedName(aliasId(dev, backgroundFunctions.processEvents.name)),
       BatchSize: eventQueue.batchSize,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: eventQueue.maxConcurrency },
@@ -375,18 +383,18 @@ describe('HTTP API', () => {
   it.each([
     ['POST /payments/{id}/refunds', 'RefundPayment'],
     ['GET /payments/{id}/refunds', 'ListRefunds'],
-  ])('serves %s with its own function, %s', (key, name) => {
+  ])('serves %s with its own function, %s (its live alias)', (key, name) => {
     // Prepare
     const route = routeByKey(dev, key);
     const integrationId = /"Ref":"([^"]+)"/.exec(JSON.stringify(route?.Target))?.[1] ?? '';
 
     // Assess
     expect(route).toMatchObject({ AuthorizationType: 'JWT' });
-    expect(resourcesOf(dev.template)[integrationId]?.Properties.IntegrationUri).toEqual(arnOf(functionId(dev, name)));
+    expect(resourcesOf(dev.template)[integrationId]?.Properties.IntegrationUri).toEqual(ref(aliasId(dev, name)));
   });
 
   it.each(posRoutes.map((route) => [`${route.method} ${route.path}`, route.name]))(
-    '%s is behind the JWT authorizer and invokes %s',
+    '%s is behind the JWT authorizer and invokes the live alias of %s',
     (key, name) => {
       // Prepare
       const route = routeByKey(dev, key);
@@ -396,7 +404,7 @@ describe('HTTP API', () => {
 
       // Assess
       expect(route).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: expect.any(String) } });
-      expect(integration?.IntegrationUri).toEqual(arnOf(functionId(dev, name)));
+      expect(integration?.IntegrationUri).toEqual(ref(aliasId(dev, name)));
       expect(integration?.PayloadFormatVersion).toBe('2.0');
     },
   );
@@ -474,7 +482,7 @@ describe('reconcile schedule', () => {
       State: 'ENABLED',
       FlexibleTimeWindow: { Mode: 'OFF' },
       Target: {
-        Arn: arnOf(functionId(dev, backgroundFunctions.reconcile.name)),
+        Arn: ref(aliasId(dev, backgroundFunctions.reconcile.name)),
         RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 120 },
         DeadLetterConfig: { Arn: arnOf(logicalId(dev.stack, dev.stack.reconcileSchedule.deadLetterQueue)) },
       },
@@ -650,9 +658,9 @@ describe('least privilege', () => {
     expect(normalized('Health')).toEqual([writeLogs('Health')]);
   });
 
-  it('lets Scheduler invoke the reconciler and dead-letter to its own queue only', () => {
+  it('lets Scheduler invoke the reconciler’s live alias and dead-letter to its own queue only', () => {
     // Prepare
-    const reconcilerArn = arnOf(functionId(dev, backgroundFunctions.reconcile.name));
+    const reconcilerAliasArn = ref(aliasId(dev, backgroundFunctions.reconcile.name));
     const { statements } = roleGrants(
       dev.template,
       logicalId(dev.stack, dev.stack.reconcileSchedule.node.findChild('InvokeRole')),
@@ -663,7 +671,7 @@ describe('least privilege', () => {
       {
         Effect: 'Allow',
         Action: ['lambda:InvokeFunction'],
-        Resource: [reconcilerArn, { 'Fn::Join': ['', [reconcilerArn, ':*']] }],
+        Resource: reconcilerAliasArn,
       },
       {
         Effect: 'Allow',
