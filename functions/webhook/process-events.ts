@@ -105,7 +105,9 @@ async function handleRecord(
   }
 
   const keys = { ...ids(queued.event), paymentId: queued.paymentIntentId };
-  const outcome = await inPaymentOrder(queued.paymentIntentId, () => applyEvent(deps, queued, eventLog, { remainingMs }));
+  const outcome = await inPaymentOrder(queued.paymentIntentId, () =>
+    applyEvent(deps, queued, eventLog, { remainingMs }),
+  );
   if (outcome === 'unrecorded_attempt') {
     const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
     const ageSeconds = deps.clock.now() / 1000 - queued.event.created;
