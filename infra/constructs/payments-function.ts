@@ -10,7 +10,14 @@
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Alias, Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import {
+  Alias,
+  ApplicationLogLevel,
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  SystemLogLevel,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -88,6 +95,11 @@ export class PaymentsFunction extends Construct {
         : { reservedConcurrentExecutions: profile.reservedConcurrency }),
       role: this.role,
       logGroup: this.logGroup,
+      // JSON lines from the runtime too (START, REPORT, timeouts), at the stage's level: one format for Logs Insights.
+      // Powertools' logger follows the same level (AWS_LAMBDA_LOG_LEVEL) as POWERTOOLS_LOG_LEVEL.
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: ApplicationLogLevel[settings.logLevel],
+      systemLogLevelV2: SystemLogLevel.INFO,
       environment: { ...runtimeEnvironment, ...definedValues(props.environment) },
       bundling: functionBundling,
     });

@@ -1141,6 +1141,18 @@ describe('an existing JWT issuer, CORS and tuned thresholds', () => {
     expect([...(cors?.AllowMethods ?? [])].sort()).toEqual([...new Set(routes.map((route) => route.method))].sort());
   });
 
+  it('logs JSON lines at the stage’s level from every function, the runtime’s own lines too', () => {
+    // Assess
+    for (const name of allFunctionNames) {
+      expect(functionProperties(dev, name).LoggingConfig).toEqual({
+        LogFormat: 'JSON',
+        ApplicationLogLevel: 'INFO',
+        SystemLogLevel: 'INFO',
+        LogGroup: expect.anything(),
+      });
+    }
+  });
+
   it('applies the reserved concurrency and thresholds from context', () => {
     // Assess
     expect(functionProperties(external, 'ReceiveStripeWebhook').ReservedConcurrentExecutions).toBe(20);
