@@ -3,7 +3,8 @@
  * while the measurement still has the shape it was traced from (the same requests), so a stale one never shows:
  * the table then falls back to the bare breakdown.
  */
-import { formatBreakdown } from './report.ts';
+import { formatUsd } from './cost.ts';
+import { formatBreakdown, formatCount } from './report.ts';
 
 interface CallDiagnosis {
   /** `METHOD /path` or `METHOD /path (variant)`. */
@@ -72,4 +73,37 @@ export function packageFix(pkg: string, via: readonly string[] = []): string | u
     }
   }
   return undefined;
+}
+
+/** What a payment's AWS cost is made of, for the diagnosis of a miss (a manual-capture payment, per 1,000). */
+export interface CostFigures {
+  /** Dollars over the goal. */
+  over: number;
+  writeUnits: number;
+  indexWriteUnits: number;
+  indexWritesUsd: number;
+  paymentBytes: number;
+  /** Webhook events a payment, and their HTTP API and SQS requests in dollars. */
+  events: number;
+  perEventUsd: number;
+  stripeWaitUsd: number;
+}
+
+/**
+ * Why 1,000 payments cost more than the goal, while most of their DynamoDB writes are index writes (the shape this
+ * was traced from): every index of `shared/store/table.ts` projects all attributes (`local/create-table.ts`, the CDK
+ * table likewise), so a write of the payment rewrites its copy in each index it is in, even when no index key moves.
+ */
+export function costDiagnosis(figures: CostFigures): string | undefined {
+  if (figures.indexWriteUnits * 2 <= figures.writeUnits) return undefined;
+  return (
+    `Over by ${formatUsd(figures.over)}. ${Math.round(figures.indexWriteUnits)} of ${Math.round(figures.writeUnits)} ` +
+    `WRU (${formatUsd(figures.indexWritesUsd)}) are index writes: every index projects all attributes, so each ` +
+    `write of the ${formatCount(figures.paymentBytes)} B payment (create, process, each applied event, capture) ` +
+    'rewrites its copies in byLocation and byCreated, and in the in-flight index it enters or leaves. An index ' +
+    'projecting its keys only costs a write only when one of its keys changes (GET /payments would then read the ' +
+    `payments it lists apart). Then the ${figures.events} webhook events: their HTTP API and SQS requests ` +
+    `${formatUsd(figures.perEventUsd)}, each a receiver, a processor and a notifier run; and the Lambdas waiting ` +
+    `on Stripe at 1,024 MB ${formatUsd(figures.stripeWaitUsd)} (half at 512 MB)`
+  );
 }

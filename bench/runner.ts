@@ -5,7 +5,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { apiCallDiagnosis, packageFix } from './diagnoses.ts';
+import { ASSUMPTIONS, COMPONENTS, type CostBreakdown, cpuScale, formatUsd, logBytes, PRICES } from './cost.ts';
+import { apiCallDiagnosis, costDiagnosis, packageFix } from './diagnoses.ts';
 import { formatBreakdown, formatCount, formatKb, formatMs, type Row, renderTable } from './report.ts';
 import {
   type ApiDynamoResult,
@@ -21,6 +22,7 @@ import {
   measureColdStart,
   RECEIVER_FUNCTION,
 } from './scenarios/cold-start.ts';
+import { type CostOfMethod, type CostResult, measureCost } from './scenarios/cost.ts';
 import { type EndToEndResult, measureEndToEnd } from './scenarios/end-to-end.ts';
 import { type EventDelivery, type EventDynamoResult, measureEventDynamo } from './scenarios/event-dynamo.ts';
 import { type LiveUpdatesResult, measureFanOut, measurePushVsPoll } from './scenarios/live-updates.ts';
@@ -72,6 +74,7 @@ export interface BenchScale {
     pollIntervalMs: number;
     fanOut: { clients: number; payments: number; lanes: number };
   };
+  cost: { paymentsPerMethod: number };
 }
 
 /** What issue 7 asks for, within about ten minutes on two cores. */
@@ -85,6 +88,7 @@ export const FULL_SCALE: BenchScale = {
   throughput: { events: 10_000, concurrency: 50, duplicateEvery: 20, drainTimeoutMs: 8 * 60_000 },
   coldStart: { runs: 7 },
   live: { payments: 200, lanes: 4, pollIntervalMs: 2_000, fanOut: { clients: 500, payments: 100, lanes: 1 } },
+  cost: { paymentsPerMethod: 25 },
 };
 
 /** A few of everything: the smoke test's scale. */
@@ -98,6 +102,7 @@ export const SMOKE_SCALE: BenchScale = {
   throughput: { events: 30, concurrency: 5, duplicateEvery: 5, drainTimeoutMs: 60_000 },
   coldStart: { runs: 1, functions: [RECEIVER_FUNCTION, 'Health'] },
   live: { payments: 4, lanes: 2, pollIntervalMs: 2_000, fanOut: { clients: 20, payments: 3, lanes: 1 } },
+  cost: { paymentsPerMethod: 2 },
 };
 
 /** Everything measured, as `bench/results.json` holds it. */
@@ -118,6 +123,7 @@ export interface BenchResults {
   throughput?: WebhookThroughputResult;
   coldStart?: ColdStartResult;
   live?: LiveUpdatesResult;
+  cost?: CostResult;
   /** Scenarios that failed to run, with their error. */
   errors: Record<string, string>;
   rows: Row[];
@@ -150,6 +156,7 @@ const SECTIONS = {
   live: '9. Live updates: WebSocket push vs polling GET every 2 s',
   refunds: '10. Refunds: Stripe and DynamoDB requests per refund',
   fleet: '11. Reader fleet: the reconciler’s requests per run, small and large fleet',
+  cost: '12. Cost per 1,000 payments on AWS (us-east-1, on-demand prices)',
 } as const;
 
 /** The scenarios `--only` can pick, by name, and the sections of the table each fills. */
@@ -164,6 +171,7 @@ export const SCENARIOS = {
   live: [SECTIONS.live],
   reconciler: [SECTIONS.reconciler],
   throughput: [SECTIONS.throughput],
+  cost: [SECTIONS.cost],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ScenarioName = keyof typeof SCENARIOS;
@@ -235,9 +243,14 @@ async function runOnStack(
   const stackLog: string[] = [];
   const bench = await BenchStack.start({
     authorizationDelayMs: scale.endToEnd.authorizationDelayMs,
+    meter: runs('cost'),
     log: (line) => stackLog.push(line),
   });
   try {
+    // First on the stack: its reconciler run meets the seeded readers only, and nothing earlier scenarios left.
+    if (runs('cost')) {
+      results.cost = await attempt('cost per 1,000 payments', () => measureCost(bench, scale.cost));
+    }
     if (runs('stripe')) {
       results.stripeRequests = await attempt('Stripe requests per payment', () =>
         measureStripeRequests(bench, scale.stripe),
@@ -323,6 +336,7 @@ export function judge(results: BenchResults): Row[] {
     ...liveRows(results),
     ...refundRows(results),
     ...fleetRows(results),
+    ...costRows(results),
   ];
 }
 
@@ -378,6 +392,255 @@ function fleetRows(results: BenchResults): Row[] {
       },
     ];
   });
+}
+
+/** Section 12's goal: AWS's cost of 1,000 payments, Stripe's fees aside. */
+export const MAX_COST_PER_1000_PAYMENTS_USD = 0.05;
+
+const COMPONENT_NAMES: Record<(typeof COMPONENTS)[number], string> = {
+  lambdaRequests: 'Lambda requests',
+  lambdaDuration: 'Lambda duration',
+  dynamoWrites: 'DynamoDB writes',
+  dynamoReads: 'DynamoDB reads',
+  sqs: 'SQS',
+  httpApi: 'HTTP API',
+  websocket: 'WebSocket messages',
+  logs: 'CloudWatch Logs',
+};
+
+/**
+ * Section 12: what 1,000 payments cost on AWS, component by component, manual and automatic capture side by side;
+ * then what does not depend on payments (a month), the storage, and the prices and allowances behind it all.
+ */
+function costRows(results: BenchResults): Row[] {
+  const section = SECTIONS.cost;
+  const goal = `< $${MAX_COST_PER_1000_PAYMENTS_USD.toFixed(2)}`;
+  const measured = results.cost;
+  const manual = measured?.methods.find((method) => method.captureMethod === 'manual');
+  const automatic = measured?.methods.find((method) => method.captureMethod === 'automatic');
+  if (measured === undefined || manual === undefined || automatic === undefined) {
+    return [notMeasured(section, 'total per 1,000 payments', goal, errorOf(results, 'cost'))];
+  }
+  const both = (component: keyof CostBreakdown) =>
+    `manual ${formatUsd(manual.per1000[component])}, auto ${formatUsd(automatic.per1000[component])}`;
+  const each = (describe: (method: CostOfMethod) => string) =>
+    `manual ${describe(manual)}; automatic ${describe(automatic)}`;
+  const num = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
+  const sumOf = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+  const functions = (method: CostOfMethod) => method.usage.functions;
+  const invocations = (method: CostOfMethod) => sumOf(functions(method).map((fn) => fn.invocations));
+  const gbs = (method: CostOfMethod) => sumOf(functions(method).map((fn) => fn.gbSeconds));
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+  /** Dollars per 1,000 payments of `seconds` of a function's time a payment. */
+  const durationUsd = (memoryMb: number, seconds: number) =>
+    (memoryMb / 1024) * seconds * PRICES.lambdaGbSecond.usd * 1000;
+  const stripeWait = (method: CostOfMethod, ms: number) =>
+    sumOf(functions(method).map((fn) => durationUsd(fn.memoryMb, (fn.stripeRequests * ms) / 1000)));
+  const cpuScaled = sumOf(
+    functions(manual).map((fn) => durationUsd(fn.memoryMb, (fn.localMs * (cpuScale(fn.name) - 1)) / 1000)),
+  );
+  const { payment, order } = measured.items;
+  const paymentWru = Math.ceil(payment.bytes / 1024);
+  const writes = (method: CostOfMethod) => method.usage.dynamo;
+  const fixed = measured.fixedMonthly;
+  const worst = Math.max(manual.per1000.total, automatic.per1000.total);
+  const ok = worst < MAX_COST_PER_1000_PAYMENTS_USD;
+  const largest = COMPONENTS.map((component) => ({ component, usd: manual.per1000[component] }))
+    .sort((a, b) => b.usd - a.usd)
+    .slice(0, 3)
+    .map(({ component, usd }) => `${COMPONENT_NAMES[component]} ${Math.round((usd / manual.per1000.total) * 100)} %`)
+    .join(', ');
+  const diagnosis = ok
+    ? undefined
+    : costDiagnosis({
+        over: worst - MAX_COST_PER_1000_PAYMENTS_USD,
+        writeUnits: writes(manual).writeUnits,
+        indexWriteUnits: writes(manual).indexWriteUnits,
+        indexWritesUsd: writes(manual).indexWriteUnits * PRICES.dynamoWriteUnit.usd * 1000,
+        paymentBytes: payment.bytes,
+        events: manual.usage.api.webhooks,
+        perEventUsd:
+          (manual.usage.api.webhooks * PRICES.httpApiRequest.usd + manual.usage.sqs.requests * PRICES.sqsRequest.usd) *
+          1000,
+        stripeWaitUsd: stripeWait(manual, ASSUMPTIONS.stripeRequestMs),
+      });
+
+  return [
+    {
+      section,
+      figure: 'Lambda requests (invocations a payment)',
+      measured: both('lambdaRequests'),
+      goal: 'report',
+      verdict: 'report',
+      why: each(
+        (method) =>
+          `${num(invocations(method))}: ${functions(method)
+            .map((fn) => `${fn.name} ${num(fn.invocations)}`)
+            .join(', ')}`,
+      ),
+    },
+    {
+      section,
+      figure: 'Lambda duration (arm64 GB-s a payment)',
+      measured: both('lambdaDuration'),
+      goal: 'report',
+      verdict: 'report',
+      why:
+        `${each(
+          (method) =>
+            `${gbs(method).toFixed(3)} GB-s: ${functions(method)
+              .map(
+                (fn) =>
+                  `${fn.name} ${fn.memoryMb} MB ${formatMs(fn.localMs)} -> ${formatCount(fn.billedMs)} ms` +
+                  `${fn.stripeRequests > 0 ? ` (${num(fn.stripeRequests)} Stripe)` : ''}`,
+              )
+              .join(', ')}`,
+        )}. Billed: the handlers' time here + ${ASSUMPTIONS.stripeRequestMs} ms a Stripe request (the emulator ` +
+        `answers in about 1): waiting on Stripe is ${formatUsd(stripeWait(manual, ASSUMPTIONS.stripeRequestMs))} ` +
+        `of the manual figure, ${formatUsd(stripeWait(manual, 100))} each 100 ms. Every handler's time scaled to its ` +
+        `share of a vCPU (${formatCount(ASSUMPTIONS.fullVcpuMemoryMb)} MB / memory) would add ${formatUsd(cpuScaled)}`,
+    },
+    {
+      section,
+      figure: 'DynamoDB writes (WRU a payment)',
+      measured: both('dynamoWrites'),
+      goal: 'report',
+      verdict: 'report',
+      why:
+        `${each((method) => `${num(writes(method).writeUnits)} WRU, ${num(writes(method).indexWriteUnits)} of them to indexes`)}: ` +
+        "DynamoDB Local's consumed capacity of each request. The payment item is " +
+        `${formatCount(payment.bytes)} B (${formatCount(payment.jsonBytes)} B as JSON): ${paymentWru} WRU a write, x2 ` +
+        `in a transaction, and ${paymentWru} more for each index holding a copy of it (every index projects all ` +
+        `attributes; done: ${payment.indexes.join(', ') || 'none'}; in flight also the reader-action or capture ` +
+        `ones). DynamoDB Local doubles a transaction's index writes too; billed once they would be ` +
+        `${num(writes(manual).writeUnits - writes(manual).transactionIndexWriteUnits / 2)} WRU (manual). ` +
+        `${num(writes(manual).refused)} refused conditional write(s) a payment (manual). By function, manual: ${functions(
+          manual,
+        )
+          .filter((fn) => fn.writeUnits > 0)
+          .map((fn) => `${fn.name} ${num(fn.writeUnits)}`)
+          .join(', ')}`,
+    },
+    {
+      section,
+      figure: 'DynamoDB reads (RRU a payment)',
+      measured: both('dynamoReads'),
+      goal: 'report',
+      verdict: 'report',
+      why:
+        `${each(
+          (method) =>
+            `${num(method.usage.dynamo.readUnits)} RRU: ${functions(method)
+              .filter((fn) => fn.readUnits > 0)
+              .map((fn) => `${fn.name} ${num(fn.readUnits)}`)
+              .join(', ')}`,
+        )}. ` +
+        'An item up to 4 KB is 1 RRU read strongly consistent, 0.5 eventually; a key read and not found, or a query ' +
+        'finding nothing, still costs that',
+    },
+    {
+      section,
+      figure: 'SQS requests (64 KB each)',
+      measured: both('sqs'),
+      goal: 'report',
+      verdict: 'report',
+      why:
+        `${each((method) => `${num(method.usage.sqs.requests)} (${formatBreakdown(roundAll(method.usage.sqs.byAction))})`)}: ` +
+        "the receiver's sends, the event source mapping's receives and deletes; one payment at a time, each " +
+        'event is a batch of its own (under load up to 10 share a receive and a delete)',
+    },
+    {
+      section,
+      figure: 'API Gateway HTTP API requests',
+      measured: both('httpApi'),
+      goal: 'report',
+      verdict: 'report',
+      why:
+        `${each((method) => `${num(method.usage.api.pos)} POS calls + ${num(method.usage.api.webhooks)} webhook deliveries`)}; ` +
+        `POS calls: ${manual.posCalls.join(', ')}. Left out: ${num(manual.ignoredDeliveries)} / ` +
+        `${num(automatic.ignoredDeliveries)} deliveries a payment of event types the deployed endpoint does not ` +
+        "subscribe to (the emulator's endpoint takes every type)",
+    },
+    {
+      section,
+      figure: 'WebSocket messages (one subscribed POS)',
+      measured: both('websocket'),
+      goal: 'report',
+      verdict: 'report',
+      why:
+        `${each((method) => `${num(method.usage.websocketMessages)} payment.updated`)} a payment (32 KB each at ` +
+        'most); the POS polls nothing. Its connection minutes, pings and reconnections are a monthly cost (below)',
+    },
+    {
+      section,
+      figure: 'CloudWatch Logs ingestion',
+      measured: both('logs'),
+      goal: 'report',
+      verdict: 'report',
+      why: `at INFO, the deployed level: ${each(
+        (method) =>
+          `${kb(logBytes(method.usage))} (handlers ${kb(method.usage.logs.application)}, EMF metrics ` +
+          `${kb(method.usage.logs.metrics)}, Lambda platform.start/report ${kb(method.usage.logs.platform)}, ` +
+          `HTTP API access log ${kb(method.usage.logs.accessLog)})`,
+      )}`,
+    },
+    {
+      section,
+      figure: 'total per 1,000 payments (Stripe fees aside)',
+      measured: both('total'),
+      goal,
+      verdict: ok ? 'pass' : 'fail',
+      why: `${manual.payments} + ${automatic.payments} payments measured; manual: ${largest}${diagnosis ? `. ${diagnosis}` : ''}`,
+    },
+    {
+      section,
+      figure: 'fixed a month, whatever the payments',
+      measured: `${formatUsd(fixed.total)} + ${formatUsd(fixed.perConnectedPos.usd)} a POS`,
+      goal: 'report',
+      verdict: 'report',
+      why:
+        `reconciler every minute ${formatUsd(fixed.reconciler.usd)} (a run ${formatUsd(fixed.reconciler.perRunUsd)}: ` +
+        `${formatMs(sumOf(measured.reconcilerRun.functions.map((fn) => fn.localMs)))} here, ` +
+        `${measured.reconcilerRun.stripeRequests} Stripe request(s) for ${measured.reconcilerRun.readers} readers, ` +
+        `${num(measured.reconcilerRun.dynamo.readUnits)} RRU, ${num(measured.reconcilerRun.dynamo.writeUnits)} WRU; ` +
+        `Scheduler ${formatUsd(fixed.reconciler.schedulerUsd)}); SQS idle long polls ` +
+        `${formatUsd(fixed.sqsIdlePolling.usd)} (${formatCount(fixed.sqsIdlePolling.receives)}); ` +
+        `${ASSUMPTIONS.secrets} secrets ${formatUsd(fixed.secrets.usd)} (+${formatUsd(fixed.secrets.perWarmEnvironmentUsd)} ` +
+        'per warm environment re-reading one). A POS connected all month: connection minutes ' +
+        `${formatUsd(fixed.perConnectedPos.connectionMinutesUsd)}, a ping every ${ASSUMPTIONS.posPingEveryMinutes} min ` +
+        `${formatUsd(fixed.perConnectedPos.pingsUsd)}, reconnecting every ${ASSUMPTIONS.posReconnectEveryMinutes / 60} h ` +
+        `${formatUsd(fixed.perConnectedPos.reconnectsUsd)}`,
+    },
+    {
+      section,
+      figure: 'DynamoDB storage of 1,000 payments',
+      measured: `${formatUsd(measured.items.storagePer1000PerMonthUsd)} a month`,
+      goal: 'report',
+      verdict: 'report',
+      why:
+        `kept, not spent once: payment ${formatCount(payment.bytes)} B in ${payment.indexes.length} indexes, order ` +
+        `claim ${formatCount(order.bytes)} B in ${order.indexes.length}, 100 B overhead each copy; ` +
+        `$${PRICES.dynamoStorageGbMonth.usd.toFixed(2)}/GB-month every copy, point-in-time recovery ` +
+        `$${PRICES.dynamoPitrGbMonth.usd.toFixed(2)}/GB-month the items`,
+    },
+    {
+      section,
+      figure: 'prices and allowances',
+      measured: 'us-east-1 on-demand, 2025',
+      goal: '-',
+      verdict: 'report',
+      why:
+        `Lambda arm64 $0.20/M requests, $${PRICES.lambdaGbSecond.usd}/GB-s; DynamoDB on-demand $0.625/M WRU, ` +
+        '$0.125/M RRU (from 1 Nov 2024); SQS $0.40/M; HTTP API $1.00/M; WebSocket $1.00/M messages, $0.25/M ' +
+        'connection minutes; Logs $0.50/GB; Scheduler $1.00/M (bench/cost.ts names each page). Free tiers, data ' +
+        `transfer and cold starts left out; Stripe answers in ${ASSUMPTIONS.stripeRequestMs} ms`,
+    },
+  ];
+}
+
+/** Counts rounded to a tenth, for a breakdown of means. */
+function roundAll(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).map(([key, value]) => [key, Math.round(value * 10) / 10]));
 }
 
 function distinctOf(values: readonly string[]): string {

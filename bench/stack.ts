@@ -17,8 +17,19 @@ export type { LocalStack } from '../local/stack.ts';
 export interface BenchStackOptions {
   /** The emulator's card-presented → authorization delay. */
   authorizationDelayMs: number;
+  /**
+   * Meter every invocation (`bench/meter.ts`): the handler modules are loaded and wrapped before the stack starts, so
+   * none runs unmetered. The cost scenario needs it.
+   */
+  meter?: boolean;
   log?: (line: string) => void;
 }
+
+/**
+ * The handlers' log level and metrics: counts and ratios do not depend on log volume, and 10,000 INFO lines would
+ * bury the table.
+ */
+const QUIET_HANDLERS = { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' } as const;
 
 /** A response read in full. */
 export interface ApiResponse<T = unknown> {
@@ -44,8 +55,20 @@ export interface DynamoTally {
   byCommand: Record<string, number>;
 }
 
-const READ_COMMANDS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
-const WRITE_COMMANDS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+export const READ_COMMANDS: ReadonlySet<string> = new Set([
+  'GetItem',
+  'BatchGetItem',
+  'Query',
+  'Scan',
+  'TransactGetItems',
+]);
+export const WRITE_COMMANDS: ReadonlySet<string> = new Set([
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'BatchWriteItem',
+  'TransactWriteItems',
+]);
 
 /** The document client's command names (`GetCommand`) and the low-level ones (`GetItemCommand`) as API actions. */
 const ACTION_OF: Record<string, string> = {
@@ -150,6 +173,9 @@ export class BenchStack {
   /** When the queue poller last finished a batch (`performance.now()`). */
   lastBatchAt = 0;
 
+  /** Puts back the process's environment as it was before `start` (the meter loads the handlers quietly). */
+  private restoreEnvironment: () => void = () => undefined;
+
   private constructor(stack: LocalStack, authorizationDelayMs: number) {
     this.stack = stack;
     this.authorizationDelayMs = authorizationDelayMs;
@@ -182,15 +208,26 @@ export class BenchStack {
       emulator: { authorizationDelayMs: options.authorizationDelayMs, webhookRetryBaseMs: 100 },
       // A failed record comes back in seconds, not the queue's minutes, so a failure shows as a figure, not a hang.
       queue: { waitTimeSeconds: 1, visibilityTimeoutSeconds: 20 },
-      // Counts and ratios do not depend on log volume; 10,000 INFO lines would bury the table.
-      env: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
+      env: { ...QUIET_HANDLERS },
       ...(options.log ? { log: options.log } : {}),
     };
-    const stack = await startStack(stackOptions);
+    // The handlers' loggers read their level when their module loads: the meter loads them now, so quietly.
+    const restoreEnvironment = options.meter ? applyEnvironment(QUIET_HANDLERS) : () => undefined;
+    let stack: LocalStack;
     try {
-      return new BenchStack(stack, options.authorizationDelayMs);
+      if (options.meter) await (await import('./meter.ts')).installInvocationMeter();
+      stack = await startStack(stackOptions);
+    } catch (error) {
+      restoreEnvironment();
+      throw error;
+    }
+    try {
+      const bench = new BenchStack(stack, options.authorizationDelayMs);
+      bench.restoreEnvironment = restoreEnvironment;
+      return bench;
     } catch (error) {
       await stack.stop();
+      restoreEnvironment();
       throw error;
     }
   }
@@ -305,7 +342,20 @@ export class BenchStack {
   async stop(): Promise<void> {
     this.table.destroy();
     await this.stack.stop();
+    this.restoreEnvironment();
   }
+}
+
+/** Set `values` in this process's environment; returns what puts the previous values back. */
+function applyEnvironment(values: Readonly<Record<string, string>>): () => void {
+  const previous = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, values);
+  return () => {
+    for (const [name, value] of Object.entries(previous)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
 }
 
 export function sleep(ms: number): Promise<void> {

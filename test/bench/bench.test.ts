@@ -1,13 +1,14 @@
 /**
  * The benchmark at smoke scale (`SMOKE_SCALE`: a few payments, events and webhook deliveries) through the same
  * code as `npm run bench`, so it cannot rot. The counts are deterministic, so their goals are asserted here:
- * Stripe requests per payment, DynamoDB requests per POS API call and per webhook event, both per refund. Timings
- * are not.
+ * Stripe requests per payment, DynamoDB requests per POS API call and per webhook event, both per refund, and what a
+ * payment's AWS cost is counted from. Timings, and so the cost's total against its goal, are not.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMPONENTS } from '../../bench/cost.ts';
 import { type BenchReport, runBench, SMOKE_SCALE } from '../../bench/runner.ts';
 import { dynamoBudget } from '../../bench/scenarios/api-dynamo.ts';
 import { EXPECTED_REFUND_REQUEST_OPERATION, type ProcessedEvent, REFUND_CALL } from '../../bench/scenarios/refunds.ts';
@@ -46,6 +47,7 @@ describe('runner', () => {
     '8. BUNDLE SIZE',
     '10. REFUNDS',
     '11. READER FLEET',
+    '12. COST PER 1,000 PAYMENTS',
   ])('prints the section %s with its figures judged', (section) => {
     // Assess
     expect(report.table).toContain(section);
@@ -247,6 +249,55 @@ describe('webhook throughput at smoke scale', () => {
     const throughput = results().throughput;
     expect(throughput?.duplicateDeliveries).toBeGreaterThan(0);
     expect(throughput).toMatchObject({ rejected: 0, lost: 0, duplicated: 0, deadLettered: 0 });
+  });
+});
+
+describe('cost per 1,000 payments', () => {
+  const cost = () => results().cost;
+
+  it.each(['manual', 'automatic'] as const)('%s capture: prices every component of a payment', (captureMethod) => {
+    // Assess
+    const method = cost()?.methods.find((m) => m.captureMethod === captureMethod);
+    expect(method?.payments).toBe(SMOKE_SCALE.cost.paymentsPerMethod);
+    const usage = method?.usage;
+    expect(usage?.api.pos).toBe(method?.posCalls.length);
+    expect(usage?.api.webhooks).toBeGreaterThan(0);
+    expect(usage?.sqs.byAction.SendMessage).toBe(usage?.api.webhooks);
+    expect(usage?.websocketMessages).toBeGreaterThan(0);
+    expect(usage?.dynamo.writeUnits).toBeGreaterThan(0);
+    expect(usage?.dynamo.readUnits).toBeGreaterThan(0);
+    expect(usage?.functions.map((fn) => fn.name)).toEqual(
+      expect.arrayContaining(['CreatePayment', 'ProcessPayment', 'ReceiveStripeWebhook', 'ProcessStripeEvents']),
+    );
+    const per1000 = method?.per1000;
+    for (const component of COMPONENTS) expect(per1000?.[component]).toBeGreaterThan(0);
+    const components = COMPONENTS.reduce((total, component) => total + (per1000?.[component] ?? 0), 0);
+    expect(per1000?.total).toBeCloseTo(components, 10);
+  });
+
+  it('attributes every Stripe request of a payment to the function that sent it', () => {
+    // Assess
+    const payments = cost()?.payments ?? [];
+    expect(payments.length).toBe(2 * SMOKE_SCALE.cost.paymentsPerMethod);
+    for (const payment of payments) {
+      const stripe = payment.usage.functions.reduce((total, fn) => total + fn.stripeRequests, 0);
+      expect(stripe).toBe(payment.stripeRequests);
+      expect(stripe).toBeGreaterThanOrEqual(EXPECTED_STRIPE_REQUESTS[payment.captureMethod]);
+    }
+  });
+
+  it('prices a month of the reconciler and of a connected POS apart from the payments', () => {
+    // Assess
+    const measured = cost();
+    expect(measured?.reconcilerRun.functions.map((fn) => fn.name)).toEqual(['Reconcile']);
+    expect(measured?.reconnect.functions.map((fn) => fn.name).sort()).toEqual([
+      'LiveAuthorize',
+      'LiveConnect',
+      'LiveDisconnect',
+      'LiveMessage',
+    ]);
+    expect(measured?.fixedMonthly.total).toBeGreaterThan(0);
+    expect(measured?.fixedMonthly.perConnectedPos.usd).toBeGreaterThan(0);
   });
 });
 
