@@ -21,11 +21,11 @@ import {
   forgetReaders,
   getRemovedReader,
   getStoredReaderState,
-  listStoredReaders,
+  listStoredFleet,
   recordReaders,
   type StoredReaderState,
 } from '../store/readers.ts';
-import { retrieveReader } from '../stripe/calls.ts';
+import { listReaders, retrieveReader } from '../stripe/calls.ts';
 import { retrieveLocation } from '../stripe/configurations.ts';
 import { isStripeError, stripeErrorCode, toFailure } from '../stripe/errors.ts';
 import {
@@ -86,9 +86,17 @@ function locationResource(location: Stripe.Terminal.Location, readerCount: numbe
 }
 
 /** Readers stored per location: one query of the fleet. */
+/**
+ * Readers per location: one query of the stored fleet; before the whole fleet was ever stored (a new stack, before the
+ * reconciler's first run) from Stripe's list instead, so a count is never short.
+ */
 async function readerCounts(deps: Dependencies): Promise<Map<string, number>> {
+  const fleet = await listStoredFleet(deps.store);
+  const readers = fleet.synced
+    ? fleet.readers.map(({ reader }) => reader)
+    : (await listReaders(deps)).map(readerSnapshot);
   const counts = new Map<string, number>();
-  for (const { reader } of await listStoredReaders(deps.store)) {
+  for (const reader of readers) {
     if (reader.locationId !== null) counts.set(reader.locationId, (counts.get(reader.locationId) ?? 0) + 1);
   }
   return counts;

@@ -76,6 +76,16 @@ describe('who may run the fleet', () => {
 });
 
 describe('locations', () => {
+  it('counts a location’s readers from Stripe until the whole fleet was stored once (a new stack)', async () => {
+    // Act
+    const own = await adminA.listLocations();
+
+    // Assess
+    expect(own.body.locations).toEqual([
+      expect.objectContaining({ id: storeA.id, readerCount: storeA.readers.length }),
+    ]);
+  });
+
   it('lists the admin’s own locations with their reader counts; `*` lists every location', async () => {
     // Prepare: the readers stored, as the reconciler keeps them.
     await adminAll.listReaders({ refresh: 'true' });
