@@ -116,7 +116,11 @@ export const routeProfiles: Readonly<Record<string, HandlerProfile>> = {
   // delete) and writes one (an update).
   RegisterReader: { ...posRoute, table: { items: ['dynamodb:GetItem', ...recordReaders] } },
   UpdateReader: { ...posRoute, table: { items: ['dynamodb:GetItem', ...recordReaders] } },
-  DeleteReader: { ...posRoute, table: { items: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] } },
+  // and a payment whose command to the reader is still on its way (the in-flight index) refuses it.
+  DeleteReader: {
+    ...posRoute,
+    table: { items: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], indexes: ['activeReaderActions'] },
+  },
   // Locations are Stripe's; the reader counts come from one query of the fleet's index.
   ListLocations: { ...posRoute, table: { indexes: ['readersByLocation'] } },
   CreateLocation: posRoute,

@@ -25,6 +25,7 @@ import {
   recordReaders,
   type StoredReaderState,
 } from '../store/readers.ts';
+import { paymentWaitingOnReader } from '../store/reconcile-queries.ts';
 import { listReaders, retrieveReader } from '../stripe/calls.ts';
 import { retrieveLocation } from '../stripe/configurations.ts';
 import { isStripeError, stripeErrorCode, toFailure } from '../stripe/errors.ts';
@@ -278,6 +279,14 @@ export async function removeReader(
       `The reader is running a ${reader.action.type.replaceAll('_', ' ')}` +
         `${reader.action.paymentIntentId === null ? '' : ` for payment ${reader.action.paymentIntentId}`}: ` +
         'let it finish, or cancel it (POST /readers/{id}/cancel-action), then delete the reader.',
+    );
+  }
+  // A payment whose command to the reader is still on its way shows no action at Stripe yet: its claim does.
+  const waiting = await paymentWaitingOnReader(deps.store, readerId);
+  if (waiting !== undefined) {
+    throw new ReaderBusyError(
+      `Payment ${waiting} is being sent to the reader: let it finish, or cancel it ` +
+        '(POST /readers/{id}/cancel-action), then delete the reader.',
     );
   }
   await deleteStripeReader(deps, readerId, { deadline: request.deadline }).catch((error: unknown) => {

@@ -164,3 +164,31 @@ export async function countFlaggedPayments(store: Store): Promise<Record<Payment
   );
   return Object.fromEntries(entries) as Record<PaymentFlag, number>;
 }
+
+/**
+ * A payment whose reader action on `readerId` is in progress or whose command to it may still be on its way (the
+ * attempt is claimed before the reader is asked): one query of the sparse `activeReaderActions` index, filtered to
+ * the reader. Undefined when none waits on it.
+ */
+export async function paymentWaitingOnReader(store: Store, readerId: string): Promise<string | undefined> {
+  const definition = paymentsTable.indexes.activeReaderActions;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const output = await store.db.send(
+      new QueryCommand({
+        TableName: store.table,
+        IndexName: definition.indexName,
+        KeyConditionExpression: '#pk = :pk',
+        FilterExpression: '#readerId = :readerId',
+        ExpressionAttributeNames: { '#pk': definition.partitionKey.name, '#readerId': 'readerId', '#id': 'id' },
+        ExpressionAttributeValues: { ':pk': partitionValue.activeReaderActions, ':readerId': readerId },
+        ProjectionExpression: '#id',
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    const [found] = output.Items ?? [];
+    if (found !== undefined) return String(found.id);
+    startKey = output.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return undefined;
+}

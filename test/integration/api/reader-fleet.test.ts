@@ -7,8 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
 import type { ReaderResource } from '../../../shared/payments/resource.ts';
+import { savePayment } from '../../../shared/store/payments.ts';
 import { getRemovedReader } from '../../../shared/store/readers.ts';
-import { adminClaimsFor, claimsFor, idleReader, type LocalParts, startLocalParts } from '../../support/invoke.ts';
+import { processing } from '../../support/fixtures.ts';
+import { adminClaimsFor, claimsFor, type LocalParts, startLocalParts } from '../../support/invoke.ts';
 import { type ApiClient, apiClient, emulatorRequests, newOrderId } from './client.ts';
 
 let parts: LocalParts;
@@ -242,7 +244,7 @@ describe('relabelling and deleting a reader', () => {
     expect(unknown.status).toBe(404);
   });
 
-  it('refuses to delete a reader that holds a payment (409 reader_busy); deletes it once free, and again is 204', async () => {
+  it('refuses to delete a reader that holds a payment (409 reader_busy); deletes it once cancelled, and again is 204', async () => {
     // Prepare
     const { body } = await adminA.registerReader({ registrationCode: 'simulated-wpe', locationId: storeA.id });
     const readerId = body.reader.id as string;
@@ -259,7 +261,8 @@ describe('relabelling and deleting a reader', () => {
     // Act
     const whileBusy = await adminA.deleteReader(readerId);
     const stillListed = ids((await adminA.listReaders()).body.readers);
-    await idleReader(parts.emulator, readerId);
+    // The cashier frees the reader through the API, which records the action cancelled.
+    expect((await cashierA.cancelAction(readerId, { paymentId: created.body.payment.id })).status).toBe(200);
     const deleted = await adminA.deleteReader(readerId);
     const listedAfter = ids((await adminA.listReaders()).body.readers);
     const again = await adminA.deleteReader(readerId);
@@ -278,6 +281,23 @@ describe('relabelling and deleting a reader', () => {
     expect(await getRemovedReader(parts.deps.store, readerId)).toEqual({ locationId: storeA.id });
     expect(again.status).toBe(204);
     expect(byOtherTenant.status).toBe(404);
+  });
+
+  it('refuses to delete a reader a payment’s command is still on its way to (claimed, no action at Stripe yet)', async () => {
+    // Prepare: the claim of a process attempt on the reader, stored before the reader is asked.
+    const { body } = await adminA.registerReader({ registrationCode: 'simulated-wpe', locationId: storeA.id });
+    const readerId = body.reader.id as string;
+    const claim = { ...processing([readerId]), id: `pi_claim_${randomUUID().slice(0, 8)}`, locationId: storeA.id };
+    await savePayment(parts.deps.store, { ...claim, version: 0 });
+
+    // Act
+    const answer = await adminA.deleteReader(readerId);
+    const listed = ids((await adminA.listReaders()).body.readers);
+
+    // Assess
+    expect(answer.status).toBe(409);
+    expect(answer.body.error).toMatchObject({ code: 'reader_busy', message: expect.stringContaining(claim.id) });
+    expect(listed).toContain(readerId);
   });
 
   it('answers 404 for a reader nobody knows', async () => {
