@@ -4,7 +4,7 @@
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mapConcurrently } from '../shared/concurrency.ts';
-import { ALL_PAYMENTS_LIST_KEY } from '../shared/payments/index-attributes.ts';
+import { allListKeys } from '../shared/payments/index-attributes.ts';
 import type { PaymentRecord } from '../shared/payments/types.ts';
 import { paymentItem } from '../shared/store/payments.ts';
 import { paymentsTable } from '../shared/store/table.ts';
@@ -73,21 +73,23 @@ export async function writePayments(
 export async function countPayments(client: DynamoDBDocumentClient, tableName: string): Promise<number> {
   const index = paymentsTable.indexes.byCreated;
   let count = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const output = await client.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: index.indexName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': index.partitionKey.name },
-        ExpressionAttributeValues: { ':pk': ALL_PAYMENTS_LIST_KEY },
-        Select: 'COUNT',
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    count += output.Count ?? 0;
-    startKey = output.LastEvaluatedKey;
-  } while (startKey !== undefined);
+  for (const key of allListKeys) {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const output = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: index.indexName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': index.partitionKey.name },
+          ExpressionAttributeValues: { ':pk': key },
+          Select: 'COUNT',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      count += output.Count ?? 0;
+      startKey = output.LastEvaluatedKey;
+    } while (startKey !== undefined);
+  }
   return count;
 }

@@ -5,8 +5,17 @@
 import { currentAttempt, isAwaitingOutcome } from './record.ts';
 import type { PaymentRecord } from './types.ts';
 
-/** Partition value of the `byCreated` index: every payment. */
-export const ALL_PAYMENTS_LIST_KEY = 'PAYMENTS';
+/**
+ * Partitions of the `byCreated` index. A payment's partition follows from its id, so writes spread evenly over
+ * them instead of all landing on one key; listing every payment reads each partition and merges them.
+ */
+export const LIST_SHARDS = 8;
+/**
+ * The single partition every payment was listed under before the index was sharded. Nothing is written to it any
+ * more (a payment moves to its shard the next time it is written), and listings still read it, so a payment stored
+ * before the change is never missing from them.
+ */
+export const LEGACY_LIST_KEY = 'PAYMENTS';
 /** Partition value of the `activeReaderActions` index. */
 export const ACTIVE_ACTION_KEY = 'ACTIVE_ACTION';
 /** Partition value of the `awaitingCapture*` indexes. */
@@ -33,6 +42,19 @@ export function locationKey(locationId: string): string {
   return `LOCATION#${locationId}`;
 }
 
+/** The `byCreated` partition of a payment: FNV-1a of its id, modulo `LIST_SHARDS`. */
+export function listKey(paymentId: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < paymentId.length; i += 1) hash = Math.imul(hash ^ paymentId.charCodeAt(i), 0x01000193);
+  return `${LEGACY_LIST_KEY}#${(hash >>> 0) % LIST_SHARDS}`;
+}
+
+/** Every `byCreated` partition a payment may be in, the legacy one included. */
+export const allListKeys: readonly string[] = [
+  ...Array.from({ length: LIST_SHARDS }, (_, shard) => `${LEGACY_LIST_KEY}#${shard}`),
+  LEGACY_LIST_KEY,
+];
+
 /** Sort key of the listing indexes. */
 export function createdKey(record: Pick<PaymentRecord, 'createdAt' | 'id'>): string {
   return `${record.createdAt}#${record.id}`;
@@ -47,7 +69,7 @@ export function createdKey(record: Pick<PaymentRecord, 'createdAt' | 'id'>): str
 export function paymentIndexAttributes(record: PaymentRecord): PaymentIndexAttributes {
   const attributes: PaymentIndexAttributes = {
     locationKey: locationKey(record.locationId),
-    listKey: ALL_PAYMENTS_LIST_KEY,
+    listKey: listKey(record.id),
     createdKey: createdKey(record),
   };
   const attempt = currentAttempt(record);

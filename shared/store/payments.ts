@@ -7,7 +7,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { Store } from '../dependencies.ts';
-import { ALL_PAYMENTS_LIST_KEY, locationKey, paymentIndexAttributes } from '../payments/index-attributes.ts';
+import { allListKeys, locationKey, paymentIndexAttributes } from '../payments/index-attributes.ts';
 import { applyObservations } from '../payments/reducer.ts';
 import type { Observation, ObservationVerdict, PaymentFlag, PaymentRecord, PaymentStatus } from '../payments/types.ts';
 import { paymentsTable } from './table.ts';
@@ -170,7 +170,7 @@ export async function applyToPayment(
 
 /** Which payments to list. */
 export interface PaymentListQuery {
-  /** Locations to list; `*` lists every payment through the `byCreated` index. */
+  /** Locations to list; `*` lists every payment through the `byCreated` index (each of its partitions). */
   locations: readonly string[] | '*';
   status?: PaymentStatus;
   flag?: PaymentFlag;
@@ -251,12 +251,12 @@ function listingKey(record: PaymentRecord): string {
 
 /**
  * Payments newest first, from the listing indexes (never a scan). A caller with several locations reads each
- * location's partition and the results are merged; the cursor is the `createdKey` to continue before.
+ * location's partition, a caller with every location each `byCreated` partition, and the results are merged; the cursor is the `createdKey` to continue before.
  */
 export async function listPayments(store: Store, query: PaymentListQuery): Promise<PaymentPage> {
   const partitions =
     query.locations === '*'
-      ? [queryPartition(store, 'byCreated', ALL_PAYMENTS_LIST_KEY, query)]
+      ? allListKeys.map((key) => queryPartition(store, 'byCreated', key, query))
       : query.locations.map((location) => queryPartition(store, 'byLocation', locationKey(location), query));
   const results = await Promise.all(partitions);
   // A partition read only part-way has been examined down to its horizon: answer only with what is newer.

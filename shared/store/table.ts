@@ -16,7 +16,8 @@
  *
  * Indexes (all sparse: an item is in an index only while it carries the index's key attributes):
  * - `byLocation`            payments of one location, newest first
- * - `byCreated`             all payments, newest first (callers allowed every location)
+ * - `byCreated`             all payments, newest first (callers allowed every location), spread over `LIST_SHARDS`
+ *                           partitions by payment id so writes never crowd one key
  * - `activeReaderActions`   payments whose reader action is `in_progress`, oldest action first (reconciler)
  * - `awaitingCaptureByAge`  `requires_capture` payments by authorization time (reconciler: approaching deadline)
  * - `awaitingCaptureByDeadline` the same payments by `captureBefore` (reconciler: expired authorizations)

@@ -1,5 +1,7 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as health from '../../../functions/health/health.ts';
+import { LEGACY_LIST_KEY, listKey } from '../../../shared/payments/index-attributes.ts';
 import { withFlag } from '../../../shared/payments/record.ts';
 import { getPayment, updatePayment } from '../../../shared/store/payments.ts';
 import {
@@ -229,6 +231,34 @@ describe('GET /payments', () => {
     // Assess
     expect(merged.body.payments.map((p: { id: string }) => p.id)).toEqual([b.id, a.id]);
     expect(everything.body.payments.map((p: { id: string }) => p.id)).toEqual([b.id, a.id]);
+  });
+
+  it('pages every payment for * across the listing partitions, one stored before they were split among them', async () => {
+    // Prepare
+    const created: string[] = [];
+    for (let i = 0; i < 6; i += 1)
+      created.push((await createOn(i % 2 === 0 ? cashierA : cashierB, i % 2 === 0 ? storeA.id : storeB.id)).id);
+    await parts.deps.store.db.send(
+      new UpdateCommand({
+        TableName: parts.tableName,
+        Key: { pk: `PAYMENT#${created[0]}`, sk: 'PAYMENT' },
+        UpdateExpression: 'SET listKey = :legacy',
+        ExpressionAttributeValues: { ':legacy': LEGACY_LIST_KEY },
+      }),
+    );
+    expect(new Set(created.map(listKey)).size).toBeGreaterThan(1);
+
+    // Act
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 3; page += 1) {
+      const response = await admin.list({ limit: '2', ...(cursor === undefined ? {} : { cursor }) });
+      ids.push(...response.body.payments.map((p: { id: string }) => p.id));
+      cursor = response.body.nextCursor;
+    }
+
+    // Assess
+    expect(ids).toEqual([...created].reverse());
   });
 
   it('filters by status and by flag', async () => {

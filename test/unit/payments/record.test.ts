@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { idempotencyKeys } from '../../../shared/payments/idempotency.ts';
-import { paymentIndexAttributes } from '../../../shared/payments/index-attributes.ts';
+import {
+  allListKeys,
+  LEGACY_LIST_KEY,
+  LIST_SHARDS,
+  listKey,
+  paymentIndexAttributes,
+} from '../../../shared/payments/index-attributes.ts';
 import { minimumAmount } from '../../../shared/payments/money.ts';
 import {
   canceledActionObservation,
@@ -156,9 +162,24 @@ describe('paymentIndexAttributes', () => {
     // Assess
     expect(attributes).toEqual({
       locationKey: 'LOCATION#tml_A',
-      listKey: 'PAYMENTS',
+      listKey: listKey(PI),
       createdKey: `${new Date(T0).toISOString()}#${PI}`,
     });
+  });
+
+  it('spreads payments over the listing partitions by id, never into the legacy one', () => {
+    // Prepare
+    const ids = Array.from({ length: 4_000 }, (_, i) => `pi_3Q${(i * 7_919).toString(36).padStart(8, '0')}x${i}`);
+
+    // Act
+    const counts = new Map<string, number>();
+    for (const id of ids) counts.set(listKey(id), (counts.get(listKey(id)) ?? 0) + 1);
+
+    // Assess
+    expect(counts.size).toBe(LIST_SHARDS);
+    expect([...counts.keys()].every((key) => allListKeys.includes(key) && key !== LEGACY_LIST_KEY)).toBe(true);
+    for (const count of counts.values()) expect(count).toBeGreaterThan((ids.length / LIST_SHARDS) * 0.8);
+    expect(listKey(PI)).toBe(listKey(PI));
   });
 
   it('puts a payment in the active-action index only while its reader action is in progress', () => {
