@@ -63,6 +63,8 @@ export interface StageSettings {
   deletionProtection: boolean;
   logRetention: RetentionDays;
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** X-Ray active tracing of every function (Powertools Tracer, `shared/tracing.ts`); context `tracing`. */
+  tracing: boolean;
   /** `SERVICE_NAME` and `POWERTOOLS_SERVICE_NAME` of every function. */
   serviceName: string;
   /**
@@ -163,6 +165,7 @@ const ContextSchema = z.object({
   stage: z.enum(stages).default('dev'),
   logRetentionDays: retentionDays.optional(),
   logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  tracing: flag.default(true),
   serviceName: z.string().min(1).default('terminal-payments'),
   // Lambda keeps at least 10 of the account's concurrency unreserved: lower this on a new account.
   webhookReservedConcurrency: z.coerce.number().int().min(1).default(50),
@@ -217,6 +220,7 @@ export function stageSettings(context: (key: string) => unknown): StageSettings 
     deletionProtection: defaults.deletionProtection,
     logRetention: ctx.logRetentionDays ?? defaults.logRetention,
     logLevel: ctx.logLevel,
+    tracing: ctx.tracing,
     serviceName: ctx.serviceName,
     metricsNamespace: METRICS_NAMESPACE,
     webhookReservedConcurrency: ctx.webhookReservedConcurrency,

@@ -9,9 +9,11 @@
  * fails is an error.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from './config.ts';
 import type { Clock } from './time.ts';
+import { tracedClient } from './tracing.ts';
 
 /** How long a value read is used before it is read again. */
 export const SECRET_MAX_AGE_MS = 5 * 60 * 1000;
@@ -98,6 +100,14 @@ export interface SecretAccess {
 /** The secrets of each dependencies object (a Lambda's, or a local stack's: stacks in one process keep their own). */
 const secrets = new WeakMap<SecretAccess, Map<SecretName, RefreshingSecret>>();
 
+let provider: SecretsProvider | undefined;
+
+/** Secrets Manager through Powertools, its calls traced on AWS. */
+function secretsProvider(): SecretsProvider {
+  provider ??= new SecretsProvider({ awsSdkV3Client: tracedClient(new SecretsManagerClient({})) });
+  return provider;
+}
+
 /** Read `name` where the settings put it now: the value itself (local), or the Secrets Manager secret its ARN names. */
 export async function readSecret(name: SecretName, settings: Config): Promise<string> {
   const value = settings[name];
@@ -105,7 +115,7 @@ export async function readSecret(name: SecretName, settings: Config): Promise<st
   if (value) return value;
   if (!arn) throw new Error(`${name} is not configured: set ${name} (local) or ${name}_ARN (AWS)`);
   // This module keeps the value and decides when to read again; Powertools' own cache would answer a stale one.
-  const secret = await getSecret(arn, { forceFetch: true });
+  const secret = await secretsProvider().get(arn, { forceFetch: true });
   if (typeof secret !== 'string' || secret.length === 0) {
     throw new Error(`${name}_ARN names a secret with no value: set it with 'aws secretsmanager put-secret-value'`);
   }

@@ -8,7 +8,7 @@
  * the next and back (infra/README.md, "Safe deployments").
  */
 import { join } from 'node:path';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
   Alias,
@@ -17,6 +17,7 @@ import {
   LoggingFormat,
   Runtime,
   SystemLogLevel,
+  Tracing,
 } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -30,6 +31,7 @@ interface RuntimeEnvironment {
   POWERTOOLS_SERVICE_NAME: string;
   POWERTOOLS_LOG_LEVEL: string;
   POWERTOOLS_METRICS_NAMESPACE: string;
+  POWERTOOLS_TRACE_ENABLED: string;
   NODE_OPTIONS: string;
 }
 
@@ -77,6 +79,7 @@ export class PaymentsFunction extends Construct {
       POWERTOOLS_SERVICE_NAME: settings.serviceName,
       POWERTOOLS_LOG_LEVEL: settings.logLevel,
       POWERTOOLS_METRICS_NAMESPACE: settings.metricsNamespace,
+      POWERTOOLS_TRACE_ENABLED: String(settings.tracing),
       NODE_OPTIONS: functionNodeOptions,
     };
 
@@ -100,9 +103,19 @@ export class PaymentsFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       applicationLogLevelV2: ApplicationLogLevel[settings.logLevel],
       systemLogLevelV2: SystemLogLevel.INFO,
+      // X-Ray: Lambda's segment per invocation, the handler's subsegments from Powertools Tracer (shared/tracing.ts).
+      tracing: settings.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       environment: { ...runtimeEnvironment, ...definedValues(props.environment) },
       bundling: functionBundling,
     });
+    if (settings.tracing) {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Active tracing grants xray:PutTraceSegments and xray:PutTelemetryRecords, which X-Ray defines on no ' +
+          'resource: "*" is the only resource they take.',
+      });
+    }
     // A new version whenever the code or the configuration changes (the version's logical id is their hash).
     this.alias = new Alias(this, 'LiveAlias', { aliasName: LIVE_ALIAS, version: this.function.currentVersion });
   }

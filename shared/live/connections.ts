@@ -8,6 +8,7 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { tracedClient } from '../tracing.ts';
 import type { ServerMessage } from './messages.ts';
 
 export interface Connections {
@@ -26,12 +27,14 @@ export function createConnections(
   region: string,
   credentials?: { accessKeyId: string; secretAccessKey: string },
 ): Connections {
-  const client = new ApiGatewayManagementApiClient({
-    endpoint,
-    region,
-    maxAttempts: 2,
-    ...(credentials === undefined ? {} : { credentials }),
-  });
+  const client = tracedClient(
+    new ApiGatewayManagementApiClient({
+      endpoint,
+      region,
+      maxAttempts: 2,
+      ...(credentials === undefined ? {} : { credentials }),
+    }),
+  );
   return {
     async post(connectionId, message) {
       try {

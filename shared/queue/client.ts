@@ -4,10 +4,13 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../config.ts';
+import { tracedClient } from '../tracing.ts';
 
 export function createQueueClient(settings: Pick<Config, 'AWS_REGION' | 'SQS_ENDPOINT'>): SQSClient {
-  return new SQSClient({
-    region: settings.AWS_REGION,
-    ...(settings.SQS_ENDPOINT ? { endpoint: settings.SQS_ENDPOINT } : {}),
-  });
+  return tracedClient(
+    new SQSClient({
+      region: settings.AWS_REGION,
+      ...(settings.SQS_ENDPOINT ? { endpoint: settings.SQS_ENDPOINT } : {}),
+    }),
+  );
 }

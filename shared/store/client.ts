@@ -5,13 +5,16 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config.ts';
 import type { Store } from '../dependencies.ts';
+import { tracedClient } from '../tracing.ts';
 
-/** The low-level client for `endpoint` (DynamoDB Local) or AWS. */
+/** The low-level client for `endpoint` (DynamoDB Local) or AWS; its calls traced on AWS. */
 export function createDynamoClient(region: string, endpoint?: string): DynamoDBClient {
-  return new DynamoDBClient({
-    region,
-    ...(endpoint === undefined ? {} : { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
-  });
+  return tracedClient(
+    new DynamoDBClient({
+      region,
+      ...(endpoint === undefined ? {} : { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    }),
+  );
 }
 
 /** The document client the store uses: plain objects in, plain objects out. */

@@ -242,23 +242,30 @@ describe('least privilege of the live functions', () => {
     Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
     Resource: arnOf(logicalId(dev.stack, handlerOf(dev, key).logGroup)),
   });
+  // Active tracing: X-Ray's actions take no resource.
+  const sendTraces = {
+    Effect: 'Allow',
+    Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+    Resource: '*',
+  };
   const onTable = (...actions: string[]) => ({ Effect: 'Allow', Action: actions.sort(), Resource: arnOf(tableId()) });
   const manageConnections = { Effect: 'Allow', Action: ['execute-api:ManageConnections'] };
 
   it('lets the authorizer write its logs only', () => {
     // Assess
-    expect(normalized('authorize')).toEqual([writeLogs('authorize')]);
+    expect(normalized('authorize')).toEqual([writeLogs('authorize'), sendTraces]);
   });
 
   it('lets $connect store the connection', () => {
     // Assess
-    expect(normalized('connect')).toEqual([writeLogs('connect'), onTable('dynamodb:PutItem')]);
+    expect(normalized('connect')).toEqual([writeLogs('connect'), sendTraces, onTable('dynamodb:PutItem')]);
   });
 
   it('lets $disconnect remove the connection and its subscriptions', () => {
     // Assess
     expect(normalized('disconnect')).toEqual([
       writeLogs('disconnect'),
+      sendTraces,
       onTable('dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'),
     ]);
   });
@@ -267,6 +274,7 @@ describe('least privilege of the live functions', () => {
     // Assess
     expect(normalized('message')).toEqual([
       writeLogs('message'),
+      sendTraces,
       onTable(
         'dynamodb:GetItem',
         'dynamodb:PutItem',
@@ -291,6 +299,7 @@ describe('least privilege of the live functions', () => {
     // Assess
     expect(normalized('notify')).toEqual([
       writeLogs('notify'),
+      sendTraces,
       onTable('dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'),
       { ...manageConnections, Resource: postToConnections(dev, 'dev') },
       // What the event source mapping does with the function's role: the DLQ, and reading the stream.

@@ -94,11 +94,13 @@ describe('Lambda functions', () => {
         Architectures: ['arm64'],
         Handler: 'index.handler',
         LoggingConfig: { LogGroup: ref(logicalId(dev.stack, handler!.logGroup)) },
+        TracingConfig: { Mode: 'Active' },
         Environment: {
           Variables: {
             POWERTOOLS_SERVICE_NAME: 'terminal-payments',
             POWERTOOLS_LOG_LEVEL: 'INFO',
             POWERTOOLS_METRICS_NAMESPACE: 'TerminalPayments',
+            POWERTOOLS_TRACE_ENABLED: 'true',
             NODE_OPTIONS: '--enable-source-maps',
             TABLE_NAME: ref(logicalId(dev.stack, dev.stack.table.table)),
             STAGE: 'dev',
@@ -185,6 +187,24 @@ describe('Lambda functions', () => {
       EVENT_DLQ_URL: ref(logicalId(dev.stack, dev.stack.events.deadLetterQueue)),
     });
   });
+});
+
+describe('tracing', () => {
+  it('traces every function actively unless the stage turns it off: then no X-Ray mode, grant or tracer', () => {
+    // Prepare
+    const untraced = synthesize({ stage: 'dev', tracing: 'false', 'aws:cdk:bundling-stacks': [] });
+
+    // Assess
+    for (const name of allFunctionNames) {
+      expect(functionProperties(dev, name).TracingConfig).toEqual({ Mode: 'Active' });
+      const properties = functionProperties(untraced, name);
+      expect(properties.TracingConfig).toBeUndefined();
+      expect(properties.Environment).toMatchObject({ Variables: { POWERTOOLS_TRACE_ENABLED: 'false' } });
+      const handler = untraced.stack.functions.get(name)!;
+      const { statements } = roleGrants(untraced.template, logicalId(untraced.stack, handler.role));
+      expect(statements.flatMap(actionsOf).filter((action) => action.startsWith('xray:'))).toEqual([]);
+    }
+  }, 120_000);
 });
 
 describe('bundles', () => {
@@ -521,6 +541,12 @@ describe('least privilege', () => {
     Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
     Resource: arnOf(logicalId(dev.stack, dev.stack.functions.get(name)!.logGroup)),
   });
+  // Active tracing: X-Ray's actions take no resource.
+  const sendTraces = {
+    Effect: 'Allow',
+    Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+    Resource: '*',
+  };
   // Which item actions each function gets is checked against what its code sends: role-actions.test.ts.
   const onTable = (name: string) => ({
     Effect: 'Allow',
@@ -536,6 +562,7 @@ describe('least privilege', () => {
     expect(grantsOf('ReceiveStripeWebhook').managedPolicies).toEqual([]);
     expect(normalized('ReceiveStripeWebhook')).toEqual([
       writeLogs('ReceiveStripeWebhook'),
+      sendTraces,
       readSecret(webhookSecretId()),
       { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: arnOf(queueId()) },
     ]);
@@ -545,6 +572,7 @@ describe('least privilege', () => {
     // Assess
     expect(normalized(backgroundFunctions.processEvents.name)).toEqual([
       writeLogs(backgroundFunctions.processEvents.name),
+      sendTraces,
       onTable(backgroundFunctions.processEvents.name),
       readSecret(keyId()),
       {
@@ -570,6 +598,7 @@ describe('least privilege', () => {
     // Assess
     expect(normalized(backgroundFunctions.reconcile.name)).toEqual([
       writeLogs(backgroundFunctions.reconcile.name),
+      sendTraces,
       onTable(backgroundFunctions.reconcile.name),
       {
         Effect: 'Allow',
@@ -607,6 +636,7 @@ describe('least privilege', () => {
     // Assess
     expect(normalized('ListPayments')).toEqual([
       writeLogs('ListPayments'),
+      sendTraces,
       {
         Effect: 'Allow',
         Action: ['dynamodb:Query'],
@@ -628,7 +658,7 @@ describe('least privilege', () => {
       indexes.length === 0
         ? []
         : [{ Effect: 'Allow', Action: ['dynamodb:Query'], Resource: indexes.length === 1 ? indexes[0] : indexes }];
-    expect(normalized(name)).toEqual([writeLogs(name), ...table, ...queries, readSecret(keyId())]);
+    expect(normalized(name)).toEqual([writeLogs(name), sendTraces, ...table, ...queries, readSecret(keyId())]);
   });
 
   it('lets the refund list read a payment and nothing else: no Stripe key, no index, no write', () => {
@@ -636,6 +666,7 @@ describe('least privilege', () => {
     expect(profileOf('ListRefunds')).toMatchObject({ memoryMb: 512, timeoutSeconds: 10 });
     expect(normalized('ListRefunds')).toEqual([
       writeLogs('ListRefunds'),
+      sendTraces,
       { Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: arnOf(tableId()) },
     ]);
   });
@@ -644,6 +675,7 @@ describe('least privilege', () => {
     // Assess
     expect(normalized('RefundPayment')).toEqual([
       writeLogs('RefundPayment'),
+      sendTraces,
       {
         Effect: 'Allow',
         Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
@@ -655,7 +687,7 @@ describe('least privilege', () => {
 
   it('lets the health check write its logs only', () => {
     // Assess
-    expect(normalized('Health')).toEqual([writeLogs('Health')]);
+    expect(normalized('Health')).toEqual([writeLogs('Health'), sendTraces]);
   });
 
   it('lets Scheduler invoke the reconciler’s live alias and dead-letter to its own queue only', () => {
@@ -681,7 +713,7 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('attaches no AWS managed policy and grants nothing on every resource', () => {
+  it('attaches no AWS managed policy and grants nothing on every resource but X-Ray’s trace writes', () => {
     // Prepare
     const resources = resourcesOf(dev.template);
     const policies = Object.values(resources).filter((resource) => resource.Type === 'AWS::IAM::Policy');
@@ -691,8 +723,11 @@ describe('least privilege', () => {
       expect(resource.Properties.ManagedPolicyArns).toBeUndefined();
     }
     for (const policy of policies) {
-      const statements = (policy.Properties.PolicyDocument as { Statement: { Resource: unknown }[] }).Statement;
-      for (const statement of statements) expect([statement.Resource].flat()).not.toContain('*');
+      const statements = (policy.Properties.PolicyDocument as { Statement: Parameters<typeof actionsOf>[0][] }).Statement;
+      for (const statement of statements) {
+        // X-Ray defines its actions on no resource: `*` is the only one they take.
+        if ([statement.Resource].flat().includes('*')) expect(actionsOf(statement)).toEqual(sendTraces.Action);
+      }
     }
   });
 });

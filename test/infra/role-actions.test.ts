@@ -44,6 +44,14 @@ const grantedWithoutUse: readonly UnusedGrant[] = [
     reason: 'The Lambda service writes what the function prints to its own log group, with the function’s role.',
   },
   {
+    functions: functionNames,
+    actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+    resource: '"*"',
+    reason:
+      'Active tracing: the Lambda service and the X-Ray SDK’s daemon in the sandbox send the traces with the ' +
+      'function’s role; X-Ray has no resource to narrow them to. Locally nothing is traced.',
+  },
+  {
     functions: [backgroundFunctions.processEvents.name],
     actions: [
       'sqs:ChangeMessageVisibility',

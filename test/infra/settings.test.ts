@@ -29,6 +29,7 @@ describe('stage settings from CDK context', () => {
       webhookReservedConcurrency: 50,
       handlerEnvironment: {},
       nag: false,
+      tracing: true,
     });
     expect(settings.externalJwt).toBeUndefined();
     expect(settings.corsOrigins).toBeUndefined();
@@ -103,6 +104,7 @@ describe('stage settings from CDK context', () => {
         jwtAudience: 'pos-app,pos-kiosk',
         alarmEmail: 'oncall@example.com',
         nag: 'true',
+        tracing: 'false',
       }),
     );
 
@@ -115,6 +117,7 @@ describe('stage settings from CDK context', () => {
       externalJwt: { issuer: 'https://issuer.example.com/', audience: ['pos-app', 'pos-kiosk'] },
       alarmEmail: 'oncall@example.com',
       nag: true,
+      tracing: false,
     });
   });
 
