@@ -4,22 +4,22 @@
  * `shared/config.ts` from the same environment, since the handlers run in this process.
  */
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from '../shared/zod.ts';
 import type { StackOptions } from './stack.ts';
 import { optionsFromEnv, type Timing } from './stripe-emulator/index.ts';
 
-const port = z.coerce.number().int().min(0).max(65_535);
+const port = z.coerce.number().check(z.int(), z.minimum(0), z.maximum(65_535));
 
 const LocalSettingsSchema = z.object({
-  API_PORT: port.default(3000),
-  SQS_PORT: port.default(4566),
-  DYNAMODB_PORT: port.default(8000),
-  STRIPE_EMULATOR_PORT: port.default(12111),
-  WS_PORT: port.default(3001),
-  LOCAL_DATA_DIR: z.string().min(1).optional(),
-  RECONCILE_INTERVAL_SECONDS: z.coerce.number().positive().default(5),
-  AWS_REGION: z.string().default('us-east-1'),
-  TABLE_NAME: z.string().min(1).default('terminal-payments'),
+  API_PORT: z._default(port, 3000),
+  SQS_PORT: z._default(port, 4566),
+  DYNAMODB_PORT: z._default(port, 8000),
+  STRIPE_EMULATOR_PORT: z._default(port, 12111),
+  WS_PORT: z._default(port, 3001),
+  LOCAL_DATA_DIR: z.optional(z.string().check(z.minLength(1))),
+  RECONCILE_INTERVAL_SECONDS: z._default(z.coerce.number().check(z.positive()), 5),
+  AWS_REGION: z._default(z.string(), 'us-east-1'),
+  TABLE_NAME: z._default(z.string().check(z.minLength(1)), 'terminal-payments'),
 });
 
 /** A local stack setting has a value it cannot use. */

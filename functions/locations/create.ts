@@ -3,7 +3,6 @@
  * some locations could not act for the new one. An `Idempotency-Key` header makes a retry safe: the same key and body
  * answer the same location; the same key with another body is 409 `idempotency_key_reused`.
  */
-import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
 import { authorizeAdmin } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
@@ -11,18 +10,24 @@ import { ForbiddenError } from '../../shared/http/errors.ts';
 import { created } from '../../shared/http/responses.ts';
 import { optionalIdempotencyKey, Text } from '../../shared/http/schemas.ts';
 import { createLocation } from '../../shared/operations/reader-fleet.ts';
+import * as z from '../../shared/zod.ts';
 
-const Line = (field: string) => Text.trim().min(1, `Give the ${field}.`).max(200, 'At most 200 characters.');
+const Line = (field: string) =>
+  Text.check(z.trim(), z.minLength(1, `Give the ${field}.`), z.maxLength(200, 'At most 200 characters.'));
 
 const Body = z.strictObject({
-  displayName: Text.trim().min(1, 'Give the name the location is shown by.').max(100, 'At most 100 characters.'),
+  displayName: Text.check(
+    z.trim(),
+    z.minLength(1, 'Give the name the location is shown by.'),
+    z.maxLength(100, 'At most 100 characters.'),
+  ),
   address: z.strictObject({
     line1: Line('street address'),
-    line2: Line('second address line').optional(),
+    line2: z.optional(Line('second address line')),
     city: Line('city'),
-    postalCode: Line('postal code').max(20, 'At most 20 characters.'),
-    country: z.string().regex(/^[A-Z]{2}$/, 'A two-letter ISO 3166-1 country code in capitals, such as US.'),
-    state: Line('state, province or region').optional(),
+    postalCode: Line('postal code').check(z.maxLength(20, 'At most 20 characters.')),
+    country: z.string().check(z.regex(/^[A-Z]{2}$/, 'A two-letter ISO 3166-1 country code in capitals, such as US.')),
+    state: z.optional(Line('state, province or region')),
   }),
 });
 

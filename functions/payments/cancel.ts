@@ -5,7 +5,6 @@
  * answered by the deadline (inside API Gateway's 30 s) it is 504 `stripe_timeout`: the same request again
  * finishes the job.
  */
-import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
 import { canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
@@ -13,9 +12,10 @@ import { ok } from '../../shared/http/responses.ts';
 import { PaymentIdParams } from '../../shared/http/schemas.ts';
 import { cancelPayment } from '../../shared/operations/cancel-payment.ts';
 import { toPaymentResource } from '../../shared/payments/resource.ts';
+import * as z from '../../shared/zod.ts';
 
 const Body = z.strictObject({
-  reason: z.enum(['requested_by_customer', 'abandoned', 'duplicate']).optional(),
+  reason: z.optional(z.enum(['requested_by_customer', 'abandoned', 'duplicate'])),
 });
 
 export const responses = declareResponses({

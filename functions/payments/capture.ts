@@ -4,7 +4,6 @@
  * another amount than was captured is 409 `invalid_state` saying what was. When Stripe has not answered by the
  * deadline (inside API Gateway's 30 s) it is 504 `stripe_timeout`: the same request again finishes the job.
  */
-import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
 import { canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
@@ -12,8 +11,9 @@ import { ok } from '../../shared/http/responses.ts';
 import { Amount, PaymentIdParams } from '../../shared/http/schemas.ts';
 import { capturePayment } from '../../shared/operations/capture-payment.ts';
 import { toPaymentResource } from '../../shared/payments/resource.ts';
+import * as z from '../../shared/zod.ts';
 
-const Body = z.strictObject({ amountToCapture: Amount.optional() });
+const Body = z.strictObject({ amountToCapture: z.optional(Amount) });
 
 export const responses = declareResponses({
   success: [200],

@@ -2,7 +2,6 @@
  * POST /payments — create the order's payment (a card-present PaymentIntent), or answer with the order's live
  * payment when the same order comes again; with `readerId`, also process it on that reader at once.
  */
-import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
 import { authorizeLocation, canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
@@ -15,50 +14,56 @@ import { minimumAmount } from '../../shared/payments/money.ts';
 import { toPaymentResource, toReaderResource } from '../../shared/payments/resource.ts';
 import { CAPTURE_METHODS } from '../../shared/payments/types.ts';
 import { readerSnapshot } from '../../shared/stripe/snapshots.ts';
+import * as z from '../../shared/zod.ts';
 
 /** Stripe's metadata rules: keys up to 40 characters without brackets, values up to 500. */
 const Metadata = z
-  .record(Text.regex(/^[^[\]]{1,40}$/, 'Keys are 1–40 characters without brackets.'), Text.max(500))
-  .refine((metadata) => Object.keys(metadata).length <= 20, 'At most 20 metadata entries.');
+  .record(
+    Text.check(z.regex(/^[^[\]]{1,40}$/, 'Keys are 1–40 characters without brackets.')),
+    Text.check(z.maxLength(500)),
+  )
+  .check(z.refine((metadata) => Object.keys(metadata).length <= 20, 'At most 20 metadata entries.'));
 
 const Body = z
   .strictObject({
-    orderId: Text.min(1).max(200),
+    orderId: Text.check(z.minLength(1), z.maxLength(200)),
     locationId: StripeId,
     amount: Amount,
-    currency: z.string().regex(/^[a-z]{3}$/, 'A lower-case ISO 4217 code such as usd.'),
-    captureMethod: z.enum(CAPTURE_METHODS).default('automatic'),
-    description: Text.min(1).max(1000).optional(),
-    metadata: Metadata.optional(),
-    readerId: StripeId.optional(),
-    skipTipping: z.boolean().optional(),
-    tipping: z.strictObject({ eligibleAmount: Amount.optional() }).optional(),
-    enableCustomerCancellation: z.boolean().optional(),
+    currency: z.string().check(z.regex(/^[a-z]{3}$/, 'A lower-case ISO 4217 code such as usd.')),
+    captureMethod: z._default(z.enum(CAPTURE_METHODS), 'automatic'),
+    description: z.optional(Text.check(z.minLength(1), z.maxLength(1000))),
+    metadata: z.optional(Metadata),
+    readerId: z.optional(StripeId),
+    skipTipping: z.optional(z.boolean()),
+    tipping: z.optional(z.strictObject({ eligibleAmount: z.optional(Amount) })),
+    enableCustomerCancellation: z.optional(z.boolean()),
   })
-  .superRefine((body, context) => {
-    const minimum = minimumAmount(body.currency);
-    if (minimum === undefined) {
-      context.addIssue({
-        code: 'custom',
-        path: ['currency'],
-        message: 'Card-present payments are not offered in this currency.',
-      });
-    } else if (body.amount < minimum) {
-      context.addIssue({
-        code: 'custom',
-        path: ['amount'],
-        message: `The minimum amount for ${body.currency} is ${minimum}.`,
-      });
-    }
-    const eligible = body.tipping?.eligibleAmount;
-    if (eligible !== undefined && eligible > body.amount) {
-      context.addIssue({
-        code: 'custom',
-        path: ['tipping', 'eligibleAmount'],
-        message: `At most the payment's amount (${body.amount}).`,
-      });
-    }
-  });
+  .check(
+    z.superRefine((body, context) => {
+      const minimum = minimumAmount(body.currency);
+      if (minimum === undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['currency'],
+          message: 'Card-present payments are not offered in this currency.',
+        });
+      } else if (body.amount < minimum) {
+        context.addIssue({
+          code: 'custom',
+          path: ['amount'],
+          message: `The minimum amount for ${body.currency} is ${minimum}.`,
+        });
+      }
+      const eligible = body.tipping?.eligibleAmount;
+      if (eligible !== undefined && eligible > body.amount) {
+        context.addIssue({
+          code: 'custom',
+          path: ['tipping', 'eligibleAmount'],
+          message: `At most the payment's amount (${body.amount}).`,
+        });
+      }
+    }),
+  );
 
 export const responses = declareResponses({
   success: [200, 201],

@@ -2,7 +2,6 @@
  * GET /payments — the caller's payments, newest first, optionally of one location, status or flag, paged with
  * an opaque cursor.
  */
-import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
 import { authorizeLocation } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
@@ -12,24 +11,26 @@ import { toPaymentResource } from '../../shared/payments/resource.ts';
 import { PAYMENT_FLAGS, PAYMENT_STATUSES } from '../../shared/payments/types.ts';
 import { decodeCursor, encodeCursor } from '../../shared/store/cursor.ts';
 import { listPayments } from '../../shared/store/payments.ts';
+import * as z from '../../shared/zod.ts';
 
 const DEFAULT_LIMIT = 20;
 
 const Query = z.strictObject({
-  locationId: StripeId.optional(),
-  status: z.enum(PAYMENT_STATUSES).optional(),
-  flag: z.enum(PAYMENT_FLAGS).optional(),
-  limit: z
-    .string()
-    .regex(/^\d+$/, 'A whole number from 1 to 100.')
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(100))
-    .optional(),
-  cursor: z
-    .string()
-    .max(1000)
-    .refine((cursor) => decodeCursor(cursor) !== undefined, 'Use the nextCursor of an earlier page.')
-    .optional(),
+  locationId: z.optional(StripeId),
+  status: z.optional(z.enum(PAYMENT_STATUSES)),
+  flag: z.optional(z.enum(PAYMENT_FLAGS)),
+  limit: z.optional(
+    z.pipe(
+      z.pipe(z.string().check(z.regex(/^\d+$/, 'A whole number from 1 to 100.')), z.transform(Number)),
+      z.number().check(z.int(), z.minimum(1), z.maximum(100)),
+    ),
+  ),
+  cursor: z.optional(
+    z.string().check(
+      z.maxLength(1000),
+      z.refine((cursor) => decodeCursor(cursor) !== undefined, 'Use the nextCursor of an earlier page.'),
+    ),
+  ),
 });
 
 export const responses = declareResponses({ success: [200], errors: [], callsStripe: false });

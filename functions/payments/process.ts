@@ -3,7 +3,6 @@
  * `in_progress`; the outcome arrives by webhook or `GET ?refresh=true`). After a decline the same PaymentIntent is
  * processed again, and `attempts` grows.
  */
-import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
 import { canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
@@ -12,12 +11,13 @@ import { Amount, PaymentIdParams, StripeId } from '../../shared/http/schemas.ts'
 import { processOptions, processPayment } from '../../shared/operations/process-payment.ts';
 import { toPaymentResource, toReaderResource } from '../../shared/payments/resource.ts';
 import { readerSnapshot } from '../../shared/stripe/snapshots.ts';
+import * as z from '../../shared/zod.ts';
 
 const Body = z.strictObject({
   readerId: StripeId,
-  skipTipping: z.boolean().optional(),
-  tipping: z.strictObject({ eligibleAmount: Amount.optional() }).optional(),
-  enableCustomerCancellation: z.boolean().optional(),
+  skipTipping: z.optional(z.boolean()),
+  tipping: z.optional(z.strictObject({ eligibleAmount: z.optional(Amount) })),
+  enableCustomerCancellation: z.optional(z.boolean()),
 });
 
 export const responses = declareResponses({

@@ -4,7 +4,6 @@
  * by webhook (202). The `Idempotency-Key` header names the refund: the same key again answers 200 with it and
  * refunds nothing more; the same key with another body is 409 `idempotency_key_reused`.
  */
-import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
 import { canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
@@ -15,18 +14,21 @@ import { refundPayment } from '../../shared/operations/refund-payment.ts';
 import { toPaymentResource, toReaderResource, toRefundResource } from '../../shared/payments/resource.ts';
 import { REFUND_REASONS } from '../../shared/payments/types.ts';
 import { readerSnapshot } from '../../shared/stripe/snapshots.ts';
+import * as z from '../../shared/zod.ts';
 
 const Body = z.strictObject({
-  amount: Amount.optional(),
-  reason: z.enum(REFUND_REASONS).optional(),
-  readerId: StripeId.optional(),
-  enableCustomerCancellation: z.boolean().optional(),
+  amount: z.optional(Amount),
+  reason: z.optional(z.enum(REFUND_REASONS)),
+  readerId: z.optional(StripeId),
+  enableCustomerCancellation: z.optional(z.boolean()),
 });
 
 /** The POS's id for this refund request: 1–255 visible characters. */
-const IdempotencyKey = Text.min(1, 'Send an Idempotency-Key header naming this refund request.')
-  .max(255, 'The Idempotency-Key header may be at most 255 characters.')
-  .regex(/^[\x21-\x7e]+$/, 'The Idempotency-Key header may hold visible ASCII characters only.');
+const IdempotencyKey = Text.check(
+  z.minLength(1, 'Send an Idempotency-Key header naming this refund request.'),
+  z.maxLength(255, 'The Idempotency-Key header may be at most 255 characters.'),
+  z.regex(/^[\x21-\x7e]+$/, 'The Idempotency-Key header may hold visible ASCII characters only.'),
+);
 
 export const responses = declareResponses({
   success: [200, 201, 202],

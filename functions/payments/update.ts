@@ -3,7 +3,6 @@
  * (`requires_payment_method`); a reader action showing the old amount is cancelled first, and the payment must
  * then be processed again (the seed guide's rule after editing a PaymentIntent).
  */
-import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
 import { canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
@@ -11,6 +10,7 @@ import { ok } from '../../shared/http/responses.ts';
 import { Amount, PaymentIdParams } from '../../shared/http/schemas.ts';
 import { updatePaymentAmount } from '../../shared/operations/update-payment.ts';
 import { toPaymentResource } from '../../shared/payments/resource.ts';
+import * as z from '../../shared/zod.ts';
 
 const Body = z.strictObject({ amount: Amount });
 

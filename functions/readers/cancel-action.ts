@@ -3,7 +3,6 @@
  * With `paymentId`, only if the reader is still on that payment (safe for readers shared by registers). The
  * payment it held records its action as failed with `canceled`. Not possible while a card is being authorized.
  */
-import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
 import { canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
@@ -12,8 +11,9 @@ import { ReaderIdParams, StripeId } from '../../shared/http/schemas.ts';
 import { clearReaderActionOnReader } from '../../shared/operations/clear-reader-action.ts';
 import { toReaderResource } from '../../shared/payments/resource.ts';
 import { readerSnapshot } from '../../shared/stripe/snapshots.ts';
+import * as z from '../../shared/zod.ts';
 
-const Body = z.strictObject({ paymentId: StripeId.optional() });
+const Body = z.strictObject({ paymentId: z.optional(StripeId) });
 
 export const responses = declareResponses({
   success: [200],

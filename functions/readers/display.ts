@@ -3,7 +3,6 @@
  * and total. It changes only the screen, not what is charged. The total must be the lines' amount × quantity plus
  * tax. A reader taking a payment is `reader_busy` until it is done.
  */
-import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
 import { canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
@@ -13,31 +12,34 @@ import { showCartOnReader } from '../../shared/operations/reader-display.ts';
 import { MAXIMUM_AMOUNT, minimumAmount } from '../../shared/payments/money.ts';
 import { toReaderResource } from '../../shared/payments/resource.ts';
 import { readerSnapshot } from '../../shared/stripe/snapshots.ts';
+import * as z from '../../shared/zod.ts';
 
 /**
  * An amount shown on the screen, in the currency's minor unit. Stripe documents cart amounts as positive integers, so
  * a negative line (a discount) is refused here rather than by Stripe.
  */
-const ShownAmount = z.number().int().min(0, 'Cannot be negative.').max(MAXIMUM_AMOUNT);
+const ShownAmount = z.number().check(z.int(), z.minimum(0, 'Cannot be negative.'), z.maximum(MAXIMUM_AMOUNT));
 
 const LineItem = z.strictObject({
   // Stripe's limit on a line's description.
-  description: Text.min(1).max(5000),
+  description: Text.check(z.minLength(1), z.maxLength(5000)),
   amount: ShownAmount,
-  quantity: z.number().int().min(1, 'At least 1.').max(999_999),
+  quantity: z.number().check(z.int(), z.minimum(1, 'At least 1.'), z.maximum(999_999)),
 });
 
 const Body = z.strictObject({
   cart: z.strictObject({
-    currency: z
-      .string()
-      .regex(/^[a-z]{3}$/, 'A lower-case ISO 4217 code such as usd.')
-      .refine(
+    currency: z.string().check(
+      z.regex(/^[a-z]{3}$/, 'A lower-case ISO 4217 code such as usd.'),
+      z.refine(
         (currency) => minimumAmount(currency) !== undefined,
         'Terminal payments are not offered in this currency.',
       ),
-    lineItems: z.array(LineItem).min(1, 'At least one line item.').max(100, 'At most 100 line items.'),
-    tax: ShownAmount.optional(),
+    ),
+    lineItems: z
+      .array(LineItem)
+      .check(z.minLength(1, 'At least one line item.'), z.maxLength(100, 'At most 100 line items.')),
+    tax: z.optional(ShownAmount),
     total: ShownAmount,
   }),
 });

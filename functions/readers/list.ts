@@ -4,7 +4,6 @@
  * `?refresh=true` reads them from Stripe first and stores what it says (a reader deleted there is forgotten): the
  * way to the live `lastSeenAt`, which the table keeps only as of the reader's last change.
  */
-import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
 import { authorizeLocation, canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
@@ -13,11 +12,12 @@ import { StripeId } from '../../shared/http/schemas.ts';
 import { readReaders, readStoredReaders } from '../../shared/operations/read-readers.ts';
 import { toReaderResource } from '../../shared/payments/resource.ts';
 import { READER_HEALTHS } from '../../shared/payments/types.ts';
+import * as z from '../../shared/zod.ts';
 
 const Query = z.strictObject({
-  locationId: StripeId.optional(),
-  refresh: z.enum(['true', 'false']).optional(),
-  health: z.enum(READER_HEALTHS).optional(),
+  locationId: z.optional(StripeId),
+  refresh: z.optional(z.enum(['true', 'false'])),
+  health: z.optional(z.enum(READER_HEALTHS)),
 });
 
 export const responses = declareResponses({ success: [200], errors: [] });

@@ -4,7 +4,6 @@
  * `invalid_registration_code`. The code registers once, so send an `Idempotency-Key` header to make a retry safe: the
  * same key and body answer the same reader.
  */
-import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
 import { authorizeAdmin, authorizeLocation } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
@@ -12,16 +11,19 @@ import { created } from '../../shared/http/responses.ts';
 import { optionalIdempotencyKey, ReaderLabel, StripeId } from '../../shared/http/schemas.ts';
 import { registerReader } from '../../shared/operations/reader-fleet.ts';
 import { toReaderResource } from '../../shared/payments/resource.ts';
+import * as z from '../../shared/zod.ts';
 
 const Body = z.strictObject({
   registrationCode: z
     .string()
-    .trim()
-    .min(1, 'Give the registration code the reader shows.')
-    .max(100, 'At most 100 characters.')
-    .regex(/^[\x21-\x7e]+$/, 'A registration code is words joined by hyphens, such as puppies-plug-could.'),
+    .check(
+      z.trim(),
+      z.minLength(1, 'Give the registration code the reader shows.'),
+      z.maxLength(100, 'At most 100 characters.'),
+      z.regex(/^[\x21-\x7e]+$/, 'A registration code is words joined by hyphens, such as puppies-plug-could.'),
+    ),
   locationId: StripeId,
-  label: ReaderLabel.optional(),
+  label: z.optional(ReaderLabel),
 });
 
 export const responses = declareResponses({

@@ -1,5 +1,4 @@
 /** PATCH /readers/{id} — relabel a reader (an admin's): the name cashiers pick it by. */
-import { z } from 'zod';
 import { apiHandler } from '../../shared/http/api-handler.ts';
 import { authorizeAdmin, canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
@@ -7,6 +6,7 @@ import { ok } from '../../shared/http/responses.ts';
 import { ReaderIdParams, ReaderLabel } from '../../shared/http/schemas.ts';
 import { relabelReader } from '../../shared/operations/reader-fleet.ts';
 import { toReaderResource } from '../../shared/payments/resource.ts';
+import * as z from '../../shared/zod.ts';
 
 const Body = z.strictObject({ label: ReaderLabel });
 

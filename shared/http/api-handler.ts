@@ -8,7 +8,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Dependencies } from '../dependencies.ts';
 import { environmentDependencies } from '../environment.ts';
 import { type Injectable, injectable } from '../injectable.ts';
@@ -34,8 +34,8 @@ const API_GATEWAY_TIMEOUT_MS = 30_000;
 /** Time kept back for writing the outcome and answering. */
 const RESPONSE_MARGIN_MS = 2_000;
 
-type Schema = z.ZodType;
-type Output<S> = S extends z.ZodType ? z.output<S> : undefined;
+type Schema = z.ZodMiniType;
+type Output<S> = S extends z.ZodMiniType ? z.output<S> : undefined;
 
 /** Schemas of a route's input, and whether it sits behind the JWT authorizer. */
 export interface RouteInput {
@@ -82,7 +82,7 @@ function parseJsonBody(event: ApiEvent): unknown {
   }
 }
 
-function issuesOf(error: z.ZodError, prefix: string): ValidationIssue[] {
+function issuesOf(error: z.core.$ZodError, prefix: string): ValidationIssue[] {
   return error.issues.flatMap((issue) => {
     const path = [prefix, ...issue.path.map(String)].filter((part) => part.length > 0).join('.');
     if (issue.code === 'unrecognized_keys') {

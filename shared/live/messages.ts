@@ -1,22 +1,20 @@
 /**
  * The live-updates protocol (`asyncapi.yaml`): what a client may send, and every message the service sends.
  */
-import { z } from 'zod';
 import type { PaymentResource, ReaderResource } from '../payments/resource.ts';
+import * as z from '../zod.ts';
 
 const Id = z
   .string()
-  .min(1)
-  .max(255)
-  .regex(/^[A-Za-z0-9_]+$/, 'Must be a Stripe id such as pi_… or tml_….');
+  .check(z.minLength(1), z.maxLength(255), z.regex(/^[A-Za-z0-9_]+$/, 'Must be a Stripe id such as pi_… or tml_….'));
 
 /** Exactly one of `locationId` and `paymentId`. */
 const Subject = z.union([z.strictObject({ locationId: Id }), z.strictObject({ paymentId: Id })]);
 
 export const ClientMessage = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('ping') }),
-  z.strictObject({ action: z.literal('subscribe'), locationId: Id.optional(), paymentId: Id.optional() }),
-  z.strictObject({ action: z.literal('unsubscribe'), locationId: Id.optional(), paymentId: Id.optional() }),
+  z.strictObject({ action: z.literal('subscribe'), locationId: z.optional(Id), paymentId: z.optional(Id) }),
+  z.strictObject({ action: z.literal('unsubscribe'), locationId: z.optional(Id), paymentId: z.optional(Id) }),
 ]);
 
 export const CLIENT_ACTIONS = ['subscribe', 'unsubscribe', 'ping'] as const;

@@ -6,7 +6,6 @@
  * is poison: retrying it can never succeed.
  */
 import type Stripe from 'stripe';
-import { z } from 'zod';
 import { currentAttempt } from '../payments/record.ts';
 import type {
   ChargeObservation,
@@ -16,6 +15,7 @@ import type {
   ReaderActionObservation,
 } from '../payments/types.ts';
 import { unixSeconds } from '../time.ts';
+import * as z from '../zod.ts';
 import { isHandledEventType } from './event-types.ts';
 import { chargeSnapshot, paymentIntentObservation, readerActionObservation, refundObservation } from './snapshots.ts';
 
@@ -63,78 +63,82 @@ export type PoisonReason = 'not_json' | 'not_an_event' | 'unexpected_object';
 const Expandable = z.union([z.string(), z.looseObject({ id: z.string() })]);
 
 const EventEnvelope = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   object: z.literal('event'),
-  type: z.string().min(1),
-  created: z.number().int().nonnegative(),
+  type: z.string().check(z.minLength(1)),
+  created: z.number().check(z.int(), z.nonnegative()),
   data: z.looseObject({ object: z.looseObject({}) }),
 });
 
 const PaymentIntentObject = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   object: z.literal('payment_intent'),
   status: z.string(),
-  amount: z.number().int(),
+  amount: z.number().check(z.int()),
   currency: z.string(),
-  amount_capturable: z.number().int(),
-  amount_received: z.number().int(),
-  last_payment_error: z
-    .looseObject({ code: z.string().nullish(), decline_code: z.string().nullish(), message: z.string().nullish() })
-    .nullish(),
-  cancellation_reason: z.string().nullish(),
-  latest_charge: Expandable.nullish(),
+  amount_capturable: z.number().check(z.int()),
+  amount_received: z.number().check(z.int()),
+  last_payment_error: z.nullish(
+    z.looseObject({ code: z.nullish(z.string()), decline_code: z.nullish(z.string()), message: z.nullish(z.string()) }),
+  ),
+  cancellation_reason: z.nullish(z.string()),
+  latest_charge: z.nullish(Expandable),
 });
 
 const ChargeObject = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   object: z.literal('charge'),
   status: z.string(),
-  created: z.number().int(),
-  payment_intent: Expandable.nullable(),
-  payment_method_details: z
-    .looseObject({
-      type: z.string().nullish(),
-      card_present: z
-        .looseObject({ brand: z.string().nullish(), last4: z.string().nullish(), capture_before: z.number().nullish() })
-        .nullish(),
-      interac_present: z.looseObject({ brand: z.string().nullish(), last4: z.string().nullish() }).nullish(),
-    })
-    .nullish(),
-  amount_refunded: z.number().int().nullish(),
+  created: z.number().check(z.int()),
+  payment_intent: z.nullable(Expandable),
+  payment_method_details: z.nullish(
+    z.looseObject({
+      type: z.nullish(z.string()),
+      card_present: z.nullish(
+        z.looseObject({
+          brand: z.nullish(z.string()),
+          last4: z.nullish(z.string()),
+          capture_before: z.nullish(z.number()),
+        }),
+      ),
+      interac_present: z.nullish(z.looseObject({ brand: z.nullish(z.string()), last4: z.nullish(z.string()) })),
+    }),
+  ),
+  amount_refunded: z.nullish(z.number().check(z.int())),
 });
 
 const RefundObject = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   object: z.literal('refund'),
-  amount: z.number().int(),
+  amount: z.number().check(z.int()),
   currency: z.string(),
-  status: z.string().nullish(),
-  created: z.number().int(),
-  payment_intent: Expandable.nullish(),
-  metadata: z.record(z.string(), z.string()).nullish(),
-  reason: z.string().nullish(),
-  failure_reason: z.string().nullish(),
+  status: z.nullish(z.string()),
+  created: z.number().check(z.int()),
+  payment_intent: z.nullish(Expandable),
+  metadata: z.nullish(z.record(z.string(), z.string())),
+  reason: z.nullish(z.string()),
+  failure_reason: z.nullish(z.string()),
 });
 
 const ReaderObject = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   object: z.literal('terminal.reader'),
-  action: z
-    .looseObject({
+  action: z.nullish(
+    z.looseObject({
       type: z.string(),
       status: z.string(),
-      failure_code: z.string().nullish(),
-      failure_message: z.string().nullish(),
-      process_payment_intent: z.looseObject({ payment_intent: Expandable }).nullish(),
-      refund_payment: z
-        .looseObject({
-          payment_intent: Expandable.nullish(),
-          refund: Expandable.nullish(),
-          metadata: z.record(z.string(), z.string()).nullish(),
-        })
-        .nullish(),
-    })
-    .nullish(),
+      failure_code: z.nullish(z.string()),
+      failure_message: z.nullish(z.string()),
+      process_payment_intent: z.nullish(z.looseObject({ payment_intent: Expandable })),
+      refund_payment: z.nullish(
+        z.looseObject({
+          payment_intent: z.nullish(Expandable),
+          refund: z.nullish(Expandable),
+          metadata: z.nullish(z.record(z.string(), z.string())),
+        }),
+      ),
+    }),
+  ),
 });
 
 /**

@@ -1,13 +1,13 @@
 import Stripe from 'stripe';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { apiHandler } from '../../../shared/http/api-handler.ts';
 import { callerFromClaims } from '../../../shared/http/caller.ts';
 import { ReaderBusyError } from '../../../shared/http/errors.ts';
 import { ok } from '../../../shared/http/responses.ts';
+import * as z from '../../../shared/zod.ts';
 import { type ApiEventInput, apiEvent, claimsFor, lambdaContext, quietLogs } from '../../support/invoke.ts';
 
-const Body = z.strictObject({ amount: z.number().int().positive(), note: z.string().optional() });
+const Body = z.strictObject({ amount: z.number().check(z.int(), z.positive()), note: z.optional(z.string()) });
 const Params = z.strictObject({ id: z.string() });
 
 const echo = apiHandler(async ({ body, params, caller }) => ok({ body, params, caller }), {
