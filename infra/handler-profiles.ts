@@ -176,6 +176,10 @@ export const backgroundProfiles: Readonly<Record<keyof typeof backgroundFunction
     stripeSecretKey: true,
     reservedConcurrency: 1,
   },
+  // Cognito waits 5 s for a trigger before it fails the sign-in. One AdminGetUser of the privileged user signing in,
+  // granted apart on the user pool (`payments-stack.ts`: the pool names this function, so the grant must not be in
+  // the policy the function itself waits on).
+  issueTokens: { memoryMb: 512, timeoutSeconds: 5 },
 };
 
 /**

@@ -9,7 +9,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -210,6 +211,24 @@ export class PaymentsStack extends Stack {
       notifier: live.notify.alias,
       settings,
     });
+
+    if (identity.userPool !== undefined) {
+      const issueTokens = addFunction(
+        backgroundFunctions.issueTokens.name,
+        backgroundFunctions.issueTokens.entry,
+        'Cognito pre token generation: privileged claims only after a second factor',
+        backgroundProfiles.issueTokens,
+      );
+      identity.userPool.addTrigger(UserPoolOperation.PRE_TOKEN_GENERATION, issueTokens.alias);
+      // Its own policy, not the role's default one: the function waits on that (DependsOn), and the pool, named here,
+      // waits on the function, so the grant in the default policy would be a dependency cycle.
+      new Policy(this, 'IssueTokensReadsUsers', {
+        roles: [issueTokens.role],
+        statements: [
+          new PolicyStatement({ actions: ['cognito-idp:AdminGetUser'], resources: [identity.userPool.userPoolArn] }),
+        ],
+      });
+    }
 
     this.api = new PosApi(this, 'PosApi', {
       settings,

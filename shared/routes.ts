@@ -147,6 +147,8 @@ export const routes: readonly RouteDefinition[] = [
 export const backgroundFunctions = {
   processEvents: { name: 'ProcessStripeEvents', entry: 'functions/webhook/process-events.ts' },
   reconcile: { name: 'Reconcile', entry: 'functions/reconcile/reconcile.ts' },
+  /** Cognito's pre token generation trigger: privileged claims only after a second factor (no pool, no function). */
+  issueTokens: { name: 'IssueTokens', entry: 'functions/identity/issue-tokens.ts' },
 } as const;
 
 /**

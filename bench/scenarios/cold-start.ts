@@ -24,6 +24,7 @@ const SDK_CLIENTS: Record<string, string> = {
   '@aws-sdk/client-sqs': 'SQSClient',
   '@aws-sdk/client-secrets-manager': 'SecretsManagerClient',
   '@aws-sdk/client-apigatewaymanagementapi': 'ApiGatewayManagementApiClient',
+  '@aws-sdk/client-cognito-identity-provider': 'CognitoIdentityProviderClient',
 };
 
 /** One function of the app. */

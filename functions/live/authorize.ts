@@ -29,7 +29,14 @@ export const handler = injectable(
         logger.info('Live connection refused', { reason: (error as Error).message });
         throw new Error(UNAUTHORIZED);
       }
-      const caller = callerFromClaims(claims as Parameters<typeof callerFromClaims>[0]);
+      let caller: ReturnType<typeof callerFromClaims>;
+      try {
+        caller = callerFromClaims(claims as Parameters<typeof callerFromClaims>[0]);
+      } catch (error) {
+        // A token issued without its privileged claims (no second factor): refused like any token that allows nothing.
+        logger.info('Live connection refused', { reason: (error as Error).message });
+        throw new Error(UNAUTHORIZED);
+      }
       if (caller === undefined) throw new Error(UNAUTHORIZED);
       const connectionEnds = Math.floor(clock.now() / 1000) + liveLimits.maxConnectionSeconds;
       return {

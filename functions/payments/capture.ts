@@ -19,7 +19,6 @@ export const responses = declareResponses({
   success: [200],
   errors: ['payment_not_found', 'invalid_state', 'stripe_timeout'],
   jsonBody: true,
-  forbidden: false,
 });
 
 export const handler = apiHandler(

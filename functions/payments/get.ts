@@ -15,7 +15,7 @@ const Query = z.strictObject({
   refresh: z.optional(z.enum(['true', 'false'])),
 });
 
-export const responses = declareResponses({ success: [200], errors: ['payment_not_found'], forbidden: false });
+export const responses = declareResponses({ success: [200], errors: ['payment_not_found'] });
 
 export const handler = apiHandler(
   async ({ params, query, caller, deps }) => {

@@ -14,7 +14,6 @@ import { getPayment } from '../../shared/store/payments.ts';
 export const responses = declareResponses({
   success: [200],
   errors: ['payment_not_found'],
-  forbidden: false,
   callsStripe: false,
 });
 

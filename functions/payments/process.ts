@@ -24,7 +24,6 @@ export const responses = declareResponses({
   success: [202],
   errors: ['payment_not_found', 'reader_not_found', 'invalid_state', 'reader_busy', 'reader_offline', 'reader_timeout'],
   jsonBody: true,
-  forbidden: false,
 });
 
 export const handler = apiHandler(

@@ -17,7 +17,6 @@ export const responses = declareResponses({
   success: [202],
   errors: ['payment_not_found', 'invalid_state', 'stripe_timeout'],
   jsonBody: true,
-  forbidden: false,
 });
 
 export const handler = apiHandler(

@@ -13,7 +13,6 @@ import { toReceiptResource } from '../../shared/payments/resource.ts';
 export const responses = declareResponses({
   success: [200],
   errors: ['payment_not_found', 'invalid_state', 'stripe_timeout'],
-  forbidden: false,
 });
 
 export const handler = apiHandler(

@@ -45,7 +45,6 @@ export const responses = declareResponses({
     'stripe_timeout',
   ],
   jsonBody: true,
-  forbidden: false,
 });
 
 export const handler = apiHandler(

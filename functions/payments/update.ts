@@ -18,7 +18,6 @@ export const responses = declareResponses({
   success: [200],
   errors: ['payment_not_found', 'invalid_state', 'reader_busy', 'reader_offline', 'stripe_timeout'],
   jsonBody: true,
-  forbidden: false,
 });
 
 export const handler = apiHandler(

@@ -19,7 +19,6 @@ export const responses = declareResponses({
   success: [200],
   errors: ['reader_not_found', 'payment_not_found', 'invalid_state', 'reader_busy', 'reader_offline'],
   jsonBody: true,
-  forbidden: false,
 });
 
 export const handler = apiHandler(

@@ -48,7 +48,6 @@ export const responses = declareResponses({
   success: [200],
   errors: ['reader_not_found', 'reader_busy', 'reader_offline', 'reader_timeout'],
   jsonBody: true,
-  forbidden: false,
 });
 
 export const handler = apiHandler(

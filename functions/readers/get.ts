@@ -7,7 +7,7 @@ import { ReaderIdParams } from '../../shared/http/schemas.ts';
 import { readReader } from '../../shared/operations/read-readers.ts';
 import { toReaderResource } from '../../shared/payments/resource.ts';
 
-export const responses = declareResponses({ success: [200], errors: ['reader_not_found'], forbidden: false });
+export const responses = declareResponses({ success: [200], errors: ['reader_not_found'] });
 
 export const handler = apiHandler(
   async ({ params, caller, deps }) => {

@@ -3,7 +3,9 @@
  * `custom:locations` attribute lists the Stripe Terminal locations it may act for (`*` for all), and whose
  * `custom:role` is `admin` for a shop's admin (the fleet routes: locations and readers). Both are set by an
  * administrator (`AdminUpdateUserAttributes`), never by the user. The POS signs in with the app client and sends
- * the ID token, which carries them; the API's JWT authorizer accepts ID tokens whose audience is the app client. With context `jwtIssuer`/`jwtAudience` an
+ * the ID token, which carries them; the API's JWT authorizer accepts ID tokens whose audience is the app client.
+ * A user with `*` or `admin` gets those claims only after signing in with an authenticator app (TOTP): the stack adds
+ * the pre token generation trigger (`functions/identity/issue-tokens.ts`) that withholds them otherwise. With context `jwtIssuer`/`jwtAudience` an
  * existing issuer is trusted instead and no pool is created.
  */
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
@@ -73,8 +75,10 @@ export class PosIdentity extends Construct {
     Validations.of(this.userPool).acknowledge({
       id: 'AwsSolutions-COG2',
       reason:
-        'MFA is optional (TOTP): registers are shared devices signed in by a manager, where a second factor per ' +
-        'cashier is not workable; the pool runs Plus threat protection and a 12-character password policy.',
+        'MFA (TOTP) is required where it matters and optional elsewhere: a user who may act for every location or ' +
+        'is an admin gets those claims only after a second factor (the pre token generation trigger, ' +
+        'functions/identity/issue-tokens.ts); cashiers sign in on shared registers, where a second factor per cashier ' +
+        'is not workable. The pool runs Plus threat protection and a 12-character password policy.',
     });
 
     this.client = this.userPool.addClient('PosApp', {

@@ -21,12 +21,27 @@ export const ROLE_CLAIM = 'custom:role';
 /** The role that opens the fleet routes. */
 export const ADMIN_ROLE = 'admin';
 
+/**
+ * Set (`true`), instead of `custom:locations` and `custom:role`, in the token of a user who may act for every location
+ * or runs the fleet but signed in without a second factor (`functions/identity/issue-tokens.ts`).
+ */
+export const MFA_REQUIRED_CLAIM = 'mfa_required';
+
+/** The answer to a token that carries `mfa_required`. */
+export const MFA_REQUIRED_MESSAGE =
+  'This account may act for every location or manage the reader fleet, so it must sign in with a second factor: ' +
+  'set up an authenticator app (TOTP) for it, then sign in again.';
+
 type Claims = Record<string, string | number | boolean | string[]>;
 
-/** The caller from verified claims; undefined when there is no subject. */
+/**
+ * The caller from verified claims; undefined when there is no subject. Throws 403 for a token issued without its
+ * privileged claims because the user signed in without a second factor (`mfa_required`).
+ */
 export function callerFromClaims(claims: Claims | undefined): Caller | undefined {
   const sub = claims?.sub;
   if (typeof sub !== 'string' || sub.length === 0) return undefined;
+  if (String(claims?.[MFA_REQUIRED_CLAIM]) === 'true') throw new ForbiddenError(MFA_REQUIRED_MESSAGE);
   const raw = claims?.[LOCATIONS_CLAIM];
   // API Gateway hands claims over as strings; an array claim arrives as "[a b]".
   const text = Array.isArray(raw) ? raw.join(',') : typeof raw === 'string' ? raw : '';

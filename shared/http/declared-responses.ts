@@ -11,14 +11,12 @@ export interface ResponseDeclaration {
   success: number[];
   /** Error codes beside those every route of its kind can answer with. */
   errors: ErrorCode[];
-  /** `jwt` routes can answer 401/403 and call Stripe (502); default `jwt`. */
-  auth?: 'jwt' | 'none';
   /**
-   * Whether a `jwt` route answers 403 `forbidden` (default true): for a location the caller names (`locationId`).
-   * Routes that only reach payments and readers by id set false: another location's is not found, as an unknown
-   * id is, so the answer does not tell that the id exists.
+   * `jwt` routes can answer 401, 403 and call Stripe (502); default `jwt`. Every one answers 403 `forbidden` to a token
+   * issued without its privileged claims (`mfa_required`); one where the caller names a location also to a location
+   * outside the caller's. A payment or reader of another location reached by id is not found, as an unknown id is.
    */
-  forbidden?: boolean;
+  auth?: 'jwt' | 'none';
   /** Routes that read a JSON body can refuse it (400 `invalid_json`, 415). */
   jsonBody?: boolean;
   /** Whether the route calls Stripe (502 `stripe_unavailable`); default true for `jwt` routes. */
@@ -29,8 +27,7 @@ export interface ResponseDeclaration {
 export function declareResponses(declaration: ResponseDeclaration): DeclaredResponses {
   const codes: ErrorCode[] = ['internal_error', ...declaration.errors];
   if ((declaration.auth ?? 'jwt') === 'jwt') {
-    codes.push('validation_error', 'unauthorized');
-    if (declaration.forbidden ?? true) codes.push('forbidden');
+    codes.push('validation_error', 'unauthorized', 'forbidden');
   }
   if (declaration.callsStripe ?? (declaration.auth ?? 'jwt') === 'jwt') codes.push('stripe_unavailable');
   if (declaration.jsonBody) codes.push('invalid_json', 'unsupported_media_type');

@@ -474,6 +474,30 @@ describe('HTTP API', () => {
     expect(client.WriteAttributes).toEqual(['name']);
   });
 
+  it('offers TOTP and runs the trigger that withholds * and admin claims until a second factor, reading users only', () => {
+    // Prepare
+    const issueTokens = dev.stack.functions.get(backgroundFunctions.issueTokens.name)!;
+    const poolId = logicalId(dev.stack, dev.stack.identity.userPool!);
+
+    // Assess
+    dev.template.hasResourceProperties('AWS::Cognito::UserPool', {
+      MfaConfiguration: 'OPTIONAL',
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+      LambdaConfig: { PreTokenGeneration: ref(logicalId(dev.stack, issueTokens.alias)) },
+    });
+    dev.template.hasResourceProperties('AWS::Lambda::Permission', {
+      Principal: 'cognito-idp.amazonaws.com',
+      FunctionName: ref(logicalId(dev.stack, issueTokens.alias)),
+      SourceArn: arnOf(poolId),
+    });
+    const statements = roleGrants(dev.template, logicalId(dev.stack, issueTokens.role)).statements;
+    expect(statements.map((statement) => ({ ...statement, Action: actionsOf(statement) }))).toContainEqual({
+      Effect: 'Allow',
+      Action: ['cognito-idp:AdminGetUser'],
+      Resource: arnOf(poolId),
+    });
+  });
+
   it('logs every request to its access log group and throttles each route by default', () => {
     // Assess
     dev.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
@@ -723,7 +747,8 @@ describe('least privilege', () => {
       expect(resource.Properties.ManagedPolicyArns).toBeUndefined();
     }
     for (const policy of policies) {
-      const statements = (policy.Properties.PolicyDocument as { Statement: Parameters<typeof actionsOf>[0][] }).Statement;
+      const statements = (policy.Properties.PolicyDocument as { Statement: Parameters<typeof actionsOf>[0][] })
+        .Statement;
       for (const statement of statements) {
         // X-Ray defines its actions on no resource: `*` is the only one they take.
         if ([statement.Resource].flat().includes('*')) expect(actionsOf(statement)).toEqual(sendTraces.Action);
@@ -1191,7 +1216,9 @@ describe('an existing JWT issuer, CORS and tuned thresholds', () => {
   it('applies the reserved concurrency and thresholds from context', () => {
     // Assess
     expect(functionProperties(external, 'ReceiveStripeWebhook').ReservedConcurrentExecutions).toBe(20);
-    for (const name of allFunctionNames) {
+    // An existing issuer: no user pool, so no Cognito trigger.
+    expect(external.stack.functions.has(backgroundFunctions.issueTokens.name)).toBe(false);
+    for (const name of allFunctionNames.filter((candidate) => candidate !== backgroundFunctions.issueTokens.name)) {
       expect(functionProperties(external, name)).toMatchObject({
         Environment: { Variables: { STUCK_ACTION_AFTER_SECONDS: '90', READER_OFFLINE_ALERT_AFTER_SECONDS: '900' } },
       });

@@ -52,6 +52,14 @@ const grantedWithoutUse: readonly UnusedGrant[] = [
       'function’s role; X-Ray has no resource to narrow them to. Locally nothing is traced.',
   },
   {
+    functions: [backgroundFunctions.issueTokens.name],
+    actions: ['cognito-idp:AdminGetUser'],
+    resource: 'userPool',
+    reason:
+      'Cognito has no local stand-in: test/unit/identity/issue-tokens.test.ts runs the trigger against a mocked ' +
+      'client, which the recorder does not see.',
+  },
+  {
     functions: [backgroundFunctions.processEvents.name],
     actions: [
       'sqs:ChangeMessageVisibility',
@@ -140,6 +148,7 @@ function resourceNames(functionName: string): Map<string, string> {
     [arn(stack.secrets.secretKey.secretArn), 'stripeSecretKey'],
     [arn(stack.secrets.webhookSigningSecret.secretArn), 'webhookSigningSecret'],
     [arn(stack.table.streamArn), 'tableStream'],
+    ...(stack.identity.userPool ? [[arn(stack.identity.userPool.userPoolArn), 'userPool'] as [string, string]] : []),
     [arn(stack.liveNotifierSource.deadLetterQueue.queueArn), 'liveStreamDeadLetterQueue'],
     // As `test/support/aws-actions/permissions.ts` names a call of the connection management API.
     [arn(stack.liveApi.connectionsArn('POST')), 'liveApi/POST/@connections'],

@@ -214,16 +214,17 @@ describe('every invoker calls the alias', () => {
     ]);
   });
 
-  it('names the alias in every invoke permission (API Gateway’s), never an unqualified function', () => {
+  it('names the alias in every invoke permission (API Gateway’s, Cognito’s), never an unqualified function', () => {
     // Prepare
     const aliases = aliasIds(dev);
     const permissions = ofType(dev, 'AWS::Lambda::Permission');
 
-    // Assess: one per HTTP route, per WebSocket route ($connect, $disconnect, each message route) and the authorizer.
-    expect(permissions).toHaveLength(routes.length + 2 + MESSAGE_ROUTES.length + 1);
+    // Assess: one per HTTP route, per WebSocket route ($connect, $disconnect, each message route) and the authorizer;
+    // one for Cognito's pre token generation trigger.
+    expect(permissions).toHaveLength(routes.length + 2 + MESSAGE_ROUTES.length + 1 + 1);
     for (const [id, permission] of permissions) {
       expect(permission.Properties.Action, id).toBe('lambda:InvokeFunction');
-      expect(permission.Properties.Principal, id).toBe('apigateway.amazonaws.com');
+      expect(['apigateway.amazonaws.com', 'cognito-idp.amazonaws.com'], id).toContain(permission.Properties.Principal);
       expect(aliases, id).toContain(idsIn(permission.Properties.FunctionName)[0]);
     }
   });

@@ -261,6 +261,26 @@ describe('GET /payments', () => {
     expect(ids).toEqual([...created].reverse());
   });
 
+  it('refuses every route to a token issued without its second factor: 403 forbidden saying what to do', async () => {
+    // Prepare: what Cognito issues a `*` account signed in with a password alone (functions/identity/issue-tokens.ts).
+    const payment = await createOn(cashierA, storeA.id);
+    const withoutSecondFactor = apiClient({ sub: 'manager-1', mfa_required: 'true' });
+
+    // Act
+    const answers = [
+      await withoutSecondFactor.list({ limit: '10' }),
+      await withoutSecondFactor.get(payment.id),
+      await withoutSecondFactor.cancel(payment.id),
+    ];
+
+    // Assess
+    for (const answer of answers) {
+      expect(answer.status).toBe(403);
+      expect(answer.body.error).toMatchObject({ code: 'forbidden', message: expect.stringContaining('second factor') });
+    }
+    expect((await cashierA.get(payment.id)).body.payment.status).toBe('requires_payment_method');
+  });
+
   it('filters by status and by flag', async () => {
     // Prepare
     const canceled = await createOn(cashierA, storeA.id);

@@ -94,15 +94,17 @@ const isPayment =
     message.type === 'payment.updated' && message.payment.id === id && check(message.payment);
 
 describe('connecting', () => {
-  it('refuses the upgrade with 401 for a missing, expired or foreign token, and stores nothing', async () => {
+  it('refuses the upgrade with 401 for a missing, expired or foreign token, or one without its second factor', async () => {
     // Prepare
     const before = (await liveItems('connection')).length;
     const expired = await stack.token([downtown.id], { expiresInSeconds: -60 });
     const wrongAudience = await stack.token([downtown.id], { claims: { aud: 'someone-else' } });
+    // Issued to a `*` account signed in without a second factor: the privileged claims withheld.
+    const withoutSecondFactor = await stack.token([], { claims: { mfa_required: 'true' } });
 
     // Act
     const refusals = await Promise.all(
-      [undefined, '', 'not-a-jwt', expired, wrongAudience].map((token) =>
+      [undefined, '', 'not-a-jwt', expired, wrongAudience, withoutSecondFactor].map((token) =>
         connectLive(stack.state.liveUrl, token).then(
           () => 'connected',
           (error: Error) => error.message,
@@ -111,7 +113,7 @@ describe('connecting', () => {
     );
 
     // Assess
-    expect(refusals).toEqual(Array(5).fill('Unexpected server response: 401'));
+    expect(refusals).toEqual(Array(6).fill('Unexpected server response: 401'));
     expect((await liveItems('connection')).length).toBe(before);
   });
 

@@ -64,15 +64,17 @@ describe('visiblePayment and visibleReader', () => {
 });
 
 describe('declareResponses', () => {
-  it('declares 403 for routes where the caller names a location, and not for routes that reach records by id', () => {
+  it('declares 403 for every route behind the authorizer (a token without its second factor), none for public ones', () => {
     // Act
     const namesLocation = declareResponses({ success: [200], errors: [] });
-    const byId = declareResponses({ success: [200], errors: ['payment_not_found'], forbidden: false });
+    const byId = declareResponses({ success: [200], errors: ['payment_not_found'] });
+    const publicRoute = declareResponses({ success: [200], errors: [], auth: 'none' });
 
     // Assess
     expect(namesLocation[403]).toEqual(['forbidden']);
-    expect(byId[403]).toBeUndefined();
+    expect(byId[403]).toEqual(['forbidden']);
     expect(byId[404]).toEqual(['payment_not_found']);
+    expect(publicRoute[403]).toBeUndefined();
   });
 });
 
