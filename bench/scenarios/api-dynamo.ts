@@ -3,6 +3,7 @@
  * with the emulator's webhooks held, so the processor cannot add requests of its own to the call's count; the
  * held events are released after the call.
  */
+import { allListKeys, LIST_SHARDS } from '../../shared/payments/index-attributes.ts';
 import type { PaymentResource } from '../../shared/payments/resource.ts';
 import { createPayment, isSettledAfterTap, newOrderId, waitForRecorded } from '../payments.ts';
 import { deliver, readerDisplayEvent, signDelivery } from '../signed-events.ts';
@@ -49,6 +50,12 @@ const COMPOUND_CALL_BUDGETS: Readonly<Record<string, { budget: number; why: stri
   'POST /payments (with readerId)': {
     budget: MAX_DYNAMO_REQUESTS_PER_CALL + PROCESS_BUDGET,
     why: 'create + process in one call: each half within its own budget',
+  },
+  'GET /payments (all locations)': {
+    budget: allListKeys.length,
+    why:
+      `one query per byCreated partition, in parallel: ${LIST_SHARDS} spread payments' writes so no key takes them ` +
+      'all, and the one payments stored before the split are still listed from',
   },
 };
 
