@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { RouteDefinition } from '../shared/routes.ts';
+import { CONSOLE_PATH, type ConsoleFiles } from './console.ts';
 import type { JwtVerifier } from './jwt-issuer.ts';
 import { HandlerMissingError, handlerExists, invoke, type LocalFunction, lambdaContext } from './lambda.ts';
 import { closeServer, listen } from './ports.ts';
@@ -36,6 +37,8 @@ export interface GatewayOptions {
   ready?: boolean;
   /** Where handler failures and start-up notes go; `console.error` by default. */
   log?: (line: string) => void;
+  /** The POS console, served under `/console/` beside the API (same origin); none by default. */
+  console?: ConsoleFiles;
 }
 
 export interface LocalGateway {
@@ -90,6 +93,10 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     if (body === 'too_large') return apiGatewayError(413, 'Request Entity Too Large');
 
     const [rawPath = '/', rawQueryString = ''] = splitOnce(request.url ?? '/', '?');
+    if (options.console && (rawPath === CONSOLE_PATH || rawPath.startsWith(`${CONSOLE_PATH}/`))) {
+      const served = request.method === 'GET' ? await options.console.serve(rawPath, isLoopback(request)) : undefined;
+      return served ?? apiGatewayError(404, 'Not Found');
+    }
     const match = matchRoute(options.routes, request.method ?? 'GET', rawPath);
     if (!match) return apiGatewayError(404, 'Not Found');
 
@@ -314,6 +321,11 @@ function eventHeaders(
   headers['x-amzn-trace-id'] ??=
     `Root=1-${Math.floor(now.getTime() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
   return { headers, cookies };
+}
+
+function isLoopback(request: IncomingMessage): boolean {
+  const address = request.socket.remoteAddress ?? '';
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
 }
 
 function joinedHeader(request: IncomingMessage, name: string): string | undefined {

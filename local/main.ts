@@ -54,6 +54,7 @@ async function main(): Promise<void> {
   const reader = location?.readers[0];
   const lines = [
     `ready in ${((Date.now() - started) / 1000).toFixed(1)} s: POS API at ${state.apiUrl} (details in ${relative(repositoryRoot, DEFAULT_STATE_FILE)})`,
+    `  POS console ${state.consoleUrl}`,
     `  Live updates ${state.liveUrl} · Stripe emulator ${state.stripe.apiBase} · DynamoDB Local ${state.dynamodb.endpoint} · SQS ${state.sqs.endpoint}`,
     '',
     '  Try it:',

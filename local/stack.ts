@@ -21,6 +21,7 @@ import { eventQueue } from '../shared/queue/definition.ts';
 import { routes as allRoutes, backgroundFunctions, liveFunctions, type RouteDefinition } from '../shared/routes.ts';
 import { createDocumentClient } from '../shared/store/client.ts';
 import type { Clock } from '../shared/time.ts';
+import { CONSOLE_PATH, consoleFiles, type LocalSession } from './console.ts';
 import { type LocalDynamoDb, startDynamoDb, useDynamoDb } from './dynamodb.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
 import { createJwtIssuer, createJwtVerifier, type JwtIssuer, type TokenRequest } from './jwt-issuer.ts';
@@ -89,6 +90,8 @@ export interface StackState {
   locations: { id: string; displayName: string; readers: string[]; token: string }[];
   adminToken: string;
   liveUrl: string;
+  /** The POS console, served by the local gateway. */
+  consoleUrl: string;
 }
 
 /**
@@ -205,6 +208,12 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
     if (liveDeps === undefined) throw new Error('The stack is still starting');
     return liveDeps;
   };
+  // The console's local sign-in: fresh tokens of the stack's issuer, once the stack knows its locations.
+  let session: (() => Promise<LocalSession>) | undefined;
+  const localSession = () => {
+    if (session === undefined) throw new Error('The stack is still starting');
+    return session();
+  };
   const stopAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => log(String(error)));
   };
@@ -222,6 +231,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       dependencies,
       ready: false,
       log,
+      console: consoleFiles(localSession),
     });
     cleanups.push(() => gateway.close());
 
@@ -406,7 +416,27 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       ),
       adminToken: await issuer.sign({ locations: '*', username: 'admin', role: 'admin' }),
       liveUrl: live.url,
+      consoleUrl: `${gateway.url}${CONSOLE_PATH}/`,
     };
+    session = async () => ({
+      liveUrl: live.url,
+      accounts: [
+        ...(await Promise.all(
+          state.locations.map(async (location) => ({
+            label: location.displayName,
+            role: 'cashier' as const,
+            token: await issuer.sign({ locations: [location.id], username: slug(location.displayName) }),
+            locations: [{ id: location.id, displayName: location.displayName }],
+          })),
+        )),
+        {
+          label: 'Admin (every location)',
+          role: 'admin' as const,
+          token: await issuer.sign({ locations: '*', username: 'admin', role: 'admin' }),
+          locations: state.locations.map(({ id, displayName }) => ({ id, displayName })),
+        },
+      ],
+    });
 
     const stateFile = options.stateFile === undefined ? DEFAULT_STATE_FILE : options.stateFile;
     if (stateFile) {

@@ -38,6 +38,7 @@ describe('the local stack', () => {
     expect(Object.keys(state).sort()).toEqual([
       'adminToken',
       'apiUrl',
+      'consoleUrl',
       'dynamodb',
       'liveUrl',
       'locations',
@@ -45,6 +46,7 @@ describe('the local stack', () => {
       'stripe',
     ]);
     expect(state.liveUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
+    expect(state.consoleUrl).toBe(`${stack.apiUrl}/console/`);
     expect(state.apiUrl).toBe(stack.apiUrl);
     expect(state.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(state.stripe).toEqual({

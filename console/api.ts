@@ -1,0 +1,87 @@
+/**
+ * The POS API, called on the console's own origin. Every error carries the API's own message, which is written for a
+ * cashier; nothing here retries a request, so a call that moves money is only ever sent when a person asks for it.
+ */
+
+/** A failed call: the API's status, code and message (`error.message`, or API Gateway's `message`). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  /** The API says the same request may succeed later (a busy or offline reader). */
+  readonly retryable: boolean;
+
+  constructor(status: number, code: string, message: string, retryable: boolean) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.retryable = retryable;
+  }
+}
+
+/** A request that never got an answer: it may or may not have been carried out. */
+export const UNREACHABLE_MESSAGE =
+  'The payment service could not be reached. Check the network, then check the payment before trying again.';
+
+export const EXPIRED_MESSAGE = 'Your sign-in has expired. Sign in again to go on.';
+
+export interface Api {
+  get<T>(path: string): Promise<T>;
+  post<T>(path: string, body?: unknown, headers?: Record<string, string>): Promise<T>;
+}
+
+/** A client for one signed-in account; `onExpired` runs when the API refuses its token (401). */
+export function apiClient(token: string, onExpired: () => void): Api {
+  async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    let response: Response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch {
+      throw new ApiError(0, 'unreachable', UNREACHABLE_MESSAGE, false);
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (response.status === 401) {
+      onExpired();
+      throw new ApiError(401, 'unauthorized', EXPIRED_MESSAGE, false);
+    }
+    if (!response.ok) throw errorOf(response.status, json);
+    return json as T;
+  }
+  return {
+    get: (path) => call('GET', path),
+    post: (path, body = {}, headers) => call('POST', path, body, headers),
+  };
+}
+
+function errorOf(status: number, json: unknown): ApiError {
+  const body = (json ?? {}) as { error?: { code?: string; message?: string; retryable?: boolean }; message?: string };
+  if (body.error?.message) {
+    return new ApiError(status, body.error.code ?? 'error', body.error.message, body.error.retryable === true);
+  }
+  const message = body.message ?? `The payment service answered ${status}.`;
+  return new ApiError(
+    status,
+    'gateway',
+    `${message}. Try again in a moment; if it goes on, call support.`,
+    status >= 500,
+  );
+}
+
+/** What to show for any failure: the API's message, or what went wrong in the console itself. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,138 @@
+/** The payments of the account's locations, newest first: filters by status and flag, a page at a time. */
+import { messageOf } from './api.ts';
+import type { ConsoleContext, Screen } from './context.ts';
+import { h, replace } from './dom.ts';
+import { FLAG_WORDS, money, STATUS_WORDS, time } from './format.ts';
+import type { Payment } from './types.ts';
+
+const PAGE_SIZE = 20;
+
+export function paymentsScreen(context: ConsoleContext): Screen {
+  const { api } = context;
+  /** Cursors of the pages before this one, so "Previous" goes back the way "Next" came. */
+  const previousCursors: (string | undefined)[] = [];
+  let cursor: string | undefined;
+  let nextCursor: string | null = null;
+  let loading = false;
+
+  const statusFilter = h(
+    'select',
+    { id: 'filter-status', onchange: () => void firstPage() },
+    h('option', { value: '' }, 'Any status'),
+    Object.entries(STATUS_WORDS).map(([value, words]) => h('option', { value }, words)),
+  );
+  const flagFilter = h(
+    'select',
+    { id: 'filter-flag', onchange: () => void firstPage() },
+    h('option', { value: '' }, 'Any flag'),
+    Object.entries(FLAG_WORDS).map(([value, words]) => h('option', { value }, words)),
+  );
+  const errorBox = h('div', { class: 'error', role: 'alert', hidden: true });
+  const body = h('tbody', {});
+  const pageInfo = h('p', { class: 'hint', role: 'status', id: 'payments-page' });
+  const previousButton = h('button', { type: 'button', onclick: () => void previousPage() }, 'Previous page');
+  const nextButton = h('button', { type: 'button', onclick: () => void nextPage() }, 'Next page');
+  const refreshButton = h('button', { type: 'button', onclick: () => void load() }, 'Refresh');
+  const element = h(
+    'div',
+    { class: 'screen payments' },
+    h('h1', {}, 'Payments'),
+    h(
+      'div',
+      { class: 'filters' },
+      h('div', { class: 'field' }, h('label', { for: 'filter-status' }, 'Status'), statusFilter),
+      h('div', { class: 'field' }, h('label', { for: 'filter-flag' }, 'Flag'), flagFilter),
+      refreshButton,
+    ),
+    errorBox,
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { id: 'payments-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Created', 'Order', 'Amount', 'Status', 'Card', 'Flags'].map((name) => h('th', { scope: 'col' }, name)),
+          ),
+        ),
+        body,
+      ),
+    ),
+    h('div', { class: 'actions' }, previousButton, nextButton, pageInfo),
+  );
+
+  async function firstPage(): Promise<void> {
+    previousCursors.length = 0;
+    cursor = undefined;
+    await load();
+  }
+
+  async function nextPage(): Promise<void> {
+    if (nextCursor === null) return;
+    previousCursors.push(cursor);
+    cursor = nextCursor;
+    await load();
+  }
+
+  async function previousPage(): Promise<void> {
+    if (previousCursors.length === 0) return;
+    cursor = previousCursors.pop();
+    await load();
+  }
+
+  async function load(): Promise<void> {
+    loading = true;
+    renderButtons();
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (statusFilter.value) query.set('status', statusFilter.value);
+    if (flagFilter.value) query.set('flag', flagFilter.value);
+    if (cursor) query.set('cursor', cursor);
+    try {
+      const page = await api.get<{ payments: Payment[]; nextCursor: string | null }>(`/payments?${query}`);
+      nextCursor = page.nextCursor;
+      errorBox.hidden = true;
+      replace(
+        body,
+        page.payments.length === 0
+          ? h('tr', {}, h('td', { colspan: 6 }, 'No payments match.'))
+          : page.payments.map((payment) =>
+              h(
+                'tr',
+                { 'data-payment-id': payment.id },
+                h('td', {}, time(payment.createdAt)),
+                h('td', {}, payment.orderId),
+                h('td', { class: 'number' }, money(payment.amount, payment.currency)),
+                h('td', {}, h('span', { class: `badge status-${payment.status}` }, STATUS_WORDS[payment.status])),
+                h(
+                  'td',
+                  {},
+                  payment.card ? `${payment.card.brand ?? 'card'} •••• ${payment.card.last4 ?? '????'}` : '—',
+                ),
+                h('td', {}, payment.flags.map((flag) => FLAG_WORDS[flag]).join(', ') || '—'),
+              ),
+            ),
+      );
+      pageInfo.textContent = `Page ${previousCursors.length + 1}${nextCursor === null ? ' (last)' : ''}`;
+    } catch (failure) {
+      errorBox.hidden = false;
+      replace(errorBox, h('p', {}, messageOf(failure)));
+    } finally {
+      loading = false;
+      renderButtons();
+    }
+  }
+
+  function renderButtons(): void {
+    previousButton.disabled = loading || previousCursors.length === 0;
+    nextButton.disabled = loading || nextCursor === null;
+    refreshButton.disabled = loading;
+  }
+
+  void firstPage();
+  return { element, dispose() {} };
+}

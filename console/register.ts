@@ -1,0 +1,426 @@
+/**
+ * The register: an amount, a reader, "Take payment"; then the payment's state as it changes (live, polled as a
+ * fallback), and what the cashier can do next: try again after a decline or a customer's cancel, capture, cancel.
+ * Every call that moves money is sent once per click, never again on its own.
+ */
+import { messageOf } from './api.ts';
+import type { ConsoleContext, Screen } from './context.ts';
+import { h, replace } from './dom.ts';
+import { HEALTH_WORDS, money, parseAmount, readerName } from './format.ts';
+import type { Payment, Reader } from './types.ts';
+
+/** How often an unfinished payment is read again: often while live updates are down, rarely as a safety net. */
+const POLL_OFFLINE_MS = 2_000;
+const POLL_LIVE_MS = 10_000;
+
+type Phase =
+  | 'waiting'
+  | 'declined'
+  | 'customer_canceled'
+  | 'failed'
+  | 'not_sent'
+  | 'authorized'
+  | 'paid'
+  | 'canceled'
+  | 'processing';
+
+export function registerScreen(context: ConsoleContext): Screen {
+  const { api, live } = context;
+  const currency = 'usd';
+  let readers: Reader[] = [];
+  let selectedReaderId: string | undefined;
+  let payment: Payment | undefined;
+  let orderId = newOrderId();
+  let busy = false;
+  let error = '';
+  let pollTimer: ReturnType<typeof setTimeout> | undefined;
+  let disposed = false;
+
+  const amountInput = h('input', {
+    id: 'amount',
+    name: 'amount',
+    inputmode: 'decimal',
+    autocomplete: 'off',
+    required: true,
+    placeholder: '0.00',
+    'aria-describedby': 'amount-hint',
+  });
+  const manualCapture = h('input', { id: 'manual-capture', type: 'checkbox' });
+  const readerList = h('div', { class: 'reader-list' });
+  const readerFieldset = h('fieldset', {}, h('legend', {}, 'Reader'), readerList);
+  const form = h(
+    'form',
+    { class: 'sale-form', novalidate: true, onsubmit: (event: Event) => void takePayment(event) },
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'amount' }, `Amount (${currency.toUpperCase()})`),
+      amountInput,
+      h('p', { id: 'amount-hint', class: 'hint' }, 'For example 12.99'),
+    ),
+    readerFieldset,
+    h(
+      'div',
+      { class: 'field checkbox' },
+      manualCapture,
+      h('label', { for: 'manual-capture' }, 'Authorize only, capture later'),
+    ),
+    h('button', { type: 'submit', class: 'primary', id: 'take-payment' }, 'Take payment'),
+  );
+  const salePanel = h('section', { class: 'sale', id: 'sale', 'aria-labelledby': 'sale-heading' });
+  const errorBox = h('div', { class: 'error', id: 'register-error', role: 'alert' });
+  const element = h(
+    'div',
+    { class: 'screen register' },
+    h('h1', {}, 'Register'),
+    h('div', { class: 'columns' }, form, h('div', {}, errorBox, salePanel)),
+  );
+
+  const stopListening = live.listen({
+    // The location's stream carries every register's payments: only this sale's are this screen's.
+    payment: (update) => {
+      if (update.id === payment?.id) accept(update);
+    },
+    reader: (reader) => {
+      if (reader.locationId !== context.locationId) return;
+      const index = readers.findIndex((known) => known.id === reader.id);
+      if (index === -1) readers.push(reader);
+      else readers[index] = reader;
+      renderReaders();
+    },
+    readerRemoved: (readerId) => {
+      readers = readers.filter((reader) => reader.id !== readerId);
+      renderReaders();
+    },
+    state: () => schedulePoll(),
+  });
+  live.subscribe({ locationId: context.locationId });
+  void loadReaders();
+  render();
+
+  async function loadReaders(): Promise<void> {
+    try {
+      const answer = await api.get<{ readers: Reader[] }>(
+        `/readers?locationId=${encodeURIComponent(context.locationId)}`,
+      );
+      readers = answer.readers;
+      renderReaders();
+    } catch (failure) {
+      showError(messageOf(failure));
+    }
+  }
+
+  function renderReaders(): void {
+    if (disposed) return;
+    if (selectedReaderId === undefined || !readers.some((reader) => reader.id === selectedReaderId)) {
+      selectedReaderId = (readers.find((reader) => reader.health === 'ready') ?? readers[0])?.id;
+    }
+    if (readers.length === 0) {
+      replace(readerList, h('p', { class: 'hint' }, 'No reader at this location.'));
+      return;
+    }
+    replace(
+      readerList,
+      readers.map((reader) => {
+        const id = `reader-${reader.id}`;
+        return h(
+          'div',
+          { class: `reader-option health-${reader.health}`, 'data-reader-id': reader.id },
+          h('input', {
+            type: 'radio',
+            name: 'reader',
+            id,
+            value: reader.id,
+            checked: reader.id === selectedReaderId,
+            onchange: () => {
+              selectedReaderId = reader.id;
+            },
+          }),
+          h(
+            'label',
+            { for: id },
+            h('span', { class: 'reader-name' }, readerName(reader)),
+            h('span', { class: `badge health-${reader.health}` }, HEALTH_WORDS[reader.health]),
+          ),
+        );
+      }),
+    );
+  }
+
+  async function takePayment(event: Event): Promise<void> {
+    event.preventDefault();
+    if (busy) return;
+    const amount = parseAmount(amountInput.value, currency);
+    if (amount === undefined) return showError('Enter the amount to charge, for example 12.99.', amountInput);
+    if (selectedReaderId === undefined) return showError('Choose a reader for the customer to pay on.');
+    const readerId = selectedReaderId;
+    // A finished sale on screen: this is the next order, not the same one again.
+    if (payment !== undefined && isFinal(payment)) {
+      live.unsubscribe({ paymentId: payment.id });
+      payment = undefined;
+      orderId = newOrderId();
+    }
+    await act(async () => {
+      const created = await api.post<{ payment: Payment }>('/payments', {
+        orderId,
+        locationId: context.locationId,
+        amount,
+        currency,
+        captureMethod: manualCapture.checked ? 'manual' : 'automatic',
+      });
+      accept(created.payment);
+      watch(created.payment.id);
+      const processed = await api.post<{ payment: Payment }>(`/payments/${created.payment.id}/process`, {
+        readerId,
+        enableCustomerCancellation: true,
+      });
+      accept(processed.payment);
+    });
+  }
+
+  /** Send the same payment to the chosen reader again (after a decline, a customer's cancel, a reset). */
+  async function tryAgain(): Promise<void> {
+    const current = payment;
+    const readerId = selectedReaderId ?? current?.readerId ?? undefined;
+    if (current === undefined || readerId === undefined) return;
+    await act(async () => {
+      const processed = await api.post<{ payment: Payment }>(`/payments/${current.id}/process`, {
+        readerId,
+        enableCustomerCancellation: true,
+      });
+      accept(processed.payment);
+    });
+  }
+
+  async function capture(): Promise<void> {
+    const current = payment;
+    if (current === undefined) return;
+    await act(async () => accept((await api.post<{ payment: Payment }>(`/payments/${current.id}/capture`)).payment));
+  }
+
+  async function cancel(): Promise<void> {
+    const current = payment;
+    if (current === undefined) return;
+    await act(async () =>
+      accept(
+        (await api.post<{ payment: Payment }>(`/payments/${current.id}/cancel`, { reason: 'requested_by_customer' }))
+          .payment,
+      ),
+    );
+  }
+
+  function newSale(): void {
+    if (payment) live.unsubscribe({ paymentId: payment.id });
+    payment = undefined;
+    orderId = newOrderId();
+    error = '';
+    amountInput.value = '';
+    render();
+    amountInput.focus();
+  }
+
+  /** One request at a time; its failure is shown as the API words it. */
+  async function act(request: () => Promise<void>): Promise<void> {
+    busy = true;
+    error = '';
+    render();
+    try {
+      await request();
+    } catch (failure) {
+      error = messageOf(failure);
+    } finally {
+      busy = false;
+      render();
+      schedulePoll();
+    }
+  }
+
+  /** A newer state of the payment on screen, from an answer, a live update or a poll; older ones are dropped. */
+  function accept(update: Payment): void {
+    if (payment !== undefined && update.id !== payment.id) return;
+    if (payment !== undefined && Date.parse(update.updatedAt) < Date.parse(payment.updatedAt)) return;
+    payment = update;
+    render();
+    schedulePoll();
+  }
+
+  function watch(paymentId: string): void {
+    live.subscribe({ paymentId });
+  }
+
+  function schedulePoll(): void {
+    clearTimeout(pollTimer);
+    if (disposed || payment === undefined || isFinal(payment)) return;
+    const paymentId = payment.id;
+    pollTimer = setTimeout(
+      async () => {
+        try {
+          const answer = await api.get<{ payment: Payment }>(`/payments/${paymentId}`);
+          if (answer.payment.id === payment?.id) accept(answer.payment);
+        } catch (failure) {
+          error = `Could not check the payment: ${messageOf(failure)}`;
+          render();
+        }
+        schedulePoll();
+      },
+      live.state === 'live' ? POLL_LIVE_MS : POLL_OFFLINE_MS,
+    );
+  }
+
+  function showError(message: string, focus?: HTMLElement): void {
+    error = message;
+    render();
+    focus?.focus();
+  }
+
+  function render(): void {
+    if (disposed) return;
+    replace(errorBox, error ? h('p', {}, error) : null);
+    errorBox.hidden = error === '';
+    const formLocked = busy || (payment !== undefined && !isFinal(payment));
+    // The reader stays selectable, so a retry can go to another reader.
+    for (const control of [amountInput, manualCapture, form.querySelector('button')]) {
+      if (control) control.disabled = formLocked;
+    }
+    if (payment === undefined) {
+      salePanel.hidden = true;
+      salePanel.removeAttribute('data-phase');
+      return;
+    }
+    salePanel.hidden = false;
+    const current = payment;
+    const phase = phaseOf(current);
+    salePanel.dataset.phase = phase;
+    salePanel.setAttribute('aria-busy', String(busy));
+    const button = (label: string, onclick: () => void, kind = '') =>
+      h('button', { type: 'button', class: kind, disabled: busy, onclick }, label);
+    const readerLabel = readers.find((reader) => reader.id === current.readerId);
+    const actions: HTMLElement[] = [];
+    switch (phase) {
+      case 'declined':
+      case 'customer_canceled':
+      case 'failed':
+        actions.push(
+          button('Try again', () => void tryAgain(), 'primary'),
+          button('Cancel payment', () => void cancel()),
+        );
+        break;
+      case 'not_sent':
+        actions.push(
+          button('Send to reader', () => void tryAgain(), 'primary'),
+          button('Cancel payment', () => void cancel()),
+        );
+        break;
+      case 'waiting':
+        actions.push(button('Cancel payment', () => void cancel()));
+        break;
+      case 'authorized':
+        actions.push(
+          button('Capture', () => void capture(), 'primary'),
+          button('Cancel payment', () => void cancel()),
+        );
+        break;
+      case 'paid':
+      case 'canceled':
+        actions.push(button('New sale', newSale, 'primary'));
+        break;
+      case 'processing':
+        break;
+    }
+    replace(
+      salePanel,
+      h('h2', { id: 'sale-heading' }, `Order ${current.orderId}`),
+      h('p', { class: 'sale-amount' }, money(current.amount, current.currency)),
+      h('p', { class: `sale-status phase-${phase}`, id: 'sale-status', role: 'status' }, statusLine(current)),
+      current.tipAmount > 0
+        ? h(
+            'p',
+            { class: 'tip', id: 'sale-tip' },
+            `Tip ${money(current.tipAmount, current.currency)} included (order ${money(current.amount - current.tipAmount, current.currency)})`,
+          )
+        : null,
+      current.card
+        ? h(
+            'p',
+            { class: 'card' },
+            `${(current.card.brand ?? 'Card').toUpperCase()} •••• ${current.card.last4 ?? '????'}`,
+          )
+        : null,
+      current.flags.includes('reader_stuck')
+        ? h('p', { class: 'warning' }, 'The reader seems stuck. Cancel the payment, or reset the reader on Readers.')
+        : null,
+      h(
+        'p',
+        { class: 'hint' },
+        `Reader: ${readerLabel ? readerName(readerLabel) : (current.readerId ?? 'none yet')} · attempt ${current.attempts}`,
+      ),
+      h('div', { class: 'actions' }, actions),
+    );
+  }
+
+  return {
+    element,
+    dispose() {
+      disposed = true;
+      clearTimeout(pollTimer);
+      stopListening();
+      live.unsubscribe({ locationId: context.locationId });
+      if (payment) live.unsubscribe({ paymentId: payment.id });
+    },
+  };
+}
+
+function phaseOf(payment: Payment): Phase {
+  switch (payment.status) {
+    case 'succeeded':
+      return 'paid';
+    case 'canceled':
+      return 'canceled';
+    case 'requires_capture':
+      return 'authorized';
+    case 'processing':
+    case 'requires_confirmation':
+    case 'requires_action':
+      return 'processing';
+    case 'requires_payment_method':
+      break;
+  }
+  const action = payment.readerAction;
+  if (action === null) return 'not_sent';
+  if (action.status === 'in_progress') return 'waiting';
+  if (action.failureCode === 'customer_canceled') return 'customer_canceled';
+  if (payment.lastPaymentError !== null && action.status === 'failed') return 'declined';
+  return action.status === 'failed' ? 'failed' : 'processing';
+}
+
+function statusLine(payment: Payment): string {
+  const amount = money(payment.amount, payment.currency);
+  switch (phaseOf(payment)) {
+    case 'paid':
+      return `Paid ${amount}.`;
+    case 'canceled':
+      return 'Payment canceled. Nothing was charged.';
+    case 'authorized':
+      return `Authorized ${amount}. Capture it to complete the sale.`;
+    case 'processing':
+      return 'Processing the card…';
+    case 'waiting':
+      return 'Waiting for the customer to tap, insert or swipe their card on the reader.';
+    case 'declined':
+      return `Declined: ${payment.lastPaymentError?.message ?? 'the card was declined.'} Ask for another card, then try again.`;
+    case 'customer_canceled':
+      return 'The customer canceled on the reader. Try again when they are ready, or cancel the payment.';
+    case 'failed':
+      return `The reader did not take the payment: ${payment.readerAction?.failureMessage ?? payment.readerAction?.failureCode ?? 'no reason given'}. Try again or cancel the payment.`;
+    case 'not_sent':
+      return 'Not sent to a reader yet.';
+  }
+}
+
+function isFinal(payment: Payment): boolean {
+  return payment.status === 'succeeded' || payment.status === 'canceled';
+}
+
+function newOrderId(): string {
+  return `order-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}

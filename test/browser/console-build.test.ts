@@ -1,0 +1,50 @@
+/**
+ * The console's TypeScript is checked with the DOM's types (`console/tsconfig.json`), apart from the backend's, and
+ * the bundle the local gateway serves builds.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { consoleFiles } from '../../local/console.ts';
+import { repositoryRoot } from '../../local/lambda.ts';
+
+const run = promisify(execFile);
+
+describe('the console source', () => {
+  it('type-checks strictly against the DOM', async () => {
+    // Act
+    const checked = await run(
+      process.execPath,
+      [join(repositoryRoot, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'console'],
+      { cwd: repositoryRoot },
+    ).catch((error: { stdout: string; code: number }) => error);
+
+    // Assess
+    expect(checked.stdout).toBe('');
+  });
+
+  it('is served as a page, a stylesheet and a bundled script, with their content types', async () => {
+    // Prepare
+    const files = consoleFiles(async () => ({ liveUrl: 'ws://127.0.0.1:1', accounts: [] }));
+
+    // Act
+    const [page, styles, script, session, elsewhere] = await Promise.all([
+      files.serve('/console/', true),
+      files.serve('/console/console.css', true),
+      files.serve('/console/console.js', true),
+      files.serve('/console/local-session.json', false),
+      files.serve('/console/../package.json', true),
+    ]);
+
+    // Assess
+    expect(page?.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page?.body.toString()).toContain('<script type="module" src="console.js">');
+    expect(styles?.headers['content-type']).toBe('text/css; charset=utf-8');
+    expect(script?.statusCode).toBe(200);
+    expect(script?.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(script?.body.toString()).toContain('Take payment');
+    expect(session).toBeUndefined();
+    expect(elsewhere).toBeUndefined();
+  });
+});

@@ -1,0 +1,210 @@
+/**
+ * The POS console in headless Chromium against the whole local stack: a cashier signs in, takes a payment that the
+ * customer taps on a simulated reader (the emulator's test helper), sees a decline and retries, resets a stuck
+ * reader, and finds the payments listed; every state change reaches the open page without a reload.
+ */
+import type { Browser, HTTPRequest, Page } from 'puppeteer-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { api, type LocalStack, startTestStack } from '../support/stack.ts';
+import { launchBrowser, screenshot } from './browser.ts';
+
+let stack: LocalStack;
+let browser: Browser;
+let downtown: LocalStack['state']['locations'][number];
+let airport: LocalStack['state']['locations'][number];
+const pages: { page: Page; problems: string[] }[] = [];
+
+beforeAll(async () => {
+  [stack, browser] = await Promise.all([
+    startTestStack({
+      // Reconciler runs are started by the test that needs one.
+      reconcileIntervalSeconds: 3600,
+      emulator: { authorizationDelayMs: 50 },
+      env: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+    }),
+    launchBrowser(),
+  ]);
+  [downtown, airport] = stack.state.locations as [typeof downtown, typeof airport];
+});
+
+afterEach(async () => {
+  for (const { page, problems } of pages.splice(0)) {
+    await page.close();
+    expect(problems).toEqual([]);
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+/** A new tab signed in as `account` (a location's display name), on the register. */
+async function signIn(account: string): Promise<Page> {
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${(error as Error).message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().includes('status of 4')) problems.push(message.text());
+  });
+  pages.push({ page, problems });
+  await page.goto(stack.state.consoleUrl);
+  await page.locator(`button.account::-p-text(${account})`).click();
+  await page.waitForSelector('#take-payment');
+  await page.waitForSelector('#live-state[data-state="live"]');
+  return page;
+}
+
+/** The customer presents a card on the reader; `cardNumber` picks one of the emulator's test cards. */
+async function tap(readerId: string, cardNumber?: string): Promise<void> {
+  const form = new URLSearchParams({ type: 'card_present' });
+  if (cardNumber !== undefined) form.set('card_present[number]', cardNumber);
+  const tapped = await fetch(
+    `${stack.emulator.url}/v1/test_helpers/terminal/readers/${readerId}/present_payment_method`,
+    {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${stack.state.stripe.secretKey}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: form.toString(),
+    },
+  );
+  expect(tapped.status).toBe(200);
+}
+
+async function startSale(page: Page, amount: string, readerId: string, options: { manual?: boolean } = {}) {
+  await page.locator('#amount').fill(amount);
+  await page.locator(`#reader-${readerId}`).click();
+  if (options.manual) await page.locator('#manual-capture').click();
+  await page.locator('#take-payment').click();
+  await page.waitForSelector('#sale[data-phase="waiting"]');
+}
+
+const saleStatus = (page: Page) => page.$eval('#sale-status', (element) => element.textContent ?? '');
+const salePhase = (page: Page, phase: string) => page.waitForSelector(`#sale[data-phase="${phase}"]`);
+
+describe('the POS console', () => {
+  it('takes a payment end to end; the tap shows on the open page through the live update, not a poll or reload', async () => {
+    // Prepare
+    const page = await signIn('Downtown Store');
+    const reader = downtown.readers[0] as string;
+    await screenshot(page, 'register');
+    await startSale(page, '12.99', reader, { manual: true });
+    expect(await saleStatus(page)).toContain('Waiting for the customer');
+    const paymentReads: string[] = [];
+    page.on('request', (request: HTTPRequest) => {
+      if (request.method() === 'GET' && /\/payments\/pi_\w+$/.test(new URL(request.url()).pathname)) {
+        paymentReads.push(request.url());
+      }
+    });
+    // A variable of this document: still there after the tap only if the page was not reloaded.
+    await page.evaluate('window.sameDocument = true');
+
+    // Act
+    await tap(reader);
+
+    // Assess
+    await salePhase(page, 'authorized');
+    expect(await saleStatus(page)).toBe('Authorized $12.99. Capture it to complete the sale.');
+    expect(await page.$eval('#sale', (element) => element.textContent)).toContain('VISA •••• 4242');
+    expect(paymentReads).toEqual([]);
+    expect(await page.evaluate('window.sameDocument')).toBe(true);
+    await screenshot(page, 'register-authorized');
+
+    // Act: the cashier captures
+    await page.locator('#sale button::-p-text(Capture)').click();
+
+    // Assess
+    await salePhase(page, 'paid');
+    expect(await saleStatus(page)).toBe('Paid $12.99.');
+    const paymentId = await page.$eval('#sale h2', (element) => element.textContent);
+    expect(paymentId).toMatch(/^Order order-/);
+
+    // Act: the payments screen lists it, filtered by status
+    await page.locator('nav a::-p-text(Payments)').click();
+    await page.waitForSelector('#payments-table tbody tr[data-payment-id]');
+    await page.select('#filter-status', 'succeeded');
+    await page.waitForFunction(`(() => {
+      const rows = [...document.querySelectorAll('#payments-table tbody tr[data-payment-id]')];
+      return rows.length > 0 && rows.every((row) => row.textContent.includes('Paid'));
+    })()`);
+
+    // Assess
+    const rows = await page.$$eval('#payments-table tbody tr[data-payment-id]', (found) =>
+      found.map((row) => row.textContent ?? ''),
+    );
+    expect(rows.some((row) => row.includes('$12.99') && row.includes('visa •••• 4242'))).toBe(true);
+    await screenshot(page, 'payments');
+  });
+
+  it('shows a decline in the words Stripe gives, and takes the payment on the same order when tried again', async () => {
+    // Prepare
+    const page = await signIn('Downtown Store');
+    const reader = downtown.readers[1] as string;
+    await startSale(page, '20.00', reader);
+
+    // Act
+    await tap(reader, '4000000000009995');
+
+    // Assess
+    await salePhase(page, 'declined');
+    expect(await saleStatus(page)).toBe(
+      'Declined: Your card has insufficient funds. Ask for another card, then try again.',
+    );
+    await screenshot(page, 'register-declined');
+
+    // Act: another card, on the same payment
+    await page.locator('#sale button::-p-text(Try again)').click();
+    await salePhase(page, 'waiting');
+    await tap(reader);
+
+    // Assess
+    await salePhase(page, 'paid');
+    expect(await saleStatus(page)).toBe('Paid $20.00.');
+    expect(await page.$eval('#sale', (element) => element.textContent)).toContain('attempt 2');
+  });
+
+  it('shows the API’s own message when it refuses a payment', async () => {
+    // Prepare
+    const page = await signIn('Downtown Store');
+    const refused = await api<{ error: { message: string } }>(stack, 'POST', '/payments', {
+      token: downtown.token,
+      body: { orderId: 'order-too-small', locationId: downtown.id, amount: 10, currency: 'usd' },
+    });
+    expect(refused.status).toBe(400);
+
+    // Act
+    await page.locator('#amount').fill('0.10');
+    await page.locator('#take-payment').click();
+
+    // Assess
+    await page.waitForSelector('#register-error p');
+    expect(await page.$eval('#register-error', (element) => element.textContent)).toBe(refused.body.error.message);
+    expect(await page.$('#sale:not([hidden])')).toBeNull();
+  });
+
+  it('resets a stuck reader from the readers screen, which follows the reader live', async () => {
+    // Prepare: a payment waits on the reader past the stuck threshold, and the reconciler finds it
+    const page = await signIn('Airport Kiosk');
+    const reader = airport.readers[0] as string;
+    await startSale(page, '7.50', reader);
+    await page.locator('nav a::-p-text(Readers)').click();
+    await page.waitForSelector(`#readers-table tr[data-reader-id="${reader}"][data-health="busy"]`);
+    stack.configure({ STUCK_ACTION_AFTER_SECONDS: '0.1' });
+    await stack.scheduler.runNow();
+    await page.waitForSelector(`#readers-table tr[data-reader-id="${reader}"][data-health="stuck"]`);
+    await screenshot(page, 'readers-stuck');
+
+    // Act
+    await page.locator(`#readers-table tr[data-reader-id="${reader}"] button::-p-text(Reset)`).click();
+
+    // Assess
+    await page.waitForSelector(`#readers-table tr[data-reader-id="${reader}"][data-health="ready"]`);
+    expect(await page.$eval('#readers-notice', (element) => element.textContent)).toBe(
+      'Airport Register 1 was reset and is ready for the next payment.',
+    );
+    expect(await page.$(`#readers-table tr[data-reader-id="${reader}"] button`)).toBeNull();
+    await screenshot(page, 'readers');
+  });
+});
