@@ -19,9 +19,24 @@ export function tracingEnabled(environment: NodeJS.ProcessEnv = process.env): bo
   );
 }
 
+/** The package, named apart so the `import()` below is left to run time rather than bundled. */
+const TRACER_PACKAGE = '@aws-lambda-powertools/tracer';
+
+/**
+ * Powertools Tracer's module. In a function's bundle `require` is defined (`infra/bundling.ts`' banner) and this call
+ * is bundled from the package's CommonJS build, which requires `node:http` and the X-Ray SDK only when it runs: the
+ * ES module build imports `node:http` statically, and a static import of a built-in would be hoisted to the top of
+ * the bundle and loaded at every cold start, traced or not (Node's HTTP module then loads its whole client stack,
+ * tens of milliseconds). Run from source (the local stack, tests) there is no `require`: the package is imported.
+ */
+async function loadTracer(): Promise<typeof import('@aws-lambda-powertools/tracer')> {
+  if (typeof require === 'function') return require('@aws-lambda-powertools/tracer');
+  return import(TRACER_PACKAGE);
+}
+
 /** This process's tracer; undefined where tracing does not run. */
 export const tracer: Tracer | undefined = tracingEnabled()
-  ? new (await import('@aws-lambda-powertools/tracer')).Tracer({ captureHTTPsRequests: true })
+  ? new (await loadTracer()).Tracer({ captureHTTPsRequests: true })
   : undefined;
 
 /** `client`, its calls traced as subsegments where tracing runs. */

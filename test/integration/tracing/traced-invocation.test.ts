@@ -2,9 +2,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bundle } from '../../../bench/bundle.ts';
+import { functionBundling } from '../../../infra/bundling.ts';
 import { repositoryRoot } from '../../../local/lambda.ts';
 import { tracingEnabled } from '../../../shared/tracing.ts';
 import { apiEvent, claimsFor, type LocalParts, startLocalParts } from '../../support/invoke.ts';
@@ -53,26 +57,31 @@ async function xrayDaemon(): Promise<Daemon> {
 
 let parts: LocalParts;
 let child: ChildProcess | undefined;
+let bundleDir: string;
 
 beforeAll(async () => {
   parts = await startLocalParts();
+  bundleDir = await mkdtemp(join(tmpdir(), 'traced-bundle-'));
 });
-afterAll(() => parts?.close());
+afterAll(async () => {
+  await parts?.close();
+  await rm(bundleDir, { recursive: true, force: true });
+});
 afterEach(() => {
   child?.kill();
   child = undefined;
 });
 
-/** Invoke `entry`'s handler once in a fresh process with `env` added to this one's (the local parts' settings). */
+/**
+ * Invoke `entry`'s handler once in a fresh process with `env` added to this one's (the local parts' settings): the
+ * bundle the CDK app deploys (`infra/bundling.ts`), so what is traced is what runs on Lambda.
+ */
 async function invokeFresh(entry: string, event: unknown, env: Record<string, string>): Promise<unknown> {
-  child = spawn(
-    process.execPath,
-    [join(repositoryRoot, 'test/support/fresh-invocation.ts'), join(repositoryRoot, entry)],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
+  const built = await bundle(repositoryRoot, { entry }, join(bundleDir, entry.replaceAll('/', '-')), functionBundling);
+  child = spawn(process.execPath, [join(repositoryRoot, 'test/support/fresh-invocation.ts'), built.file], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   child.stdin?.end(JSON.stringify(event));
   const lines = createInterface({ input: child.stdout! });
   const exited = once(child, 'exit').then(([code]) => {
@@ -94,7 +103,9 @@ describe('tracing', () => {
     expect(tracingEnabled({ POWERTOOLS_TRACE_ENABLED: 'true' })).toBe(false);
   });
 
-  it('sends a payment creation as the handler subsegment, its DynamoDB calls and its Stripe call beneath it', async () => {
+  it('sends a payment creation as the handler subsegment, its DynamoDB calls and its Stripe call beneath it', {
+    timeout: 60_000,
+  }, async () => {
     // Prepare
     const daemon = await xrayDaemon();
     const traceId = `1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
