@@ -285,12 +285,14 @@ export function registerScreen(context: ConsoleContext): Screen {
     if (payment === undefined) {
       salePanel.hidden = true;
       salePanel.removeAttribute('data-phase');
+      salePanel.removeAttribute('data-payment-id');
       return;
     }
     salePanel.hidden = false;
     const current = payment;
     const phase = phaseOf(current);
     salePanel.dataset.phase = phase;
+    salePanel.dataset.paymentId = current.id;
     salePanel.setAttribute('aria-busy', String(busy));
     const button = (label: string, onclick: () => void, kind = '') =>
       h('button', { type: 'button', class: kind, disabled: busy, onclick }, label);
@@ -389,9 +391,14 @@ function phaseOf(payment: Payment): Phase {
   if (action === null) return 'not_sent';
   if (action.status === 'in_progress') return 'waiting';
   if (action.failureCode === 'customer_canceled') return 'customer_canceled';
-  if (payment.lastPaymentError !== null && action.status === 'failed') return 'declined';
+  if (action.status === 'failed' && (payment.lastPaymentError !== null || DECLINES.has(action.failureCode ?? ''))) {
+    return 'declined';
+  }
   return action.status === 'failed' ? 'failed' : 'processing';
 }
+
+/** Reader failures that are the card's issuer saying no: the customer needs another card, not another try. */
+const DECLINES = new Set(['card_declined', 'expired_card', 'incorrect_pin', 'incorrect_cvc', 'insufficient_funds']);
 
 function statusLine(payment: Payment): string {
   const amount = money(payment.amount, payment.currency);
@@ -407,14 +414,19 @@ function statusLine(payment: Payment): string {
     case 'waiting':
       return 'Waiting for the customer to tap, insert or swipe their card on the reader.';
     case 'declined':
-      return `Declined: ${payment.lastPaymentError?.message ?? 'the card was declined.'} Ask for another card, then try again.`;
+      return `Declined: ${sentence(payment.lastPaymentError?.message ?? payment.readerAction?.failureMessage ?? 'The card was declined.')} Ask for another card, then try again.`;
     case 'customer_canceled':
       return 'The customer canceled on the reader. Try again when they are ready, or cancel the payment.';
     case 'failed':
-      return `The reader did not take the payment: ${payment.readerAction?.failureMessage ?? payment.readerAction?.failureCode ?? 'no reason given'}. Try again or cancel the payment.`;
+      return `The reader did not take the payment: ${sentence(payment.readerAction?.failureMessage ?? payment.readerAction?.failureCode ?? 'no reason given')} Try again or cancel the payment.`;
     case 'not_sent':
       return 'Not sent to a reader yet.';
   }
+}
+
+/** Stripe's messages end with a full stop, codes do not: either reads as one sentence. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 function isFinal(payment: Payment): boolean {

@@ -3,8 +3,10 @@
  * customer taps on a simulated reader (the emulator's test helper), sees a decline and retries, resets a stuck
  * reader, and finds the payments listed; every state change reaches the open page without a reload.
  */
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Browser, HTTPRequest, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { emulatorControls } from '../../local/stripe-emulator/control-client.ts';
 import { api, type LocalStack, startTestStack } from '../support/stack.ts';
 import { launchBrowser, screenshot } from './browser.ts';
 
@@ -40,19 +42,72 @@ afterAll(async () => {
 });
 
 /** A new tab signed in as `account` (a location's display name), on the register. */
-async function signIn(account: string): Promise<Page> {
-  const page = await browser.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${(error as Error).message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().includes('status of 4')) problems.push(message.text());
-  });
-  pages.push({ page, problems });
+async function signIn(account: string, options: { liveUrl?: string } = {}): Promise<Page> {
+  const page = await newPage();
+  // Live updates sent elsewhere (a port where nothing listens): the console has only its polling.
+  if (options.liveUrl !== undefined) {
+    await page.evaluateOnNewDocument(`{
+      const Socket = window.WebSocket;
+      window.WebSocket = class extends Socket {
+        constructor(url) { super(${JSON.stringify(options.liveUrl)} + new URL(url).search); }
+      };
+    }`);
+  }
   await page.goto(stack.state.consoleUrl);
   await page.locator(`button.account::-p-text(${account})`).click();
   await page.waitForSelector('#take-payment');
-  await page.waitForSelector('#live-state[data-state="live"]');
+  if (options.liveUrl === undefined) await page.waitForSelector('#live-state[data-state="live"]');
   return page;
+}
+
+/** A tab whose page errors fail the test. */
+async function newPage(): Promise<Page> {
+  const page = await browser.newPage();
+  // Well within the test's own timeout, so a state that never comes is reported by its selector.
+  page.setDefaultTimeout(10_000);
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${(error as Error).message}`));
+  page.on('console', (message) => {
+    // Refused requests and refused live connections are the console's to show, which the tests check on the page.
+    const expected = /status of 4\d\d|^WebSocket connection to .* failed/;
+    if (message.type() === 'error' && !expected.test(message.text())) problems.push(message.text());
+  });
+  pages.push({ page, problems });
+  return page;
+}
+
+/** Record every state the live badge shows, from now on, in `window.liveStates`. */
+async function recordLiveStates(page: Page): Promise<void> {
+  await page.evaluate(`{
+    const badge = document.getElementById('live-state');
+    window.liveStates = [badge.dataset.state];
+    new MutationObserver(() => window.liveStates.push(badge.dataset.state)).observe(badge, { attributes: true });
+  }`);
+}
+
+/** GETs of one payment the page sends from now on (its polls). */
+function recordPaymentReads(page: Page): string[] {
+  const reads: string[] = [];
+  page.on('request', (request: HTTPRequest) => {
+    if (request.method() === 'GET' && /\/payments\/pi_\w+$/.test(new URL(request.url()).pathname)) {
+      reads.push(request.url());
+    }
+  });
+  return reads;
+}
+
+/** Close every live-updates connection from the service's side, as API Gateway does at its limits. */
+async function dropLiveConnections(): Promise<number> {
+  const { Items = [] } = await stack.deps.store.db.send(
+    new ScanCommand({
+      TableName: stack.deps.store.table,
+      FilterExpression: 'entity = :entity',
+      ExpressionAttributeValues: { ':entity': 'connection' },
+      ConsistentRead: true,
+    }),
+  );
+  for (const item of Items) await stack.deps.connections.close(String(item.connectionId));
+  return Items.length;
 }
 
 /** The customer presents a card on the reader; `cardNumber` picks one of the emulator's test cards. */
@@ -92,12 +147,7 @@ describe('the POS console', () => {
     await screenshot(page, 'register');
     await startSale(page, '12.99', reader, { manual: true });
     expect(await saleStatus(page)).toContain('Waiting for the customer');
-    const paymentReads: string[] = [];
-    page.on('request', (request: HTTPRequest) => {
-      if (request.method() === 'GET' && /\/payments\/pi_\w+$/.test(new URL(request.url()).pathname)) {
-        paymentReads.push(request.url());
-      }
-    });
+    const paymentReads = recordPaymentReads(page);
     // A variable of this document: still there after the tap only if the page was not reloaded.
     await page.evaluate('window.sameDocument = true');
 
@@ -206,5 +256,93 @@ describe('the POS console', () => {
     );
     expect(await page.$(`#readers-table tr[data-reader-id="${reader}"] button`)).toBeNull();
     await screenshot(page, 'readers');
+  });
+  it('shows the customer’s cancel on the reader, and cancels the sale when the cashier asks', async () => {
+    // Prepare
+    const page = await signIn('Downtown Store');
+    const reader = downtown.readers[0] as string;
+    await startSale(page, '5.25', reader);
+
+    // Act
+    await emulatorControls(stack.emulator.url).post(`readers/${reader}/customer-cancel`);
+
+    // Assess
+    await salePhase(page, 'customer_canceled');
+    expect(await saleStatus(page)).toBe(
+      'The customer canceled on the reader. Try again when they are ready, or cancel the payment.',
+    );
+
+    // Act: the cashier cancels the sale instead
+    await page.locator('#sale button::-p-text(Cancel payment)').click();
+
+    // Assess
+    await salePhase(page, 'canceled');
+    expect(await saleStatus(page)).toBe('Payment canceled. Nothing was charged.');
+  });
+
+  it('reconnects a dropped live connection and subscribes again: later changes still arrive without a poll', async () => {
+    // Prepare
+    const page = await signIn('Downtown Store');
+    const reader = downtown.readers[1] as string;
+    await startSale(page, '8.40', reader, { manual: true });
+    await recordLiveStates(page);
+
+    // Act: the service drops the connection, and the card is tapped meanwhile
+    expect(await dropLiveConnections()).toBeGreaterThan(0);
+    await tap(reader);
+
+    // Assess: the page reconnected and shows the authorization
+    await salePhase(page, 'authorized');
+    await page.waitForSelector('#live-state[data-state="live"]');
+    expect(await page.evaluate('window.liveStates')).toEqual(expect.arrayContaining(['live', 'offline', 'live']));
+
+    // Act: another register captures it; the resubscribed connection carries the change
+    const paymentReads = recordPaymentReads(page);
+    const paymentId = await page.$eval('#sale', (element) => element.getAttribute('data-payment-id'));
+    const captured = await api(stack, 'POST', `/payments/${paymentId}/capture`, { token: downtown.token, body: {} });
+    expect(captured.status).toBe(200);
+
+    // Assess
+    await salePhase(page, 'paid');
+    expect(paymentReads).toEqual([]);
+  });
+
+  it('keeps the status right by polling when live updates cannot connect', async () => {
+    // Prepare
+    const page = await signIn('Airport Kiosk', { liveUrl: 'ws://127.0.0.1:9' });
+    await page.waitForSelector('#live-state[data-state="offline"]');
+    const reader = airport.readers[1] as string;
+    await startSale(page, '3.10', reader);
+    const paymentReads = recordPaymentReads(page);
+
+    // Act
+    await tap(reader);
+
+    // Assess
+    await salePhase(page, 'paid');
+    expect(paymentReads.length).toBeGreaterThan(0);
+    await screenshot(page, 'register-polling');
+  });
+
+  it('sends a cashier whose sign-in is no longer accepted back to sign-in, saying why', async () => {
+    // Prepare: a session whose token the API refuses
+    const page = await signIn('Downtown Store');
+    const foreign = `${downtown.token.slice(0, -4)}AAAA`;
+    await page.evaluate(`{
+      const session = JSON.parse(sessionStorage.getItem('pos-console.session'));
+      session.account.token = ${JSON.stringify(foreign)};
+      sessionStorage.setItem('pos-console.session', JSON.stringify(session));
+    }`);
+
+    // Act
+    await page.reload();
+
+    // Assess
+    await page.waitForSelector('#sign-in');
+    expect(await page.$eval('#sign-in [role="alert"]', (element) => element.textContent)).toBe(
+      'Your sign-in has expired. Sign in again to go on.',
+    );
+    await page.waitForSelector('button.account');
+    await screenshot(page, 'sign-in');
   });
 });
