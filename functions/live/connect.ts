@@ -1,7 +1,7 @@
 /** `$connect`, after the authorizer: the connection is stored until the token or API Gateway's 2 hours end. */
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { injectable } from '../../shared/injectable.ts';
-import { type LiveDependencies, liveEnvironmentDependencies } from '../../shared/live/dependencies.ts';
+import { type LiveDependencies, liveStoreOnlyDependencies } from '../../shared/live/dependencies.ts';
 import { putConnection } from '../../shared/store/live.ts';
 import { accepted, connectionOf, type WebSocketEvent } from './context.ts';
 
@@ -19,5 +19,5 @@ export const handler = injectable(
       });
       return accepted;
     },
-  liveEnvironmentDependencies,
+  liveStoreOnlyDependencies,
 );

@@ -1,7 +1,7 @@
 /** `$disconnect`: the connection and every subscription it held are removed. */
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { injectable } from '../../shared/injectable.ts';
-import { type LiveDependencies, liveEnvironmentDependencies } from '../../shared/live/dependencies.ts';
+import { type LiveDependencies, liveStoreOnlyDependencies } from '../../shared/live/dependencies.ts';
 import { removeConnection } from '../../shared/store/live.ts';
 import { accepted, type WebSocketEvent } from './context.ts';
 
@@ -11,5 +11,5 @@ export const handler = injectable(
       await removeConnection(deps().store, event.requestContext.connectionId);
       return accepted;
     },
-  liveEnvironmentDependencies,
+  liveStoreOnlyDependencies,
 );

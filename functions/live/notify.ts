@@ -13,7 +13,7 @@ import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEven
 import { logger } from '../../shared/http/logger.ts';
 import { injectable } from '../../shared/injectable.ts';
 import { liveLimits } from '../../shared/live/definition.ts';
-import { type LiveDependencies, liveEnvironmentDependencies } from '../../shared/live/dependencies.ts';
+import { type LiveDependencies, liveStoreOnlyDependencies } from '../../shared/live/dependencies.ts';
 import { serviceMetrics } from '../../shared/metrics.ts';
 import { type ItemChange, publicationOf, publish } from '../../shared/operations/publish-change.ts';
 
@@ -55,7 +55,7 @@ export const handler = injectable(
         metrics.publishStoredMetrics();
       }
     },
-  liveEnvironmentDependencies,
+  liveStoreOnlyDependencies,
 );
 
 function changeOf(record: DynamoDBRecord): ItemChange | undefined {

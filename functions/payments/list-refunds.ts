@@ -2,7 +2,7 @@
  * GET /payments/{id}/refunds — the payment's refunds, oldest first, as recorded (`GET /payments/{id}?refresh=true`
  * re-reads them from Stripe).
  */
-import { apiHandler } from '../../shared/http/api-handler.ts';
+import { storeOnlyApiHandler } from '../../shared/http/api-handler.ts';
 import { canActFor } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
 import { ok } from '../../shared/http/responses.ts';
@@ -17,7 +17,7 @@ export const responses = declareResponses({
   callsStripe: false,
 });
 
-export const handler = apiHandler(
+export const handler = storeOnlyApiHandler(
   async ({ params, caller, deps }) => {
     const access = (locationId: string | null) => canActFor(caller, locationId);
     const payment = visiblePayment(access, await getPayment(deps.store, params.id));

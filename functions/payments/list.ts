@@ -2,7 +2,7 @@
  * GET /payments — the caller's payments, newest first, optionally of one location, status or flag, paged with
  * an opaque cursor.
  */
-import { apiHandler } from '../../shared/http/api-handler.ts';
+import { storeOnlyApiHandler } from '../../shared/http/api-handler.ts';
 import { authorizeLocation } from '../../shared/http/caller.ts';
 import { declareResponses } from '../../shared/http/declared-responses.ts';
 import { ok } from '../../shared/http/responses.ts';
@@ -35,7 +35,7 @@ const Query = z.strictObject({
 
 export const responses = declareResponses({ success: [200], errors: [], callsStripe: false });
 
-export const handler = apiHandler(
+export const handler = storeOnlyApiHandler(
   async ({ query, caller, deps }) => {
     if (query.locationId !== undefined) authorizeLocation(caller, query.locationId);
     const page = await listPayments(deps.store, {

@@ -10,7 +10,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import type { Dependencies } from '../dependencies.ts';
-import { environmentDependencies } from '../environment.ts';
+import { environmentDependencies, storeOnlyDependencies } from '../environment.ts';
 import { type Injectable, injectable } from '../injectable.ts';
 import { describeFailure, outcomeOf } from '../operations/outcome.ts';
 import { type Caller, callerFromClaims } from './caller.ts';
@@ -149,6 +149,17 @@ export function apiHandler<R extends RouteInput>(
   route: R,
 ): Injectable<ApiLambda, Dependencies> {
   return injectable((deps) => middyStack(fn, route, deps), environmentDependencies);
+}
+
+/**
+ * `apiHandler` for a route that never calls Stripe: on AWS its dependencies have no Stripe client, and its bundle
+ * leaves the Stripe SDK out.
+ */
+export function storeOnlyApiHandler<R extends RouteInput>(
+  fn: (input: HandlerInput<R>) => Promise<ApiResult>,
+  route: R,
+): Injectable<ApiLambda, Dependencies> {
+  return injectable((deps) => middyStack(fn, route, deps), storeOnlyDependencies);
 }
 
 export type ApiLambda = middy.MiddyfiedHandler<ApiEvent, ApiResponse, Error, Context>;

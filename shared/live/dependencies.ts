@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config.ts';
 import type { Dependencies } from '../dependencies.ts';
-import { environmentDependencies } from '../environment.ts';
+import { environmentDependencies, storeOnlyDependencies } from '../environment.ts';
 import { type Connections, createConnections } from './connections.ts';
 
 export interface LiveDependencies extends Dependencies {
@@ -12,13 +12,23 @@ export interface LiveDependencies extends Dependencies {
 }
 
 let live: LiveDependencies | undefined;
+let liveStoreOnly: LiveDependencies | undefined;
 
 /** This process's dependencies, with the connections of the WebSocket API named by `LIVE_ENDPOINT`. */
 export function liveEnvironmentDependencies(): LiveDependencies {
-  if (live !== undefined) return live;
-  const base = environmentDependencies();
+  live ??= withConnections(environmentDependencies());
+  return live;
+}
+
+/** The same for a live function that never calls Stripe: its bundle leaves the Stripe SDK out. */
+export function liveStoreOnlyDependencies(): LiveDependencies {
+  liveStoreOnly ??= withConnections(storeOnlyDependencies());
+  return liveStoreOnly;
+}
+
+function withConnections(base: Dependencies): LiveDependencies {
   let connections: Connections | undefined;
-  live = {
+  return {
     get store() {
       return base.store;
     },
@@ -32,7 +42,6 @@ export function liveEnvironmentDependencies(): LiveDependencies {
       return connections;
     },
   };
-  return live;
 }
 
 function connectionsFor(settings: Config): Connections {

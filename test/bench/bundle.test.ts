@@ -11,8 +11,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { bundle, esbuildOptions } from '../../bench/bundle.ts';
 import { functionBundling } from '../../infra/bundling.ts';
 import { PaymentsFunction } from '../../infra/constructs/payments-function.ts';
-import { routeProfile } from '../../infra/handler-profiles.ts';
+import { backgroundProfiles, liveProfiles, routeProfile, routeProfiles } from '../../infra/handler-profiles.ts';
 import { stageSettings } from '../../infra/settings.ts';
+import { backgroundFunctions, liveFunctions, routes } from '../../shared/routes.ts';
 
 const projectRoot = resolve(import.meta.dirname, '../..');
 const workDir = mkdtempSync(join(tmpdir(), 'bench-bundle-test-'));
@@ -56,6 +57,41 @@ describe('bench bundles', () => {
     // Assess
     expect(built.bytes).toBe(deployed.length);
     expect(readFileSync(built.file).equals(deployed)).toBe(true);
+  }, 120_000);
+
+  it('leaves the Stripe SDK out of every function whose profile reads no Stripe key, and in every other', async () => {
+    // Prepare: each function's entry and whether its role may read the Stripe key.
+    const functions = [
+      ...routes.map((route) => ({ entry: route.entry, stripe: routeProfiles[route.name]?.stripeSecretKey === true })),
+      ...(Object.keys(backgroundFunctions) as (keyof typeof backgroundFunctions)[]).map((key) => ({
+        entry: backgroundFunctions[key].entry,
+        stripe: backgroundProfiles[key].stripeSecretKey === true,
+      })),
+      ...(Object.keys(liveFunctions) as (keyof typeof liveFunctions)[]).map((key) => ({
+        entry: liveFunctions[key].entry,
+        stripe: liveProfiles[key].stripeSecretKey === true,
+      })),
+    ];
+    // A function that calls Stripe and one that never does, besides every one that does not: both sides are held.
+    const checked = [...functions.filter((fn) => !fn.stripe), functions.find((fn) => fn.stripe)!];
+
+    // Act
+    const bundled = await Promise.all(
+      checked.map(async (fn) => {
+        const built = await bundle(
+          projectRoot,
+          { entry: fn.entry },
+          join(workDir, fn.entry.replaceAll('/', '-')),
+          functionBundling,
+        );
+        return { ...fn, hasStripe: built.packages.some((entry) => entry.name === 'stripe') };
+      }),
+    );
+
+    // Assess
+    expect(bundled.length).toBeGreaterThan(5);
+    for (const fn of bundled)
+      expect({ entry: fn.entry, stripe: fn.hasStripe }).toEqual({ entry: fn.entry, stripe: fn.stripe });
   }, 120_000);
 
   it.each([
