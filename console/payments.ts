@@ -3,6 +3,7 @@ import { messageOf } from './api.ts';
 import type { ConsoleContext, Screen } from './context.ts';
 import { h, replace } from './dom.ts';
 import { FLAG_WORDS, money, STATUS_WORDS, time } from './format.ts';
+import { type PaymentDetail, paymentDetail } from './payment-detail.ts';
 import type { Payment } from './types.ts';
 
 const PAGE_SIZE = 20;
@@ -14,6 +15,8 @@ export function paymentsScreen(context: ConsoleContext): Screen {
   let cursor: string | undefined;
   let nextCursor: string | null = null;
   let loading = false;
+  let detail: PaymentDetail | undefined;
+  const detailSlot = h('div', {});
 
   const statusFilter = h(
     'select',
@@ -64,7 +67,20 @@ export function paymentsScreen(context: ConsoleContext): Screen {
       ),
     ),
     h('div', { class: 'actions' }, previousButton, nextButton, pageInfo),
+    detailSlot,
   );
+
+  function openDetail(paymentId: string, opener: HTMLElement): void {
+    detail?.dispose();
+    detail = paymentDetail(context, paymentId, () => {
+      detail?.dispose();
+      detail = undefined;
+      replace(detailSlot);
+      opener.focus();
+    });
+    replace(detailSlot, detail.element);
+    detail.element.scrollIntoView({ block: 'nearest' });
+  }
 
   async function firstPage(): Promise<void> {
     previousCursors.length = 0;
@@ -105,7 +121,20 @@ export function paymentsScreen(context: ConsoleContext): Screen {
                 'tr',
                 { 'data-payment-id': payment.id },
                 h('td', {}, time(payment.createdAt)),
-                h('td', {}, payment.orderId),
+                h(
+                  'td',
+                  {},
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'link',
+                      'aria-label': `Details of order ${payment.orderId}`,
+                      onclick: (event: Event) => openDetail(payment.id, event.currentTarget as HTMLElement),
+                    },
+                    payment.orderId,
+                  ),
+                ),
                 h('td', { class: 'number' }, money(payment.amount, payment.currency)),
                 h('td', {}, h('span', { class: `badge status-${payment.status}` }, STATUS_WORDS[payment.status])),
                 h(
@@ -134,5 +163,5 @@ export function paymentsScreen(context: ConsoleContext): Screen {
   }
 
   void firstPage();
-  return { element, dispose() {} };
+  return { element, dispose: () => detail?.dispose() };
 }

@@ -1,5 +1,10 @@
 /** The API's resources, as the handlers return them: one definition for the backend and the console. */
-export type { PaymentResource as Payment, ReaderResource as Reader } from '../shared/payments/resource.ts';
+export type {
+  PaymentResource as Payment,
+  ReaderResource as Reader,
+  ReceiptResource as Receipt,
+  RefundResource as Refund,
+} from '../shared/payments/resource.ts';
 
 /** An account the console is signed in as: its token and the locations it may act for. */
 export interface Account {

@@ -136,6 +136,29 @@ async function startSale(page: Page, amount: string, readerId: string, options: 
   await page.waitForSelector('#sale[data-phase="waiting"]');
 }
 
+/** A payment taken through the API and paid with a tap: what a register made earlier. */
+async function paidPayment(
+  location: typeof downtown,
+  readerId: string,
+  amount: number,
+): Promise<{ id: string; orderId: string }> {
+  const orderId = `order-${Math.random().toString(36).slice(2, 10)}`;
+  const created = await api<{ payment: { id: string } }>(stack, 'POST', '/payments', {
+    token: location.token,
+    body: { orderId, locationId: location.id, amount, currency: 'usd', readerId },
+  });
+  expect(created.status).toBe(201);
+  await tap(readerId);
+  const id = created.body.payment.id;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const read = await api<{ payment: { status: string } }>(stack, 'GET', `/payments/${id}`, { token: location.token });
+    if (read.body.payment.status === 'succeeded') return { id, orderId };
+    if (Date.now() > deadline) throw new Error(`Payment ${id} is still ${read.body.payment.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 const saleStatus = (page: Page) => page.$eval('#sale-status', (element) => element.textContent ?? '');
 const salePhase = (page: Page, phase: string) => page.waitForSelector(`#sale[data-phase="${phase}"]`);
 
@@ -344,5 +367,46 @@ describe('the POS console', () => {
     );
     await page.waitForSelector('button.account');
     await screenshot(page, 'sign-in');
+  });
+  it('refunds part of a payment online and part on the reader from its detail, and shows its receipt', async () => {
+    // Prepare
+    const reader = airport.readers[0] as string;
+    const paid = await paidPayment(airport, reader, 1500);
+    const page = await signIn('Airport Kiosk');
+    await page.locator('nav a::-p-text(Payments)').click();
+    await page.locator(`button[aria-label="Details of order ${paid.orderId}"]`).click();
+    await page.waitForSelector('#payment-detail #refund-amount');
+    expect(await page.$eval('#refund-amount', (element) => (element as unknown as { value: string }).value)).toBe(
+      '15.00',
+    );
+
+    // Act: online
+    await page.locator('#refund-amount').fill('2.50');
+    await page.locator('#payment-detail button::-p-text(Refund online)').click();
+
+    // Assess: pending, then succeeded as Stripe settles it, on the open page
+    await page.waitForSelector('#refunds-table tr[data-refund-status="succeeded"]');
+    expect(await page.$eval('#payment-detail .facts', (element) => element.textContent)).toContain('Refunded$2.50');
+
+    // Act: on the reader, with the card
+    await page.locator('#refund-amount').fill('1.00');
+    await page.select('#refund-reader', reader);
+    await page.locator('#payment-detail button::-p-text(Refund on reader)').click();
+    await page.waitForSelector('#detail-notice');
+    await tap(reader);
+
+    // Assess
+    await page.waitForFunction(
+      `document.querySelectorAll('#refunds-table tr[data-refund-status="succeeded"]').length === 2`,
+    );
+    expect(await page.$eval('#payment-detail .facts', (element) => element.textContent)).toContain('Refunded$3.50');
+
+    // Act: the receipt
+    await page.locator('#payment-detail button::-p-text(Show receipt)').click();
+
+    // Assess
+    await page.waitForSelector('#receipt');
+    expect(await page.$eval('#receipt', (element) => element.textContent)).toContain('visa •••• 4242');
+    await screenshot(page, 'payment-detail');
   });
 });

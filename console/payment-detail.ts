@@ -1,0 +1,269 @@
+/**
+ * One payment in full: amounts, card, refunds (live as they settle), its receipt, and a refund, online or with the
+ * card on a reader. A refund request carries one `Idempotency-Key` until the API has answered it, so pressing the
+ * button again after a lost answer can never refund twice.
+ */
+import { ApiError, messageOf } from './api.ts';
+import type { ConsoleContext } from './context.ts';
+import { h, replace } from './dom.ts';
+import { FLAG_WORDS, money, parseAmount, readerName, STATUS_WORDS, time } from './format.ts';
+import type { Payment, Reader, Receipt, Refund } from './types.ts';
+
+const REFUND_STATUS_WORDS: Record<Refund['status'], string> = {
+  pending: 'Pending',
+  succeeded: 'Refunded',
+  failed: 'Failed',
+  canceled: 'Canceled',
+};
+
+export interface PaymentDetail {
+  element: HTMLElement;
+  dispose(): void;
+}
+
+export function paymentDetail(context: ConsoleContext, paymentId: string, onClose: () => void): PaymentDetail {
+  const { api, live } = context;
+  let payment: Payment | undefined;
+  let readers: Reader[] = [];
+  let receipt: Receipt | undefined;
+  let refundKey = crypto.randomUUID();
+  let busy = false;
+  let error = '';
+  let notice = '';
+  const element = h('section', { class: 'detail', id: 'payment-detail', 'aria-labelledby': 'detail-heading' });
+  const refundAmount = h('input', { id: 'refund-amount', inputmode: 'decimal', autocomplete: 'off' });
+  const refundReader = h('select', { id: 'refund-reader' });
+
+  const stopListening = live.listen({
+    payment: (update) => {
+      if (update.id === paymentId) show(update);
+    },
+    reader: () => {},
+    readerRemoved: () => {},
+    state: () => {},
+  });
+  live.subscribe({ paymentId });
+  void load();
+
+  async function load(): Promise<void> {
+    try {
+      const [answer, readerList] = await Promise.all([
+        api.get<{ payment: Payment }>(`/payments/${paymentId}`),
+        api.get<{ readers: Reader[] }>('/readers'),
+      ]);
+      readers = readerList.readers;
+      show(answer.payment);
+    } catch (failure) {
+      error = messageOf(failure);
+      render();
+    }
+  }
+
+  function show(update: Payment): void {
+    if (payment !== undefined && Date.parse(update.updatedAt) < Date.parse(payment.updatedAt)) return;
+    const first = payment === undefined;
+    payment = update;
+    if (first) refundAmount.value = amountText(update.amount - update.amountRefunded);
+    render();
+  }
+
+  async function showReceipt(): Promise<void> {
+    await act(async () => {
+      receipt = (await api.get<{ receipt: Receipt }>(`/payments/${paymentId}/receipt`)).receipt;
+    });
+  }
+
+  async function refund(onReader: boolean): Promise<void> {
+    const current = payment;
+    if (current === undefined) return;
+    const amount = parseAmount(refundAmount.value, current.currency);
+    if (amount === undefined || amount <= 0) {
+      error = 'Enter the amount to refund, for example 5.00.';
+      render();
+      refundAmount.focus();
+      return;
+    }
+    await act(async () => {
+      try {
+        const answer = await api.post<{ refund: Refund; payment: Payment }>(
+          `/payments/${paymentId}/refunds`,
+          { amount, ...(onReader ? { readerId: refundReader.value } : {}) },
+          { 'idempotency-key': refundKey },
+        );
+        refundKey = crypto.randomUUID();
+        refundAmount.value = amountText(
+          answer.payment.amount - answer.payment.amountRefunded - pendingAmount(answer.payment),
+        );
+        notice = onReader
+          ? `Refund of ${money(amount, current.currency)} sent to the reader: ask the customer to present their card.`
+          : `Refund of ${money(amount, current.currency)} requested.`;
+        show(answer.payment);
+      } catch (failure) {
+        // An answered refusal refunded nothing: the next request is a new one. Without an answer the key is kept.
+        if (failure instanceof ApiError && failure.status !== 0) refundKey = crypto.randomUUID();
+        throw failure;
+      }
+    });
+  }
+
+  async function act(request: () => Promise<void>): Promise<void> {
+    busy = true;
+    error = '';
+    notice = '';
+    render();
+    try {
+      await request();
+    } catch (failure) {
+      error = messageOf(failure);
+    } finally {
+      busy = false;
+      render();
+    }
+  }
+
+  function render(): void {
+    const current = payment;
+    const heading = h('h2', { id: 'detail-heading' }, current ? `Order ${current.orderId}` : 'Payment');
+    const close = h('button', { type: 'button', onclick: onClose }, 'Close');
+    const messages = [
+      error ? h('div', { class: 'error', role: 'alert', id: 'detail-error' }, error) : null,
+      notice ? h('p', { class: 'notice', role: 'status', id: 'detail-notice' }, notice) : null,
+    ];
+    if (current === undefined) {
+      replace(element, h('div', { class: 'detail-head' }, heading, close), messages);
+      return;
+    }
+    const refundable = current.amount - current.amountRefunded;
+    const locationReaders = readers.filter((reader) => reader.locationId === current.locationId);
+    if (refundReader.options.length !== locationReaders.length) {
+      replace(
+        refundReader,
+        locationReaders.map((reader) => h('option', { value: reader.id }, readerName(reader))),
+      );
+    }
+    replace(
+      element,
+      h('div', { class: 'detail-head' }, heading, close),
+      h(
+        'dl',
+        { class: 'facts' },
+        fact('Amount', money(current.amount, current.currency)),
+        current.tipAmount > 0 ? fact('Tip', money(current.tipAmount, current.currency)) : null,
+        fact('Status', STATUS_WORDS[current.status]),
+        fact('Card', current.card ? `${current.card.brand ?? 'card'} •••• ${current.card.last4 ?? '????'}` : '—'),
+        fact('Refunded', money(current.amountRefunded, current.currency)),
+        current.flags.length > 0 ? fact('Flags', current.flags.map((flag) => FLAG_WORDS[flag]).join(', ')) : null,
+        fact('Created', time(current.createdAt)),
+        fact('Payment id', current.id),
+      ),
+      messages,
+      h('h3', {}, 'Refunds'),
+      current.refunds.length === 0
+        ? h('p', { class: 'hint' }, 'No refunds.')
+        : h(
+            'table',
+            { id: 'refunds-table' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                ['Amount', 'Status', 'How', 'When'].map((name) => h('th', { scope: 'col' }, name)),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              current.refunds.map((refund) =>
+                h(
+                  'tr',
+                  { 'data-refund-status': refund.status },
+                  h('td', { class: 'number' }, money(refund.amount, refund.currency)),
+                  h(
+                    'td',
+                    {},
+                    REFUND_STATUS_WORDS[refund.status],
+                    refund.failureReason ? ` (${refund.failureReason.replaceAll('_', ' ')})` : '',
+                  ),
+                  h('td', {}, refund.method === 'reader' ? 'Card on reader' : 'Online'),
+                  h('td', {}, time(refund.createdAt)),
+                ),
+              ),
+            ),
+          ),
+      current.status === 'succeeded' && refundable > 0
+        ? h(
+            'div',
+            { class: 'refund-form' },
+            h(
+              'div',
+              { class: 'field' },
+              h('label', { for: 'refund-amount' }, `Refund amount (up to ${money(refundable, current.currency)})`),
+              refundAmount,
+            ),
+            h(
+              'div',
+              { class: 'actions' },
+              h(
+                'button',
+                { type: 'button', class: 'primary', disabled: busy, onclick: () => void refund(false) },
+                'Refund online',
+              ),
+              locationReaders.length > 0
+                ? h(
+                    'span',
+                    { class: 'inline-field' },
+                    h('label', { for: 'refund-reader' }, 'Reader'),
+                    refundReader,
+                    h(
+                      'button',
+                      { type: 'button', disabled: busy, onclick: () => void refund(true) },
+                      'Refund on reader',
+                    ),
+                  )
+                : null,
+            ),
+          )
+        : null,
+      h('h3', {}, 'Receipt'),
+      receipt
+        ? h(
+            'dl',
+            { class: 'facts', id: 'receipt' },
+            fact('Card', `${receipt.card.brand ?? 'card'} •••• ${receipt.card.last4 ?? '????'}`),
+            fact('Read by', receipt.card.readMethod?.replaceAll('_', ' ') ?? '—'),
+            fact('Application', receipt.emv.applicationPreferredName ?? '—'),
+            fact('AID', receipt.emv.dedicatedFileName ?? '—'),
+            fact('Authorization code', receipt.emv.authorizationCode ?? '—'),
+            fact('Account type', receipt.emv.accountType ?? '—'),
+          )
+        : current.card
+          ? h('button', { type: 'button', disabled: busy, onclick: () => void showReceipt() }, 'Show receipt')
+          : h('p', { class: 'hint' }, 'A receipt exists once the card is authorized.'),
+    );
+  }
+
+  return {
+    element,
+    dispose() {
+      stopListening();
+      live.unsubscribe({ paymentId });
+    },
+  };
+}
+
+function fact(name: string, value: string): HTMLElement[] {
+  return [h('dt', {}, name), h('dd', {}, value)];
+}
+
+/** Refunds asked for and not settled yet: not refundable again meanwhile. */
+function pendingAmount(payment: Payment): number {
+  return payment.refunds
+    .filter((refund) => refund.status === 'pending')
+    .reduce((sum, refund) => sum + refund.amount, 0);
+}
+
+function amountText(minor: number): string {
+  return (minor / 100).toFixed(2);
+}
