@@ -9,6 +9,8 @@ export interface ConsoleContext {
   live: LiveUpdates;
   /** The location the register works for (the account's only one, or the one picked). */
   locationId: string;
+  /** On the local stack: the register can play the customer at a simulated reader. */
+  simulator: boolean;
 }
 
 export interface Screen {

@@ -23,6 +23,7 @@ interface Session {
   account: Account;
   liveUrl: string;
   locationId: string;
+  simulator: boolean;
 }
 
 const root = document.getElementById('app') as HTMLElement;
@@ -68,7 +69,12 @@ async function showSignIn(message: string): Promise<void> {
             type: 'button',
             class: 'account',
             onclick: () => {
-              const session = { account, liveUrl: local.liveUrl, locationId: account.locations[0]?.id ?? '' };
+              const session = {
+                account,
+                liveUrl: local.liveUrl,
+                locationId: account.locations[0]?.id ?? '',
+                simulator: local.simulator,
+              };
               sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
               location.hash = '#register';
               open(session);
@@ -144,7 +150,13 @@ function open(session: Session): void {
     const name = screenName();
     signedIn.screen?.dispose();
     const api = apiClient(session.account.token, () => void showSignIn(EXPIRED_MESSAGE));
-    const context: ConsoleContext = { account: session.account, api, live, locationId: session.locationId };
+    const context: ConsoleContext = {
+      account: session.account,
+      api,
+      live,
+      locationId: session.locationId,
+      simulator: session.simulator === true,
+    };
     signedIn.screen = SCREENS[name].build(context);
     for (const link of nav.querySelectorAll('a')) {
       if (link.dataset.screen === name) link.setAttribute('aria-current', 'page');

@@ -357,7 +357,41 @@ export function registerScreen(context: ConsoleContext): Screen {
         `Reader: ${readerLabel ? readerName(readerLabel) : (current.readerId ?? 'none yet')} · attempt ${current.attempts}`,
       ),
       h('div', { class: 'actions' }, actions),
+      context.simulator && phase === 'waiting' && current.readerId !== null ? customerPanel(current.readerId) : null,
     );
+  }
+
+  /** The local stack's simulated reader: the cashier plays the customer, as the emulator's test helpers do. */
+  function customerPanel(readerId: string): HTMLElement {
+    const gesture = (label: string, path: string, body: object) =>
+      h('button', { type: 'button', disabled: busy, onclick: () => void simulate(readerId, path, body) }, label);
+    return h(
+      'div',
+      { class: 'simulator', role: 'group', 'aria-labelledby': 'simulator-heading' },
+      h('h3', { id: 'simulator-heading' }, 'Simulated customer (local stack only)'),
+      h(
+        'div',
+        { class: 'actions' },
+        gesture('Tap a card', 'tap', {}),
+        gesture('Tap a card, tip $1.00', 'tap', { tip: 100 }),
+        gesture('Tap a declined card', 'tap', { declined: true }),
+        gesture('Press cancel on the reader', 'cancel', {}),
+      ),
+    );
+  }
+
+  async function simulate(readerId: string, path: string, body: object): Promise<void> {
+    await act(async () => {
+      const response = await fetch(`local-readers/${encodeURIComponent(readerId)}/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (!response.ok) {
+        const answer = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
+        throw new Error(answer.error?.message ?? `The simulated reader answered ${response.status}.`);
+      }
+    });
   }
 
   return {

@@ -17,5 +17,7 @@ export interface Account {
 /** What the local stack's sign-in offers (`/console/local-session.json`). */
 export interface LocalSession {
   liveUrl: string;
+  /** The register may play the customer on the local stack's simulated readers. */
+  simulator: boolean;
   accounts: Account[];
 }

@@ -1,7 +1,9 @@
 /**
  * The POS console (`console/`) as the local gateway serves it under `/console/`: the page, its stylesheet and its
  * script, bundled by esbuild in memory at the first request, on the API's own origin so the browser needs no CORS.
- * Locally, sign-in is a choice among the stack's own tokens (`/console/local-session.json`), served only here.
+ * Locally, sign-in is a choice among the stack's own tokens (`/console/local-session.json`), served only here, and
+ * the register can play the customer on a simulated reader (`/console/local-readers/{id}/…`, the emulator's test
+ * helpers), so the console can be tried with nothing but a browser.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +16,8 @@ export const CONSOLE_PATH = '/console';
 /** What the local sign-in offers: a token per location and an admin's, minted fresh at each sign-in. */
 export interface LocalSession {
   liveUrl: string;
+  /** The register may play the customer on the emulator's simulated readers. */
+  simulator: boolean;
   accounts: {
     label: string;
     role: 'cashier' | 'admin';
@@ -28,16 +32,30 @@ export interface ConsoleAnswer {
   body: Buffer;
 }
 
-export interface ConsoleFiles {
-  /**
-   * The answer for a path under `/console`, or undefined when the console has no such file. The local sign-in's
-   * tokens go only to a browser on this machine (`fromLoopback`).
-   */
-  serve(
-    rawPath: string,
-    fromLoopback: boolean,
-  ): Promise<{ statusCode: number; headers: Record<string, string>; body: Buffer } | undefined>;
+export interface ConsoleRequest {
+  method: string;
+  rawPath: string;
+  /** The local sign-in's tokens and the simulated customer answer only a browser on this machine. */
+  fromLoopback: boolean;
+  body: Buffer;
 }
+
+export interface ConsoleFiles {
+  /** The answer for a path under `/console`, or undefined when the console has no such file. */
+  serve(request: ConsoleRequest): Promise<ConsoleAnswer | undefined>;
+}
+
+/** What the customer does at a simulated reader. */
+export type CustomerGesture = { gesture: 'tap'; declined?: boolean; tip?: number } | { gesture: 'cancel' };
+
+/** Plays a customer's gesture on a reader; answers with the emulator's status and JSON. */
+export type ReaderSimulator = (
+  readerId: string,
+  gesture: CustomerGesture,
+) => Promise<{ status: number; body: unknown }>;
+
+/** A card the emulator declines for insufficient funds (stripe-emulator.md). */
+const DECLINED_CARD = '4000000000009995';
 
 const SOURCE_DIR = join(repositoryRoot, 'console');
 
@@ -45,7 +63,7 @@ const SOURCE_DIR = join(repositoryRoot, 'console');
  * The console's files. The bundle is built once, at the first request for it; a build error is answered 500 with
  * esbuild's message, so a developer sees it in the browser.
  */
-export function consoleFiles(session: () => Promise<LocalSession>): ConsoleFiles {
+export function consoleFiles(session: () => Promise<LocalSession>, simulator?: ReaderSimulator): ConsoleFiles {
   let bundle: Promise<string> | undefined;
   const script = () => {
     bundle ??= bundleScript().catch((error: unknown) => {
@@ -61,8 +79,24 @@ export function consoleFiles(session: () => Promise<LocalSession>): ConsoleFiles
     body: Buffer.isBuffer(body) ? body : Buffer.from(body),
   });
   return {
-    async serve(rawPath, fromLoopback): Promise<ConsoleAnswer | undefined> {
+    async serve({ method, rawPath, fromLoopback, body }): Promise<ConsoleAnswer | undefined> {
       const path = rawPath.slice(CONSOLE_PATH.length);
+      const simulated = /^\/local-readers\/(\w+)\/(tap|cancel)$/.exec(path);
+      if (simulated) {
+        if (method !== 'POST' || !fromLoopback || simulator === undefined) return undefined;
+        const options = parseJson(body);
+        const gesture: CustomerGesture =
+          simulated[2] === 'cancel'
+            ? { gesture: 'cancel' }
+            : {
+                gesture: 'tap',
+                declined: options.declined === true,
+                ...(typeof options.tip === 'number' ? { tip: options.tip } : {}),
+              };
+        const outcome = await simulator(simulated[1] as string, gesture);
+        return { ...answer(JSON.stringify(outcome.body ?? {}), 'application/json'), statusCode: outcome.status };
+      }
+      if (method !== 'GET') return undefined;
       switch (path) {
         case '':
           return { statusCode: 308, headers: { location: `${CONSOLE_PATH}/` }, body: Buffer.alloc(0) };
@@ -89,6 +123,42 @@ export function consoleFiles(session: () => Promise<LocalSession>): ConsoleFiles
       }
     },
   };
+}
+
+/**
+ * The customer at one of the emulator's simulated readers: a tap is Stripe's `present_payment_method` test helper, a
+ * cancel the emulator's control for the reader's cancel button.
+ */
+export function emulatorReaderSimulator(emulatorUrl: string, secretKey: () => string): ReaderSimulator {
+  return async (readerId, gesture) => {
+    const reader = encodeURIComponent(readerId);
+    const response =
+      gesture.gesture === 'cancel'
+        ? await fetch(`${emulatorUrl}/_emulator/readers/${reader}/customer-cancel`, { method: 'POST' })
+        : await fetch(`${emulatorUrl}/v1/test_helpers/terminal/readers/${reader}/present_payment_method`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${secretKey()}`,
+              'content-type': 'application/x-www-form-urlencoded',
+            },
+            body: new URLSearchParams({
+              type: 'card_present',
+              ...(gesture.declined ? { 'card_present[number]': DECLINED_CARD } : {}),
+              ...(gesture.tip ? { amount_tip: String(gesture.tip) } : {}),
+            }).toString(),
+          });
+    const text = await response.text();
+    return { status: response.status, body: text === '' ? {} : JSON.parse(text) };
+  };
+}
+
+function parseJson(body: Buffer): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(body.toString('utf8') || '{}');
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 async function bundleScript(): Promise<string> {

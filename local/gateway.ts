@@ -94,7 +94,12 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
 
     const [rawPath = '/', rawQueryString = ''] = splitOnce(request.url ?? '/', '?');
     if (options.console && (rawPath === CONSOLE_PATH || rawPath.startsWith(`${CONSOLE_PATH}/`))) {
-      const served = request.method === 'GET' ? await options.console.serve(rawPath, isLoopback(request)) : undefined;
+      const served = await options.console.serve({
+        method: request.method ?? 'GET',
+        rawPath,
+        fromLoopback: isLoopback(request),
+        body,
+      });
       return served ?? apiGatewayError(404, 'Not Found');
     }
     const match = matchRoute(options.routes, request.method ?? 'GET', rawPath);

@@ -21,7 +21,13 @@ import { eventQueue } from '../shared/queue/definition.ts';
 import { routes as allRoutes, backgroundFunctions, liveFunctions, type RouteDefinition } from '../shared/routes.ts';
 import { createDocumentClient } from '../shared/store/client.ts';
 import type { Clock } from '../shared/time.ts';
-import { CONSOLE_PATH, consoleFiles, type LocalSession } from './console.ts';
+import {
+  CONSOLE_PATH,
+  consoleFiles,
+  emulatorReaderSimulator,
+  type LocalSession,
+  type ReaderSimulator,
+} from './console.ts';
 import { type LocalDynamoDb, startDynamoDb, useDynamoDb } from './dynamodb.ts';
 import { type LocalGateway, startGateway } from './gateway.ts';
 import { createJwtIssuer, createJwtVerifier, type JwtIssuer, type TokenRequest } from './jwt-issuer.ts';
@@ -210,9 +216,14 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
   };
   // The console's local sign-in: fresh tokens of the stack's issuer, once the stack knows its locations.
   let session: (() => Promise<LocalSession>) | undefined;
+  let simulator: ReaderSimulator | undefined;
   const localSession = () => {
     if (session === undefined) throw new Error('The stack is still starting');
     return session();
+  };
+  const simulateReader: ReaderSimulator = (readerId, gesture) => {
+    if (simulator === undefined) throw new Error('The stack is still starting');
+    return simulator(readerId, gesture);
   };
   const stopAll = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => log(String(error)));
@@ -231,7 +242,7 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       dependencies,
       ready: false,
       log,
-      console: consoleFiles(localSession),
+      console: consoleFiles(localSession, simulateReader),
     });
     cleanups.push(() => gateway.close());
 
@@ -418,8 +429,11 @@ export async function startStack(options: StackOptions = {}): Promise<LocalStack
       liveUrl: live.url,
       consoleUrl: `${gateway.url}${CONSOLE_PATH}/`,
     };
+    // The key as the handlers hold it now (a rolled key included).
+    simulator = emulatorReaderSimulator(emulator.url, () => env.STRIPE_SECRET_KEY ?? secretKey);
     session = async () => ({
       liveUrl: live.url,
+      simulator: true,
       accounts: [
         ...(await Promise.all(
           state.locations.map(async (location) => ({

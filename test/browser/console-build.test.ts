@@ -26,15 +26,17 @@ describe('the console source', () => {
 
   it('is served as a page, a stylesheet and a bundled script, with their content types', async () => {
     // Prepare
-    const files = consoleFiles(async () => ({ liveUrl: 'ws://127.0.0.1:1', accounts: [] }));
+    const files = consoleFiles(async () => ({ liveUrl: 'ws://127.0.0.1:1', simulator: false, accounts: [] }));
+    const get = (rawPath: string, fromLoopback = true) =>
+      files.serve({ method: 'GET', rawPath, fromLoopback, body: Buffer.alloc(0) });
 
     // Act
     const [page, styles, script, session, elsewhere] = await Promise.all([
-      files.serve('/console/', true),
-      files.serve('/console/console.css', true),
-      files.serve('/console/console.js', true),
-      files.serve('/console/local-session.json', false),
-      files.serve('/console/../package.json', true),
+      get('/console/'),
+      get('/console/console.css'),
+      get('/console/console.js'),
+      get('/console/local-session.json', false),
+      get('/console/../package.json'),
     ]);
 
     // Assess

@@ -111,9 +111,10 @@ async function dropLiveConnections(): Promise<number> {
 }
 
 /** The customer presents a card on the reader; `cardNumber` picks one of the emulator's test cards. */
-async function tap(readerId: string, cardNumber?: string): Promise<void> {
+async function tap(readerId: string, cardNumber?: string, tip?: number): Promise<void> {
   const form = new URLSearchParams({ type: 'card_present' });
   if (cardNumber !== undefined) form.set('card_present[number]', cardNumber);
+  if (tip !== undefined) form.set('amount_tip', String(tip));
   const tapped = await fetch(
     `${stack.emulator.url}/v1/test_helpers/terminal/readers/${readerId}/present_payment_method`,
     {
@@ -236,6 +237,26 @@ describe('the POS console', () => {
     await salePhase(page, 'paid');
     expect(await saleStatus(page)).toBe('Paid $20.00.');
     expect(await page.$eval('#sale', (element) => element.textContent)).toContain('attempt 2');
+  });
+
+  it('shows the tip the customer chose on the reader, within the amount authorized', async () => {
+    // Prepare: the location's readers offer tips
+    const tipping = await api(stack, 'PUT', `/locations/${downtown.id}/tipping`, {
+      token: stack.state.adminToken,
+      body: { currency: 'usd', percentages: [10, 15, 20] },
+    });
+    expect(tipping.status).toBe(200);
+    const page = await signIn('Downtown Store');
+    const reader = downtown.readers[0] as string;
+    await startSale(page, '10.00', reader, { manual: true });
+
+    // Act
+    await tap(reader, undefined, 200);
+
+    // Assess
+    await salePhase(page, 'authorized');
+    expect(await saleStatus(page)).toBe('Authorized $12.00. Capture it to complete the sale.');
+    expect(await page.$eval('#sale-tip', (element) => element.textContent)).toBe('Tip $2.00 included (order $10.00)');
   });
 
   it('shows the API’s own message when it refuses a payment', async () => {
@@ -408,5 +429,22 @@ describe('the POS console', () => {
     await page.waitForSelector('#receipt');
     expect(await page.$eval('#receipt', (element) => element.textContent)).toContain('visa •••• 4242');
     await screenshot(page, 'payment-detail');
+  });
+  it('lets the cashier play the customer at a simulated reader on the local stack', async () => {
+    // Prepare
+    const page = await signIn('Airport Kiosk');
+    await startSale(page, '4.60', airport.readers[1] as string);
+    await screenshot(page, 'register-waiting');
+
+    // Act
+    await page.locator('.simulator button::-p-text(Tap a declined card)').click();
+    await salePhase(page, 'declined');
+    await page.locator('#sale button::-p-text(Try again)').click();
+    await salePhase(page, 'waiting');
+    await page.locator('.simulator button::-p-text(Tap a card)').click();
+
+    // Assess
+    await salePhase(page, 'paid');
+    expect(await saleStatus(page)).toBe('Paid $4.60.');
   });
 });
