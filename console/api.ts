@@ -28,6 +28,8 @@ export const EXPIRED_MESSAGE = 'Your sign-in has expired. Sign in again to go on
 export interface Api {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body?: unknown, headers?: Record<string, string>): Promise<T>;
+  patch<T>(path: string, body: unknown): Promise<T>;
+  delete(path: string): Promise<void>;
 }
 
 /** A client for one signed-in account; `onExpired` runs when the API refuses its token (401). */
@@ -64,6 +66,8 @@ export function apiClient(token: string, onExpired: () => void): Api {
   return {
     get: (path) => call('GET', path),
     post: (path, body = {}, headers) => call('POST', path, body, headers),
+    patch: (path, body) => call('PATCH', path, body),
+    delete: (path) => call('DELETE', path),
   };
 }
 

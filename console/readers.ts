@@ -1,5 +1,8 @@
-/** The readers of the account's locations: health, last seen, what each is doing, and a reset for a stuck one. */
-import { messageOf } from './api.ts';
+/**
+ * The readers of the account's locations: health, last seen, what each is doing, and a reset for a stuck one; an
+ * admin also registers, relabels and removes readers.
+ */
+import { ApiError, messageOf } from './api.ts';
 import type { ConsoleContext, Screen } from './context.ts';
 import { h, replace } from './dom.ts';
 import { HEALTH_WORDS, readerName, time } from './format.ts';
@@ -9,6 +12,10 @@ export function readersScreen(context: ConsoleContext): Screen {
   const { api, live, account } = context;
   let readers: Reader[] = [];
   let busyReader: string | undefined;
+  /** The reader being relabelled or whose removal awaits confirmation. */
+  let editing: { readerId: string; mode: 'label' | 'remove' } | undefined;
+  const isAdmin = account.role === 'admin';
+  let registrationKey = crypto.randomUUID();
   const notice = h('div', { class: 'notice', role: 'status', id: 'readers-notice' });
   const errorBox = h('div', { class: 'error', role: 'alert', hidden: true, id: 'readers-error' });
   const body = h('tbody', {});
@@ -18,6 +25,7 @@ export function readersScreen(context: ConsoleContext): Screen {
     h('h1', {}, 'Readers'),
     errorBox,
     notice,
+    isAdmin ? registrationForm() : null,
     h(
       'div',
       { class: 'table-wrap' },
@@ -30,7 +38,7 @@ export function readersScreen(context: ConsoleContext): Screen {
           h(
             'tr',
             {},
-            ['Reader', 'Location', 'Device', 'Health', 'Last seen', 'Doing', ''].map((name) =>
+            ['Reader', 'Location', 'Device', 'Health', 'Last seen', 'Doing', '', ...(isAdmin ? [''] : [])].map((name) =>
               h('th', { scope: 'col' }, name),
             ),
           ),
@@ -87,6 +95,155 @@ export function readersScreen(context: ConsoleContext): Screen {
     }
   }
 
+  function registrationForm(): HTMLElement {
+    const code = h('input', { id: 'registration-code', autocomplete: 'off', 'aria-describedby': 'code-hint' });
+    const label = h('input', { id: 'new-reader-label', autocomplete: 'off' });
+    const locationSelect = h(
+      'select',
+      { id: 'new-reader-location' },
+      account.locations.map((location) => h('option', { value: location.id }, location.displayName)),
+    );
+    const submit = h('button', { type: 'submit', class: 'primary' }, 'Register reader');
+    const register = async (event: Event) => {
+      event.preventDefault();
+      submit.disabled = true;
+      try {
+        const answer = await api.post<{ reader: Reader }>(
+          '/readers',
+          {
+            registrationCode: code.value.trim(),
+            locationId: locationSelect.value,
+            ...(label.value.trim() ? { label: label.value.trim() } : {}),
+          },
+          { 'idempotency-key': registrationKey },
+        );
+        registrationKey = crypto.randomUUID();
+        upsert(answer.reader);
+        code.value = '';
+        label.value = '';
+        errorBox.hidden = true;
+        notice.textContent = `${readerName(answer.reader)} is registered.`;
+        render();
+      } catch (failure) {
+        // Without an answer the code may have registered: the same key makes the next try safe.
+        if (failure instanceof ApiError && failure.status !== 0) registrationKey = crypto.randomUUID();
+        showError(messageOf(failure));
+      } finally {
+        submit.disabled = false;
+      }
+    };
+    return h(
+      'form',
+      { class: 'register-reader', onsubmit: (event: Event) => void register(event) },
+      h('h2', {}, 'Register a reader'),
+      h(
+        'div',
+        { class: 'filters' },
+        h('div', { class: 'field' }, h('label', { for: 'registration-code' }, 'Registration code'), code),
+        h('div', { class: 'field' }, h('label', { for: 'new-reader-location' }, 'Location'), locationSelect),
+        h('div', { class: 'field' }, h('label', { for: 'new-reader-label' }, 'Label'), label),
+        submit,
+      ),
+      h(
+        'p',
+        { id: 'code-hint', class: 'hint' },
+        'The code the reader shows under Settings → Generate pairing code (on the local stack: simulated-wpe, simulated-s700 or simulated-s710).',
+      ),
+    );
+  }
+
+  async function relabel(reader: Reader, label: string): Promise<void> {
+    await change(reader, async () => {
+      upsert((await api.patch<{ reader: Reader }>(`/readers/${reader.id}`, { label })).reader);
+      notice.textContent = `The reader is now called ${label}.`;
+    });
+  }
+
+  async function remove(reader: Reader): Promise<void> {
+    await change(reader, async () => {
+      await api.delete(`/readers/${reader.id}`);
+      readers = readers.filter((known) => known.id !== reader.id);
+      notice.textContent = `${readerName(reader)} was removed.`;
+    });
+  }
+
+  async function change(reader: Reader, request: () => Promise<void>): Promise<void> {
+    busyReader = reader.id;
+    render();
+    try {
+      await request();
+      editing = undefined;
+      errorBox.hidden = true;
+    } catch (failure) {
+      showError(messageOf(failure));
+    } finally {
+      busyReader = undefined;
+      render();
+    }
+  }
+
+  function upsert(reader: Reader): void {
+    const index = readers.findIndex((known) => known.id === reader.id);
+    if (index === -1) readers.push(reader);
+    else readers[index] = reader;
+  }
+
+  function adminCell(reader: Reader): HTMLElement | null {
+    if (!isAdmin) return null;
+    const disabled = busyReader !== undefined;
+    const name = readerName(reader);
+    if (editing?.readerId === reader.id && editing.mode === 'label') {
+      const input = h('input', { value: reader.label ?? '', 'aria-label': `New label for ${name}` });
+      queueMicrotask(() => input.focus());
+      return h(
+        'form',
+        {
+          class: 'inline-field',
+          onsubmit: (event: Event) => {
+            event.preventDefault();
+            void relabel(reader, input.value.trim());
+          },
+        },
+        input,
+        h('button', { type: 'submit', disabled }, 'Save'),
+        h('button', { type: 'button', onclick: () => stopEditing() }, 'Keep'),
+      );
+    }
+    if (editing?.readerId === reader.id && editing.mode === 'remove') {
+      return h(
+        'span',
+        { class: 'inline-field' },
+        `Remove ${name}?`,
+        h('button', { type: 'button', disabled, onclick: () => void remove(reader) }, 'Remove reader'),
+        h('button', { type: 'button', onclick: () => stopEditing() }, 'Keep'),
+      );
+    }
+    return h(
+      'span',
+      { class: 'inline-field' },
+      h(
+        'button',
+        { type: 'button', disabled, 'aria-label': `Rename ${name}`, onclick: () => startEditing(reader, 'label') },
+        'Rename',
+      ),
+      h(
+        'button',
+        { type: 'button', disabled, 'aria-label': `Remove ${name}`, onclick: () => startEditing(reader, 'remove') },
+        'Remove',
+      ),
+    );
+  }
+
+  function startEditing(reader: Reader, mode: 'label' | 'remove'): void {
+    editing = { readerId: reader.id, mode };
+    render();
+  }
+
+  function stopEditing(): void {
+    editing = undefined;
+    render();
+  }
+
   function showError(message: string): void {
     errorBox.hidden = false;
     replace(errorBox, h('p', {}, message));
@@ -123,6 +280,7 @@ export function readersScreen(context: ConsoleContext): Screen {
                 )
               : null,
           ),
+          isAdmin ? h('td', {}, adminCell(reader)) : null,
         ),
       ),
     );

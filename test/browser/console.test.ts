@@ -447,4 +447,45 @@ describe('the POS console', () => {
     await salePhase(page, 'paid');
     expect(await saleStatus(page)).toBe('Paid $4.60.');
   });
+  it('lets an admin register, relabel and remove a reader', async () => {
+    // Prepare
+    const page = await signIn('Admin (every location)');
+    await page.locator('nav a::-p-text(Readers)').click();
+    await page.waitForSelector('#registration-code');
+
+    // Act: register
+    await page.locator('#registration-code').fill('simulated-wpe');
+    await page.select('#new-reader-location', airport.id);
+    await page.locator('#new-reader-label').fill('Airport Register 3');
+    await page.locator('button::-p-text(Register reader)').click();
+
+    // Assess
+    await page.waitForSelector('#readers-table th::-p-text(Airport Register 3)');
+    expect(await page.$eval('#readers-notice', (element) => element.textContent)).toBe(
+      'Airport Register 3 is registered.',
+    );
+    await screenshot(page, 'readers-admin');
+
+    // Act: relabel
+    await page.locator('button[aria-label="Rename Airport Register 3"]').click();
+    await page.locator('input[aria-label="New label for Airport Register 3"]').fill('Airport Kiosk 3');
+    await page.locator('#readers-table button::-p-text(Save)').click();
+
+    // Assess
+    await page.waitForSelector('#readers-table th::-p-text(Airport Kiosk 3)');
+
+    // Act: remove
+    await page.locator('button[aria-label="Remove Airport Kiosk 3"]').click();
+    await page.locator('#readers-table button::-p-text(Remove reader)').click();
+
+    // Assess
+    await page.waitForFunction(
+      `document.getElementById('readers-notice').textContent === 'Airport Kiosk 3 was removed.'`,
+    );
+    expect(await page.$('#readers-table th::-p-text(Airport Kiosk 3)')).toBeNull();
+    const listed = await api<{ readers: { label: string }[] }>(stack, 'GET', '/readers', {
+      token: stack.state.adminToken,
+    });
+    expect(listed.body.readers.map((reader) => reader.label)).not.toContain('Airport Kiosk 3');
+  });
 });
