@@ -5,7 +5,7 @@
  * the register can play the customer on a simulated reader (`/console/local-readers/{id}/…`, the emulator's test
  * helpers), so the console can be tried with nothing but a browser.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { repositoryRoot } from './lambda.ts';
@@ -60,17 +60,21 @@ const DECLINED_CARD = '4000000000009995';
 const SOURCE_DIR = join(repositoryRoot, 'console');
 
 /**
- * The console's files. The bundle is built once, at the first request for it; a build error is answered 500 with
- * esbuild's message, so a developer sees it in the browser.
+ * The console's files. The bundle is built at the first request for it and again once a source file has changed, so
+ * an edit shows at the next reload; a build error is answered 500 with esbuild's message, for the developer to see.
  */
 export function consoleFiles(session: () => Promise<LocalSession>, simulator?: ReaderSimulator): ConsoleFiles {
-  let bundle: Promise<string> | undefined;
-  const script = () => {
-    bundle ??= bundleScript().catch((error: unknown) => {
-      bundle = undefined;
-      throw error;
-    });
-    return bundle;
+  let bundle: { builtFrom: number; script: Promise<string> } | undefined;
+  const script = async () => {
+    const builtFrom = await newestSource();
+    if (bundle === undefined || bundle.builtFrom !== builtFrom) {
+      const built = { builtFrom, script: bundleScript() };
+      bundle = built;
+      built.script.catch(() => {
+        if (bundle === built) bundle = undefined;
+      });
+    }
+    return bundle.script;
   };
   const file = async (name: string) => readFile(join(SOURCE_DIR, name));
   const answer = (body: Buffer | string, contentType: string, headers: Record<string, string> = {}): ConsoleAnswer => ({
@@ -159,6 +163,13 @@ function parseJson(body: Buffer): Record<string, unknown> {
   } catch {
     return {};
   }
+}
+
+/** When the newest of the console's TypeScript sources last changed. */
+async function newestSource(): Promise<number> {
+  const names = (await readdir(SOURCE_DIR)).filter((name) => name.endsWith('.ts'));
+  const times = await Promise.all(names.map(async (name) => (await stat(join(SOURCE_DIR, name))).mtimeMs));
+  return Math.max(0, ...times);
 }
 
 async function bundleScript(): Promise<string> {

@@ -55,7 +55,8 @@ async function signIn(account: string, options: { liveUrl?: string } = {}): Prom
   }
   await page.goto(stack.state.consoleUrl);
   await page.locator(`button.account::-p-text(${account})`).click();
-  await page.waitForSelector('#take-payment');
+  // The register is ready once its readers are listed and one is chosen.
+  await page.waitForSelector('.reader-option input:checked');
   if (options.liveUrl === undefined) await page.waitForSelector('#live-state[data-state="live"]');
   return page;
 }
@@ -487,5 +488,65 @@ describe('the POS console', () => {
       token: stack.state.adminToken,
     });
     expect(listed.body.readers.map((reader) => reader.label)).not.toContain('Airport Kiosk 3');
+  });
+  it('is worked with the keyboard alone, and names every control for a screen reader', async () => {
+    // Prepare
+    const page = await signIn('Downtown Store');
+    const unnamedControls = `[...document.querySelectorAll('input, select, button')]
+      .filter((control) => !(control.labels?.length || control.getAttribute('aria-label') || control.textContent.trim()))
+      .map((control) => control.outerHTML)`;
+
+    // Act: type the amount, Enter takes the payment on the ready reader
+    await page.focus('#amount');
+    await page.keyboard.type('6.00');
+    await page.keyboard.press('Enter');
+    await salePhase(page, 'waiting');
+    // Tab to the sale's cancel button, as a cashier without a pointer would
+    for (let presses = 0; presses < 30; presses++) {
+      if ((await page.evaluate('document.activeElement.textContent')) === 'Cancel payment') break;
+      await page.keyboard.press('Tab');
+    }
+    await page.keyboard.press('Enter');
+
+    // Assess
+    await salePhase(page, 'canceled');
+    expect(await page.evaluate(unnamedControls)).toEqual([]);
+    for (const screen of ['Payments', 'Readers']) {
+      await page.locator(`nav a::-p-text(${screen})`).click();
+      await page.waitForSelector(`#${screen.toLowerCase()}-table tbody tr`);
+      expect(await page.evaluate(unnamedControls)).toEqual([]);
+    }
+  });
+
+  it('pages through the payments with the API’s cursor, forward and back', async () => {
+    // Prepare: more payments than one page holds
+    for (let index = 0; index < 21; index++) {
+      const created = await api(stack, 'POST', '/payments', {
+        token: downtown.token,
+        body: { orderId: `order-page-${index}`, locationId: downtown.id, amount: 100 + index, currency: 'usd' },
+      });
+      expect(created.status).toBe(201);
+    }
+    const page = await signIn('Downtown Store');
+    const rowIds = () =>
+      page.$$eval('#payments-table tbody tr[data-payment-id]', (rows) =>
+        rows.map((row) => row.getAttribute('data-payment-id')),
+      );
+    await page.locator('nav a::-p-text(Payments)').click();
+    await page.waitForSelector('#payments-page::-p-text(Page 1)');
+    const first = await rowIds();
+
+    // Act
+    await page.locator('button::-p-text(Next page)').click();
+    await page.waitForSelector('#payments-page::-p-text(Page 2)');
+    const second = await rowIds();
+    await page.locator('button::-p-text(Previous page)').click();
+    await page.waitForSelector('#payments-page::-p-text(Page 1)');
+
+    // Assess
+    expect(first).toHaveLength(20);
+    expect(second.length).toBeGreaterThan(0);
+    expect(second.filter((id) => first.includes(id))).toEqual([]);
+    expect(await rowIds()).toEqual(first);
   });
 });
