@@ -1293,8 +1293,7 @@ function sizeRows(results: BenchResults): Row[] {
   }));
   const receiver = measured.functions.find((fn) => fn.name === RECEIVER_FUNCTION);
   // Health calls no AWS service: a handler that must send to SQS cannot be smaller than one that sends nothing. The
-  // receiver checks signatures with the Stripe SDK: its peers are the functions that bundle it too (not Cognito's
-  // token trigger, which talks to Cognito alone).
+  // receiver's peers are the functions that call Stripe (they bundle its SDK); it checks signatures without the SDK.
   const bundlesStripe = (fn: FunctionColdStart) => fn.extraPackages.some((entry) => entry.name === 'stripe');
   const peers = measured.functions.filter(
     (fn) => fn.awsSdkPackages.length > 0 && bundlesStripe(fn) && fn.name !== RECEIVER_FUNCTION,
