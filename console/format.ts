@@ -22,7 +22,11 @@ export function parseAmount(text: string, currency: string): number | undefined 
 
 export function time(iso: string | null): string {
   if (iso === null) return '—';
-  return new Date(iso).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+  const date = new Date(iso);
+  // Today's times need no date: the console is watched through a shift.
+  return date.toDateString() === new Date().toDateString()
+    ? date.toLocaleTimeString()
+    : date.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
 }
 
 export const STATUS_WORDS: Record<Payment['status'], string> = {

@@ -38,7 +38,7 @@ export function readersScreen(context: ConsoleContext): Screen {
           h(
             'tr',
             {},
-            ['Reader', 'Location', 'Device', 'Health', 'Last seen', 'Doing', '', ...(isAdmin ? [''] : [])].map((name) =>
+            ['Reader', 'Location', 'Device', 'Health', 'Last seen', 'Doing', 'Actions'].map((name) =>
               h('th', { scope: 'col' }, name),
             ),
           ),
@@ -263,10 +263,10 @@ export function readersScreen(context: ConsoleContext): Screen {
           h('td', {}, reader.deviceType),
           h('td', {}, h('span', { class: `badge health-${reader.health}` }, HEALTH_WORDS[reader.health])),
           h('td', {}, time(reader.lastSeenAt)),
-          h('td', {}, reader.action ? `${reader.action.type.replaceAll('_', ' ')} (${reader.action.status})` : '—'),
+          h('td', {}, doing(reader)),
           h(
             'td',
-            {},
+            { class: 'row-actions' },
             reader.action?.status === 'in_progress'
               ? h(
                   'button',
@@ -279,8 +279,8 @@ export function readersScreen(context: ConsoleContext): Screen {
                   'Reset',
                 )
               : null,
+            adminCell(reader),
           ),
-          isAdmin ? h('td', {}, adminCell(reader)) : null,
         ),
       ),
     );
@@ -294,4 +294,17 @@ export function readersScreen(context: ConsoleContext): Screen {
       for (const location of account.locations) live.unsubscribe({ locationId: location.id });
     },
   };
+}
+
+/** What the reader is busy with, in a cashier's words; nothing once its last action has finished. */
+function doing(reader: Reader): string {
+  if (reader.action?.status !== 'in_progress') return '—';
+  const words: Record<string, string> = {
+    process_payment_intent: 'Taking a payment',
+    refund_payment: 'Taking a refund',
+    collect_payment_method: 'Reading a card',
+    confirm_payment_intent: 'Confirming a payment',
+    set_reader_display: 'Showing the cart',
+  };
+  return words[reader.action.type] ?? reader.action.type.replaceAll('_', ' ');
 }

@@ -170,6 +170,11 @@ describe('the POS console', () => {
     const page = await signIn('Downtown Store');
     const reader = downtown.readers[0] as string;
     await screenshot(page, 'register');
+    // A tablet held upright: one column, nothing cut off.
+    await page.setViewport({ width: 820, height: 1180 });
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(820);
+    await screenshot(page, 'register-portrait');
+    await page.setViewport({ width: 1180, height: 820 });
     await startSale(page, '12.99', reader, { manual: true });
     expect(await saleStatus(page)).toContain('Waiting for the customer');
     const paymentReads = recordPaymentReads(page);
