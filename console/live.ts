@@ -22,6 +22,7 @@ const MAX_PAUSE_MS = 15_000;
 export class LiveUpdates {
   #socket: WebSocket | undefined;
   #subjects = new Map<string, Subject>();
+  #counts = new Map<string, number>();
   #versions = new Map<string, number>();
   #listeners = new Set<LiveHandlers>();
   #pauseMs = 500;
@@ -45,8 +46,11 @@ export class LiveUpdates {
     return () => this.#listeners.delete(handlers);
   }
 
+  /** Counted: a subject stays subscribed until every screen that subscribed to it has unsubscribed. */
   subscribe(subject: Subject): void {
     const key = JSON.stringify(subject);
+    const count = this.#counts.get(key) ?? 0;
+    this.#counts.set(key, count + 1);
     if (this.#subjects.has(key)) return;
     this.#subjects.set(key, subject);
     this.#send({ action: 'subscribe', ...subject });
@@ -54,8 +58,18 @@ export class LiveUpdates {
 
   unsubscribe(subject: Subject): void {
     const key = JSON.stringify(subject);
-    if (!this.#subjects.delete(key)) return;
-    this.#send({ action: 'unsubscribe', ...subject });
+    const count = (this.#counts.get(key) ?? 0) - 1;
+    if (count > 0) {
+      this.#counts.set(key, count);
+      return;
+    }
+    this.#counts.delete(key);
+    // Later, not now: the next screen often subscribes to the same subject at once, and the service may handle an
+    // unsubscribe and a subscribe sent back to back in either order, which could leave it unsubscribed.
+    setTimeout(() => {
+      if (this.#counts.has(key) || !this.#subjects.delete(key)) return;
+      this.#send({ action: 'unsubscribe', ...subject });
+    }, 1_000);
   }
 
   close(): void {

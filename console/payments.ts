@@ -30,6 +30,15 @@ export function paymentsScreen(context: ConsoleContext): Screen {
     h('option', { value: '' }, 'Any flag'),
     Object.entries(FLAG_WORDS).map(([value, words]) => h('option', { value }, words)),
   );
+  const locationFilter =
+    context.account.locations.length > 1
+      ? h(
+          'select',
+          { id: 'filter-location', onchange: () => void firstPage() },
+          h('option', { value: '' }, 'Every location'),
+          context.account.locations.map((location) => h('option', { value: location.id }, location.displayName)),
+        )
+      : null;
   const errorBox = h('div', { class: 'error', role: 'alert', hidden: true });
   const body = h('tbody', {});
   const pageInfo = h('p', { class: 'hint', role: 'status', id: 'payments-page' });
@@ -43,6 +52,9 @@ export function paymentsScreen(context: ConsoleContext): Screen {
     h(
       'div',
       { class: 'filters' },
+      locationFilter
+        ? h('div', { class: 'field' }, h('label', { for: 'filter-location' }, 'Location'), locationFilter)
+        : null,
       h('div', { class: 'field' }, h('label', { for: 'filter-status' }, 'Status'), statusFilter),
       h('div', { class: 'field' }, h('label', { for: 'filter-flag' }, 'Flag'), flagFilter),
       refreshButton,
@@ -105,6 +117,7 @@ export function paymentsScreen(context: ConsoleContext): Screen {
     loading = true;
     renderButtons();
     const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (locationFilter?.value) query.set('locationId', locationFilter.value);
     if (statusFilter.value) query.set('status', statusFilter.value);
     if (flagFilter.value) query.set('flag', flagFilter.value);
     if (cursor) query.set('cursor', cursor);

@@ -8,10 +8,15 @@ import { h, replace } from './dom.ts';
 import { HEALTH_WORDS, readerName, time } from './format.ts';
 import type { Reader } from './types.ts';
 
+/** How often the list is read again while the screen is open. */
+const REFRESH_MS = 3_000;
+
 export function readersScreen(context: ConsoleContext): Screen {
   const { api, live, account } = context;
   let readers: Reader[] = [];
   let busyReader: string | undefined;
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  let disposed = false;
   /** The reader being relabelled or whose removal awaits confirmation. */
   let editing: { readerId: string; mode: 'label' | 'remove' } | undefined;
   const isAdmin = account.role === 'admin';
@@ -64,14 +69,20 @@ export function readersScreen(context: ConsoleContext): Screen {
   });
   for (const location of account.locations) live.subscribe({ locationId: location.id });
 
+  /**
+   * The stored readers, read again every few seconds besides the live updates: a live message can lag behind the
+   * table under load, and the list costs no Stripe call.
+   */
   async function load(): Promise<void> {
+    clearTimeout(refreshTimer);
     try {
       readers = (await api.get<{ readers: Reader[] }>('/readers')).readers;
       errorBox.hidden = true;
-      render();
+      if (editing === undefined) render();
     } catch (failure) {
       showError(messageOf(failure));
     }
+    if (!disposed) refreshTimer = setTimeout(() => void load(), REFRESH_MS);
   }
 
   /** Clear the reader's action; with the payment it was on, so a reader that moved on is left alone. */
@@ -244,6 +255,15 @@ export function readersScreen(context: ConsoleContext): Screen {
     render();
   }
 
+  /** Read one reader fresh from Stripe (and have the service store what it finds), as a cashier's "check". */
+  async function check(reader: Reader): Promise<void> {
+    await change(reader, async () => {
+      const fresh = (await api.get<{ reader: Reader }>(`/readers/${reader.id}`)).reader;
+      upsert(fresh);
+      notice.textContent = `${readerName(fresh)}: ${HEALTH_WORDS[fresh.health].toLowerCase()}.`;
+    });
+  }
+
   function showError(message: string): void {
     errorBox.hidden = false;
     replace(errorBox, h('p', {}, message));
@@ -267,6 +287,16 @@ export function readersScreen(context: ConsoleContext): Screen {
           h(
             'td',
             { class: 'row-actions' },
+            h(
+              'button',
+              {
+                type: 'button',
+                disabled: busyReader !== undefined,
+                'aria-label': `Check ${readerName(reader)}`,
+                onclick: () => void check(reader),
+              },
+              'Check',
+            ),
             reader.action?.status === 'in_progress'
               ? h(
                   'button',
@@ -290,6 +320,8 @@ export function readersScreen(context: ConsoleContext): Screen {
   return {
     element,
     dispose() {
+      disposed = true;
+      clearTimeout(refreshTimer);
       stopListening();
       for (const location of account.locations) live.unsubscribe({ locationId: location.id });
     },

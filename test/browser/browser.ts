@@ -14,17 +14,18 @@ const DEFAULT_PATHS = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/b
 /** Screenshots of each screen, kept as the run's artifacts (git-ignored). */
 export const SCREENSHOT_DIR = join(repositoryRoot, 'test-artifacts', 'browser');
 
-export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
+/** The browser to drive: `CHROMIUM_PATH`, else the first of `candidates` installed; a clear error without one. */
+export function chromiumPath(env: NodeJS.ProcessEnv = process.env, candidates = DEFAULT_PATHS): string {
   const configured = env.CHROMIUM_PATH;
   if (configured) {
     if (!existsSync(configured)) throw new Error(`CHROMIUM_PATH is ${configured}, which does not exist.`);
     return configured;
   }
-  const found = DEFAULT_PATHS.find((path) => existsSync(path));
+  const found = candidates.find((path) => existsSync(path));
   if (found === undefined) {
     throw new Error(
       'The browser tests need Chromium: apt-get install -y chromium (or set CHROMIUM_PATH to a Chromium or Chrome ' +
-        `binary). Looked in ${DEFAULT_PATHS.join(', ')}.`,
+        `binary). Looked in ${candidates.join(', ')}.`,
     );
   }
   return found;

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { consoleFiles } from '../../local/console.ts';
 import { repositoryRoot } from '../../local/lambda.ts';
+import { chromiumPath } from './browser.ts';
 
 const run = promisify(execFile);
 
@@ -48,5 +49,18 @@ describe('the console source', () => {
     expect(script?.body.toString()).toContain('Take payment');
     expect(session).toBeUndefined();
     expect(elsewhere).toBeUndefined();
+  });
+});
+
+describe('the browser the console is tested in', () => {
+  it('is the one CHROMIUM_PATH names, or an installed Chromium; without one the tests fail saying what to install', () => {
+    // Assess
+    expect(chromiumPath({ CHROMIUM_PATH: process.execPath })).toBe(process.execPath);
+    expect(() => chromiumPath({ CHROMIUM_PATH: '/nowhere/chromium' })).toThrow(
+      'CHROMIUM_PATH is /nowhere/chromium, which does not exist.',
+    );
+    expect(() => chromiumPath({}, ['/nowhere/chromium'])).toThrow(
+      'The browser tests need Chromium: apt-get install -y chromium (or set CHROMIUM_PATH to a Chromium or Chrome binary). Looked in /nowhere/chromium.',
+    );
   });
 });
