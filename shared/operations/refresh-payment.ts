@@ -46,11 +46,17 @@ export async function refreshPayment(
       : retrieveReader(deps, payment.readerId),
   ]);
   let paymentIntent = firstRead;
-  // Read side by side, the reader can already show the card authorized while the PaymentIntent read, answered a
-  // moment earlier, does not yet: read the PaymentIntent again, so the two agree.
-  const authorizedOnReader =
-    reader !== undefined && paymentActionStatus(readerSnapshot(reader), payment.id) === 'succeeded';
-  if (authorizedOnReader && paymentIntent.status === 'requires_payment_method') {
+  // Read side by side, the reader can already show the card authorized, or declined, while the PaymentIntent read,
+  // answered a moment earlier, does not yet: read the PaymentIntent again, so the two agree (a decline's
+  // `last_payment_error` is on the PaymentIntent by the time the reader shows it).
+  const onReader = reader === undefined ? undefined : readerSnapshot(reader);
+  const actionStatus = onReader === undefined ? null : paymentActionStatus(onReader, payment.id);
+  const authorizedOnReader = actionStatus === 'succeeded';
+  const declinedOnReader = actionStatus === 'failed' && onReader?.action?.failureCode === 'card_declined';
+  const behind =
+    paymentIntent.status === 'requires_payment_method' &&
+    (authorizedOnReader || (declinedOnReader && paymentIntent.last_payment_error == null));
+  if (behind) {
     readAtMs = deps.clock.now();
     paymentIntent = await retrievePaymentIntent(deps, payment.id);
   }

@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { refreshPayment } from '../../../shared/operations/refresh-payment.ts';
+import { getPayment } from '../../../shared/store/payments.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
 import {
   claimsFor,
@@ -184,6 +186,54 @@ describe('POST /payments/{id}/process', () => {
       `process:${second.id}:1:0`,
       `process:${second.id}:1:1`,
     ]);
+  });
+
+  it('records a decline on refresh even when the PaymentIntent was read a moment before the reader declined', async () => {
+    // Prepare: the payment on the reader, the PaymentIntent as Stripe answered just before the card was declined
+    const created = await cashierA.create({
+      orderId: newOrderId(),
+      locationId: storeA.id,
+      amount: 1299,
+      currency: 'usd',
+      readerId: readerA1,
+    });
+    const id = created.body.payment.id as string;
+    const stripe = await parts.deps.stripe();
+    const before = await stripe.paymentIntents.retrieve(id, { expand: ['latest_charge'] });
+    await presentCard(parts.emulator, readerA1, '4000000000009995');
+    await eventually(
+      async () => (await stripe.terminal.readers.retrieve(readerA1)) as { action?: { status?: string } | null },
+      (reader) => reader.action?.status === 'failed',
+    );
+    // The first PaymentIntent read is answered with what it held before the decline, as a read crossing it would be.
+    let stale = true;
+    const crossing = new Proxy(stripe, {
+      get(target, property, receiver) {
+        if (property !== 'paymentIntents') return Reflect.get(target, property, receiver);
+        return new Proxy(target.paymentIntents, {
+          get(intents, name, intentsReceiver) {
+            if (name !== 'retrieve') return Reflect.get(intents, name, intentsReceiver);
+            return (...args: Parameters<typeof intents.retrieve>) => {
+              if (!stale) return intents.retrieve(...args);
+              stale = false;
+              return Promise.resolve(before);
+            };
+          },
+        });
+      },
+    });
+    const stored = (await getPayment(parts.deps.store, id))!;
+
+    // Act
+    const refreshed = await refreshPayment({ ...parts.deps, stripe: async () => crossing }, stored);
+
+    // Assess
+    expect(stale).toBe(false);
+    expect(refreshed).toMatchObject({
+      status: 'requires_payment_method',
+      readerAction: { status: 'failed', failureCode: 'card_declined' },
+      lastPaymentError: { code: 'card_declined', declineCode: 'insufficient_funds' },
+    });
   });
 
   it('reports an offline reader: 503 reader_offline, retryable', async () => {
