@@ -32,12 +32,15 @@ export interface Api {
   delete(path: string): Promise<void>;
 }
 
-/** A client for one signed-in account; `onExpired` runs when the API refuses its token (401). */
-export function apiClient(token: string, onExpired: () => void): Api {
+/**
+ * A client for one signed-in account, calling the API at `baseUrl` (empty: the console's own origin); `onExpired`
+ * runs when the API refuses its token (401).
+ */
+export function apiClient(baseUrl: string, token: string, onExpired: () => void): Api {
   async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
     let response: Response;
     try {
-      response = await fetch(path, {
+      response = await fetch(`${baseUrl}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${token}`,

@@ -20,6 +20,12 @@ export function parseAmount(text: string, currency: string): number | undefined 
   return Math.round(Number(normalized) * 10 ** digits);
 }
 
+/** 1299 → "12.99": an amount as the cashier types it, for an input. */
+export function amountText(amount: number, currency: string): string {
+  const digits = ZERO_DECIMAL.has(currency) ? 0 : 2;
+  return (amount / 10 ** digits).toFixed(digits);
+}
+
 export function time(iso: string | null): string {
   if (iso === null) return '—';
   const date = new Date(iso);

@@ -2,14 +2,16 @@
  * The POS console: sign-in, then the register, payments and readers screens under one header. The screen is chosen
  * by the address's hash (`#register`, `#payments`, `#readers`), so the browser's back button and a reload work.
  */
-import { apiClient, EXPIRED_MESSAGE, messageOf } from './api.ts';
+import { type Api, apiClient, EXPIRED_MESSAGE, messageOf } from './api.ts';
+import { type ConsoleConfig, loadConfig } from './config.ts';
 import type { ConsoleContext, Screen } from './context.ts';
 import { h, replace } from './dom.ts';
+import { beginSignIn, completeSignIn, signOutUrl } from './hosted-ui.ts';
 import { type LiveState, LiveUpdates } from './live.ts';
 import { paymentsScreen } from './payments.ts';
 import { readersScreen } from './readers.ts';
 import { registerScreen } from './register.ts';
-import type { Account, LocalSession } from './types.ts';
+import type { Account, LocalSession, Reader } from './types.ts';
 
 const SESSION_KEY = 'pos-console.session';
 const SCREENS = {
@@ -21,15 +23,43 @@ type ScreenName = keyof typeof SCREENS;
 
 interface Session {
   account: Account;
-  liveUrl: string;
   locationId: string;
   simulator: boolean;
 }
 
 const root = document.getElementById('app') as HTMLElement;
+let config: ConsoleConfig;
 let signedIn: { session: Session; live: LiveUpdates; screen?: Screen } | undefined;
 
-function start(): void {
+async function start(): Promise<void> {
+  try {
+    config = await loadConfig();
+  } catch (failure) {
+    replace(
+      root,
+      h(
+        'main',
+        { class: 'sign-in' },
+        h('h1', {}, 'POS console'),
+        h('p', { class: 'error', role: 'alert' }, messageOf(failure)),
+      ),
+    );
+    return;
+  }
+  if (config.signIn.kind === 'cognito') {
+    try {
+      const answer = await completeSignIn(config.signIn);
+      if (answer !== undefined) {
+        const session = await sessionOf(answer.idToken);
+        keep(session);
+        open(session);
+        return;
+      }
+    } catch (failure) {
+      void showSignIn(messageOf(failure));
+      return;
+    }
+  }
   const session = storedSession();
   if (session === undefined || tokenExpired(session.account.token)) {
     void showSignIn(session === undefined ? '' : EXPIRED_MESSAGE);
@@ -45,17 +75,46 @@ async function showSignIn(message: string): Promise<void> {
   sessionStorage.removeItem(SESSION_KEY);
   const notice = h('div', { class: message ? 'error' : 'hint', role: 'alert' }, message);
   const choices = h('div', { class: 'accounts' });
+  const signIn = config.signIn;
   replace(
     root,
     h(
       'main',
       { class: 'sign-in', id: 'sign-in' },
       h('h1', {}, 'POS console'),
-      h('p', {}, 'Sign in as a location’s register, or as an admin for every location.'),
+      h(
+        'p',
+        {},
+        signIn.kind === 'local'
+          ? 'Sign in as a location’s register, or as an admin for every location.'
+          : 'Sign in with your shop account.',
+      ),
       notice,
       choices,
     ),
   );
+  if (signIn.kind === 'cognito') {
+    const button = h(
+      'button',
+      {
+        type: 'button',
+        class: 'primary',
+        id: 'hosted-sign-in',
+        onclick: () => {
+          button.disabled = true;
+          void beginSignIn(signIn, location.hash || '#register').catch((failure: unknown) => {
+            button.disabled = false;
+            notice.className = 'error';
+            notice.textContent = messageOf(failure);
+          });
+        },
+      },
+      'Sign in',
+    );
+    replace(choices, button);
+    button.focus();
+    return;
+  }
   try {
     const response = await fetch('local-session.json');
     if (!response.ok) throw new Error('Sign-in is offered only by the local stack (npm start).');
@@ -69,13 +128,8 @@ async function showSignIn(message: string): Promise<void> {
             type: 'button',
             class: 'account',
             onclick: () => {
-              const session = {
-                account,
-                liveUrl: local.liveUrl,
-                locationId: account.locations[0]?.id ?? '',
-                simulator: local.simulator,
-              };
-              sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+              const session = { account, locationId: account.locations[0]?.id ?? '', simulator: local.simulator };
+              keep(session);
               location.hash = '#register';
               open(session);
             },
@@ -92,8 +146,57 @@ async function showSignIn(message: string): Promise<void> {
   }
 }
 
+/**
+ * The account an ID token from the Hosted UI signs in as: its locations (`custom:locations`, `*` for every one) and
+ * role (`custom:role`). An admin's locations are named by `GET /locations`; a cashier's go by their ids, and a cashier
+ * of every location works for the locations its readers are at. A token the API refuses (no second factor on a
+ * privileged account) ends the sign-in with the API's own reason.
+ */
+async function sessionOf(token: string): Promise<Session> {
+  const claims = claimsOf(token);
+  const api = apiClient(config.apiUrl, token, () => {});
+  const admin = claims['custom:role'] === 'admin';
+  const granted = String(claims['custom:locations'] ?? '')
+    .split(/[,\s]+/)
+    .filter((entry) => entry.length > 0);
+  let locations: Account['locations'];
+  if (admin) {
+    locations = (await api.get<{ locations: Account['locations'] }>('/locations')).locations;
+  } else if (granted.includes('*') || String(claims.mfa_required) === 'true') {
+    const { readers } = await api.get<{ readers: Reader[] }>('/readers');
+    const ids = [...new Set(readers.map((reader) => reader.locationId).filter((id) => id !== null))];
+    locations = ids.map((id) => ({ id, displayName: id }));
+  } else {
+    locations = granted.map((id) => ({ id, displayName: id }));
+  }
+  if (locations.length === 0) {
+    throw new Error('This account has no location to work for yet. Ask your admin to give it one, then sign in again.');
+  }
+  const label = [claims.name, claims.email, claims['cognito:username']].find((value) => typeof value === 'string');
+  return {
+    account: { label: String(label ?? 'Signed in'), role: admin ? 'admin' : 'cashier', token, locations },
+    locationId: locations[0]?.id ?? '',
+    simulator: false,
+  };
+}
+
+function keep(session: Session): void {
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+}
+
+function signOut(): void {
+  if (config.signIn.kind === 'cognito') {
+    signedIn?.screen?.dispose();
+    signedIn?.live.close();
+    sessionStorage.removeItem(SESSION_KEY);
+    location.assign(signOutUrl(config.signIn));
+    return;
+  }
+  void showSignIn('');
+}
+
 function open(session: Session): void {
-  const live = new LiveUpdates(session.liveUrl, session.account.token);
+  const live = new LiveUpdates(config.liveUrl, session.account.token);
   signedIn = { session, live };
   const liveBadge = h('span', { class: 'live', id: 'live-state', role: 'status' });
   const showLive = (state: LiveState) => {
@@ -116,7 +219,7 @@ function open(session: Session): void {
             'aria-label': 'Location',
             onchange: (event: Event) => {
               session.locationId = (event.target as HTMLSelectElement).value;
-              sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+              keep(session);
               showScreen();
             },
           },
@@ -139,7 +242,7 @@ function open(session: Session): void {
         locationPicker,
         liveBadge,
         session.account.locations.length > 1 ? h('span', { class: 'hint' }, session.account.label) : null,
-        h('button', { type: 'button', onclick: () => void showSignIn('') }, 'Sign out'),
+        h('button', { type: 'button', onclick: signOut }, 'Sign out'),
       ),
     ),
     content,
@@ -149,7 +252,7 @@ function open(session: Session): void {
     if (signedIn === undefined) return;
     const name = screenName();
     signedIn.screen?.dispose();
-    const api = apiClient(session.account.token, () => void showSignIn(EXPIRED_MESSAGE));
+    const api: Api = apiClient(config.apiUrl, session.account.token, () => void showSignIn(EXPIRED_MESSAGE));
     const context: ConsoleContext = {
       account: session.account,
       api,
@@ -186,13 +289,18 @@ function storedSession(): Session | undefined {
 /** A token past its `exp` is refused by the API anyway; going to sign-in at once spares the cashier a failed sale. */
 function tokenExpired(token: string): boolean {
   try {
-    const payload = JSON.parse(atob((token.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/'))) as {
-      exp?: number;
-    };
-    return typeof payload.exp === 'number' && payload.exp * 1000 <= Date.now();
+    const { exp } = claimsOf(token);
+    return typeof exp === 'number' && exp * 1000 <= Date.now();
   } catch {
     return true;
   }
 }
 
-start();
+/** A JWT's payload, unverified: the API verifies it; the console only reads what to show. */
+function claimsOf(token: string): Record<string, unknown> {
+  const text = atob((token.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/'));
+  const bytes = Uint8Array.from(text, (character) => character.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+}
+
+void start();

@@ -6,7 +6,7 @@
 import { ApiError, messageOf } from './api.ts';
 import type { ConsoleContext } from './context.ts';
 import { h, replace } from './dom.ts';
-import { FLAG_WORDS, money, parseAmount, readerName, STATUS_WORDS, time } from './format.ts';
+import { amountText, FLAG_WORDS, money, parseAmount, readerName, STATUS_WORDS, time } from './format.ts';
 import type { Payment, Reader, Receipt, Refund } from './types.ts';
 
 const REFUND_STATUS_WORDS: Record<Refund['status'], string> = {
@@ -33,6 +33,7 @@ export function paymentDetail(context: ConsoleContext, paymentId: string, onClos
   const element = h('section', { class: 'detail', id: 'payment-detail', 'aria-labelledby': 'detail-heading' });
   const refundAmount = h('input', { id: 'refund-amount', inputmode: 'decimal', autocomplete: 'off' });
   const refundReader = h('select', { id: 'refund-reader' });
+  const receiptEmail = h('input', { id: 'receipt-email', type: 'email', autocomplete: 'off', inputmode: 'email' });
 
   const stopListening = live.listen({
     payment: (update) => {
@@ -63,13 +64,29 @@ export function paymentDetail(context: ConsoleContext, paymentId: string, onClos
     if (payment !== undefined && Date.parse(update.updatedAt) < Date.parse(payment.updatedAt)) return;
     const first = payment === undefined;
     payment = update;
-    if (first) refundAmount.value = amountText(update.amount - update.amountRefunded);
+    if (first) refundAmount.value = amountText(update.amount - update.amountRefunded, update.currency);
     render();
   }
 
   async function showReceipt(): Promise<void> {
     await act(async () => {
       receipt = (await api.get<{ receipt: Receipt }>(`/payments/${paymentId}/receipt`)).receipt;
+    });
+  }
+
+  /** Stripe emails its receipt: now if the payment is paid, else once it is; sent again to a corrected address. */
+  async function emailReceipt(): Promise<void> {
+    const email = receiptEmail.value.trim();
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) {
+      error = 'Enter the customer’s email address, for example name@example.com.';
+      render();
+      receiptEmail.focus();
+      return;
+    }
+    await act(async () => {
+      const answer = await api.post<{ payment: Payment }>(`/payments/${paymentId}/receipt/email`, { email });
+      notice = `The receipt will be emailed to ${email}.`;
+      show(answer.payment);
     });
   }
 
@@ -93,6 +110,7 @@ export function paymentDetail(context: ConsoleContext, paymentId: string, onClos
         refundKey = crypto.randomUUID();
         refundAmount.value = amountText(
           answer.payment.amount - answer.payment.amountRefunded - pendingAmount(answer.payment),
+          answer.payment.currency,
         );
         notice = onReader
           ? `Refund of ${money(amount, current.currency)} sent to the reader: ask the customer to present their card.`
@@ -241,6 +259,25 @@ export function paymentDetail(context: ConsoleContext, paymentId: string, onClos
         : current.card
           ? h('button', { type: 'button', disabled: busy, onclick: () => void showReceipt() }, 'Show receipt')
           : h('p', { class: 'hint' }, 'A receipt exists once the card is authorized.'),
+      current.status === 'canceled'
+        ? null
+        : h(
+            'form',
+            {
+              class: 'inline-form',
+              novalidate: true,
+              onsubmit: (event: Event) => {
+                event.preventDefault();
+                void emailReceipt();
+              },
+            },
+            h('label', { for: 'receipt-email' }, 'Email the receipt to'),
+            receiptEmail,
+            h('button', { type: 'submit', id: 'email-receipt', disabled: busy }, 'Email receipt'),
+            current.receiptEmail
+              ? h('p', { class: 'hint', id: 'receipt-email-sent' }, `Receipt goes to ${current.receiptEmail}.`)
+              : null,
+          ),
     );
   }
 
@@ -262,8 +299,4 @@ function pendingAmount(payment: Payment): number {
   return payment.refunds
     .filter((refund) => refund.status === 'pending')
     .reduce((sum, refund) => sum + refund.amount, 0);
-}
-
-function amountText(minor: number): string {
-  return (minor / 100).toFixed(2);
 }

@@ -1,12 +1,13 @@
 /**
- * The register: an amount, a reader, "Take payment"; then the payment's state as it changes (live, polled as a
+ * The register: an amount, or the cart's lines and tax (shown on the reader's screen when asked, its total charged),
+ * a reader, "Take payment"; then the payment's state as it changes (live, polled as a
  * fallback), and what the cashier can do next: try again after a decline or a customer's cancel, capture, cancel.
  * Every call that moves money is sent once per click, never again on its own.
  */
 import { messageOf } from './api.ts';
 import type { ConsoleContext, Screen } from './context.ts';
 import { h, replace } from './dom.ts';
-import { HEALTH_WORDS, money, parseAmount, readerName } from './format.ts';
+import { amountText, HEALTH_WORDS, money, parseAmount, readerName } from './format.ts';
 import type { Payment, Reader } from './types.ts';
 
 /** How often an unfinished payment is read again: often while live updates are down, rarely as a safety net. */
@@ -23,6 +24,22 @@ type Phase =
   | 'paid'
   | 'canceled'
   | 'processing';
+
+/** The cart as `POST /readers/{id}/display` takes it. */
+interface Cart {
+  currency: string;
+  lineItems: { description: string; amount: number; quantity: number }[];
+  tax?: number;
+  total: number;
+}
+
+/** One line of the cart being rung up: its inputs. */
+interface CartLine {
+  description: HTMLInputElement;
+  price: HTMLInputElement;
+  quantity: HTMLInputElement;
+  row: HTMLElement;
+}
 
 export function registerScreen(context: ConsoleContext): Screen {
   const { api, live } = context;
@@ -46,6 +63,41 @@ export function registerScreen(context: ConsoleContext): Screen {
     'aria-describedby': 'amount-hint',
   });
   const manualCapture = h('input', { id: 'manual-capture', type: 'checkbox' });
+  let lines: CartLine[] = [];
+  let lineNumber = 0;
+  let cartNotice = '';
+  const cartLines = h('div', { class: 'cart-lines', id: 'cart-lines' });
+  const taxInput = h('input', {
+    id: 'cart-tax',
+    inputmode: 'decimal',
+    autocomplete: 'off',
+    placeholder: '0.00',
+    oninput: () => cartChanged(),
+  });
+  const cartTotal = h('p', { class: 'cart-total', id: 'cart-total', 'aria-live': 'polite' });
+  const cartNoticeBox = h('p', { class: 'hint', id: 'cart-notice', role: 'status' });
+  const addLineButton = h('button', { type: 'button', id: 'add-line', onclick: () => addLine() }, 'Add item');
+  const showCartButton = h(
+    'button',
+    { type: 'button', id: 'show-cart', onclick: () => void showCart() },
+    'Show cart on reader',
+  );
+  const taxField = h(
+    'div',
+    { class: 'field' },
+    h('label', { for: 'cart-tax' }, `Tax (${currency.toUpperCase()})`),
+    taxInput,
+  );
+  const cartFieldset = h(
+    'fieldset',
+    { class: 'cart', id: 'cart' },
+    h('legend', {}, 'Cart (optional)'),
+    cartLines,
+    taxField,
+    cartTotal,
+    h('div', { class: 'actions' }, addLineButton, showCartButton),
+    cartNoticeBox,
+  );
   const readerList = h('div', { class: 'reader-list' });
   const readerFieldset = h('fieldset', {}, h('legend', {}, 'Reader'), readerList);
   const form = h(
@@ -56,8 +108,9 @@ export function registerScreen(context: ConsoleContext): Screen {
       { class: 'field' },
       h('label', { for: 'amount' }, `Amount (${currency.toUpperCase()})`),
       amountInput,
-      h('p', { id: 'amount-hint', class: 'hint' }, 'For example 12.99'),
+      h('p', { id: 'amount-hint', class: 'hint' }, 'For example 12.99, or add the cart’s items below'),
     ),
+    cartFieldset,
     readerFieldset,
     h(
       'div',
@@ -96,7 +149,7 @@ export function registerScreen(context: ConsoleContext): Screen {
   });
   live.subscribe({ locationId: context.locationId });
   void loadReaders();
-  render();
+  cartChanged();
 
   async function loadReaders(): Promise<void> {
     try {
@@ -147,10 +200,123 @@ export function registerScreen(context: ConsoleContext): Screen {
     );
   }
 
+  function addLine(): void {
+    lineNumber += 1;
+    const id = `line-${lineNumber}`;
+    const description = h('input', { id: `${id}-description`, autocomplete: 'off', maxlength: 200 });
+    const price = h('input', {
+      id: `${id}-price`,
+      inputmode: 'decimal',
+      autocomplete: 'off',
+      placeholder: '0.00',
+      oninput: () => cartChanged(),
+    });
+    const quantity = h('input', {
+      id: `${id}-quantity`,
+      type: 'number',
+      inputmode: 'numeric',
+      min: 1,
+      step: 1,
+      value: '1',
+      oninput: () => cartChanged(),
+    });
+    const line: CartLine = { description, price, quantity, row: h('div') };
+    line.row = h(
+      'div',
+      { class: 'cart-line', role: 'group', 'aria-label': `Item ${lines.length + 1}` },
+      h('div', { class: 'field' }, h('label', { for: description.id }, 'Item'), description),
+      h('div', { class: 'field price' }, h('label', { for: price.id }, 'Price'), price),
+      h('div', { class: 'field quantity' }, h('label', { for: quantity.id }, 'Qty'), quantity),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'remove-line',
+          'aria-label': `Remove item ${lines.length + 1}`,
+          onclick: () => removeLine(line),
+        },
+        'Remove',
+      ),
+    );
+    lines.push(line);
+    cartLines.append(line.row);
+    cartChanged();
+    description.focus();
+  }
+
+  function removeLine(line: CartLine): void {
+    lines = lines.filter((known) => known !== line);
+    line.row.remove();
+    cartChanged();
+    (lines.at(-1)?.description ?? addLineButton).focus();
+  }
+
+  /**
+   * The cart as the API takes it, or what is missing from it, with the input to fix; undefined while it is empty. The
+   * total is the lines' price × quantity plus tax, the rule the API holds it to.
+   */
+  function cartOf(): { cart: Cart } | { problem: string; input: HTMLInputElement } | undefined {
+    if (lines.length === 0) return undefined;
+    const lineItems: Cart['lineItems'] = [];
+    for (const line of lines) {
+      const description = line.description.value.trim();
+      if (description === '') return { problem: 'Name every item in the cart, or remove it.', input: line.description };
+      const amount = parseAmount(line.price.value, currency);
+      if (amount === undefined) {
+        return { problem: `Enter the price of “${description}”, for example 3.50.`, input: line.price };
+      }
+      const quantity = Number(line.quantity.value);
+      if (!Number.isInteger(quantity) || quantity < 1) {
+        return { problem: `Enter how many “${description}”: a whole number, 1 or more.`, input: line.quantity };
+      }
+      lineItems.push({ description, amount, quantity });
+    }
+    const tax = taxInput.value.trim() === '' ? 0 : parseAmount(taxInput.value, currency);
+    if (tax === undefined)
+      return { problem: 'Enter the tax as an amount, for example 1.04, or leave it empty.', input: taxInput };
+    const total = lineItems.reduce((sum, line) => sum + line.amount * line.quantity, tax);
+    return { cart: { currency, lineItems, ...(tax > 0 ? { tax } : {}), total } };
+  }
+
+  /** With a cart, the amount charged is its total: shown in the amount field, which is then not typed in. */
+  function cartChanged(): void {
+    cartNotice = '';
+    const cart = cartOf();
+    amountInput.readOnly = lines.length > 0;
+    taxField.hidden = lines.length === 0;
+    showCartButton.hidden = lines.length === 0;
+    if (cart === undefined) {
+      cartTotal.textContent = '';
+    } else if ('cart' in cart) {
+      amountInput.value = amountText(cart.cart.total, currency);
+      cartTotal.textContent = `Total ${money(cart.cart.total, currency)}`;
+    } else {
+      amountInput.value = '';
+      cartTotal.textContent = 'Total: give every item a name, a price and a quantity.';
+    }
+    render();
+  }
+
+  /** Show the cart on the chosen reader's screen, for the customer to check before paying. Charges nothing. */
+  async function showCart(): Promise<void> {
+    const cart = cartOf();
+    if (cart === undefined) return;
+    if ('problem' in cart) return showError(cart.problem, cart.input);
+    const readerId = selectedReaderId;
+    if (readerId === undefined) return showError('Choose a reader to show the cart on.');
+    await act(async () => {
+      await api.post(`/readers/${encodeURIComponent(readerId)}/display`, { cart: cart.cart });
+      const reader = readers.find((known) => known.id === readerId);
+      cartNotice = `The cart is on ${reader ? readerName(reader) : readerId}’s screen.`;
+    });
+  }
+
   async function takePayment(event: Event): Promise<void> {
     event.preventDefault();
     if (busy) return;
-    const amount = parseAmount(amountInput.value, currency);
+    const cart = cartOf();
+    if (cart !== undefined && 'problem' in cart) return showError(cart.problem, cart.input);
+    const amount = cart === undefined ? parseAmount(amountInput.value, currency) : cart.cart.total;
     if (amount === undefined) return showError('Enter the amount to charge, for example 12.99.', amountInput);
     if (selectedReaderId === undefined) return showError('Choose a reader for the customer to pay on.');
     const readerId = selectedReaderId;
@@ -215,7 +381,10 @@ export function registerScreen(context: ConsoleContext): Screen {
     orderId = newOrderId();
     error = '';
     amountInput.value = '';
-    render();
+    for (const line of lines) line.row.remove();
+    lines = [];
+    taxInput.value = '';
+    cartChanged();
     amountInput.focus();
   }
 
@@ -279,9 +448,18 @@ export function registerScreen(context: ConsoleContext): Screen {
     errorBox.hidden = error === '';
     const formLocked = busy || (payment !== undefined && !isFinal(payment));
     // The reader stays selectable, so a retry can go to another reader.
-    for (const control of [amountInput, manualCapture, form.querySelector('button')]) {
+    const cartControls = lines.flatMap((line) => [
+      line.description,
+      line.price,
+      line.quantity,
+      line.row.querySelector('button'),
+    ]);
+    for (const control of [amountInput, manualCapture, taxInput, addLineButton, showCartButton, ...cartControls]) {
       if (control) control.disabled = formLocked;
     }
+    const submit = form.querySelector<HTMLButtonElement>('button[type="submit"]');
+    if (submit) submit.disabled = formLocked;
+    replace(cartNoticeBox, cartNotice);
     if (payment === undefined) {
       salePanel.hidden = true;
       salePanel.removeAttribute('data-phase');

@@ -1,7 +1,8 @@
 /**
  * The POS console (`console/`) as the local gateway serves it under `/console/`: the page, its stylesheet and its
  * script, bundled by esbuild in memory at the first request, on the API's own origin so the browser needs no CORS.
- * Locally, sign-in is a choice among the stack's own tokens (`/console/local-session.json`), served only here, and
+ * Its settings (`/console/config.json`) name the API's own origin and the local sign-in: a choice among the stack's
+ * own tokens (`/console/local-session.json`), served only here to a browser on this machine; and
  * the register can play the customer on a simulated reader (`/console/local-readers/{id}/…`, the emulator's test
  * helpers), so the console can be tried with nothing but a browser.
  */
@@ -119,6 +120,12 @@ export function consoleFiles(session: () => Promise<LocalSession>, simulator?: R
               body: Buffer.from(`The console did not build: ${(error as Error).message}`),
             };
           }
+        case '/config.json':
+          // The console's own origin for the API, and the local sign-in: no tokens here, so any browser may read it.
+          return answer(
+            JSON.stringify({ apiUrl: '', liveUrl: (await session()).liveUrl, signIn: { kind: 'local' } }),
+            'application/json',
+          );
         case '/local-session.json':
           if (!fromLoopback) return undefined;
           return answer(JSON.stringify(await session()), 'application/json');

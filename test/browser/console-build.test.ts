@@ -32,12 +32,13 @@ describe('the console source', () => {
       files.serve({ method: 'GET', rawPath, fromLoopback, body: Buffer.alloc(0) });
 
     // Act
-    const [page, styles, script, session, elsewhere] = await Promise.all([
+    const [page, styles, script, session, elsewhere, config] = await Promise.all([
       get('/console/'),
       get('/console/console.css'),
       get('/console/console.js'),
       get('/console/local-session.json', false),
       get('/console/../package.json'),
+      get('/console/config.json', false),
     ]);
 
     // Assess
@@ -49,6 +50,12 @@ describe('the console source', () => {
     expect(script?.body.toString()).toContain('Take payment');
     expect(session).toBeUndefined();
     expect(elsewhere).toBeUndefined();
+    // Its settings hold no token, so any browser may read them: the API on this origin, the local sign-in.
+    expect(JSON.parse(config?.body.toString() ?? '')).toEqual({
+      apiUrl: '',
+      liveUrl: 'ws://127.0.0.1:1',
+      signIn: { kind: 'local' },
+    });
   });
 });
 

@@ -3,6 +3,9 @@
  * customer taps on a simulated reader (the emulator's test helper), sees a decline and retries, resets a stuck
  * reader, and finds the payments listed; every state change reaches the open page without a reload.
  */
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Browser, HTTPRequest, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -160,6 +163,18 @@ async function paidPayment(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** A Stripe object as the emulator holds it, read with the stack's secret key. */
+async function emulatorGet<T>(path: string): Promise<T> {
+  const response = await fetch(`${stack.emulator.url}${path}`, {
+    headers: { authorization: `Bearer ${stack.state.stripe.secretKey}` },
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as T;
+}
+
+const emulatorReader = (readerId: string) =>
+  emulatorGet<{ action: Record<string, unknown> | null }>(`/v1/terminal/readers/${readerId}`);
 
 const saleStatus = (page: Page) => page.$eval('#sale-status', (element) => element.textContent ?? '');
 const salePhase = (page: Page, phase: string) => page.waitForSelector(`#sale[data-phase="${phase}"]`);
@@ -578,5 +593,359 @@ describe('the POS console', () => {
     expect(second.length).toBeGreaterThan(0);
     expect(second.filter((id) => first.includes(id))).toEqual([]);
     expect(await rowIds()).toEqual(first);
+  });
+
+  it('rings up a cart: shows it on the reader, charges its total', async () => {
+    // Prepare
+    const page = await signIn('Downtown Store');
+    const reader = downtown.readers[1] as string;
+    await page.locator('#add-line').click();
+    await page.locator('#line-1-description').fill('Flat white');
+    await page.locator('#line-1-price').fill('3.50');
+    await page.locator('#line-1-quantity').fill('2');
+    await page.locator('#add-line').click();
+    await page.locator('#line-2-description').fill('Muffin');
+
+    // Act: a line without a price
+    await page.locator(`#reader-${reader}`).click();
+    await page.locator('#show-cart').click();
+
+    // Assess: said, with the field to fix focused, and nothing sent
+    await page.waitForSelector('#register-error::-p-text(Enter the price of “Muffin”)');
+    expect(await page.evaluate('document.activeElement.id')).toBe('line-2-price');
+
+    // Act: the price, the tax, then the cart on the reader
+    await page.locator('#line-2-price').fill('2.25');
+    await page.locator('#cart-tax').fill('0.74');
+    await page.waitForSelector('#cart-total::-p-text(Total $9.99)');
+    await page.locator('#show-cart').click();
+
+    // Assess: the reader shows the lines, the tax and the total; the amount field holds the total
+    await page.waitForSelector('#cart-notice::-p-text(The cart is on)');
+    const shown = await emulatorReader(reader);
+    expect(shown.action).toMatchObject({
+      type: 'set_reader_display',
+      set_reader_display: {
+        type: 'cart',
+        cart: {
+          currency: 'usd',
+          line_items: [
+            { description: 'Flat white', amount: 350, quantity: 2 },
+            { description: 'Muffin', amount: 225, quantity: 1 },
+          ],
+          tax: 74,
+          total: 999,
+        },
+      },
+    });
+    expect(await page.$eval('#amount', (element) => (element as unknown as { value: string }).value)).toBe('9.99');
+    await screenshot(page, 'register-cart');
+
+    // Act: take the payment, the customer taps
+    await page.locator('#take-payment').click();
+    await salePhase(page, 'waiting');
+    await tap(reader);
+
+    // Assess: the cart's total was charged; the next sale starts with an empty cart
+    await salePhase(page, 'paid');
+    expect(await saleStatus(page)).toBe('Paid $9.99.');
+    await page.locator('#sale button::-p-text(New sale)').click();
+    expect(await page.$$('#cart-lines .cart-line')).toHaveLength(0);
+    expect(await page.$eval('#amount', (element) => (element as unknown as { readOnly: boolean }).readOnly)).toBe(
+      false,
+    );
+  });
+
+  it('emails the receipt to the address the customer gives', async () => {
+    // Prepare
+    const reader = downtown.readers[0] as string;
+    const paid = await paidPayment(downtown, reader, 820);
+    const page = await signIn('Downtown Store');
+    await page.locator('nav a::-p-text(Payments)').click();
+    await page.locator(`button[aria-label="Details of order ${paid.orderId}"]`).click();
+    await page.waitForSelector('#receipt-email');
+
+    // Act: not an address, then an address
+    await page.locator('#receipt-email').fill('at the till');
+    await page.locator('#email-receipt').click();
+    await page.waitForSelector('#detail-error::-p-text(Enter the customer’s email address)');
+    await page.locator('#receipt-email').fill('ana@example.com');
+    await page.locator('#email-receipt').click();
+
+    // Assess: on the page, in the API, and on the PaymentIntent Stripe sends it from
+    await page.waitForSelector('#receipt-email-sent::-p-text(Receipt goes to ana@example.com.)');
+    const read = await api<{ payment: { receiptEmail: string } }>(stack, 'GET', `/payments/${paid.id}`, {
+      token: downtown.token,
+    });
+    expect(read.body.payment.receiptEmail).toBe('ana@example.com');
+    const intent = await emulatorGet<{ receipt_email: string }>(`/v1/payment_intents/${paid.id}`);
+    expect(intent.receipt_email).toBe('ana@example.com');
+  });
+
+  it('filters the payments by flag: a payment whose reader is stuck, not the others', async () => {
+    // Prepare: one sale left waiting past the stuck threshold, flagged by the reconciler; one paid
+    const reader = downtown.readers[1] as string;
+    const paid = await paidPayment(downtown, reader, 640);
+    const page = await signIn('Downtown Store');
+    await startSale(page, '3.30', reader);
+    const stuckId = await page.$eval('#sale', (element) => element.getAttribute('data-payment-id'));
+    stack.configure({ STUCK_ACTION_AFTER_SECONDS: '0.1' });
+    try {
+      await stack.scheduler.runNow();
+    } finally {
+      stack.configure({ STUCK_ACTION_AFTER_SECONDS: undefined });
+    }
+    await page.waitForSelector('#sale .warning::-p-text(The reader seems stuck)');
+
+    // Act
+    await page.locator('nav a::-p-text(Payments)').click();
+    await page.waitForSelector(`#payments-table tr[data-payment-id="${paid.id}"]`);
+    await page.select('#filter-flag', 'reader_stuck');
+
+    // Assess
+    await page.waitForFunction(
+      `!document.querySelector('#payments-table tr[data-payment-id="${paid.id}"]') && !!document.querySelector('#payments-table tr[data-payment-id="${stuckId}"]')`,
+    );
+    const flagged = await api<{ payments: { id: string; flags: string[] }[] }>(
+      stack,
+      'GET',
+      '/payments?flag=reader_stuck',
+      { token: downtown.token },
+    );
+    const shown = await page.$$eval('#payments-table tbody tr[data-payment-id]', (rows) =>
+      rows.map((row) => row.getAttribute('data-payment-id')),
+    );
+    expect(shown).toEqual(flagged.body.payments.map((payment) => payment.id));
+    expect(flagged.body.payments.every((payment) => payment.flags.includes('reader_stuck'))).toBe(true);
+    await screenshot(page, 'payments-flagged');
+
+    // Clean up: the register's sale is canceled, the reader freed
+    await page.locator('nav a::-p-text(Register)').click();
+    const cancel = await api(stack, 'POST', `/payments/${stuckId}/cancel`, { token: downtown.token, body: {} });
+    expect(cancel.status).toBe(200);
+  });
+
+  it('keeps text at WCAG AA contrast, and fits a tablet held upright', async () => {
+    // Prepare
+    const page = await signIn('Downtown Store');
+    await page.locator('#add-line').click();
+    /** Text whose contrast with the background behind it is under AA: 4.5:1, or 3:1 for large text. */
+    const lowContrast = `(() => {
+      const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
+      const luminance = ([r, g, b]) => {
+        const channel = (value) => { const c = value / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+      };
+      const background = (element) => {
+        for (let at = element; at; at = at.parentElement) {
+          const color = rgb(getComputedStyle(at).backgroundColor);
+          if (color.length === 3 || color[3] > 0) return color;
+        }
+        return [255, 255, 255];
+      };
+      const found = [];
+      for (const element of document.querySelectorAll('body *')) {
+        const ownText = [...element.childNodes].some((node) => node.nodeType === 3 && node.textContent.trim());
+        if (!ownText || element.closest('[hidden]') || element.disabled || element.getClientRects().length === 0) continue;
+        const style = getComputedStyle(element);
+        const [a, b] = [luminance(rgb(style.color)), luminance(background(element))];
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        const size = parseFloat(style.fontSize);
+        const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+        if (ratio < (large ? 3 : 4.5)) found.push(element.tagName + ' "' + element.textContent.trim().slice(0, 40) + '" ' + ratio.toFixed(2));
+      }
+      return found;
+    })()`;
+    const overflow = 'document.scrollingElement.scrollWidth - window.innerWidth';
+
+    // Act / Assess: every screen, landscape then portrait
+    for (const viewport of [
+      { width: 1180, height: 820 },
+      { width: 768, height: 1024 },
+    ]) {
+      await page.setViewport(viewport);
+      for (const screen of ['Register', 'Payments', 'Readers']) {
+        await page.locator(`nav a::-p-text(${screen})`).click();
+        await page.waitForSelector(
+          screen === 'Register' ? '.reader-option' : `#${screen.toLowerCase()}-table tbody tr`,
+        );
+        expect(await page.evaluate(lowContrast), `${screen} at ${viewport.width}px`).toEqual([]);
+        expect(await page.evaluate(overflow), `${screen} at ${viewport.width}px`).toBeLessThanOrEqual(0);
+      }
+    }
+    await screenshot(page, 'readers-portrait');
+  });
+});
+
+describe('the POS console signed in through the Cognito Hosted UI', () => {
+  /** A stand-in for the Hosted UI's OAuth endpoints, as Cognito answers them. */
+  let hostedUi: Server;
+  let hostedUiUrl: string;
+  /** The ID token the next sign-in is issued. */
+  let nextToken = '';
+  const codes = new Map<string, { challenge: string; redirectUri: string }>();
+  const logouts: string[] = [];
+
+  beforeAll(async () => {
+    hostedUi = createServer((request, response) => {
+      const url = new URL(request.url ?? '/', hostedUiUrl);
+      if (url.pathname === '/oauth2/authorize') {
+        const query = url.searchParams;
+        const valid =
+          query.get('response_type') === 'code' &&
+          query.get('client_id') === 'console-client' &&
+          query.get('code_challenge_method') === 'S256' &&
+          (query.get('scope') ?? '').split(' ').includes('openid') &&
+          /^[\w-]{43}$/.test(query.get('code_challenge') ?? '');
+        const redirectUri = query.get('redirect_uri') ?? '';
+        if (!valid) return void response.writeHead(400).end('invalid_request');
+        const code = `code-${codes.size}`;
+        codes.set(code, { challenge: query.get('code_challenge') ?? '', redirectUri });
+        const back = new URL(redirectUri);
+        back.searchParams.set('code', code);
+        back.searchParams.set('state', query.get('state') ?? '');
+        return void response.writeHead(302, { location: back.href }).end();
+      }
+      if (url.pathname === '/oauth2/token' && request.method === 'POST') {
+        let body = '';
+        request.on('data', (chunk) => {
+          body += chunk;
+        });
+        request.on('end', () => {
+          const form = new URLSearchParams(body);
+          const issued = codes.get(form.get('code') ?? '');
+          codes.delete(form.get('code') ?? '');
+          const verifier = form.get('code_verifier') ?? '';
+          const valid =
+            issued !== undefined &&
+            form.get('grant_type') === 'authorization_code' &&
+            form.get('client_id') === 'console-client' &&
+            form.get('redirect_uri') === issued.redirectUri &&
+            createHash('sha256').update(verifier).digest('base64url') === issued.challenge;
+          response.writeHead(valid ? 200 : 400, {
+            'content-type': 'application/json',
+            'access-control-allow-origin': '*',
+          });
+          response.end(
+            JSON.stringify(
+              valid
+                ? { id_token: nextToken, access_token: 'access', refresh_token: 'refresh', token_type: 'Bearer' }
+                : { error: 'invalid_grant' },
+            ),
+          );
+        });
+        return;
+      }
+      if (url.pathname === '/logout') {
+        logouts.push(url.search);
+        return void response.writeHead(302, { location: url.searchParams.get('logout_uri') ?? '/' }).end();
+      }
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => hostedUi.listen(0, '127.0.0.1', resolve));
+    hostedUiUrl = `http://127.0.0.1:${(hostedUi.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    // The browser keeps its connections open: close them, or the server waits for it.
+    hostedUi?.closeAllConnections();
+    await new Promise((resolve) => hostedUi?.close(resolve));
+  });
+
+  /** A tab whose console is configured as a deployment is: the Hosted UI for sign-in. */
+  async function deployedConsole(): Promise<Page> {
+    const page = await newPage();
+    const local = (await (await fetch(`${stack.state.consoleUrl}config.json`)).json()) as { liveUrl: string };
+    await page.setRequestInterception(true);
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/console/config.json') {
+        void request.respond({
+          status: 200,
+          contentType: 'application/json',
+          body: JSON.stringify({
+            apiUrl: '',
+            liveUrl: local.liveUrl,
+            signIn: { kind: 'cognito', domain: hostedUiUrl, clientId: 'console-client' },
+          }),
+        });
+      } else {
+        void request.continue();
+      }
+    });
+    await page.goto(`${stack.state.consoleUrl}#payments`);
+    return page;
+  }
+
+  it('signs an admin in with the authorization code and PKCE, names the locations, and signs out there too', async () => {
+    // Prepare
+    nextToken = stack.state.adminToken;
+    const page = await deployedConsole();
+
+    // Act
+    await page.locator('#hosted-sign-in').click();
+
+    // Assess: back on the screen asked for, the code gone from the address, the locations named by the API
+    await page.waitForSelector('#payments-table tbody tr');
+    expect(new URL(page.url()).search).toBe('');
+    expect(new URL(page.url()).hash).toBe('#payments');
+    const options = await page.$$eval('#location option', (elements) => elements.map((option) => option.textContent));
+    expect(options).toEqual(expect.arrayContaining(['Downtown Store', 'Airport Kiosk']));
+    await page.waitForSelector('#live-state[data-state="live"]');
+    expect(codes.size).toBe(0);
+
+    // Act: sign out
+    await page.locator('button::-p-text(Sign out)').click();
+
+    // Assess: the Hosted UI's session ends too, and the console offers to sign in again
+    await page.waitForSelector('#hosted-sign-in');
+    expect(new URLSearchParams(logouts.at(-1)).get('client_id')).toBe('console-client');
+    expect(new URLSearchParams(logouts.at(-1)).get('logout_uri')).toBe(stack.state.consoleUrl);
+  });
+
+  it('signs a cashier in to the register of their location', async () => {
+    // Prepare
+    nextToken = downtown.token;
+    const page = await deployedConsole();
+
+    // Act
+    await page.locator('#hosted-sign-in').click();
+    await page.waitForSelector('#payments-table');
+    await page.locator('nav a::-p-text(Register)').click();
+
+    // Assess
+    await page.waitForSelector(`#reader-${downtown.readers[0]}`);
+    expect(await page.$('#location')).toBeNull();
+  });
+
+  it('refuses an answer that does not belong to a sign-in of this tab, and says why', async () => {
+    // Prepare
+    nextToken = downtown.token;
+    const page = await deployedConsole();
+    await page.waitForSelector('#hosted-sign-in');
+
+    // Act: the Hosted UI's answer arrives with a state this tab never sent
+    await page.goto(`${stack.state.consoleUrl}?code=code-forged&state=forged`);
+
+    // Assess
+    await page.waitForSelector('#sign-in .error');
+    expect(await page.$eval('#sign-in .error', (element) => element.textContent)).toBe(
+      'This sign-in was not started from this tab, or it was already used. Sign in again.',
+    );
+    expect(new URL(page.url()).search).toBe('');
+  });
+
+  it('shows the API’s reason when a privileged account signed in without a second factor', async () => {
+    // Prepare
+    nextToken = await stack.token([], { username: 'owner', claims: { mfa_required: true } });
+    const page = await deployedConsole();
+
+    // Act
+    await page.locator('#hosted-sign-in').click();
+
+    // Assess
+    await page.waitForSelector('#sign-in .error');
+    expect(await page.$eval('#sign-in .error', (element) => element.textContent)).toContain(
+      'set up an authenticator app (TOTP)',
+    );
   });
 });
