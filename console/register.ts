@@ -172,9 +172,12 @@ export function registerScreen(context: ConsoleContext): Screen {
       replace(readerList, h('p', { class: 'hint' }, 'No reader at this location.'));
       return;
     }
+    // Drawn again on every change: the control the cashier is on keeps the focus.
+    const focused = readerList.contains(document.activeElement) ? document.activeElement?.id : undefined;
     replace(
       readerList,
-      readers.map((reader) => {
+      readers.map((stored) => {
+        const reader = { ...stored, health: shownHealth(stored) };
         const id = `reader-${reader.id}`;
         return h(
           'div',
@@ -198,6 +201,7 @@ export function registerScreen(context: ConsoleContext): Screen {
         );
       }),
     );
+    if (focused) document.getElementById(focused)?.focus();
   }
 
   function addLine(): void {
@@ -311,6 +315,19 @@ export function registerScreen(context: ConsoleContext): Screen {
     });
   }
 
+  /**
+   * The reader's health as listed, except that the reader this sale waits on is busy: the register knows it before
+   * the fleet's record of the reader does.
+   */
+  function shownHealth(reader: Reader): Reader['health'] {
+    const waitingHere =
+      payment !== undefined &&
+      !isFinal(payment) &&
+      payment.readerId === reader.id &&
+      payment.readerAction?.status === 'in_progress';
+    return waitingHere && reader.health === 'ready' ? 'busy' : reader.health;
+  }
+
   async function takePayment(event: Event): Promise<void> {
     event.preventDefault();
     if (busy) return;
@@ -409,6 +426,7 @@ export function registerScreen(context: ConsoleContext): Screen {
     if (payment !== undefined && update.id !== payment.id) return;
     if (payment !== undefined && Date.parse(update.updatedAt) < Date.parse(payment.updatedAt)) return;
     payment = update;
+    renderReaders();
     render();
     schedulePoll();
   }

@@ -641,14 +641,22 @@ describe('the POS console', () => {
     expect(await page.$eval('#amount', (element) => (element as unknown as { value: string }).value)).toBe('9.99');
     await screenshot(page, 'register-cart');
 
-    // Act: take the payment, the customer taps
+    // Act: take the payment
     await page.locator('#take-payment').click();
     await salePhase(page, 'waiting');
+
+    // Assess: the reader the sale waits on is busy in the picker
+    const badge = `.reader-option[data-reader-id="${reader}"] .badge`;
+    expect(await page.$eval(badge, (element) => element.textContent)).toBe('Busy');
+    await screenshot(page, 'register-cart-waiting');
+
+    // Act: the customer taps
     await tap(reader);
 
     // Assess: the cart's total was charged; the next sale starts with an empty cart
     await salePhase(page, 'paid');
     expect(await saleStatus(page)).toBe('Paid $9.99.');
+    expect(await page.$eval(badge, (element) => element.textContent)).toBe('Ready');
     await page.locator('#sale button::-p-text(New sale)').click();
     expect(await page.$$('#cart-lines .cart-line')).toHaveLength(0);
     expect(await page.$eval('#amount', (element) => (element as unknown as { readOnly: boolean }).readOnly)).toBe(
