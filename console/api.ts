@@ -33,17 +33,17 @@ export interface Api {
 }
 
 /**
- * A client for one signed-in account, calling the API at `baseUrl` (empty: the console's own origin); `onExpired`
- * runs when the API refuses its token (401).
+ * A client for one signed-in account, calling the API at `baseUrl` (empty: the console's own origin) with its current
+ * token (`token()`, which a refresh replaces); `onExpired` runs when the API refuses it (401).
  */
-export function apiClient(baseUrl: string, token: string, onExpired: () => void): Api {
+export function apiClient(baseUrl: string, token: () => string, onExpired: () => void): Api {
   async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
     let response: Response;
     try {
       response = await fetch(`${baseUrl}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${token}`,
+          authorization: `Bearer ${token()}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...headers,
         },

@@ -46,7 +46,9 @@ export async function beginSignIn(hostedUi: HostedUi, returnTo: string): Promise
  * words for the user, when the answer is an error or does not belong to a sign-in this tab started. Either way the
  * code leaves the address bar, so a reload or a bookmark never sends it again.
  */
-export async function completeSignIn(hostedUi: HostedUi): Promise<{ idToken: string; returnTo: string } | undefined> {
+export async function completeSignIn(
+  hostedUi: HostedUi,
+): Promise<{ idToken: string; refreshToken?: string; returnTo: string } | undefined> {
   const answer = new URLSearchParams(location.search);
   if (!answer.has('code') && !answer.has('error')) return undefined;
   const pending = takePending();
@@ -57,27 +59,50 @@ export async function completeSignIn(hostedUi: HostedUi): Promise<{ idToken: str
   if (pending === undefined || answer.get('state') !== pending.state) {
     throw new Error('This sign-in was not started from this tab, or it was already used. Sign in again.');
   }
+  const tokens = await tokenRequest(hostedUi, {
+    grant_type: 'authorization_code',
+    code: answer.get('code') ?? '',
+    redirect_uri: redirectUri(),
+    code_verifier: pending.verifier,
+  });
+  return {
+    idToken: tokens.idToken,
+    ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken } : {}),
+    returnTo: pending.returnTo,
+  };
+}
+
+/**
+ * A new ID token for the signed-in user, from the refresh token the sign-in gave (valid for the app client's refresh
+ * token validity, a shift): the register stays signed in without leaving the screen every hour.
+ */
+export async function refreshIdToken(hostedUi: HostedUi, refreshToken: string): Promise<string> {
+  return (await tokenRequest(hostedUi, { grant_type: 'refresh_token', refresh_token: refreshToken })).idToken;
+}
+
+async function tokenRequest(
+  hostedUi: HostedUi,
+  grant: Record<string, string>,
+): Promise<{ idToken: string; refreshToken?: string }> {
   let response: Response;
   try {
     response = await fetch(new URL('/oauth2/token', hostedUi.domain), {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        client_id: hostedUi.clientId,
-        code: answer.get('code') ?? '',
-        redirect_uri: redirectUri(),
-        code_verifier: pending.verifier,
-      }),
+      body: new URLSearchParams({ ...grant, client_id: hostedUi.clientId }),
     });
   } catch {
     throw new Error('The sign-in service could not be reached. Check the network, then sign in again.');
   }
-  const tokens = (await response.json().catch(() => ({}))) as { id_token?: string; error?: string };
+  const tokens = (await response.json().catch(() => ({}))) as {
+    id_token?: string;
+    refresh_token?: string;
+    error?: string;
+  };
   if (!response.ok || typeof tokens.id_token !== 'string') {
     throw new Error(`Sign-in did not complete (${tokens.error ?? response.status}). Sign in again.`);
   }
-  return { idToken: tokens.id_token, returnTo: pending.returnTo };
+  return { idToken: tokens.id_token, ...(tokens.refresh_token ? { refreshToken: tokens.refresh_token } : {}) };
 }
 
 /** The Hosted UI's sign-out, which ends its session too and comes back to the console. */

@@ -30,10 +30,11 @@ export class LiveUpdates {
   #keepalive: ReturnType<typeof setInterval> | undefined;
   #retry: ReturnType<typeof setTimeout> | undefined;
   readonly #url: string;
-  readonly #token: string;
+  readonly #token: () => string;
   state: LiveState = 'connecting';
 
-  constructor(url: string, token: string) {
+  /** `token()`: the account's current token, read at each connection. */
+  constructor(url: string, token: () => string) {
     this.#url = url;
     this.#token = token;
     this.#connect();
@@ -81,7 +82,7 @@ export class LiveUpdates {
 
   #connect(): void {
     this.#setState('connecting');
-    const socket = new WebSocket(`${this.#url}?token=${encodeURIComponent(this.#token)}`);
+    const socket = new WebSocket(`${this.#url}?token=${encodeURIComponent(this.#token())}`);
     this.#socket = socket;
     socket.addEventListener('open', () => {
       this.#pauseMs = 500;

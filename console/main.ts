@@ -6,7 +6,7 @@ import { type Api, apiClient, EXPIRED_MESSAGE, messageOf } from './api.ts';
 import { type ConsoleConfig, loadConfig } from './config.ts';
 import type { ConsoleContext, Screen } from './context.ts';
 import { h, replace } from './dom.ts';
-import { beginSignIn, completeSignIn, signOutUrl } from './hosted-ui.ts';
+import { beginSignIn, completeSignIn, refreshIdToken, signOutUrl } from './hosted-ui.ts';
 import { type LiveState, LiveUpdates } from './live.ts';
 import { paymentsScreen } from './payments.ts';
 import { readersScreen } from './readers.ts';
@@ -25,11 +25,18 @@ interface Session {
   account: Account;
   locationId: string;
   simulator: boolean;
+  /** From the Hosted UI: renews the account's ID token before it expires. */
+  refreshToken?: string;
 }
+
+/** How long before its expiry an ID token is renewed, and how soon a failed renewal is tried again. */
+const REFRESH_BEFORE_MS = 5 * 60_000;
+const REFRESH_RETRY_MS = 30_000;
 
 const root = document.getElementById('app') as HTMLElement;
 let config: ConsoleConfig;
 let signedIn: { session: Session; live: LiveUpdates; screen?: Screen } | undefined;
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
 async function start(): Promise<void> {
   try {
@@ -50,7 +57,7 @@ async function start(): Promise<void> {
     try {
       const answer = await completeSignIn(config.signIn);
       if (answer !== undefined) {
-        const session = await sessionOf(answer.idToken);
+        const session = await sessionOf(answer.idToken, answer.refreshToken);
         keep(session);
         open(session);
         return;
@@ -61,6 +68,9 @@ async function start(): Promise<void> {
     }
   }
   const session = storedSession();
+  if (session !== undefined && tokenExpired(session.account.token) && session.refreshToken !== undefined) {
+    await renew(session).catch(() => {});
+  }
   if (session === undefined || tokenExpired(session.account.token)) {
     void showSignIn(session === undefined ? '' : EXPIRED_MESSAGE);
     return;
@@ -68,7 +78,36 @@ async function start(): Promise<void> {
   open(session);
 }
 
+/** A new ID token for the session, from its refresh token; kept for the next page load too. */
+async function renew(session: Session): Promise<void> {
+  if (config.signIn.kind !== 'cognito' || session.refreshToken === undefined) throw new Error('No refresh token');
+  session.account.token = await refreshIdToken(config.signIn, session.refreshToken);
+  keep(session);
+}
+
+/**
+ * Renew the session's ID token shortly before it expires, so a register signed in at opening stays signed in through
+ * the shift. A failed renewal is tried again while the token lasts; after that the API's 401 sends the cashier to
+ * sign-in, as without a refresh token.
+ */
+function scheduleRefresh(session: Session, soonestMs = 0): void {
+  clearTimeout(refreshTimer);
+  if (session.refreshToken === undefined) return;
+  const expiresAt = Number(claimsOf(session.account.token).exp ?? 0) * 1000;
+  const attempt = () => {
+    renew(session).then(
+      // A token issued for less than the lead time is not renewed back to back.
+      () => scheduleRefresh(session, REFRESH_RETRY_MS),
+      () => {
+        if (Date.now() < expiresAt) refreshTimer = setTimeout(attempt, REFRESH_RETRY_MS);
+      },
+    );
+  };
+  refreshTimer = setTimeout(attempt, Math.max(expiresAt - REFRESH_BEFORE_MS - Date.now(), soonestMs));
+}
+
 async function showSignIn(message: string): Promise<void> {
+  clearTimeout(refreshTimer);
   signedIn?.screen?.dispose();
   signedIn?.live.close();
   signedIn = undefined;
@@ -152,9 +191,13 @@ async function showSignIn(message: string): Promise<void> {
  * of every location works for the locations its readers are at. A token the API refuses (no second factor on a
  * privileged account) ends the sign-in with the API's own reason.
  */
-async function sessionOf(token: string): Promise<Session> {
+async function sessionOf(token: string, refreshToken: string | undefined): Promise<Session> {
   const claims = claimsOf(token);
-  const api = apiClient(config.apiUrl, token, () => {});
+  const api = apiClient(
+    config.apiUrl,
+    () => token,
+    () => {},
+  );
   const admin = claims['custom:role'] === 'admin';
   const granted = String(claims['custom:locations'] ?? '')
     .split(/[,\s]+/)
@@ -177,6 +220,7 @@ async function sessionOf(token: string): Promise<Session> {
     account: { label: String(label ?? 'Signed in'), role: admin ? 'admin' : 'cashier', token, locations },
     locationId: locations[0]?.id ?? '',
     simulator: false,
+    ...(refreshToken === undefined ? {} : { refreshToken }),
   };
 }
 
@@ -186,6 +230,7 @@ function keep(session: Session): void {
 
 function signOut(): void {
   if (config.signIn.kind === 'cognito') {
+    clearTimeout(refreshTimer);
     signedIn?.screen?.dispose();
     signedIn?.live.close();
     sessionStorage.removeItem(SESSION_KEY);
@@ -196,8 +241,9 @@ function signOut(): void {
 }
 
 function open(session: Session): void {
-  const live = new LiveUpdates(config.liveUrl, session.account.token);
+  const live = new LiveUpdates(config.liveUrl, () => session.account.token);
   signedIn = { session, live };
+  scheduleRefresh(session);
   const liveBadge = h('span', { class: 'live', id: 'live-state', role: 'status' });
   const showLive = (state: LiveState) => {
     liveBadge.dataset.state = state;
@@ -252,7 +298,11 @@ function open(session: Session): void {
     if (signedIn === undefined) return;
     const name = screenName();
     signedIn.screen?.dispose();
-    const api: Api = apiClient(config.apiUrl, session.account.token, () => void showSignIn(EXPIRED_MESSAGE));
+    const api: Api = apiClient(
+      config.apiUrl,
+      () => session.account.token,
+      () => void showSignIn(EXPIRED_MESSAGE),
+    );
     const context: ConsoleContext = {
       account: session.account,
       api,

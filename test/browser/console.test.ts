@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Browser, HTTPRequest, Page } from 'puppeteer-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { emulatorControls } from '../../local/stripe-emulator/control-client.ts';
 import { api, type LocalStack, startTestStack } from '../support/stack.ts';
 import { launchBrowser, screenshot } from './browser.ts';
@@ -789,10 +789,12 @@ describe('the POS console signed in through the Cognito Hosted UI', () => {
   /** A stand-in for the Hosted UI's OAuth endpoints, as Cognito answers them. */
   let hostedUi: Server;
   let hostedUiUrl: string;
-  /** The ID token the next sign-in is issued. */
+  /** The ID token the next sign-in is issued, and the one a refresh is. */
   let nextToken = '';
+  let renewedToken = '';
   const codes = new Map<string, { challenge: string; redirectUri: string }>();
   const logouts: string[] = [];
+  const refreshes: string[] = [];
 
   beforeAll(async () => {
     hostedUi = createServer((request, response) => {
@@ -821,6 +823,23 @@ describe('the POS console signed in through the Cognito Hosted UI', () => {
         });
         request.on('end', () => {
           const form = new URLSearchParams(body);
+          if (form.get('grant_type') === 'refresh_token') {
+            // Cognito answers a refresh with new ID and access tokens, and no new refresh token.
+            const valid = form.get('client_id') === 'console-client' && form.get('refresh_token') === 'refresh';
+            refreshes.push(form.get('refresh_token') ?? '');
+            response.writeHead(valid ? 200 : 400, {
+              'content-type': 'application/json',
+              'access-control-allow-origin': '*',
+            });
+            response.end(
+              JSON.stringify(
+                valid
+                  ? { id_token: renewedToken, access_token: 'access', token_type: 'Bearer' }
+                  : { error: 'invalid_grant' },
+              ),
+            );
+            return;
+          }
           const issued = codes.get(form.get('code') ?? '');
           codes.delete(form.get('code') ?? '');
           const verifier = form.get('code_verifier') ?? '';
@@ -923,6 +942,31 @@ describe('the POS console signed in through the Cognito Hosted UI', () => {
     // Assess
     await page.waitForSelector(`#reader-${downtown.readers[0]}`);
     expect(await page.$('#location')).toBeNull();
+  });
+
+  it('renews the ID token before it expires, and calls the API with the new one', async () => {
+    // Prepare: a sign-in whose ID token is due for renewal at once (five minutes left)
+    nextToken = await stack.token([downtown.id], { username: 'downtown-register', expiresInSeconds: 5 * 60 });
+    const renewed = await stack.token([downtown.id], { username: 'downtown-register' });
+    renewedToken = renewed;
+    const page = await deployedConsole();
+    const sent: string[] = [];
+    page.on('request', (request) => {
+      const authorization = request.headers().authorization;
+      if (authorization !== undefined) sent.push(authorization);
+    });
+    await page.locator('#hosted-sign-in').click();
+    await page.waitForSelector('#payments-table');
+
+    // Act: the renewal comes due
+    await page.waitForFunction(
+      `JSON.parse(sessionStorage.getItem('pos-console.session')).account.token === ${JSON.stringify(renewed)}`,
+    );
+    await page.locator('button::-p-text(Refresh)').click();
+
+    // Assess
+    await vi.waitFor(() => expect(sent.at(-1)).toBe(`Bearer ${renewed}`));
+    expect(refreshes).toEqual(['refresh']);
   });
 
   it('refuses an answer that does not belong to a sign-in of this tab, and says why', async () => {
