@@ -4,7 +4,7 @@
  * schedule, the live-updates WebSocket API with its notifier on the table's change stream, one table, two
  * secrets, and the alarms and dashboard of the payment path. Every invoker calls a function's `live` alias, which
  * CodeDeploy moves from version to version for the API routes, the processor and the reconciler, rolling back on the
- * checkout alarms.
+ * checkout alarms. With context `console`, the POS console on CloudFront as well (`constructs/pos-console.ts`).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { PaymentPathMonitoring } from './constructs/payment-path-monitoring.ts';
 import { PaymentsFunction } from './constructs/payments-function.ts';
 import { PaymentsTable } from './constructs/payments-table.ts';
 import { PosApi } from './constructs/pos-api.ts';
+import { PosConsole } from './constructs/pos-console.ts';
 import { PosIdentity } from './constructs/pos-identity.ts';
 import { ReconcileSchedule } from './constructs/reconcile-schedule.ts';
 import { SafeDeployments } from './constructs/safe-deployments.ts';
@@ -70,6 +71,8 @@ export class PaymentsStack extends Stack {
   readonly liveNotifierSource: LiveNotifierSource;
   readonly monitoring: PaymentPathMonitoring;
   readonly deployments: SafeDeployments;
+  /** The POS console on CloudFront (context `console`); undefined when it is off. */
+  readonly posConsole?: PosConsole;
 
   constructor(scope: Construct, id: string, props: PaymentsStackProps) {
     super(scope, id, props);
@@ -89,6 +92,17 @@ export class PaymentsStack extends Stack {
     // Before the functions: the ones that post to connections are given the stage's management URL.
     this.liveApi = new LiveApi(this, 'LiveApi', { settings });
     const { table, events, secrets, identity, liveApi } = this;
+    // Before the authorizers: the console's app client is one more audience of both.
+    if (settings.console) {
+      if (identity.userPool === undefined) throw new Error('Invalid CDK context: console needs the stack’s user pool');
+      this.posConsole = new PosConsole(this, 'Console', {
+        settings,
+        userPool: identity.userPool,
+        liveApiEndpoint: liveApi.api.apiEndpoint,
+      });
+    }
+    const { posConsole } = this;
+    const jwtAudience = [...identity.audience, ...(posConsole ? [posConsole.client.userPoolClientId] : [])];
 
     const environmentFor = (profile: HandlerProfile): HandlerEnvironment => ({
       // Every function loads shared/config.ts, which requires the table name even where no access is granted.
@@ -173,7 +187,7 @@ export class PaymentsStack extends Stack {
         'Live updates: checks the POS ID token of a WebSocket $connect',
         liveProfiles.authorize,
         // The same issuer and audiences as the HTTP API's JWT authorizer.
-        { JWT_ISSUER: identity.issuer, JWT_AUDIENCE: identity.audience.join(',') },
+        { JWT_ISSUER: identity.issuer, JWT_AUDIENCE: jwtAudience.join(',') },
       ),
       connect: addFunction(
         liveFunctions.connect.name,
@@ -235,8 +249,10 @@ export class PaymentsStack extends Stack {
       routes,
       functions: new Map(routes.map((route) => [route.name, this.functionNamed(route.name).alias])),
       jwtIssuer: identity.issuer,
-      jwtAudience: identity.audience,
+      jwtAudience,
+      corsOrigins: [...(settings.corsOrigins ?? []), ...(posConsole ? [posConsole.origin] : [])],
     });
+    posConsole?.deploy({ apiUrl: this.api.api.apiEndpoint, liveUrl: liveApi.url });
 
     // The API routes, the processor and the reconciler: what a cashier or a payment waits on. The live functions are
     // updated in one step (infra/README.md, "Safe deployments": none of the checkout alarms watches them).
@@ -306,6 +322,13 @@ export class PaymentsStack extends Stack {
     if (identity.userPool && identity.client) {
       new CfnOutput(this, 'UserPoolId', { value: identity.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: identity.client.userPoolClientId });
+    }
+    if (posConsole) {
+      new CfnOutput(this, 'ConsoleUrl', { value: posConsole.url, description: 'The POS console (sign in there)' });
+      new CfnOutput(this, 'ConsoleSignInDomain', {
+        value: posConsole.signInDomain,
+        description: 'The Cognito Hosted UI the console signs in at',
+      });
     }
     new CfnOutput(this, 'StripeSecretKeyArn', { value: secrets.secretKey.secretArn });
     new CfnOutput(this, 'StripeWebhookSecretArn', { value: secrets.webhookSigningSecret.secretArn });

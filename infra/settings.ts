@@ -107,6 +107,16 @@ export interface StageSettings {
    * CodeDeploy would otherwise refuse: a failed deployment still rolls back.
    */
   deploymentAlarms: boolean;
+  /**
+   * The POS console (`console/`) on CloudFront, signing in at the user pool's Cognito domain (context `console`,
+   * default false; infra/README.md, "Console"). Needs the stack's own user pool: not with `jwtIssuer`.
+   */
+  console: boolean;
+  /**
+   * The prefix of the console's Cognito domain, `https://{prefix}.auth.{region}.amazoncognito.com` (context
+   * `consoleDomainPrefix`); undefined: `{serviceName}-{stage}-{8 hex digits of the stack's id}`.
+   */
+  consoleDomainPrefix?: string;
 }
 
 const stageDefaults: Record<
@@ -137,6 +147,28 @@ const list = z
   .transform((value) => (Array.isArray(value) ? value : value.split(',')).map((item) => item.trim()).filter(Boolean));
 
 const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')]);
+
+/**
+ * A Cognito domain prefix: lowercase letters, digits and inner hyphens, 63 characters at most, without the words
+ * Cognito reserves.
+ */
+const COGNITO_DOMAIN_PREFIX = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const RESERVED_IN_DOMAIN_PREFIX = ['aws', 'amazon', 'cognito'];
+
+/** Why `prefix` cannot be a Cognito domain prefix, or undefined when it can. */
+function domainPrefixProblem(prefix: string): string | undefined {
+  if (!COGNITO_DOMAIN_PREFIX.test(prefix)) {
+    return 'lowercase letters, digits and hyphens (not first or last), at most 63 characters';
+  }
+  const reserved = RESERVED_IN_DOMAIN_PREFIX.filter((word) => prefix.includes(word));
+  return reserved.length > 0 ? `may not contain ${reserved.map((word) => `"${word}"`).join(' or ')}` : undefined;
+}
+
+const domainPrefix = z.string().superRefine((prefix, issues) => {
+  const problem = domainPrefixProblem(prefix);
+  if (problem !== undefined)
+    issues.addIssue({ code: 'custom', message: `must be a Cognito domain prefix: ${problem}` });
+});
 
 const retentionDays = z.coerce
   .number()
@@ -184,6 +216,8 @@ const ContextSchema = z.object({
   withheldIndexes: list.optional(),
   deploymentConfig: deploymentConfig.optional(),
   deploymentAlarms: flag.default(true),
+  console: flag.default(false),
+  consoleDomainPrefix: domainPrefix.optional(),
 });
 
 /**
@@ -212,6 +246,23 @@ export function stageSettings(context: (key: string) => unknown): StageSettings 
         'endpoint) or alarmLambdaArn (a chat forwarder), e.g. -c alarmEmail=oncall@example.com',
     );
   }
+  if (ctx.console && ctx.jwtIssuer !== undefined) {
+    throw new Error(
+      'Invalid CDK context: console signs in at the Cognito domain of the stack’s own user pool, which jwtIssuer ' +
+        'and jwtAudience replace: leave them unset, or leave console off',
+    );
+  }
+  if (ctx.console && ctx.consoleDomainPrefix === undefined) {
+    // The default prefix: this part, a hyphen and 8 hex digits of the stack's id.
+    const base = `${ctx.serviceName}-${ctx.stage}`;
+    const problem = domainPrefixProblem(`${base}-0123abcd`);
+    if (problem !== undefined) {
+      throw new Error(
+        `Invalid CDK context: console: the default Cognito domain prefix ${base}-{8 hex digits} (from serviceName ` +
+          `and stage) is not one (${problem}): give consoleDomainPrefix, e.g. -c consoleDomainPrefix=shop-pos-console`,
+      );
+    }
+  }
   const defaults = stageDefaults[ctx.stage];
 
   return {
@@ -235,6 +286,8 @@ export function stageSettings(context: (key: string) => unknown): StageSettings 
     withheldIndexes: withheldIndexes(ctx.withheldIndexes ?? []),
     deploymentConfig: ctx.deploymentConfig ?? defaults.deploymentConfig,
     deploymentAlarms: ctx.deploymentAlarms,
+    console: ctx.console,
+    ...(ctx.consoleDomainPrefix ? { consoleDomainPrefix: ctx.consoleDomainPrefix } : {}),
   };
 }
 

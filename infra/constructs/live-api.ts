@@ -17,6 +17,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { MESSAGE_ROUTES, ROUTE_SELECTION_EXPRESSION } from '../../shared/live/definition.ts';
+import { nagResourceName } from '../nag.ts';
 import type { StageSettings } from '../settings.ts';
 
 /** Where the `$connect` authorizer finds the token: the `token` query parameter. */
@@ -155,17 +156,4 @@ export class LiveApi extends Construct {
         'id (clients open connections at run time, so their ids cannot be named in the policy).',
     });
   }
-}
-
-/** A resource as cdk-nag names it in a finding: `<LogicalId>` for a Ref, `<LogicalId.Attribute>` for a GetAtt. */
-function nagResourceName(stack: Stack, value: string): string {
-  const visit = (node: unknown): string => {
-    if (typeof node === 'string') return node;
-    const fn = node as { Ref?: string; 'Fn::GetAtt'?: [string, string]; 'Fn::Join'?: [string, unknown[]] };
-    if (fn.Ref !== undefined) return `<${fn.Ref}>`;
-    if (fn['Fn::GetAtt'] !== undefined) return `<${fn['Fn::GetAtt'][0]}.${fn['Fn::GetAtt'][1]}>`;
-    if (fn['Fn::Join'] !== undefined) return fn['Fn::Join'][1].map(visit).join(fn['Fn::Join'][0]);
-    return JSON.stringify(node);
-  };
-  return visit(stack.resolve(value));
 }

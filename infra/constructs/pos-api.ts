@@ -28,6 +28,8 @@ export interface PosApiProps {
   functions: ReadonlyMap<string, IFunction>;
   jwtIssuer: string;
   jwtAudience: string[];
+  /** Browser origins allowed by CORS (context `corsOrigins`, the console's); none: no CORS configuration at all. */
+  corsOrigins?: string[];
 }
 
 /**
@@ -62,10 +64,10 @@ export class PosApi extends Construct {
       description: `Stripe Terminal payments for point-of-sale apps (${settings.stage})`,
       // The stage is added below with logging and throttling; the implicit one has neither.
       createDefaultStage: false,
-      ...(settings.corsOrigins
+      ...(props.corsOrigins?.length
         ? {
             corsPreflight: {
-              allowOrigins: settings.corsOrigins,
+              allowOrigins: props.corsOrigins,
               // Every method a route answers; the headers a POS sends (refunds and creates carry an Idempotency-Key).
               allowMethods: [...new Set(props.routes.map((route) => CorsHttpMethod[route.method]))],
               allowHeaders: ['authorization', 'content-type', 'idempotency-key'],

@@ -7,6 +7,8 @@
  * A user with `*` or `admin` gets those claims only after signing in with an authenticator app (TOTP): the stack adds
  * the pre token generation trigger (`functions/identity/issue-tokens.ts`) that withholds them otherwise. With context `jwtIssuer`/`jwtAudience` an
  * existing issuer is trusted instead and no pool is created.
+ * The POS console (context `console`, `pos-console.ts`) signs users of the same pool in with an app client of its own,
+ * with the tokens and attributes of this one (`STAFF_CLIENT_TOKENS`).
  */
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import {
@@ -18,6 +20,7 @@ import {
   StringAttribute,
   UserPool,
   type UserPoolClient,
+  type UserPoolClientOptions,
 } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import type { StageSettings } from '../settings.ts';
@@ -27,6 +30,23 @@ export const LOCATIONS_ATTRIBUTE = 'locations';
 
 /** Name of the role attribute (the claim is `custom:role`): `admin` for a shop's admin, who manages the fleet. */
 export const ROLE_ATTRIBUTE = 'role';
+
+/**
+ * The tokens and attributes of every app client staff sign in with (the POS app's, the console's): how long each
+ * token lasts, and which attributes the client may read and write.
+ */
+export const STAFF_CLIENT_TOKENS = {
+  idTokenValidity: Duration.hours(1),
+  accessTokenValidity: Duration.hours(1),
+  // One shift plus margin: a register signed in in the morning stays signed in until closing.
+  refreshTokenValidity: Duration.hours(16),
+  enableTokenRevocation: true,
+  readAttributes: new ClientAttributes()
+    .withStandardAttributes({ email: true, fullname: true })
+    .withCustomAttributes(LOCATIONS_ATTRIBUTE, ROLE_ATTRIBUTE),
+  // Users must never write their own `custom:locations` or `custom:role`: that would widen what they may act on.
+  writeAttributes: new ClientAttributes().withStandardAttributes({ fullname: true }),
+} as const satisfies UserPoolClientOptions;
 
 export class PosIdentity extends Construct {
   /** Issuer URL the JWT authorizer trusts. */
@@ -88,16 +108,7 @@ export class PosIdentity extends Construct {
       // The POS signs in through the Cognito API, not the hosted UI: no OAuth flows, no callback URLs.
       disableOAuth: true,
       preventUserExistenceErrors: true,
-      idTokenValidity: Duration.hours(1),
-      accessTokenValidity: Duration.hours(1),
-      // One shift plus margin: a register signed in in the morning stays signed in until closing.
-      refreshTokenValidity: Duration.hours(16),
-      enableTokenRevocation: true,
-      readAttributes: new ClientAttributes()
-        .withStandardAttributes({ email: true, fullname: true })
-        .withCustomAttributes(LOCATIONS_ATTRIBUTE, ROLE_ATTRIBUTE),
-      // Users must never write their own `custom:locations` or `custom:role`: that would widen what they may act on.
-      writeAttributes: new ClientAttributes().withStandardAttributes({ fullname: true }),
+      ...STAFF_CLIENT_TOKENS,
     });
 
     const { region, urlSuffix } = Stack.of(this);

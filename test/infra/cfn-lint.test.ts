@@ -59,6 +59,22 @@ const variants: { name: string; file: string; context: Record<string, unknown> }
     file: 'prod-deployments.json',
     context: { ...stageContext.prod, deploymentConfig: 'linear10percentevery1minute', deploymentAlarms: 'false' },
   },
+  {
+    // The POS console on CloudFront, its Hosted UI and its files' deployment (infra/README.md, "Console").
+    name: 'dev with the POS console',
+    file: 'dev-console.json',
+    context: { ...stageContext.dev, console: 'true' },
+  },
+  {
+    name: 'prod with the POS console, its own domain prefix and CORS origins',
+    file: 'prod-console.json',
+    context: {
+      ...stageContext.prod,
+      console: 'true',
+      consoleDomainPrefix: 'shop-pos-console',
+      corsOrigins: 'https://pos.example.com',
+    },
+  },
 ];
 
 interface CfnLintMatch {
