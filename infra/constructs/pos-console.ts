@@ -8,9 +8,10 @@
  *
  * Built in two steps, for the order of the references: the constructor makes the bucket, the distribution, the app
  * client and the domain (the client names the distribution's URL, the HTTP API's CORS the distribution's origin);
- * `deploy` writes the files and the `config.json` naming the HTTP API, once it exists.
+ * `deploy` writes the files and the `config.json` naming the HTTP API, once it exists, and the page's own content
+ * security policy, which names the HTTP API where the distribution's cannot.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Acknowledgment, Aws, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
@@ -107,11 +108,13 @@ export class PosConsole extends Construct {
   /** The files and `config.json`, once `deploy` has been called. */
   deployment?: BucketDeployment;
   private readonly settings: StageSettings;
+  private readonly liveApiEndpoint: string;
 
   constructor(scope: Construct, id: string, props: PosConsoleProps) {
     super(scope, id);
     const { settings } = props;
     this.settings = settings;
+    this.liveApiEndpoint = props.liveApiEndpoint;
     const { region, urlSuffix } = Stack.of(this);
 
     this.bucket = new Bucket(this, 'Files', {
@@ -148,7 +151,8 @@ export class PosConsole extends Construct {
     const signInDomain = this.signInDomain;
 
     // The HTTP API's own id cannot be named here: its CORS names this distribution's origin, which would be a
-    // dependency cycle. Its host is one of the region's API Gateway hosts; live updates' is named exactly.
+    // dependency cycle. Here it is one of the region's API Gateway hosts; the page's own policy (`deploy`) names it
+    // exactly, and a browser enforces both.
     const contentSecurityPolicy = [
       "default-src 'self'",
       "script-src 'self'",
@@ -234,9 +238,10 @@ export class PosConsole extends Construct {
   }
 
   /**
-   * Builds the console (`buildConsoleAssets`) and deploys its files and `config.json` under `console/`. Every file is
-   * served `Cache-Control: no-cache`: the names stay the same from release to release, so a browser revalidates each
-   * one (a 304 while unchanged) and a deployment shows at the next reload.
+   * Builds the console (`buildConsoleAssets`) and deploys its files and `config.json` under `console/`; `index.html`
+   * gains a `<meta>` content security policy whose `connect-src` names the HTTP API itself, filled in at deployment
+   * like `config.json`. Every file is served `Cache-Control: no-cache`: the names stay the same from release to
+   * release, so a browser revalidates each one (a 304 while unchanged) and a deployment shows at the next reload.
    */
   deploy(urls: { apiUrl: string; liveUrl: string }): BucketDeployment {
     const config: ConsoleConfig = {
@@ -263,11 +268,19 @@ export class PosConsole extends Construct {
     let deployment: BucketDeployment;
     try {
       buildConsoleAssets(built);
+      const page = withConnectPolicy(
+        readFileSync(join(built, 'index.html'), 'utf8'),
+        `'self' ${urls.apiUrl} ${this.liveApiEndpoint} ${this.signInDomain}`,
+      );
       // Staging copies the files into the cloud assembly here, so the build directory can go right after.
       deployment = new BucketDeployment(this, 'Deployment', {
         destinationBucket: this.bucket,
         destinationKeyPrefix: CONSOLE_PATH.slice(1),
-        sources: [Source.asset(built), Source.jsonData('config.json', config)],
+        sources: [
+          Source.asset(built, { exclude: ['index.html'] }),
+          Source.data('index.html', page),
+          Source.jsonData('config.json', config),
+        ],
         cacheControl: [CacheControl.noCache()],
         role,
         logGroup,
@@ -358,6 +371,18 @@ export class PosConsole extends Construct {
     }
     Validations.of(role).acknowledge(...acknowledgments);
   }
+}
+
+/**
+ * `html` with a `<meta http-equiv="Content-Security-Policy">` allowing connections to `sources` only, right after its
+ * `<meta charset>` (or its `<head>`), so it applies to every script the page loads.
+ */
+export function withConnectPolicy(html: string, sources: string): string {
+  const meta = `<meta http-equiv="Content-Security-Policy" content="connect-src ${sources}" />`;
+  const anchor = /<meta\s+charset=[^>]*>/i.exec(html) ?? /<head(\s[^>]*)?>/i.exec(html);
+  if (anchor === null) throw new Error('console/index.html has no <head>: the content security policy goes in it');
+  const at = anchor.index + anchor[0].length;
+  return `${html.slice(0, at)}\n    ${meta}${html.slice(at)}`;
 }
 
 /** The wildcard S3 actions `BucketDeployment` grants its provider function's role. */

@@ -15,7 +15,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsoleAssets, CONSOLE_SOURCE_DIR } from '../../infra/console-build.ts';
-import { VIEWER_REQUEST_CODE } from '../../infra/constructs/pos-console.ts';
+import { VIEWER_REQUEST_CODE, withConnectPolicy } from '../../infra/constructs/pos-console.ts';
 import { stageSettings } from '../../infra/settings.ts';
 import { liveFunctions } from '../../shared/routes.ts';
 import { logicalId, removeCloudAssembly, roleGrants, type Synthesized, synthesize } from './synth.ts';
@@ -361,12 +361,21 @@ describe('the console’s files', () => {
     return deployment.Properties as {
       SourceObjectKeys: string[];
       SourceMarkers: Record<string, unknown>[];
+      SourceMarkersConfig?: Record<string, unknown>[];
       [key: string]: unknown;
     };
   };
   /** The staged directory of the deployment's source `index` in the cloud assembly. */
   const stagedSource = (synth: Synthesized, index: number) =>
     join(synth.app.outdir, `asset.${deploymentOf(synth).SourceObjectKeys[index]?.replace(/\.zip$/, '')}`);
+  /** A staged file of source `index`, with the values the deployment fills in written as `flat` writes them. */
+  const stagedText = (synth: Synthesized, index: number, name: string) => {
+    let text = readFileSync(join(stagedSource(synth, index), name), 'utf8');
+    for (const [marker, value] of Object.entries(deploymentOf(synth).SourceMarkers[index] ?? {})) {
+      text = text.replaceAll(marker, flat(value));
+    }
+    return text;
+  };
 
   it('are deployed under console/ with Cache-Control no-cache, pruning what a release no longer has', () => {
     // Prepare
@@ -379,26 +388,37 @@ describe('the console’s files', () => {
       Prune: true,
       SystemMetadata: { 'cache-control': 'no-cache' },
     });
-    expect(deployment.SourceObjectKeys).toHaveLength(2);
-    expect(readdirSync(stagedSource(dev, 0)).sort()).toEqual(['console.css', 'console.js', 'index.html']);
-    expect(readFileSync(join(stagedSource(dev, 0), 'index.html'), 'utf8')).toBe(
-      readFileSync(join(CONSOLE_SOURCE_DIR, 'index.html'), 'utf8'),
-    );
+    expect(deployment.SourceObjectKeys).toHaveLength(3);
+    expect(readdirSync(stagedSource(dev, 0)).sort()).toEqual(['console.css', 'console.js']);
+    expect(readdirSync(stagedSource(dev, 1))).toEqual(['index.html']);
+  });
+
+  it('give the page a content security policy of its own that names the HTTP API itself', () => {
+    // Prepare
+    const page = stagedText(dev, 1, 'index.html');
+    const apiId = logicalId(dev.stack, dev.stack.api.api);
+    const liveApiId = logicalId(dev.stack, dev.stack.liveApi.api);
+    const meta =
+      '<meta http-equiv="Content-Security-Policy" content="connect-src ' +
+      `'self' \${${apiId}.ApiEndpoint} \${${liveApiId}.ApiEndpoint} ${signInDomain(dev)}" />`;
+
+    // Assess
+    expect(page).toContain(`<meta charset="utf-8" />\n    ${meta}\n`);
+    expect(page.indexOf(meta)).toBeLessThan(page.indexOf('<script'));
+    expect(page.replace(`\n    ${meta}`, '')).toBe(readFileSync(join(CONSOLE_SOURCE_DIR, 'index.html'), 'utf8'));
   });
 
   it('include config.json naming the API, live updates and the Hosted UI, filled in at deployment', () => {
     // Prepare
     const deployment = deploymentOf(dev);
-    const markers = deployment.SourceMarkers[1] ?? {};
-    let text = readFileSync(join(stagedSource(dev, 1), 'config.json'), 'utf8');
-    for (const [marker, value] of Object.entries(markers)) text = text.replaceAll(marker, flat(value));
+    const text = stagedText(dev, 2, 'config.json');
     const liveApiId = logicalId(dev.stack, dev.stack.liveApi.api);
     const outputs = dev.template.toJSON().Outputs as Record<string, { Value: unknown }>;
 
     // Assess
-    expect(readdirSync(stagedSource(dev, 1))).toEqual(['config.json']);
+    expect(readdirSync(stagedSource(dev, 2))).toEqual(['config.json']);
     expect(JSON.parse(text).liveUrl).toBe(flat(outputs.LiveUrl?.Value));
-    expect(deployment.SourceMarkersConfig).toEqual([{}, { jsonEscape: true }]);
+    expect(deployment.SourceMarkersConfig?.[2]).toEqual({ jsonEscape: true });
     expect(JSON.parse(text)).toEqual({
       apiUrl: `\${${logicalId(dev.stack, dev.stack.api.api)}.ApiEndpoint}`,
       liveUrl: `wss://\${${liveApiId}}.execute-api.\${AWS::Region}.\${AWS::URLSuffix}/dev`,
@@ -429,6 +449,22 @@ describe('the console’s files', () => {
     expect(JSON.stringify(statements[1]?.Resource)).toContain('-assets-');
     expect(statements[1]?.Action).toEqual(['s3:GetBucket*', 's3:GetObject*', 's3:List*']);
     expect(statements[2]?.Resource).toEqual([bucketArn, { 'Fn::Join': ['', [bucketArn, '/*']] }]);
+  });
+});
+
+describe('the page’s own content security policy', () => {
+  it('goes right after the page’s <meta charset>, or else right after its <head>', () => {
+    // Prepare
+    const meta = '<meta http-equiv="Content-Security-Policy" content="connect-src \'self\' https://api" />';
+
+    // Act
+    const afterCharset = withConnectPolicy('<html><head><meta charset="utf-8"><title>x</title>', "'self' https://api");
+    const afterHead = withConnectPolicy('<html><HEAD lang="en"><title>x</title>', "'self' https://api");
+
+    // Assess
+    expect(afterCharset).toBe(`<html><head><meta charset="utf-8">\n    ${meta}<title>x</title>`);
+    expect(afterHead).toBe(`<html><HEAD lang="en">\n    ${meta}<title>x</title>`);
+    expect(() => withConnectPolicy('<p>no head</p>', "'self'")).toThrow(/has no <head>/);
   });
 });
 
