@@ -153,16 +153,10 @@ export class PosConsole extends Construct {
     // The HTTP API's own id cannot be named here: its CORS names this distribution's origin, which would be a
     // dependency cycle. Here it is one of the region's API Gateway hosts; the page's own policy (`deploy`) names it
     // exactly, and a browser enforces both.
-    const contentSecurityPolicy = [
-      "default-src 'self'",
-      "script-src 'self'",
-      "style-src 'self'",
-      "img-src 'self' data:",
-      `connect-src 'self' https://*.execute-api.${region}.${urlSuffix} ${props.liveApiEndpoint} ${signInDomain}`,
-      "frame-ancestors 'none'",
-      "base-uri 'self'",
-      `form-action 'self' ${signInDomain}`,
-    ].join('; ');
+    const contentSecurityPolicy = consoleContentSecurityPolicy({
+      connectSources: [`https://*.execute-api.${region}.${urlSuffix}`, props.liveApiEndpoint],
+      signInDomain,
+    });
     this.responseHeaders = new ResponseHeadersPolicy(this, 'SecurityHeaders', {
       // Names are unique per account: the region tells the same stack in two regions apart.
       responseHeadersPolicyName: `${settings.serviceName}-console-${settings.stage}-${region}`,
@@ -371,6 +365,24 @@ export class PosConsole extends Construct {
     }
     Validations.of(role).acknowledge(...acknowledgments);
   }
+}
+
+/**
+ * The content security policy the console is served with: its own files only, connections to its origin, the
+ * `connectSources` (the API, the live updates) and the Hosted UI (the token exchange), no framing, forms only to the
+ * Hosted UI. The browser tests run the deployed build under it.
+ */
+export function consoleContentSecurityPolicy(sources: { connectSources: string[]; signInDomain: string }): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `connect-src 'self' ${[...sources.connectSources, sources.signInDomain].join(' ')}`,
+    "frame-ancestors 'none'",
+    "base-uri 'self'",
+    `form-action 'self' ${sources.signInDomain}`,
+  ].join('; ');
 }
 
 /**

@@ -4,11 +4,16 @@
  * reader, and finds the payments listed; every state change reaches the open page without a reload.
  */
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Browser, HTTPRequest, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildConsoleAssets } from '../../infra/console-build.ts';
+import { consoleContentSecurityPolicy, withConnectPolicy } from '../../infra/constructs/pos-console.ts';
 import { emulatorControls } from '../../local/stripe-emulator/control-client.ts';
 import { api, type LocalStack, startTestStack } from '../support/stack.ts';
 import { launchBrowser, screenshot } from './browser.ts';
@@ -999,5 +1004,108 @@ describe('the POS console signed in through the Cognito Hosted UI', () => {
     expect(await page.$eval('#sign-in .error', (element) => element.textContent)).toContain(
       'set up an authenticator app (TOTP)',
     );
+  });
+});
+
+describe('the console as deployed: the minified build under the content security policy it is served with', () => {
+  /** The deployed files with their policy, in front of the local stack's API on the same origin, as CloudFront is. */
+  let server: Server;
+  let origin: string;
+  let buildDir: string;
+
+  beforeAll(async () => {
+    buildDir = mkdtempSync(join(tmpdir(), 'console-build-'));
+    buildConsoleAssets(buildDir);
+    const local = (await (await fetch(`${stack.state.consoleUrl}config.json`)).json()) as { liveUrl: string };
+    const liveOrigin = new URL(local.liveUrl).origin;
+    const signInDomain = 'https://shop.auth.eu-west-1.amazoncognito.com';
+    const policy = consoleContentSecurityPolicy({ connectSources: [liveOrigin], signInDomain });
+    const files: Record<string, { type: string; body: string | Buffer }> = {
+      '/console/': {
+        type: 'text/html; charset=utf-8',
+        body: withConnectPolicy(
+          readFileSync(join(buildDir, 'index.html'), 'utf8'),
+          `'self' ${liveOrigin} ${signInDomain}`,
+        ),
+      },
+      '/console/console.js': { type: 'text/javascript', body: readFileSync(join(buildDir, 'console.js')) },
+      '/console/console.css': { type: 'text/css', body: readFileSync(join(buildDir, 'console.css')) },
+    };
+    server = createServer((request, response) => {
+      const file = files[new URL(request.url ?? '/', 'http://console').pathname];
+      if (file !== undefined) {
+        response.writeHead(200, { 'content-type': file.type, 'content-security-policy': policy });
+        response.end(file.body);
+        return;
+      }
+      // Everything else is the local stack's: the API, and the console's local settings and sign-in.
+      void forward(request).then(({ status, type, body }) => {
+        response.writeHead(status, { 'content-type': type });
+        response.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+    if (buildDir) rmSync(buildDir, { recursive: true, force: true });
+  });
+
+  async function forward(request: IncomingMessage): Promise<{ status: number; type: string; body: Buffer }> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const headers = Object.fromEntries(
+      Object.entries(request.headers).filter(
+        (entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== 'host',
+      ),
+    );
+    const answer = await fetch(`${stack.state.apiUrl}${request.url}`, {
+      method: request.method ?? 'GET',
+      headers,
+      ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
+    });
+    return {
+      status: answer.status,
+      type: answer.headers.get('content-type') ?? 'application/octet-stream',
+      body: Buffer.from(await answer.arrayBuffer()),
+    };
+  }
+
+  it('takes a payment live, with nothing the policy refuses', async () => {
+    // Prepare
+    const page = await newPage();
+    await page.evaluateOnNewDocument(`{
+      window.violations = [];
+      document.addEventListener('securitypolicyviolation', (event) =>
+        window.violations.push(event.effectiveDirective + ' ' + event.blockedURI));
+    }`);
+    const loaded = await page.goto(`${origin}/console/`);
+    expect(loaded?.headers()['content-security-policy']).toContain("script-src 'self'");
+    await page.locator('button.account::-p-text(Downtown Store)').click();
+    await page.waitForSelector('#live-state[data-state="live"]');
+    const reader = downtown.readers[0] as string;
+
+    // Act
+    await startSale(page, '5.25', reader);
+    await page.locator('.simulator button::-p-text(Tap a card)').click();
+
+    // Assess: paid, as the live update said, and the policy refused nothing
+    await salePhase(page, 'paid');
+    expect(await saleStatus(page)).toBe('Paid $5.25.');
+    expect(await page.evaluate('window.violations')).toEqual([]);
+    // Both policies are in force, the distribution's header and the page's own: a connection they do not allow is
+    // refused by each.
+    expect(await page.evaluate(`fetch('https://elsewhere.example/').then(() => 'sent', () => 'refused')`)).toBe(
+      'refused',
+    );
+    expect(await page.evaluate('window.violations')).toEqual([
+      'connect-src https://elsewhere.example/',
+      'connect-src https://elsewhere.example/',
+    ]);
+    const problems = pages.at(-1)?.problems ?? [];
+    problems.splice(0, problems.length, ...problems.filter((problem) => !problem.includes('elsewhere.example')));
   });
 });
