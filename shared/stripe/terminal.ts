@@ -139,17 +139,35 @@ export async function sendReaderCommand(deps: StripeAccess, command: ReaderComma
       const code = stripeErrorCode(error);
       const unsure = unanswered || code === 'terminal_reader_timeout' || (uncertain && code === 'terminal_reader_busy');
       if (!unsure) return { accepted: false, error, nextTry: tryNumber, maybeDelivered: false };
-      const reader = await retrieveReader(deps, command.readerId).catch(() => undefined);
-      if (reader !== undefined && command.took(reader)) {
-        return { accepted: true, reader, startedAtMs, nextTry: tryNumber };
+      // A read that fails tells nothing: the command may be on the reader all the same.
+      let read: { reader: Stripe.Terminal.Reader | undefined } | undefined;
+      try {
+        read = { reader: await retrieveReader(deps, command.readerId) };
+      } catch {
+        read = undefined;
+      }
+      if (read?.reader !== undefined && command.took(read.reader)) {
+        return { accepted: true, reader: read.reader, startedAtMs, nextTry: tryNumber };
       }
       if (unanswered) return { accepted: false, error, nextTry: tryNumber, maybeDelivered: true };
-      if (code === 'terminal_reader_busy') return { accepted: false, error, nextTry: tryNumber, maybeDelivered: false };
+      if (code === 'terminal_reader_busy') {
+        // Busy after a try that may have arrived: unless the reader was read and runs something else, it may be
+        // running this very command.
+        if (read === undefined) {
+          return { accepted: false, error: new ReaderTimeoutError(error), nextTry: tryNumber, maybeDelivered: true };
+        }
+        return { accepted: false, error, nextTry: tryNumber, maybeDelivered: false };
+      }
       timeouts += 1;
       uncertain = true;
       const nextTryEndsBy = deps.clock.now() + READER_TIMEOUT_RETRY_DELAY_MS + STRIPE_TIMEOUT_MS;
       if (timeouts > READER_TIMEOUT_RETRIES || nextTryEndsBy > command.deadline) {
-        return { accepted: false, error: new ReaderTimeoutError(), nextTry: tryNumber, maybeDelivered: false };
+        return {
+          accepted: false,
+          error: new ReaderTimeoutError(),
+          nextTry: tryNumber,
+          maybeDelivered: read === undefined,
+        };
       }
       await deps.clock.sleep(READER_TIMEOUT_RETRY_DELAY_MS);
       nextKey();

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
 import { refreshPayment } from '../../../shared/operations/refresh-payment.ts';
 import { getPayment } from '../../../shared/store/payments.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
@@ -264,6 +265,34 @@ describe('POST /payments/{id}/process', () => {
     expect(response.body.payment).toMatchObject({ attempts: 1, readerAction: { status: 'in_progress' } });
     expect(response.body.reader.action).toMatchObject({ status: 'in_progress', paymentIntentId: payment.id });
     expect(await processRequests(payment.id)).toHaveLength(1);
+  });
+
+  it('keeps the attempt when the reader cannot be read after a timeout: the command may have reached it', async () => {
+    // Prepare: the reader takes the command but Stripe answers with a timeout, and every read of the reader fails
+    const payment = await newPayment();
+    expect((await cashierA.getReader(readerA1)).status).toBe(200);
+    await emulatorControl(parts.emulator, `/_emulator/readers/${readerA1}/next-command`, {
+      fault: 'timeout_after_delivery',
+    });
+    await emulatorControl(parts.emulator, '/_emulator/faults', {
+      method: 'GET',
+      path: `/v1/terminal/readers/${readerA1}`,
+      fault: 'connection_reset',
+      count: 20,
+    });
+
+    // Act
+    const response = await cashierA.process(payment.id, { readerId: readerA1 });
+    await emulatorControls(parts.emulator.url).send('/_emulator/faults', { method: 'DELETE' });
+    const stored = await getPayment(parts.deps.store, payment.id);
+    const retried = await cashierA.process(payment.id, { readerId: readerA1 });
+
+    // Assess: not answered as refused, the attempt kept on the reader; asked again, the reader shows it running
+    expect(response.status).toBe(504);
+    expect(response.body.error).toMatchObject({ code: 'reader_timeout', retryable: true });
+    expect(stored).toMatchObject({ readerId: readerA1, attempts: 1 });
+    expect(retried.status).toBe(202);
+    expect(retried.body.payment).toMatchObject({ attempts: 1, readerAction: { status: 'in_progress' } });
   });
 
   it('retries a timed-out command under a new key after checking the reader', async () => {

@@ -210,10 +210,16 @@ export class Workload {
     return answer;
   }
 
+  /** "Check status": read from Stripe, asked again as the API says while Stripe is failing (an injected fault). */
   private async refresh(register: Register, id: string): Promise<PaymentResource> {
-    const answer = await this.call(register, 'GET', `/payments/${id}?refresh=true`);
-    if (answer.body.payment === undefined) throw new Error(`GET /payments/${id}?refresh=true → ${answer.status}`);
-    return answer.body.payment;
+    for (let tries = 1; ; tries += 1) {
+      const answer = await this.call(register, 'GET', `/payments/${id}?refresh=true`);
+      if (answer.body.payment !== undefined) return answer.body.payment;
+      if (answer.body?.error?.retryable !== true || tries >= 5) {
+        throw new Error(`GET /payments/${id}?refresh=true → ${answer.status}`);
+      }
+      await this.backOff(answer);
+    }
   }
 
   private async view(register: Register, id: string): Promise<PaymentResource> {

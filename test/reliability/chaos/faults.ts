@@ -89,6 +89,7 @@ export class FaultInjector {
       'reader busy',
       'command timeout',
       'command timeout after delivery',
+      'command timeout, reader unreadable',
       'connection error',
       'connection error after authorization',
       'disconnect',
@@ -123,6 +124,19 @@ export class FaultInjector {
         break;
       case 'command timeout after delivery':
         await emulatorControl(this.stack, `readers/${reader}/next-command`, { fault: 'timeout_after_delivery' });
+        break;
+      case 'command timeout, reader unreadable':
+        // Whether the command arrived cannot be told by a read: it must stay the payment's attempt on this reader
+        // until a read or its events settle it, never be taken back while the reader may run it.
+        await emulatorControl(this.stack, `readers/${reader}/next-command`, {
+          fault: random.pick(['timeout', 'timeout_after_delivery']),
+        });
+        await emulatorControl(this.stack, 'faults', {
+          method: 'GET',
+          path: `/v1/terminal/readers/${reader}`,
+          fault: 'connection_reset',
+          count: random.between(2, 6),
+        });
         break;
       case 'connection error':
         await emulatorControl(this.stack, `readers/${reader}/next-authorization`, { fault: 'connection_error' });
