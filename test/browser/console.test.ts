@@ -313,7 +313,9 @@ describe('the POS console', () => {
     await page.locator('nav a::-p-text(Readers)').click();
     await page.waitForSelector(`#readers-table tr[data-reader-id="${reader}"]`);
     stack.configure({ STUCK_ACTION_AFTER_SECONDS: '0.1' });
+    await emulatorControls(stack.emulator.url).advanceClock(1);
     await stack.scheduler.runNow();
+    await emulatorControls(stack.emulator.url).advanceClock(1);
     // The cashier checks the reader: read fresh from Stripe, its action has run past the threshold.
     await page.locator('button[aria-label="Check Airport Register 1"]').click();
     await page.waitForSelector(`#readers-table tr[data-reader-id="${reader}"][data-health="stuck"]`);
@@ -702,6 +704,8 @@ describe('the POS console', () => {
     const page = await signIn('Downtown Store');
     await startSale(page, '3.30', reader);
     const stuckId = await page.$eval('#sale', (element) => element.getAttribute('data-payment-id'));
+    // Past the threshold on the stack's clock, however fast the sale got to the reader.
+    await emulatorControls(stack.emulator.url).advanceClock(1);
     stack.configure({ STUCK_ACTION_AFTER_SECONDS: '0.1' });
     try {
       await stack.scheduler.runNow();
