@@ -1,4 +1,8 @@
-/** The payments of the account's locations, newest first: filters by status and flag, a page at a time. */
+/**
+ * The payments of the account's locations, newest first: filters by status and flag, a page at a time. The rows on
+ * screen follow their payments live; payments made since the page was read are counted, and shown on request, so the
+ * list never shifts under the cashier's finger.
+ */
 import { messageOf } from './api.ts';
 import type { ConsoleContext, Screen } from './context.ts';
 import { h, replace } from './dom.ts';
@@ -9,7 +13,13 @@ import type { Payment } from './types.ts';
 const PAGE_SIZE = 20;
 
 export function paymentsScreen(context: ConsoleContext): Screen {
-  const { api } = context;
+  const { api, live } = context;
+  /** The payments on screen, by id, as last shown. */
+  let shown = new Map<string, Payment>();
+  /** Payments made since the first page was read, which it would now list. */
+  const arrived = new Set<string>();
+  /** When the newest payment of the first page was made (the service's clock); anything later is new. */
+  let readAt = Number.NEGATIVE_INFINITY;
   /** Cursors of the pages before this one, so "Previous" goes back the way "Next" came. */
   const previousCursors: (string | undefined)[] = [];
   let cursor: string | undefined;
@@ -45,6 +55,11 @@ export function paymentsScreen(context: ConsoleContext): Screen {
   const previousButton = h('button', { type: 'button', onclick: () => void previousPage() }, 'Previous page');
   const nextButton = h('button', { type: 'button', onclick: () => void nextPage() }, 'Next page');
   const refreshButton = h('button', { type: 'button', onclick: () => void load() }, 'Refresh');
+  const arrivedButton = h(
+    'button',
+    { type: 'button', id: 'new-payments', hidden: true, onclick: () => void firstPage() },
+    '',
+  );
   const element = h(
     'div',
     { class: 'screen payments' },
@@ -60,6 +75,7 @@ export function paymentsScreen(context: ConsoleContext): Screen {
       refreshButton,
     ),
     errorBox,
+    arrivedButton,
     h(
       'div',
       { class: 'table-wrap' },
@@ -82,6 +98,41 @@ export function paymentsScreen(context: ConsoleContext): Screen {
     detailSlot,
   );
 
+  const stopListening = live.listen({
+    payment: (update) => {
+      const current = shown.get(update.id);
+      if (current !== undefined) {
+        if (Date.parse(update.updatedAt) < Date.parse(current.updatedAt)) return;
+        shown.set(update.id, update);
+        const before = body.querySelector(`tr[data-payment-id="${update.id}"]`);
+        const after = row(update);
+        const hadFocus = before?.contains(document.activeElement) === true;
+        before?.replaceWith(after);
+        if (hadFocus) after.querySelector('button')?.focus();
+      } else if (Date.parse(update.createdAt) > readAt && matchesFilters(update)) {
+        arrived.add(update.id);
+        renderArrived();
+      }
+    },
+    reader: () => {},
+    readerRemoved: () => {},
+    state: () => {},
+  });
+  for (const location of context.account.locations) live.subscribe({ locationId: location.id });
+
+  function matchesFilters(payment: Payment): boolean {
+    return (
+      (!locationFilter?.value || payment.locationId === locationFilter.value) &&
+      (!statusFilter.value || payment.status === statusFilter.value) &&
+      (!flagFilter.value || payment.flags.includes(flagFilter.value as Payment['flags'][number]))
+    );
+  }
+
+  function renderArrived(): void {
+    arrivedButton.hidden = arrived.size === 0;
+    arrivedButton.textContent = arrived.size === 1 ? 'Show 1 new payment' : `Show ${arrived.size} new payments`;
+  }
+
   function openDetail(paymentId: string, opener: HTMLElement): void {
     detail?.dispose();
     detail = paymentDetail(context, paymentId, () => {
@@ -97,6 +148,8 @@ export function paymentsScreen(context: ConsoleContext): Screen {
   async function firstPage(): Promise<void> {
     previousCursors.length = 0;
     cursor = undefined;
+    arrived.clear();
+    renderArrived();
     await load();
   }
 
@@ -129,36 +182,12 @@ export function paymentsScreen(context: ConsoleContext): Screen {
         body,
         page.payments.length === 0
           ? h('tr', {}, h('td', { colspan: 6 }, 'No payments match.'))
-          : page.payments.map((payment) =>
-              h(
-                'tr',
-                { 'data-payment-id': payment.id },
-                h('td', {}, time(payment.createdAt)),
-                h(
-                  'td',
-                  {},
-                  h(
-                    'button',
-                    {
-                      type: 'button',
-                      class: 'link',
-                      'aria-label': `Details of order ${payment.orderId}`,
-                      onclick: (event: Event) => openDetail(payment.id, event.currentTarget as HTMLElement),
-                    },
-                    payment.orderId,
-                  ),
-                ),
-                h('td', { class: 'number' }, money(payment.amount, payment.currency)),
-                h('td', {}, h('span', { class: `badge status-${payment.status}` }, STATUS_WORDS[payment.status])),
-                h(
-                  'td',
-                  {},
-                  payment.card ? `${payment.card.brand ?? 'card'} •••• ${payment.card.last4 ?? '????'}` : '—',
-                ),
-                h('td', {}, payment.flags.map((flag) => FLAG_WORDS[flag]).join(', ') || '—'),
-              ),
-            ),
+          : page.payments.map(row),
       );
+      shown = new Map(page.payments.map((payment) => [payment.id, payment]));
+      if (previousCursors.length === 0) {
+        readAt = Math.max(Number.NEGATIVE_INFINITY, ...page.payments.map((payment) => Date.parse(payment.createdAt)));
+      }
       pageInfo.textContent = `Page ${previousCursors.length + 1}${nextCursor === null ? ' (last)' : ''}`;
     } catch (failure) {
       errorBox.hidden = false;
@@ -175,6 +204,39 @@ export function paymentsScreen(context: ConsoleContext): Screen {
     refreshButton.disabled = loading;
   }
 
+  function row(payment: Payment): HTMLElement {
+    return h(
+      'tr',
+      { 'data-payment-id': payment.id, 'data-status': payment.status },
+      h('td', {}, time(payment.createdAt)),
+      h(
+        'td',
+        {},
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'link',
+            'aria-label': `Details of order ${payment.orderId}`,
+            onclick: (event: Event) => openDetail(payment.id, event.currentTarget as HTMLElement),
+          },
+          payment.orderId,
+        ),
+      ),
+      h('td', { class: 'number' }, money(payment.amount, payment.currency)),
+      h('td', {}, h('span', { class: `badge status-${payment.status}` }, STATUS_WORDS[payment.status])),
+      h('td', {}, payment.card ? `${payment.card.brand ?? 'card'} •••• ${payment.card.last4 ?? '????'}` : '—'),
+      h('td', {}, payment.flags.map((flag) => FLAG_WORDS[flag]).join(', ') || '—'),
+    );
+  }
+
   void firstPage();
-  return { element, dispose: () => detail?.dispose() };
+  return {
+    element,
+    dispose() {
+      detail?.dispose();
+      stopListening();
+      for (const location of context.account.locations) live.unsubscribe({ locationId: location.id });
+    },
+  };
 }

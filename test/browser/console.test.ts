@@ -742,6 +742,50 @@ describe('the POS console', () => {
     expect(cancel.status).toBe(200);
   });
 
+  it('follows the listed payments live: a new one is offered, a tap changes its status without a reload', async () => {
+    // Prepare
+    const page = await signIn('Airport Kiosk');
+    await page.locator('nav a::-p-text(Payments)').click();
+    await page.waitForSelector('#payments-page::-p-text(Page 1)');
+    const lists: string[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/payments') lists.push(request.url());
+    });
+    const reader = airport.readers[1] as string;
+
+    // Act: a register elsewhere makes a payment and sends it to the reader
+    const created = await api<{ payment: { id: string } }>(stack, 'POST', '/payments', {
+      token: airport.token,
+      body: {
+        orderId: `order-live-${Date.now()}`,
+        locationId: airport.id,
+        amount: 1250,
+        currency: 'usd',
+        readerId: reader,
+      },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.payment.id;
+
+    // Assess: offered, not pushed into the list under the cashier's finger
+    await page.waitForSelector('#new-payments::-p-text(Show 1 new payment)');
+    expect(await page.$(`#payments-table tr[data-payment-id="${id}"]`)).toBeNull();
+
+    // Act: shown, then the customer taps
+    await page.locator('#new-payments').click();
+    await page.waitForSelector(`#payments-table tr[data-payment-id="${id}"]`);
+    const listsBeforeTap = lists.length;
+    await tap(reader);
+
+    // Assess: the row turns paid from the live update alone
+    await page.waitForSelector(`#payments-table tr[data-payment-id="${id}"][data-status="succeeded"]`);
+    expect(lists).toHaveLength(listsBeforeTap);
+    expect(await page.$eval(`#payments-table tr[data-payment-id="${id}"]`, (row) => row.textContent)).toContain(
+      'visa •••• 4242',
+    );
+    expect(await page.$eval('#new-payments', (button) => (button as unknown as { hidden: boolean }).hidden)).toBe(true);
+  });
+
   it('keeps text at WCAG AA contrast, and fits a tablet held upright', async () => {
     // Prepare
     const page = await signIn('Downtown Store');
