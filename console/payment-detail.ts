@@ -139,6 +139,10 @@ export function paymentDetail(context: ConsoleContext, paymentId: string, onClos
     }
   }
 
+  function locationName(locationId: string): string {
+    return context.account.locations.find((location) => location.id === locationId)?.displayName ?? locationId;
+  }
+
   function render(): void {
     const current = payment;
     const heading = h('h2', { id: 'detail-heading' }, current ? `Order ${current.orderId}` : 'Payment');
@@ -245,17 +249,9 @@ export function paymentDetail(context: ConsoleContext, paymentId: string, onClos
           )
         : null,
       h('h3', {}, 'Receipt'),
+      receipt ? receiptView(receipt, current, locationName(current.locationId)) : null,
       receipt
-        ? h(
-            'dl',
-            { class: 'facts', id: 'receipt' },
-            fact('Card', `${receipt.card.brand ?? 'card'} •••• ${receipt.card.last4 ?? '????'}`),
-            fact('Read by', receipt.card.readMethod?.replaceAll('_', ' ') ?? '—'),
-            fact('Application', receipt.emv.applicationPreferredName ?? '—'),
-            fact('AID', receipt.emv.dedicatedFileName ?? '—'),
-            fact('Authorization code', receipt.emv.authorizationCode ?? '—'),
-            fact('Account type', receipt.emv.accountType ?? '—'),
-          )
+        ? h('button', { type: 'button', id: 'print-receipt', onclick: () => window.print() }, 'Print receipt')
         : current.card
           ? h('button', { type: 'button', disabled: busy, onclick: () => void showReceipt() }, 'Show receipt')
           : h('p', { class: 'hint' }, 'A receipt exists once the card is authorized.'),
@@ -288,6 +284,45 @@ export function paymentDetail(context: ConsoleContext, paymentId: string, onClos
       live.unsubscribe({ paymentId });
     },
   };
+}
+
+/**
+ * The card receipt as a customer gets it: the sale, its tip and refunds (from the payment as it is now, which live
+ * updates keep current), and the card's EMV facts a chip receipt must show (application, AID, authorization); the
+ * only part of the page that prints.
+ */
+function receiptView(receipt: Receipt, payment: Payment, location: string): HTMLElement {
+  const line = (name: string, value: string, kind = '') =>
+    h('div', { class: `receipt-line ${kind}` }, h('span', {}, name), h('span', {}, value));
+  const amount = (minor: number) => money(minor, payment.currency);
+  const refunded = payment.refunds.filter((refund) => refund.status !== 'failed' && refund.status !== 'canceled');
+  const emv = receipt.emv;
+  return h(
+    'section',
+    { class: 'receipt', id: 'receipt', 'aria-label': 'Receipt' },
+    h('p', { class: 'receipt-shop' }, location),
+    h('p', {}, `${new Date(payment.createdAt).toLocaleString()} · Order ${payment.orderId}`),
+    line('Sale', amount(payment.amount - payment.tipAmount)),
+    payment.tipAmount > 0 ? line('Tip', amount(payment.tipAmount)) : null,
+    line('Total', amount(payment.amount), 'total'),
+    refunded.map((refund) =>
+      line(`Refund${refund.status === 'pending' ? ' (pending)' : ''}`, `−${amount(refund.amount)}`),
+    ),
+    payment.amountRefunded > 0 ? line('Paid after refunds', amount(payment.amount - payment.amountRefunded)) : null,
+    h(
+      'dl',
+      { class: 'facts' },
+      fact('Card', `${(receipt.card.brand ?? 'card').toUpperCase()} •••• ${receipt.card.last4 ?? '????'}`),
+      fact('Read by', receipt.card.readMethod?.replaceAll('_', ' ') ?? '—'),
+      fact('Application', emv.applicationPreferredName ?? '—'),
+      fact('AID', emv.dedicatedFileName ?? '—'),
+      fact('Authorization code', emv.authorizationCode ?? '—'),
+      fact('Response code', emv.authorizationResponseCode ?? '—'),
+      fact('Account type', emv.accountType ?? '—'),
+      emv.terminalVerificationResults ? fact('TVR', emv.terminalVerificationResults) : null,
+      emv.transactionStatusInformation ? fact('TSI', emv.transactionStatusInformation) : null,
+    ),
+  );
 }
 
 function fact(name: string, value: string): HTMLElement[] {

@@ -456,10 +456,32 @@ describe('the POS console', () => {
     // Act: the receipt
     await page.locator('#payment-detail button::-p-text(Show receipt)').click();
 
-    // Assess
+    // Assess: the sale, its refunds and the card's EMV facts
     await page.waitForSelector('#receipt');
-    expect(await page.$eval('#receipt', (element) => element.textContent)).toContain('visa •••• 4242');
+    const lines = await page.$$eval('#receipt .receipt-line', (rows) =>
+      rows.map((row) => [...row.children].map((cell) => cell.textContent)),
+    );
+    expect(lines).toEqual([
+      ['Sale', '$15.00'],
+      ['Total', '$15.00'],
+      ['Refund', '−$2.50'],
+      ['Refund', '−$1.00'],
+      ['Paid after refunds', '$11.50'],
+    ]);
+    const receiptText = await page.$eval('#receipt', (element) => element.textContent);
+    expect(receiptText).toContain('Airport Kiosk');
+    expect(receiptText).toContain('VISA •••• 4242');
+    expect(receiptText).toMatch(/AID\s*A0000000031010/);
     await screenshot(page, 'payment-detail');
+
+    // Assess: printed, the receipt is all there is on the page
+    await page.emulateMediaType('print');
+    const visible = (selector: string) =>
+      page.evaluate(`getComputedStyle(document.querySelector(${JSON.stringify(selector)})).visibility === 'visible'`);
+    expect(await visible('#receipt')).toBe(true);
+    expect(await visible('nav')).toBe(false);
+    expect(await visible('#refunds-table')).toBe(false);
+    await page.emulateMediaType('screen');
   });
   it('lets the cashier play the customer at a simulated reader on the local stack', async () => {
     // Prepare
