@@ -1,7 +1,9 @@
 /**
- * The POS API, called on the console's own origin. Every error carries the API's own message, which is written for a
- * cashier; nothing here retries a request, so a call that moves money is only ever sent when a person asks for it.
+ * The POS API, on the console's own origin or at the URL its settings name. Every error carries the API's own
+ * message, which is written for a cashier; nothing here retries a request, so a call that moves money is only ever
+ * sent when a person asks for it. A token past its expiry is not sent at all: the user goes back to sign-in.
  */
+import { tokenExpired } from './token.ts';
 
 /** A failed call: the API's status, code and message (`error.message`, or API Gateway's `message`). */
 export class ApiError extends Error {
@@ -25,6 +27,9 @@ export const UNREACHABLE_MESSAGE =
 
 export const EXPIRED_MESSAGE = 'Your sign-in has expired. Sign in again to go on.';
 
+/** How far behind the service's clock the device's may be when telling an expired token from a lost request. */
+const CLOCK_SKEW_MS = 60_000;
+
 export interface Api {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body?: unknown, headers?: Record<string, string>): Promise<T>;
@@ -37,7 +42,13 @@ export interface Api {
  * token (`token()`, which a refresh replaces); `onExpired` runs when the API refuses it (401).
  */
 export function apiClient(baseUrl: string, token: () => string, onExpired: () => void): Api {
+  const expired = () => {
+    onExpired();
+    return new ApiError(401, 'unauthorized', EXPIRED_MESSAGE, false);
+  };
   async function call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    // The API would refuse it; sent across origins, API Gateway's refusal may not even be readable by the page.
+    if (tokenExpired(token())) throw expired();
     let response: Response;
     try {
       response = await fetch(`${baseUrl}${path}`, {
@@ -50,6 +61,9 @@ export function apiClient(baseUrl: string, token: () => string, onExpired: () =>
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch {
+      // A refusal without CORS headers reads as a failed request: a token at its end (allowing for a clock that is
+      // behind) was refused, not lost.
+      if (tokenExpired(token(), CLOCK_SKEW_MS)) throw expired();
       throw new ApiError(0, 'unreachable', UNREACHABLE_MESSAGE, false);
     }
     const text = await response.text();

@@ -11,6 +11,7 @@ import { type LiveState, LiveUpdates } from './live.ts';
 import { paymentsScreen } from './payments.ts';
 import { readersScreen } from './readers.ts';
 import { registerScreen } from './register.ts';
+import { claimsOf, tokenExpired } from './token.ts';
 import type { Account, LocalSession, Reader } from './types.ts';
 
 const SESSION_KEY = 'pos-console.session';
@@ -334,23 +335,6 @@ function storedSession(): Session | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A token past its `exp` is refused by the API anyway; going to sign-in at once spares the cashier a failed sale. */
-function tokenExpired(token: string): boolean {
-  try {
-    const { exp } = claimsOf(token);
-    return typeof exp === 'number' && exp * 1000 <= Date.now();
-  } catch {
-    return true;
-  }
-}
-
-/** A JWT's payload, unverified: the API verifies it; the console only reads what to show. */
-function claimsOf(token: string): Record<string, unknown> {
-  const text = atob((token.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/'));
-  const bytes = Uint8Array.from(text, (character) => character.charCodeAt(0));
-  return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
 }
 
 void start();

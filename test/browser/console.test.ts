@@ -420,6 +420,63 @@ describe('the POS console', () => {
     await page.waitForSelector('button.account');
     await screenshot(page, 'sign-in');
   });
+  it('sends a token past its expiry to sign-in without sending it to the API', async () => {
+    // Prepare: signed in, on the payments; then the device's clock passes the token's expiry (24 h)
+    const page = await signIn('Downtown Store');
+    await page.locator('nav a::-p-text(Payments)').click();
+    await page.waitForSelector('#payments-page::-p-text(Page 1)');
+    const sent: string[] = [];
+    page.on('request', (request) => {
+      if (request.headers().authorization !== undefined) sent.push(new URL(request.url()).pathname);
+    });
+    await page.evaluate(`{
+      const now = Date.now;
+      Date.now = () => now() + 25 * 3600 * 1000;
+    }`);
+
+    // Act
+    await page.locator('button::-p-text(Refresh)').click();
+
+    // Assess
+    await page.waitForSelector('#sign-in');
+    expect(await page.$eval('#sign-in [role="alert"]', (element) => element.textContent)).toBe(
+      'Your sign-in has expired. Sign in again to go on.',
+    );
+    expect(sent).toEqual([]);
+  });
+
+  it('takes an unreadable refusal in the token’s last minute for an expiry, and any other for a lost request', async () => {
+    // Prepare: refusals the page cannot read, as API Gateway's 401 without CORS headers is to it
+    const page = await signIn('Downtown Store');
+    await page.locator('nav a::-p-text(Payments)').click();
+    await page.waitForSelector('#payments-page::-p-text(Page 1)');
+    await page.setRequestInterception(true);
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/payments') void request.abort('failed');
+      else void request.continue();
+    });
+    const exp = JSON.parse(Buffer.from(downtown.token.split('.')[1] ?? '', 'base64url').toString()).exp as number;
+
+    // Act: well before the expiry
+    await page.locator('button::-p-text(Refresh)').click();
+
+    // Assess: a lost request, said so, still signed in
+    await page.waitForSelector('.payments .error::-p-text(could not be reached)');
+    expect(await page.$('#sign-in')).toBeNull();
+
+    // Act: the device's clock 30 s before the expiry
+    await page.evaluate(`Date.now = () => ${exp * 1000 - 30_000}`);
+    await page.locator('button::-p-text(Refresh)').click();
+
+    // Assess
+    await page.waitForSelector('#sign-in');
+    expect(await page.$eval('#sign-in [role="alert"]', (element) => element.textContent)).toBe(
+      'Your sign-in has expired. Sign in again to go on.',
+    );
+    const problems = pages.at(-1)?.problems ?? [];
+    problems.splice(0, problems.length, ...problems.filter((problem) => !problem.includes('ERR_FAILED')));
+  });
+
   it('refunds part of a payment online and part on the reader from its detail, and shows its receipt', async () => {
     // Prepare
     const reader = airport.readers[0] as string;
