@@ -387,6 +387,36 @@ describe('POST /payments/{id}/refunds on a reader', () => {
     expect(response.body.reader.action).toMatchObject({ type: 'refund_payment', status: 'in_progress' });
   });
 
+  it('keeps the refund claimed when the reader cannot be read after a timeout: the command may have reached it', async () => {
+    // Prepare: the reader takes the refund command, Stripe answers with a timeout, and every read of the reader fails
+    const payment = await paid();
+    const key = newKey();
+    expect((await cashierA.getReader(readerA2)).status).toBe(200);
+    await emulatorControl(parts.emulator, `/_emulator/readers/${readerA2}/next-command`, {
+      fault: 'timeout_after_delivery',
+    });
+    await emulatorControl(parts.emulator, '/_emulator/faults', {
+      method: 'GET',
+      path: `/v1/terminal/readers/${readerA2}`,
+      fault: 'connection_reset',
+      count: 20,
+    });
+
+    // Act
+    const response = await cashierA.refund(payment.id, key, { readerId: readerA2 });
+    await emulatorControls(parts.emulator.url).send('/_emulator/faults', { method: 'DELETE' });
+    const another = await cashierA.refund(payment.id, newKey(), {});
+
+    // Assess: not refused, the claim kept, so the refundable balance still holds the reader's refund back
+    expect(response.status).toBe(504);
+    expect(response.body.error).toMatchObject({ code: 'reader_timeout', retryable: true });
+    const stored = (await cashierA.get(payment.id)).body.payment;
+    expect(stored.refunds).toHaveLength(1);
+    expect(stored.refunds[0]).toMatchObject({ status: 'pending', amount: stored.amount });
+    expect(another.status).toBe(409);
+    expect(another.body.error.code).toBe('refund_exceeds_balance');
+  });
+
   it('records a customer who cancels on the reader: the refund is canceled and its amount refundable again', async () => {
     // Prepare
     const payment = await paid();
