@@ -156,6 +156,7 @@ export function paymentDetail(context: ConsoleContext, paymentId: string, onClos
       return;
     }
     const refundable = current.amount - current.amountRefunded;
+    const interac = current.card?.brand === 'interac';
     const locationReaders = readers.filter((reader) => reader.locationId === current.locationId);
     if (refundReader.options.length !== locationReaders.length) {
       replace(
@@ -227,11 +228,14 @@ export function paymentDetail(context: ConsoleContext, paymentId: string, onClos
             h(
               'div',
               { class: 'actions' },
-              h(
-                'button',
-                { type: 'button', class: 'primary', disabled: busy, onclick: () => void refund(false) },
-                'Refund online',
-              ),
+              // Interac debit is refunded only with the card, on a reader (Stripe refuses it online).
+              interac
+                ? h('p', { class: 'hint', id: 'interac-refund' }, 'Interac: refund with the card on a reader.')
+                : h(
+                    'button',
+                    { type: 'button', class: 'primary', disabled: busy, onclick: () => void refund(false) },
+                    'Refund online',
+                  ),
               locationReaders.length > 0
                 ? h(
                     'span',

@@ -4,6 +4,8 @@
  * fallback), and what the cashier can do next: try again after a decline or a customer's cancel, capture, cancel.
  * Every call that moves money is sent once per click, never again on its own.
  */
+
+import { MINIMUM_AMOUNTS } from '../shared/payments/money.ts';
 import { messageOf } from './api.ts';
 import type { ConsoleContext, Screen } from './context.ts';
 import { h, replace } from './dom.ts';
@@ -43,7 +45,24 @@ interface CartLine {
 
 export function registerScreen(context: ConsoleContext): Screen {
   const { api, live } = context;
-  const currency = 'usd';
+  /** The register's currency: chosen per location and remembered on this device. */
+  const currencyKey = `pos-console.currency.${context.locationId}`;
+  let currency = storedCurrency(localStorage.getItem(currencyKey));
+  const currencySelect = h(
+    'select',
+    {
+      id: 'currency',
+      onchange: () => {
+        currency = currencySelect.value;
+        localStorage.setItem(currencyKey, currency);
+        currencyChanged();
+      },
+    },
+    CURRENCIES.map((code) => h('option', { value: code, selected: code === currency }, code.toUpperCase())),
+  );
+  const amountLabel = h('label', { for: 'amount' }, '');
+  const taxLabel = h('label', { for: 'cart-tax' }, '');
+  const interacHint = h('p', { class: 'hint', id: 'interac-hint' }, INTERAC_HINT);
   let readers: Reader[] = [];
   let selectedReaderId: string | undefined;
   let payment: Payment | undefined;
@@ -82,12 +101,7 @@ export function registerScreen(context: ConsoleContext): Screen {
     { type: 'button', id: 'show-cart', onclick: () => void showCart() },
     'Show cart on reader',
   );
-  const taxField = h(
-    'div',
-    { class: 'field' },
-    h('label', { for: 'cart-tax' }, `Tax (${currency.toUpperCase()})`),
-    taxInput,
-  );
+  const taxField = h('div', { class: 'field' }, taxLabel, taxInput);
   const cartFieldset = h(
     'fieldset',
     { class: 'cart', id: 'cart' },
@@ -103,10 +117,11 @@ export function registerScreen(context: ConsoleContext): Screen {
   const form = h(
     'form',
     { class: 'sale-form', novalidate: true, onsubmit: (event: Event) => void takePayment(event) },
+    h('div', { class: 'field currency' }, h('label', { for: 'currency' }, 'Currency'), currencySelect, interacHint),
     h(
       'div',
       { class: 'field' },
-      h('label', { for: 'amount' }, `Amount (${currency.toUpperCase()})`),
+      amountLabel,
       amountInput,
       h('p', { id: 'amount-hint', class: 'hint' }, 'For example 12.99, or add the cart’s items below'),
     ),
@@ -149,7 +164,7 @@ export function registerScreen(context: ConsoleContext): Screen {
   });
   live.subscribe({ locationId: context.locationId });
   void loadReaders();
-  cartChanged();
+  currencyChanged();
 
   async function loadReaders(): Promise<void> {
     try {
@@ -280,6 +295,15 @@ export function registerScreen(context: ConsoleContext): Screen {
       return { problem: 'Enter the tax as an amount, for example 1.04, or leave it empty.', input: taxInput };
     const total = lineItems.reduce((sum, line) => sum + line.amount * line.quantity, tax);
     return { cart: { currency, lineItems, ...(tax > 0 ? { tax } : {}), total } };
+  }
+
+  /** Labels, hints and the cart's total in the chosen currency. */
+  function currencyChanged(): void {
+    amountLabel.textContent = `Amount (${currency.toUpperCase()})`;
+    taxLabel.textContent = `Tax (${currency.toUpperCase()})`;
+    interacHint.hidden = currency !== INTERAC_CURRENCY;
+    if (lines.length === 0) amountInput.value = '';
+    cartChanged();
   }
 
   /** With a cart, the amount charged is its total: shown in the amount field, which is then not typed in. */
@@ -472,7 +496,15 @@ export function registerScreen(context: ConsoleContext): Screen {
       line.quantity,
       line.row.querySelector('button'),
     ]);
-    for (const control of [amountInput, manualCapture, taxInput, addLineButton, showCartButton, ...cartControls]) {
+    for (const control of [
+      currencySelect,
+      amountInput,
+      manualCapture,
+      taxInput,
+      addLineButton,
+      showCartButton,
+      ...cartControls,
+    ]) {
       if (control) control.disabled = formLocked;
     }
     const submit = form.querySelector<HTMLButtonElement>('button[type="submit"]');
@@ -553,12 +585,14 @@ export function registerScreen(context: ConsoleContext): Screen {
         `Reader: ${readerLabel ? readerName(readerLabel) : (current.readerId ?? 'none yet')} · attempt ${current.attempts}`,
       ),
       h('div', { class: 'actions' }, actions),
-      context.simulator && phase === 'waiting' && current.readerId !== null ? customerPanel(current.readerId) : null,
+      context.simulator && phase === 'waiting' && current.readerId !== null
+        ? customerPanel(current.readerId, current)
+        : null,
     );
   }
 
   /** The local stack's simulated reader: the cashier plays the customer, as the emulator's test helpers do. */
-  function customerPanel(readerId: string): HTMLElement {
+  function customerPanel(readerId: string, current: Payment): HTMLElement {
     const gesture = (label: string, path: string, body: object) =>
       h('button', { type: 'button', disabled: busy, onclick: () => void simulate(readerId, path, body) }, label);
     return h(
@@ -569,8 +603,9 @@ export function registerScreen(context: ConsoleContext): Screen {
         'div',
         { class: 'actions' },
         gesture('Tap a card', 'tap', {}),
-        gesture('Tap a card, tip $1.00', 'tap', { tip: 100 }),
+        gesture(`Tap a card, tip ${money(100, current.currency)}`, 'tap', { tip: 100 }),
         gesture('Tap a declined card', 'tap', { declined: true }),
+        current.currency === INTERAC_CURRENCY ? gesture('Tap an Interac card', 'tap', { interac: true }) : null,
         gesture('Press cancel on the reader', 'cancel', {}),
       ),
     );
@@ -625,6 +660,18 @@ function phaseOf(payment: Payment): Phase {
     return 'declined';
   }
   return action.status === 'failed' ? 'failed' : 'processing';
+}
+
+/** Currencies a Terminal payment may be taken in (`shared/payments/money.ts`), the register's choice. */
+const CURRENCIES = Object.keys(MINIMUM_AMOUNTS);
+
+/** Canada's: Interac debit cards are taken too. */
+const INTERAC_CURRENCY = 'cad';
+const INTERAC_HINT =
+  'Interac debit cards are taken too. They are always captured at once, and refunded only with the card on a reader.';
+
+function storedCurrency(stored: string | null): string {
+  return stored !== null && CURRENCIES.includes(stored) ? stored : 'usd';
 }
 
 /** Reader failures that are the card's issuer saying no: the customer needs another card, not another try. */

@@ -47,7 +47,9 @@ export interface ConsoleFiles {
 }
 
 /** What the customer does at a simulated reader. */
-export type CustomerGesture = { gesture: 'tap'; declined?: boolean; tip?: number } | { gesture: 'cancel' };
+export type CustomerGesture =
+  | { gesture: 'tap'; declined?: boolean; interac?: boolean; tip?: number }
+  | { gesture: 'cancel' };
 
 /** Plays a customer's gesture on a reader; answers with the emulator's status and JSON. */
 export type ReaderSimulator = (
@@ -96,6 +98,7 @@ export function consoleFiles(session: () => Promise<LocalSession>, simulator?: R
             : {
                 gesture: 'tap',
                 declined: options.declined === true,
+                interac: options.interac === true,
                 ...(typeof options.tip === 'number' ? { tip: options.tip } : {}),
               };
         const outcome = await simulator(simulated[1] as string, gesture);
@@ -153,7 +156,8 @@ export function emulatorReaderSimulator(emulatorUrl: string, secretKey: () => st
               'content-type': 'application/x-www-form-urlencoded',
             },
             body: new URLSearchParams({
-              type: 'card_present',
+              // Stripe's Interac test card is the default of `interac_present`.
+              type: gesture.interac ? 'interac_present' : 'card_present',
               ...(gesture.declined ? { 'card_present[number]': DECLINED_CARD } : {}),
               ...(gesture.tip ? { amount_tip: String(gesture.tip) } : {}),
             }).toString(),

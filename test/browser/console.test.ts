@@ -62,6 +62,8 @@ async function signIn(account: string, options: { liveUrl?: string } = {}): Prom
     }`);
   }
   await page.goto(stack.state.consoleUrl);
+  // Each test starts from a register as first set up (its currency, remembered on the device, is the default).
+  await page.evaluate('localStorage.clear()');
   await page.locator(`button.account::-p-text(${account})`).click();
   // The register is ready once its readers are listed and one is chosen.
   await page.waitForSelector('.reader-option input:checked');
@@ -120,8 +122,13 @@ async function dropLiveConnections(): Promise<number> {
 }
 
 /** The customer presents a card on the reader; `cardNumber` picks one of the emulator's test cards. */
-async function tap(readerId: string, cardNumber?: string, tip?: number): Promise<void> {
-  const form = new URLSearchParams({ type: 'card_present' });
+async function tap(
+  readerId: string,
+  cardNumber?: string,
+  tip?: number,
+  type: 'card_present' | 'interac_present' = 'card_present',
+): Promise<void> {
+  const form = new URLSearchParams({ type });
   if (cardNumber !== undefined) form.set('card_present[number]', cardNumber);
   if (tip !== undefined) form.set('amount_tip', String(tip));
   const tapped = await fetch(
@@ -748,6 +755,52 @@ describe('the POS console', () => {
     expect(await page.$eval('#amount', (element) => (element as unknown as { readOnly: boolean }).readOnly)).toBe(
       false,
     );
+  });
+
+  it('takes an Interac payment in Canadian dollars, and refunds it only with the card on a reader', async () => {
+    // Prepare: the register's currency, remembered for the location
+    const page = await signIn('Airport Kiosk');
+    const reader = airport.readers[0] as string;
+    await page.select('#currency', 'cad');
+    await page.waitForSelector('label[for="amount"]::-p-text(Amount (CAD))');
+    expect(await page.$eval('#interac-hint', (hint) => (hint as unknown as { hidden: boolean }).hidden)).toBe(false);
+
+    // Act: the sale, paid with an Interac card on the simulated reader
+    await startSale(page, '8.40', reader);
+    await page.locator('.simulator button::-p-text(Tap an Interac card)').click();
+
+    // Assess
+    await salePhase(page, 'paid');
+    expect(await saleStatus(page)).toBe('Paid CA$8.40.');
+    const id = await page.$eval('#sale', (element) => element.getAttribute('data-payment-id'));
+    const paid = await api<{ payment: { currency: string; card: { brand: string } } }>(
+      stack,
+      'GET',
+      `/payments/${id}`,
+      {
+        token: airport.token,
+      },
+    );
+    expect(paid.body.payment).toMatchObject({ currency: 'cad', card: { brand: 'interac' } });
+
+    // Act: its refund, from the payment's detail
+    await page.locator('nav a::-p-text(Payments)').click();
+    await page.locator(`#payments-table tr[data-payment-id="${id}"] button`).click();
+    await page.waitForSelector('#interac-refund');
+    expect(await page.$('#payment-detail button::-p-text(Refund online)')).toBeNull();
+    await page.locator('#refund-amount').fill('8.40');
+    await page.select('#refund-reader', reader);
+    await page.locator('#payment-detail button::-p-text(Refund on reader)').click();
+    await page.waitForSelector('#detail-notice');
+    await tap(reader, undefined, undefined, 'interac_present');
+
+    // Assess
+    await page.waitForSelector('#refunds-table tr[data-refund-status="succeeded"]');
+    expect(await page.$eval('#payment-detail .facts', (element) => element.textContent)).toContain('RefundedCA$8.40');
+
+    // The currency stays the register's choice for this location
+    await page.locator('nav a::-p-text(Register)').click();
+    await page.waitForSelector('label[for="amount"]::-p-text(Amount (CAD))');
   });
 
   it('emails the receipt to the address the customer gives', async () => {
