@@ -37,8 +37,11 @@ beforeAll(async () => {
   [downtown, airport] = stack.state.locations as [typeof downtown, typeof airport];
 });
 
-afterEach(async () => {
-  for (const { page, problems } of pages.splice(0)) {
+afterEach(async (context) => {
+  const failed = context.task.result?.state === 'fail';
+  for (const [index, { page, problems }] of pages.splice(0).entries()) {
+    // What the page showed when the test failed, beside the screens' screenshots.
+    if (failed) await screenshot(page, `failed-${context.task.name.slice(0, 60).replace(/\W+/g, '-')}-${index}`);
     await page.close();
     expect(problems).toEqual([]);
   }
@@ -74,8 +77,9 @@ async function signIn(account: string, options: { liveUrl?: string } = {}): Prom
 /** A tab whose page errors fail the test. */
 async function newPage(): Promise<Page> {
   const page = await browser.newPage();
-  // Well within the test's own timeout, so a state that never comes is reported by its selector.
-  page.setDefaultTimeout(10_000);
+  // Within the test's own timeout (30 s), so a state that never comes is reported by its selector, with room for a
+  // browser slowed by the rest of the suite running beside it.
+  page.setDefaultTimeout(20_000);
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(`page error: ${(error as Error).message}`));
   page.on('console', (message) => {
