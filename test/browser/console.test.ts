@@ -192,6 +192,15 @@ async function emulatorGet<T>(path: string): Promise<T> {
 const emulatorReader = (readerId: string) =>
   emulatorGet<{ action: Record<string, unknown> | null }>(`/v1/terminal/readers/${readerId}`);
 
+/** A payment paid earlier on `readerId`, and a tab signed in as `account` with its detail open. */
+async function paidPaymentDetail(location: typeof downtown, account: string, readerId: string, amount: number) {
+  const paid = await paidPayment(location, readerId, amount);
+  const page = await signIn(account);
+  await page.locator('nav a::-p-text(Payments)').click();
+  await page.locator(`button[aria-label="Details of order ${paid.orderId}"]`).click();
+  return { page, paid };
+}
+
 const saleStatus = (page: Page) => page.$eval('#sale-status', (element) => element.textContent ?? '');
 const salePhase = (page: Page, phase: string) => page.waitForSelector(`#sale[data-phase="${phase}"]`);
 
@@ -495,10 +504,7 @@ describe('the POS console', () => {
   it('refunds part of a payment online and part on the reader from its detail, and shows its receipt', async () => {
     // Prepare
     const reader = airport.readers[0] as string;
-    const paid = await paidPayment(airport, reader, 1500);
-    const page = await signIn('Airport Kiosk');
-    await page.locator('nav a::-p-text(Payments)').click();
-    await page.locator(`button[aria-label="Details of order ${paid.orderId}"]`).click();
+    const { page } = await paidPaymentDetail(airport, 'Airport Kiosk', reader, 1500);
     await page.waitForSelector('#payment-detail #refund-amount');
     expect(await page.$eval('#refund-amount', (element) => (element as unknown as { value: string }).value)).toBe(
       '15.00',
@@ -813,11 +819,7 @@ describe('the POS console', () => {
 
   it('emails the receipt to the address the customer gives', async () => {
     // Prepare
-    const reader = downtown.readers[0] as string;
-    const paid = await paidPayment(downtown, reader, 820);
-    const page = await signIn('Downtown Store');
-    await page.locator('nav a::-p-text(Payments)').click();
-    await page.locator(`button[aria-label="Details of order ${paid.orderId}"]`).click();
+    const { page, paid } = await paidPaymentDetail(downtown, 'Downtown Store', downtown.readers[0] as string, 820);
     await page.waitForSelector('#receipt-email');
 
     // Act: not an address, then an address

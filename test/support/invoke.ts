@@ -298,6 +298,25 @@ export function emulatorControl(emulator: Emulator, path: string, body: unknown 
   return emulatorControls(emulator.url).post(path, body);
 }
 
+/**
+ * The reader takes its next command, Stripe answers `terminal_reader_timeout` (its false negative), and every read of
+ * the reader fails until `clearEmulatorFaults`: whether the command arrived cannot be told.
+ */
+export async function readerTakesCommandUnseen(emulator: Emulator, readerId: string): Promise<void> {
+  await emulatorControl(emulator, `/_emulator/readers/${readerId}/next-command`, { fault: 'timeout_after_delivery' });
+  await emulatorControl(emulator, '/_emulator/faults', {
+    method: 'GET',
+    path: `/v1/terminal/readers/${readerId}`,
+    fault: 'connection_reset',
+    count: 20,
+  });
+}
+
+/** Drop the emulator's pending request faults. */
+export async function clearEmulatorFaults(emulator: Emulator): Promise<void> {
+  await emulatorControls(emulator.url).send('/_emulator/faults', { method: 'DELETE' });
+}
+
 /** Tap a card on a simulated reader (Stripe's test helper), e.g. a decline card number. */
 export async function presentCard(emulator: Emulator, readerId: string, cardNumber?: string): Promise<void> {
   const form = new URLSearchParams({ type: 'card_present' });

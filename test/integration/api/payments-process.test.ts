@@ -1,14 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
 import { refreshPayment } from '../../../shared/operations/refresh-payment.ts';
 import { getPayment } from '../../../shared/store/payments.ts';
 import { createStripeClient } from '../../../shared/stripe/client.ts';
 import {
   claimsFor,
+  clearEmulatorFaults,
   emulatorControl,
   idleReader,
   type LocalParts,
   presentCard,
+  readerTakesCommandUnseen,
   startLocalParts,
 } from '../../support/invoke.ts';
 import { type ApiClient, apiClient, emulatorRequests, eventually, newOrderId, paymentThroughReader } from './client.ts';
@@ -271,19 +272,11 @@ describe('POST /payments/{id}/process', () => {
     // Prepare: the reader takes the command but Stripe answers with a timeout, and every read of the reader fails
     const payment = await newPayment();
     expect((await cashierA.getReader(readerA1)).status).toBe(200);
-    await emulatorControl(parts.emulator, `/_emulator/readers/${readerA1}/next-command`, {
-      fault: 'timeout_after_delivery',
-    });
-    await emulatorControl(parts.emulator, '/_emulator/faults', {
-      method: 'GET',
-      path: `/v1/terminal/readers/${readerA1}`,
-      fault: 'connection_reset',
-      count: 20,
-    });
+    await readerTakesCommandUnseen(parts.emulator, readerA1);
 
     // Act
     const response = await cashierA.process(payment.id, { readerId: readerA1 });
-    await emulatorControls(parts.emulator.url).send('/_emulator/faults', { method: 'DELETE' });
+    await clearEmulatorFaults(parts.emulator);
     const stored = await getPayment(parts.deps.store, payment.id);
     const retried = await cashierA.process(payment.id, { readerId: readerA1 });
 

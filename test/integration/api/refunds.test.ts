@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorControls } from '../../../local/stripe-emulator/control-client.ts';
-import { claimsFor, emulatorControl, idleReader, type LocalParts, startLocalParts } from '../../support/invoke.ts';
+import {
+  claimsFor,
+  clearEmulatorFaults,
+  emulatorControl,
+  idleReader,
+  type LocalParts,
+  readerTakesCommandUnseen,
+  startLocalParts,
+} from '../../support/invoke.ts';
 import { type ApiClient, apiClient, emulatorRequests, eventually, newOrderId, paymentThroughReader } from './client.ts';
 
 let parts: LocalParts;
@@ -392,19 +400,11 @@ describe('POST /payments/{id}/refunds on a reader', () => {
     const payment = await paid();
     const key = newKey();
     expect((await cashierA.getReader(readerA2)).status).toBe(200);
-    await emulatorControl(parts.emulator, `/_emulator/readers/${readerA2}/next-command`, {
-      fault: 'timeout_after_delivery',
-    });
-    await emulatorControl(parts.emulator, '/_emulator/faults', {
-      method: 'GET',
-      path: `/v1/terminal/readers/${readerA2}`,
-      fault: 'connection_reset',
-      count: 20,
-    });
+    await readerTakesCommandUnseen(parts.emulator, readerA2);
 
     // Act
     const response = await cashierA.refund(payment.id, key, { readerId: readerA2 });
-    await emulatorControls(parts.emulator.url).send('/_emulator/faults', { method: 'DELETE' });
+    await clearEmulatorFaults(parts.emulator);
     const another = await cashierA.refund(payment.id, newKey(), {});
 
     // Assess: not refused, the claim kept, so the refundable balance still holds the reader's refund back
